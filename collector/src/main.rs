@@ -1,0 +1,2 @@
+//! Placeholder; the collector is being written.
+fn main() {}

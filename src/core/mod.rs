@@ -1,0 +1,3 @@
+//! The analytics state machine. Pure: no I/O, no clock, no randomness.
+pub mod time;
+pub mod validate;

@@ -1,0 +1,675 @@
+//! JSON values: an order-preserving tree, a parser and a writer. Pure: no I/O.
+//!
+//! Why not serde: in the wasm build serde + a JSON crate cost about 17–20 KB gzip
+//! (`wasm-size-lab.md`), most of it float and `Debug` formatting. This module has none:
+//! numbers keep the exact text JavaScript produced (`JSON.stringify`), so writing them back
+//! needs no float formatting, and parsing them to `f64` happens only where a comparison
+//! needs it.
+//!
+//! # Untrusted input
+//! [`parse`] never panics, whatever the input: nesting is limited to [`MAX_DEPTH`] and every
+//! error is a [`ParseError`] value.
+
+use std::fmt;
+
+/// Deepest nesting [`parse`] accepts; deeper input is an error, not a stack overflow.
+pub const MAX_DEPTH: usize = 128;
+
+/// A JSON value. Objects keep their keys in insertion order, as JavaScript does.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    /// `null`
+    #[default]
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A number, kept as its JSON text.
+    Number(Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object.
+    Object(Map),
+}
+
+/// A JSON number kept as text (the canonical form JavaScript printed).
+///
+/// Invariant: the text is a valid JSON number literal.
+#[derive(Clone, Debug)]
+pub struct Number(Box<str>);
+
+impl Number {
+    /// A number from an integer (formatted by hand: no `core::fmt` in the wasm).
+    pub fn from_i64(n: i64) -> Number {
+        let mut out = String::new();
+        push_i64(&mut out, n);
+        Number(out.into_boxed_str())
+    }
+
+    /// A number from an `f64`. Integers up to 2^53 are exact; other values fall back to
+    /// a decimal expansion with up to 9 fractional digits (enough for ratios and sums the
+    /// engine produces; user-provided numbers keep their original text).
+    pub fn from_f64(x: f64) -> Option<Number> {
+        if !x.is_finite() {
+            return None;
+        }
+        if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 {
+            return Some(Number::from_i64(x as i64));
+        }
+        let mut out = String::new();
+        if x < 0.0 {
+            out.push('-');
+        }
+        let abs = x.abs();
+        let int_part = abs.trunc();
+        if int_part >= 9.007_199_254_740_992e15 {
+            return None;
+        }
+        push_i64(&mut out, int_part as i64);
+        let mut frac = ((abs - int_part) * 1e9).round() as i64;
+        if frac >= 1_000_000_000 {
+            frac = 999_999_999;
+        }
+        if frac > 0 {
+            out.push('.');
+            let mut digits = [b'0'; 9];
+            let mut f = frac;
+            for slot in digits.iter_mut().rev() {
+                *slot = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            let mut end = 9;
+            while end > 0 && digits[end - 1] == b'0' {
+                end -= 1;
+            }
+            for &d in &digits[..end] {
+                out.push(d as char);
+            }
+        }
+        Some(Number(out.into_boxed_str()))
+    }
+
+    /// The number's JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as `f64` (always `Some` for text produced by [`parse`]).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.0.parse::<f64>().ok()
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.0 == other.0 || (self.as_f64().is_some() && self.as_f64() == other.as_f64())
+    }
+}
+
+/// An insertion-ordered JSON object. Lookups are linear: analytics payloads are small.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Map(Vec<(String, Value)>);
+
+impl Map {
+    /// An empty object.
+    pub fn new() -> Map {
+        Map(Vec::new())
+    }
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    /// A mutable reference to the value under `key`.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    /// Sets `key`, keeping its position when it already exists (as JS assignment does).
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) {
+        let key = key.into();
+        match self.get_mut(&key) {
+            Some(slot) => *slot = value,
+            None => self.0.push((key, value)),
+        }
+    }
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let idx = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(idx).1)
+    }
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether the object has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Keys and values in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+    /// Shallow merge: every key of `other` overwrites (`{...self, ...other}`).
+    pub fn extend(&mut self, other: Map) {
+        for (k, v) in other.0 {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+        let mut map = Map::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+    /// An integer value.
+    pub fn int(n: i64) -> Value {
+        Value::Number(Number::from_i64(n))
+    }
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The object, if this is one.
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// The mutable object, if this is one.
+    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// The array, if this is one.
+    pub fn as_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// The number as `f64`, if this is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// `self[key]` for objects, `None` otherwise.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object().and_then(|m| m.get(key))
+    }
+    /// Follows a dot path (`"company.employees"`) through nested objects.
+    pub fn pointer_dot(&self, path: &str) -> Option<&Value> {
+        let mut cur = self;
+        for part in path.split('.') {
+            cur = cur.get(part)?;
+        }
+        Some(cur)
+    }
+
+    /// Serializes as compact JSON (the same text `JSON.stringify` gives for the same tree).
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends compact JSON to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Number(n) => out.push_str(n.as_str()),
+            Value::String(s) => push_json_str(out, s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_json_str(out, k);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Value {
+        Value::Object(m)
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped as `JSON.stringify` escapes it.
+pub fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let b = c as u32 as usize;
+                out.push_str("\\u00");
+                out.push(HEX[b >> 4] as char);
+                out.push(HEX[b & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a decimal integer (no `core::fmt`).
+pub fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends a decimal unsigned integer (no `core::fmt`).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
+}
+
+/// Why a JSON text was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// The input ended inside a value.
+    UnexpectedEnd,
+    /// A character that cannot start or continue a value here.
+    UnexpectedChar,
+    /// A malformed number literal.
+    BadNumber,
+    /// A malformed escape sequence.
+    BadEscape,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Non-whitespace after the value.
+    TrailingCharacters,
+}
+
+impl ParseError {
+    /// A short, lowercase description.
+    pub fn message(self) -> &'static str {
+        match self {
+            ParseError::UnexpectedEnd => "unexpected end of JSON input",
+            ParseError::UnexpectedChar => "unexpected character in JSON",
+            ParseError::BadNumber => "malformed number in JSON",
+            ParseError::BadEscape => "malformed escape in JSON string",
+            ParseError::TooDeep => "JSON nested too deeply",
+            ParseError::TrailingCharacters => "trailing characters after JSON value",
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses one JSON text.
+///
+/// # Errors
+/// Any malformed input, nesting deeper than [`MAX_DEPTH`], or trailing characters.
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    let mut p = Parser { bytes: text.as_bytes(), pos: 0 };
+    p.skip_ws();
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos != p.bytes.len() {
+        return Err(ParseError::TrailingCharacters);
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_lit(&mut self, lit: &[u8], value: Value) -> Result<Value, ParseError> {
+        let end = self.pos + lit.len();
+        match self.bytes.get(self.pos..end) {
+            Some(s) if s == lit => {
+                self.pos = end;
+                Ok(value)
+            }
+            Some(_) => Err(ParseError::UnexpectedChar),
+            None => Err(ParseError::UnexpectedEnd),
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::TooDeep);
+        }
+        match self.peek() {
+            None => Err(ParseError::UnexpectedEnd),
+            Some(b'n') => self.expect_lit(b"null", Value::Null),
+            Some(b't') => self.expect_lit(b"true", Value::Bool(true)),
+            Some(b'f') => self.expect_lit(b"false", Value::Bool(false)),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    self.skip_ws();
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        Some(_) => return Err(ParseError::UnexpectedChar),
+                        None => return Err(ParseError::UnexpectedEnd),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let mut map = Map::new();
+                self.skip_ws();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                    return Ok(Value::Object(map));
+                }
+                loop {
+                    self.skip_ws();
+                    if self.peek() != Some(b'"') {
+                        return Err(self.unexpected());
+                    }
+                    let key = self.string()?;
+                    self.skip_ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.unexpected());
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    let value = self.value(depth + 1)?;
+                    // Duplicate keys: the last one wins, as in JSON.parse.
+                    map.insert(key, value);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Value::Object(map));
+                        }
+                        Some(_) => return Err(ParseError::UnexpectedChar),
+                        None => return Err(ParseError::UnexpectedEnd),
+                    }
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(ParseError::UnexpectedChar),
+        }
+    }
+
+    fn unexpected(&self) -> ParseError {
+        if self.pos >= self.bytes.len() {
+            ParseError::UnexpectedEnd
+        } else {
+            ParseError::UnexpectedChar
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let n_int = self.digits();
+        if n_int == 0 || (n_int > 1 && self.bytes.get(int_start) == Some(&b'0')) {
+            return Err(ParseError::BadNumber);
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(ParseError::BadNumber);
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(ParseError::BadNumber);
+            }
+        }
+        let text = self.bytes.get(start..self.pos).ok_or(ParseError::BadNumber)?;
+        // OK because the slice holds only ASCII digits, signs, '.' and 'e'.
+        let text = std::str::from_utf8(text).map_err(|_| ParseError::BadNumber)?;
+        Ok(Value::Number(Number(text.into())))
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let mut n = 0u32;
+        for _ in 0..4 {
+            let b = self.peek().ok_or(ParseError::UnexpectedEnd)?;
+            let d = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return Err(ParseError::BadEscape),
+            };
+            n = n * 16 + u32::from(d);
+            self.pos += 1;
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, ParseError> {
+        // Precondition: at the opening quote.
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let run_start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            let run = self.bytes.get(run_start..self.pos).ok_or(ParseError::UnexpectedEnd)?;
+            // Input came in as &str and runs stop only at ASCII bytes, so the run is UTF-8.
+            out.push_str(std::str::from_utf8(run).map_err(|_| ParseError::UnexpectedChar)?);
+            match self.peek() {
+                None => return Err(ParseError::UnexpectedEnd),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let esc = self.peek().ok_or(ParseError::UnexpectedEnd)?;
+                    self.pos += 1;
+                    match esc {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&hi) {
+                                // A high surrogate: pair it with a following low one, else U+FFFD.
+                                if self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u") {
+                                    let save = self.pos;
+                                    self.pos += 2;
+                                    let lo = self.hex4()?;
+                                    if (0xDC00..0xE000).contains(&lo) {
+                                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                                    } else {
+                                        self.pos = save;
+                                        None
+                                    }
+                                } else {
+                                    None
+                                }
+                            } else {
+                                char::from_u32(hi)
+                            };
+                            out.push(c.unwrap_or('\u{FFFD}'));
+                        }
+                        _ => return Err(ParseError::BadEscape),
+                    }
+                }
+                Some(_) => return Err(ParseError::UnexpectedChar),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_keep_text_and_order() {
+        let cases = [
+            r#"{"b":1,"a":[true,false,null],"c":{"d":"x\ny"}}"#,
+            r#"[1.5,-0,1e+21,0.1,"\u0001"]"#,
+            r#""é😀""#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        for text in cases {
+            let value = parse(text).unwrap();
+            assert_eq!(value.to_json(), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_input_without_panicking() {
+        let cases = [
+            ("", ParseError::UnexpectedEnd),
+            ("{", ParseError::UnexpectedEnd),
+            ("[1,]", ParseError::UnexpectedChar),
+            ("01", ParseError::BadNumber),
+            ("1.", ParseError::BadNumber),
+            ("\"\\x\"", ParseError::BadEscape),
+            ("nul", ParseError::UnexpectedEnd),
+            ("1 2", ParseError::TrailingCharacters),
+            ("{\"a\" 1}", ParseError::UnexpectedChar),
+        ];
+        for (text, err) in cases {
+            assert_eq!(parse(text), Err(err), "{text:?}");
+        }
+        let deep = "[".repeat(MAX_DEPTH + 2);
+        assert_eq!(parse(&deep), Err(ParseError::TooDeep));
+    }
+
+    #[test]
+    fn surrogate_escapes() {
+        assert_eq!(parse(r#""\ud83d\ude00""#).unwrap(), Value::str("😀"));
+        assert_eq!(parse(r#""\ud800x""#).unwrap(), Value::str("\u{FFFD}x"));
+    }
+
+    #[test]
+    fn numbers_from_floats() {
+        let cases = [(3.0, "3"), (-2.5, "-2.5"), (0.125, "0.125"), (1.0 / 3.0, "0.333333333")];
+        for (x, text) in cases {
+            assert_eq!(Number::from_f64(x).unwrap().as_str(), text);
+        }
+        assert!(Number::from_f64(f64::NAN).is_none());
+    }
+}

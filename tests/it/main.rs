@@ -1,0 +1,3 @@
+//! The one native integration-test binary: a simulated world (clock, storage, network as
+//! data) driving the pure core and the segment engine. No browser, no mocks of fetch.
+mod segments;

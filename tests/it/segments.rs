@@ -1,0 +1,1 @@
+//! Segment engine tests (see src/segments).
