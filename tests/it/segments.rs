@@ -1,1 +1,0 @@
-//! Segment engine tests (see src/segments).

@@ -1,0 +1,3 @@
+//! Segment engine tests (see src/segments): GrowthBook conformance, definitions, behaviour
+//! through a simulated clock, persistence, and seeded fuzzing.
+mod conformance;
