@@ -115,8 +115,11 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events
                  (message_id, received_at, write_key, type, path, sent_at, retry_count, event_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                 WHERE NOT EXISTS (SELECT 1 FROM events WHERE message_id = ?1)",
             )?;
+            // The NOT EXISTS keeps `seq` dense: a bare INSERT OR IGNORE would burn a
+            // sequence number on every duplicate.
             for event in &req.events {
                 let changed = stmt.execute(params![
                     event.message_id,
