@@ -132,6 +132,11 @@ impl Faults {
         self.rules.clear();
     }
 
+    /// Whether a reset rule is pending (the server then stops keeping connections alive).
+    pub fn has_reset(&self) -> bool {
+        self.rules.iter().any(|r| r.fault.action == Action::Reset)
+    }
+
     /// The fault for the next ingestion request, if any, consuming one use of the front rule.
     pub fn take_next(&mut self) -> Option<Fault> {
         let front = self.rules.front_mut()?;
@@ -222,7 +227,9 @@ mod tests {
         assert_eq!(faults.to_json().to_json(), r#"[{"count":2,"status":503},{"count":1,"reset":true}]"#);
         assert_eq!(faults.take_next().map(|f| f.action), Some(status(503, None).action));
         assert_eq!(faults.take_next().map(|f| f.action), Some(status(503, None).action));
+        assert!(faults.has_reset());
         assert_eq!(faults.take_next().map(|f| f.action), Some(Action::Reset));
+        assert!(!faults.has_reset());
         assert_eq!(faults.take_next(), None);
         faults.push(5, status(500, None));
         faults.clear();

@@ -6,8 +6,8 @@
 //! poisoned mutex (its data stays consistent: every critical section is a single call into
 //! `Store`, `Faults` or a counter).
 
-use std::collections::VecDeque;
-use std::io::{BufReader, Read};
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -87,6 +87,9 @@ pub struct App {
     /// `host:port` we listen on, for settings when a request has no `Host` header.
     fallback_host: String,
     connections: AtomicUsize,
+    /// Connections waiting for their next request, by connection id (see [`close_idle`]).
+    idle: Mutex<HashMap<u64, TcpStream>>,
+    next_connection_id: AtomicU64,
 }
 
 impl App {
@@ -100,6 +103,8 @@ impl App {
             segments_file,
             fallback_host,
             connections: AtomicUsize::new(0),
+            idle: Mutex::new(HashMap::new()),
+            next_connection_id: AtomicU64::new(0),
         }
     }
 }
@@ -169,9 +174,22 @@ fn handle_connection(stream: &TcpStream, app: &App) {
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
     let _ = stream.set_nodelay(true);
+    let id = app.next_connection_id.fetch_add(1, Ordering::Relaxed);
     let mut reader = BufReader::new(stream);
     let mut writer = stream;
     loop {
+        if reader.buffer().is_empty() {
+            // Wait for the next request while registered as idle, so that adding a reset rule
+            // can close this connection (see `close_idle`).
+            if let Ok(clone) = stream.try_clone() {
+                lock(&app.idle).insert(id, clone);
+            }
+            let ready = reader.fill_buf().map(|buf| !buf.is_empty());
+            lock(&app.idle).remove(&id);
+            if !matches!(ready, Ok(true)) {
+                return;
+            }
+        }
         let req = match http::read_request(&mut reader, &mut writer, MAX_BATCH_BYTES, DRAIN_LIMIT) {
             Ok(req) => req,
             Err(ReadError::Closed | ReadError::Io(_)) => return,
@@ -183,9 +201,12 @@ fn handle_connection(stream: &TcpStream, app: &App) {
             }
         };
         let origin = req.header("origin").unwrap_or("*").to_string();
-        // An oversized body may be partly unread: never reuse that connection.
-        let keep_alive = req.keep_alive() && matches!(req.body, Body::Complete(_));
-        match route(&req, app) {
+        let outcome = route(&req, app);
+        // An oversized body may be partly unread: never reuse that connection. While a reset
+        // rule is pending, reuse none (see `close_idle`).
+        let keep_alive =
+            req.keep_alive() && matches!(req.body, Body::Complete(_)) && !lock(&app.faults).has_reset();
+        match outcome {
             Outcome::Respond(resp) => {
                 let with_body = req.method != "HEAD";
                 if http::write_response(&mut writer, &resp, keep_alive, &origin, with_body).is_err() {
@@ -202,6 +223,20 @@ fn handle_connection(stream: &TcpStream, app: &App) {
                 return;
             }
         }
+    }
+}
+
+/// Closes every idle keep-alive connection.
+///
+/// Why: a browser that sends a request on a *reused* keep-alive connection and sees it reset
+/// before any response byte silently resends the request on a new connection (Chromium's
+/// `HttpNetworkTransaction::ShouldResendRequest`), so the page would never see the injected
+/// network error. So when a reset rule is added, idle connections are closed, and while one is
+/// pending no response keeps its connection alive: every reset then lands on a fresh
+/// connection, where it surfaces to the caller as a network error, in browsers and elsewhere.
+fn close_idle(app: &App) {
+    for (_, conn) in lock(&app.idle).drain() {
+        let _ = conn.shutdown(Shutdown::Both);
     }
 }
 
@@ -515,11 +550,18 @@ fn add_fault(req: &Request, app: &App) -> Response {
     };
     match faults::parse_rule(&value) {
         Ok((count, fault)) => {
-            let mut faults = lock(&app.faults);
-            faults.push(count, fault);
+            let is_reset = fault.action == Action::Reset;
+            let pending = {
+                let mut faults = lock(&app.faults);
+                faults.push(count, fault);
+                faults.to_json()
+            };
+            if is_reset {
+                close_idle(app);
+            }
             let mut m = Map::new();
             m.insert("success", Value::Bool(true));
-            m.insert("pending", faults.to_json());
+            m.insert("pending", pending);
             Response::json(200, Value::Object(m).to_json())
         }
         Err(e) => error_json(400, e),

@@ -409,7 +409,21 @@ fn fault_delay_then_normal_answer() {
 fn fault_reset_is_a_connection_error() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
-    assert_eq!(server.post("/admin/faults", r#"{"count":1,"reset":true}"#).status, 200);
+    // An idle keep-alive connection...
+    let stream = TcpStream::connect(&server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut idle = Conn { reader: BufReader::new(stream.try_clone().unwrap()), stream };
+    idle.send("GET", "/health", &[], b"", &server.addr).unwrap();
+    assert_eq!(idle.recv().unwrap().header("connection"), Some("keep-alive"));
+
+    let resp = server.post("/admin/faults", r#"{"count":1,"reset":true}"#);
+    assert_eq!(resp.status, 200);
+    // ...is closed when a reset rule is added (browsers would silently resend a request
+    // reset on a reused connection), and no connection is kept alive while one is pending.
+    let mut rest = Vec::new();
+    assert_eq!(idle.reader.read_to_end(&mut rest).unwrap(), 0);
+    assert_eq!(resp.header("connection"), Some("close"));
+
     let result = server.request("POST", "/v1/batch", &[], batch(&[track("x-1")]).as_bytes());
     match result {
         Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
@@ -418,7 +432,8 @@ fn fault_reset_is_a_connection_error() {
     assert_eq!(count_events(&server.events()), 0);
     let log = server.get("/admin/requests").body;
     assert!(log.contains(r#""status":null"#) && log.contains(r#""fault":"reset""#), "{log}");
-    assert_eq!(server.post("/v1/batch", &batch(&[track("x-1")])).status, 200);
+    let resp = server.post("/v1/batch", &batch(&[track("x-1")]));
+    assert_eq!((resp.status, resp.header("connection")), (200, Some("keep-alive")));
 }
 
 #[test]
