@@ -65,19 +65,27 @@ pub type RuleError = &'static str;
 /// # Errors
 /// A message naming the offending field.
 pub fn parse_rule(value: &Value) -> Result<(u64, Fault), RuleError> {
-    let map = value.as_object().ok_or("fault rule must be a JSON object")?;
+    let map = value
+        .as_object()
+        .ok_or("fault rule must be a JSON object")?;
     for (key, _) in map.iter() {
         if !matches!(key, "count" | "status" | "retryAfter" | "reset" | "delayMs") {
-            return Err("unknown key in fault rule (expected count, status, retryAfter, reset, delayMs)");
+            return Err(
+                "unknown key in fault rule (expected count, status, retryAfter, reset, delayMs)",
+            );
         }
     }
     let count = match map.get("count") {
         None => 1,
-        Some(v) => uint(v).filter(|n| (1..=MAX_COUNT).contains(n)).ok_or("count must be an integer from 1 to 1000000")?,
+        Some(v) => uint(v)
+            .filter(|n| (1..=MAX_COUNT).contains(n))
+            .ok_or("count must be an integer from 1 to 1000000")?,
     };
     let delay_ms = match map.get("delayMs") {
         None => 0,
-        Some(v) => uint(v).filter(|n| *n <= MAX_DELAY_MS).ok_or("delayMs must be an integer from 0 to 60000")?,
+        Some(v) => uint(v)
+            .filter(|n| *n <= MAX_DELAY_MS)
+            .ok_or("delayMs must be an integer from 0 to 60000")?,
     };
     let reset = match map.get("reset") {
         None => false,
@@ -85,7 +93,11 @@ pub fn parse_rule(value: &Value) -> Result<(u64, Fault), RuleError> {
     };
     let retry_after = match map.get("retryAfter") {
         None => None,
-        Some(v) => Some(uint(v).filter(|n| *n <= 86_400).ok_or("retryAfter must be an integer number of seconds (0 to 86400)")?),
+        Some(v) => Some(
+            uint(v)
+                .filter(|n| *n <= 86_400)
+                .ok_or("retryAfter must be an integer number of seconds (0 to 86400)")?,
+        ),
     };
     let status = match map.get("status") {
         None => None,
@@ -99,8 +111,14 @@ pub fn parse_rule(value: &Value) -> Result<(u64, Fault), RuleError> {
     let action = match (reset, status, retry_after) {
         (true, None, None) => Action::Reset,
         (true, _, _) => return Err("reset cannot be combined with status or retryAfter"),
-        (false, Some(status), retry_after) => Action::Status { status, retry_after },
-        (false, None, Some(secs)) => Action::Status { status: 429, retry_after: Some(secs) },
+        (false, Some(status), retry_after) => Action::Status {
+            status,
+            retry_after,
+        },
+        (false, None, Some(secs)) => Action::Status {
+            status: 429,
+            retry_after: Some(secs),
+        },
         (false, None, None) if delay_ms > 0 => Action::Pass,
         (false, None, None) => return Err("fault rule needs status, reset or delayMs"),
     };
@@ -124,7 +142,10 @@ pub struct Faults {
 impl Faults {
     /// Appends a rule that applies to the next `count` requests after the ones already queued.
     pub fn push(&mut self, count: u64, fault: Fault) {
-        self.rules.push_back(Rule { remaining: count, fault });
+        self.rules.push_back(Rule {
+            remaining: count,
+            fault,
+        });
     }
 
     /// Removes every pending rule.
@@ -159,7 +180,10 @@ impl Faults {
                     match rule.fault.action {
                         Action::Pass => {}
                         Action::Reset => m.insert("reset", Value::Bool(true)),
-                        Action::Status { status, retry_after } => {
+                        Action::Status {
+                            status,
+                            retry_after,
+                        } => {
                             m.insert("status", Value::int(i64::from(status)));
                             if let Some(secs) = retry_after {
                                 m.insert("retryAfter", Value::int(secs as i64));
@@ -187,19 +211,55 @@ mod tests {
     }
 
     fn status(status: u16, retry_after: Option<u64>) -> Fault {
-        Fault { delay_ms: 0, action: Action::Status { status, retry_after } }
+        Fault {
+            delay_ms: 0,
+            action: Action::Status {
+                status,
+                retry_after,
+            },
+        }
     }
 
     #[test]
     fn parses_each_mode() {
         check(r#"{"count":2,"status":503}"#, Ok((2, status(503, None))));
-        check(r#"{"count":1,"reset":true}"#, Ok((1, Fault { delay_ms: 0, action: Action::Reset })));
-        check(r#"{"count":3,"delayMs":1500}"#, Ok((3, Fault { delay_ms: 1500, action: Action::Pass })));
-        check(r#"{"count":1,"status":429,"retryAfter":2}"#, Ok((1, status(429, Some(2)))));
+        check(
+            r#"{"count":1,"reset":true}"#,
+            Ok((
+                1,
+                Fault {
+                    delay_ms: 0,
+                    action: Action::Reset,
+                },
+            )),
+        );
+        check(
+            r#"{"count":3,"delayMs":1500}"#,
+            Ok((
+                3,
+                Fault {
+                    delay_ms: 1500,
+                    action: Action::Pass,
+                },
+            )),
+        );
+        check(
+            r#"{"count":1,"status":429,"retryAfter":2}"#,
+            Ok((1, status(429, Some(2)))),
+        );
         check(r#"{"retryAfter":5}"#, Ok((1, status(429, Some(5)))));
         check(
             r#"{"delayMs":10,"status":500}"#,
-            Ok((1, Fault { delay_ms: 10, action: Action::Status { status: 500, retry_after: None } })),
+            Ok((
+                1,
+                Fault {
+                    delay_ms: 10,
+                    action: Action::Status {
+                        status: 500,
+                        retry_after: None,
+                    },
+                },
+            )),
         );
     }
 
@@ -207,12 +267,30 @@ mod tests {
     fn rejects_bad_rules() {
         check("[]", Err("fault rule must be a JSON object"));
         check("{}", Err("fault rule needs status, reset or delayMs"));
-        check(r#"{"count":0,"status":503}"#, Err("count must be an integer from 1 to 1000000"));
-        check(r#"{"count":1.5,"status":503}"#, Err("count must be an integer from 1 to 1000000"));
-        check(r#"{"status":99}"#, Err("status must be an integer from 200 to 599"));
-        check(r#"{"status":"503"}"#, Err("status must be an integer from 200 to 599"));
-        check(r#"{"reset":true,"status":503}"#, Err("reset cannot be combined with status or retryAfter"));
-        check(r#"{"delayMs":600000}"#, Err("delayMs must be an integer from 0 to 60000"));
+        check(
+            r#"{"count":0,"status":503}"#,
+            Err("count must be an integer from 1 to 1000000"),
+        );
+        check(
+            r#"{"count":1.5,"status":503}"#,
+            Err("count must be an integer from 1 to 1000000"),
+        );
+        check(
+            r#"{"status":99}"#,
+            Err("status must be an integer from 200 to 599"),
+        );
+        check(
+            r#"{"status":"503"}"#,
+            Err("status must be an integer from 200 to 599"),
+        );
+        check(
+            r#"{"reset":true,"status":503}"#,
+            Err("reset cannot be combined with status or retryAfter"),
+        );
+        check(
+            r#"{"delayMs":600000}"#,
+            Err("delayMs must be an integer from 0 to 60000"),
+        );
         check(
             r#"{"stauts":503}"#,
             Err("unknown key in fault rule (expected count, status, retryAfter, reset, delayMs)"),
@@ -223,10 +301,25 @@ mod tests {
     fn rules_apply_in_fifo_order_and_expire() {
         let mut faults = Faults::default();
         faults.push(2, status(503, None));
-        faults.push(1, Fault { delay_ms: 0, action: Action::Reset });
-        assert_eq!(faults.to_json().to_json(), r#"[{"count":2,"status":503},{"count":1,"reset":true}]"#);
-        assert_eq!(faults.take_next().map(|f| f.action), Some(status(503, None).action));
-        assert_eq!(faults.take_next().map(|f| f.action), Some(status(503, None).action));
+        faults.push(
+            1,
+            Fault {
+                delay_ms: 0,
+                action: Action::Reset,
+            },
+        );
+        assert_eq!(
+            faults.to_json().to_json(),
+            r#"[{"count":2,"status":503},{"count":1,"reset":true}]"#
+        );
+        assert_eq!(
+            faults.take_next().map(|f| f.action),
+            Some(status(503, None).action)
+        );
+        assert_eq!(
+            faults.take_next().map(|f| f.action),
+            Some(status(503, None).action)
+        );
         assert!(faults.has_reset());
         assert_eq!(faults.take_next().map(|f| f.action), Some(Action::Reset));
         assert!(!faults.has_reset());

@@ -105,7 +105,10 @@ impl From<io::Error> for ReadError {
 /// `Ok(None)` on EOF before any byte.
 fn read_line<R: BufRead>(r: &mut R) -> Result<Option<String>, ReadError> {
     let mut buf = Vec::new();
-    let n = r.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+    let n = r
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut buf)?;
     if n == 0 {
         return Ok(None);
     }
@@ -120,12 +123,15 @@ fn read_line<R: BufRead>(r: &mut R) -> Result<Option<String>, ReadError> {
     if buf.last() == Some(&b'\r') {
         buf.pop();
     }
-    String::from_utf8(buf).map(Some).map_err(|_| ReadError::Malformed("header is not UTF-8"))
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| ReadError::Malformed("header is not UTF-8"))
 }
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Reads one request. `writer` is only used for `100 Continue`.
@@ -150,7 +156,10 @@ pub fn read_request<R: BufRead, W: Write>(
             Ok(Some(l)) if l.is_empty() => continue,
             Ok(Some(l)) => break l,
             Err(ReadError::Io(e))
-                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
             {
                 return Err(ReadError::Closed)
             }
@@ -172,7 +181,11 @@ pub fn read_request<R: BufRead, W: Write>(
         _ => return Err(ReadError::Malformed("unsupported HTTP version")),
     };
     // Absolute-form (`http://host/path`) is allowed by RFC 9112; keep only the path.
-    let origin_form = if let Some(rest) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+    let origin_form = if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        // OK: `i` is the index of an ASCII '/', a char boundary.
         rest.find('/').map_or("/", |i| &rest[i..])
     } else {
         target
@@ -191,7 +204,9 @@ pub fn read_request<R: BufRead, W: Write>(
         if headers.len() >= MAX_HEADERS {
             return Err(ReadError::Malformed("too many headers"));
         }
-        let (name, value) = line.split_once(':').ok_or(ReadError::Malformed("malformed header"))?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or(ReadError::Malformed("malformed header"))?;
         if !is_token(name) {
             return Err(ReadError::Malformed("malformed header name"));
         }
@@ -211,22 +226,33 @@ pub fn read_request<R: BufRead, W: Write>(
         Some(te) if te.eq_ignore_ascii_case("chunked") => true,
         Some(_) => return Err(ReadError::Malformed("unsupported transfer-encoding")),
     };
-    let mut lengths = req.headers.iter().filter(|(k, _)| k == "content-length").map(|(_, v)| v);
+    let mut lengths = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "content-length")
+        .map(|(_, v)| v);
     let content_length = match (lengths.next(), lengths.next()) {
         (None, _) => None,
         (Some(v), None) => {
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ReadError::Malformed("malformed content-length"));
             }
-            Some(v.parse::<u64>().map_err(|_| ReadError::Malformed("malformed content-length"))?)
+            Some(
+                v.parse::<u64>()
+                    .map_err(|_| ReadError::Malformed("malformed content-length"))?,
+            )
         }
         (Some(_), Some(_)) => return Err(ReadError::Malformed("duplicate content-length")),
     };
     if chunked && content_length.is_some() {
         // Both at once is the request-smuggling shape; RFC 9112 §6.3 allows rejecting it.
-        return Err(ReadError::Malformed("both transfer-encoding and content-length"));
+        return Err(ReadError::Malformed(
+            "both transfer-encoding and content-length",
+        ));
     }
-    let wants_continue = req.header("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
+    let wants_continue = req
+        .header("expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"));
 
     if chunked {
         if wants_continue && http11 {
@@ -263,7 +289,8 @@ fn read_chunked<R: BufRead>(r: &mut R, limit: usize) -> Result<Body, ReadError> 
         if size_text.is_empty() || size_text.len() > 15 {
             return Err(ReadError::Malformed("malformed chunk size"));
         }
-        let size = u64::from_str_radix(size_text, 16).map_err(|_| ReadError::Malformed("malformed chunk size"))?;
+        let size = u64::from_str_radix(size_text, 16)
+            .map_err(|_| ReadError::Malformed("malformed chunk size"))?;
         if size == 0 {
             // Trailers (ignored) up to the empty line.
             loop {
@@ -303,17 +330,32 @@ pub struct Response {
 impl Response {
     /// A JSON response.
     pub fn json(status: u16, body: String) -> Response {
-        Response { status, headers: Vec::new(), content_type: "application/json", body: body.into_bytes() }
+        Response {
+            status,
+            headers: Vec::new(),
+            content_type: "application/json",
+            body: body.into_bytes(),
+        }
     }
 
     /// A plain-text response.
     pub fn text(status: u16, body: &str) -> Response {
-        Response { status, headers: Vec::new(), content_type: "text/plain; charset=utf-8", body: body.as_bytes().to_vec() }
+        Response {
+            status,
+            headers: Vec::new(),
+            content_type: "text/plain; charset=utf-8",
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     /// A response without a body.
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: Vec::new(), content_type: "", body: Vec::new() }
+        Response {
+            status,
+            headers: Vec::new(),
+            content_type: "",
+            body: Vec::new(),
+        }
     }
 
     /// Adds a header.
@@ -382,7 +424,10 @@ pub fn write_response<W: Write>(
     }
     header("Content-Length", &resp.body.len().to_string());
     header("Cache-Control", "no-store");
-    header("Connection", if keep_alive { "keep-alive" } else { "close" });
+    header(
+        "Connection",
+        if keep_alive { "keep-alive" } else { "close" },
+    );
     head.push_str("\r\n");
     if with_body {
         head.reserve(resp.body.len());
@@ -406,7 +451,10 @@ pub fn percent_decode(s: &str) -> String {
         let hex = |c: u8| (c as char).to_digit(16);
         match b[i] {
             b'%' => {
-                match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+                match (
+                    b.get(i + 1).and_then(|&c| hex(c)),
+                    b.get(i + 2).and_then(|&c| hex(c)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 3;

@@ -68,7 +68,11 @@ pub struct Rejection {
 
 impl Rejection {
     fn request(error: &str) -> Rejection {
-        Rejection { error: error.to_string(), index: None, events: 0 }
+        Rejection {
+            error: error.to_string(),
+            index: None,
+            events: 0,
+        }
     }
 
     /// The 400 response body.
@@ -93,12 +97,18 @@ pub const ERR_BODY_TOO_LARGE: &str = "request body is larger than 500 KB";
 /// # Errors
 /// The first problem found: body too large, not UTF-8, not JSON, wrong shape, or the first
 /// event that fails `validate_sized` (with its index).
-pub fn parse_request(endpoint: Endpoint, body: &[u8], auth_user: Option<&str>) -> Result<Accepted, Rejection> {
+pub fn parse_request(
+    endpoint: Endpoint,
+    body: &[u8],
+    auth_user: Option<&str>,
+) -> Result<Accepted, Rejection> {
     if body.len() > MAX_BATCH_BYTES {
         return Err(Rejection::request(ERR_BODY_TOO_LARGE));
     }
-    let text = std::str::from_utf8(body).map_err(|_| Rejection::request("request body is not UTF-8"))?;
-    let value = json::parse(text).map_err(|e| Rejection::request(&format!("invalid JSON: {}", e.message())))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| Rejection::request("request body is not UTF-8"))?;
+    let value = json::parse(text)
+        .map_err(|e| Rejection::request(&format!("invalid JSON: {}", e.message())))?;
     let Value::Object(mut top) = value else {
         return Err(Rejection::request("request body must be a JSON object"));
     };
@@ -107,7 +117,10 @@ pub fn parse_request(endpoint: Endpoint, body: &[u8], auth_user: Option<&str>) -
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(_) => return Err(Rejection::request("writeKey must be a non-empty string")),
     };
-    let sent_at = top.get("sentAt").and_then(Value::as_str).map(str::to_string);
+    let sent_at = top
+        .get("sentAt")
+        .and_then(Value::as_str)
+        .map(str::to_string);
 
     let events = match endpoint {
         Endpoint::Batch => {
@@ -117,7 +130,11 @@ pub fn parse_request(endpoint: Endpoint, body: &[u8], auth_user: Option<&str>) -
             let total = batch.len();
             let mut events = Vec::with_capacity(total);
             for (index, event) in batch.into_iter().enumerate() {
-                let incoming = check_event(event).map_err(|error| Rejection { error, index: Some(index), events: total })?;
+                let incoming = check_event(event).map_err(|error| Rejection {
+                    error,
+                    index: Some(index),
+                    events: total,
+                })?;
                 events.push(incoming);
             }
             events
@@ -137,21 +154,40 @@ pub fn parse_request(endpoint: Endpoint, body: &[u8], auth_user: Option<&str>) -
             }
             // The write key is the request's credential, not part of the event.
             top.remove("writeKey");
-            let incoming = check_event(Value::Object(top))
-                .map_err(|error| Rejection { error, index: None, events: 1 })?;
+            let incoming = check_event(Value::Object(top)).map_err(|error| Rejection {
+                error,
+                index: None,
+                events: 1,
+            })?;
             vec![incoming]
         }
     };
-    Ok(Accepted { write_key, sent_at, events })
+    Ok(Accepted {
+        write_key,
+        sent_at,
+        events,
+    })
 }
 
 fn check_event(event: Value) -> Result<Incoming, String> {
     let text = event.to_json();
     validate_sized(&event, text.len()).map_err(|e| e.message().to_string())?;
     // Both are present: `validate` checked them.
-    let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or_default().to_string();
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
-    Ok(Incoming { message_id, kind, json: text })
+    let message_id = event
+        .get("messageId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(Incoming {
+        message_id,
+        kind,
+        json: text,
+    })
 }
 
 #[cfg(test)]
@@ -178,11 +214,19 @@ mod tests {
 
     #[test]
     fn accepts_a_batch_keeping_event_text() {
-        let body = format!(r#"{{"batch":[{TRACK}],"sentAt":"2024-01-02T03:04:06.000Z","writeKey":"wk"}}"#);
+        let body =
+            format!(r#"{{"batch":[{TRACK}],"sentAt":"2024-01-02T03:04:06.000Z","writeKey":"wk"}}"#);
         let got = parse_request(Endpoint::Batch, body.as_bytes(), Some("ignored")).unwrap();
         assert_eq!(got.write_key.as_deref(), Some("wk"));
         assert_eq!(got.sent_at.as_deref(), Some("2024-01-02T03:04:06.000Z"));
-        assert_eq!(got.events, vec![Incoming { message_id: "m1".into(), kind: "track".into(), json: TRACK.into() }]);
+        assert_eq!(
+            got.events,
+            vec![Incoming {
+                message_id: "m1".into(),
+                kind: "track".into(),
+                json: TRACK.into()
+            }]
+        );
     }
 
     #[test]
@@ -197,25 +241,92 @@ mod tests {
         let body = r#"{"event":"E","messageId":"m2","userId":"u","writeKey":"wk"}"#;
         let got = parse_request(Endpoint::Single("track"), body.as_bytes(), None).unwrap();
         assert_eq!(got.write_key.as_deref(), Some("wk"));
-        assert_eq!(got.events[0].json, r#"{"event":"E","messageId":"m2","userId":"u","type":"track"}"#);
-        reject(Endpoint::Single("page"), TRACK, "event type does not match the endpoint (expected page)", None);
+        assert_eq!(
+            got.events[0].json,
+            r#"{"event":"E","messageId":"m2","userId":"u","type":"track"}"#
+        );
+        reject(
+            Endpoint::Single("page"),
+            TRACK,
+            "event type does not match the endpoint (expected page)",
+            None,
+        );
     }
 
     #[test]
     fn rejects_whole_requests() {
-        reject(Endpoint::Batch, "{", "invalid JSON: unexpected end of JSON input", None);
-        reject(Endpoint::Batch, "[]", "request body must be a JSON object", None);
-        reject(Endpoint::Batch, r#"{"batch":{}}"#, "batch must be an array of events", None);
-        reject(Endpoint::Batch, r#"{"batch":[],"writeKey":5}"#, "writeKey must be a non-empty string", None);
+        reject(
+            Endpoint::Batch,
+            "{",
+            "invalid JSON: unexpected end of JSON input",
+            None,
+        );
+        reject(
+            Endpoint::Batch,
+            "[]",
+            "request body must be a JSON object",
+            None,
+        );
+        reject(
+            Endpoint::Batch,
+            r#"{"batch":{}}"#,
+            "batch must be an array of events",
+            None,
+        );
+        reject(
+            Endpoint::Batch,
+            r#"{"batch":[],"writeKey":5}"#,
+            "writeKey must be a non-empty string",
+            None,
+        );
         let bad = r#"{"type":"track","messageId":"m9","anonymousId":"a"}"#;
-        reject(Endpoint::Batch, &format!(r#"{{"batch":[{TRACK},{bad}]}}"#), "track events need a non-empty string event", Some(1));
+        reject(
+            Endpoint::Batch,
+            &format!(r#"{{"batch":[{TRACK},{bad}]}}"#),
+            "track events need a non-empty string event",
+            Some(1),
+        );
         let big = format!(
             r#"{{"type":"track","event":"E","messageId":"m3","anonymousId":"a","properties":{{"x":"{}"}}}}"#,
             "y".repeat(33 * 1024)
         );
-        reject(Endpoint::Batch, &format!(r#"{{"batch":[{big}]}}"#), "event is larger than 32 KB", Some(0));
+        reject(
+            Endpoint::Batch,
+            &format!(r#"{{"batch":[{big}]}}"#),
+            "event is larger than 32 KB",
+            Some(0),
+        );
         let huge = format!(r#"{{"batch":[],"pad":"{}"}}"#, "z".repeat(MAX_BATCH_BYTES));
         reject(Endpoint::Batch, &huge, ERR_BODY_TOO_LARGE, None);
         assert!(parse_request(Endpoint::Batch, &[0xff, 0xfe], None).is_err());
+    }
+
+    #[test]
+    fn never_panics_on_mutated_bodies() {
+        const MUTATIONS: &[u8] = b"{}[]\\\",:0-e\"x\x80";
+        let seed = format!(
+            r#"{{"batch":[{TRACK},{{"type":"group","groupId":1,"messageId":"g","userId":2}}],"writeKey":"k"}}"#
+        );
+        let mut state = 11u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        for _ in 0..20_000 {
+            let mut body = seed.clone().into_bytes();
+            for _ in 0..next() % 3 + 1 {
+                let i = next() % body.len().max(1);
+                match next() % 3 {
+                    0 if !body.is_empty() => body[i] = MUTATIONS[next() % MUTATIONS.len()],
+                    1 => body.truncate(i),
+                    _ => body.insert(i.min(body.len()), b'['),
+                }
+            }
+            for endpoint in [Endpoint::Batch, Endpoint::Single("track")] {
+                let _ = parse_request(endpoint, &body, Some("u"));
+            }
+        }
     }
 }

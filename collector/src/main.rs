@@ -49,11 +49,19 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
         }
-        let mut value = || inline.clone().or_else(|| argv.next()).ok_or(format!("{flag} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or(format!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--port" => {
                 let v = value()?;
-                port = Some(v.parse::<u16>().map_err(|_| format!("--port: not a port number: {v}"))?);
+                port = Some(
+                    v.parse::<u16>()
+                        .map_err(|_| format!("--port: not a port number: {v}"))?,
+                );
             }
             "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
             "--host" => host = value()?,
@@ -77,11 +85,19 @@ fn run(args: Args) -> Result<(), String> {
     let store = store::Store::open(&args.data_dir)?;
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
-    let addr = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let app = Arc::new(server::App::new(store, args.segments_file, addr.to_string()));
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let app = Arc::new(server::App::new(
+        store,
+        args.segments_file,
+        addr.to_string(),
+    ));
     let mut stdout = std::io::stdout().lock();
     // Tests and `npm start` wait for exactly this line.
-    writeln!(stdout, "listening on http://{addr}").and_then(|()| stdout.flush()).map_err(|e| format!("stdout: {e}"))?;
+    writeln!(stdout, "listening on http://{addr}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("stdout: {e}"))?;
     drop(stdout);
     server::serve(listener, app);
     Ok(())

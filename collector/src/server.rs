@@ -56,7 +56,13 @@ impl Stats {
     }
 
     fn reset(&self) {
-        for c in [&self.requests, &self.accepted, &self.duplicates, &self.rejected, &self.faulted] {
+        for c in [
+            &self.requests,
+            &self.accepted,
+            &self.duplicates,
+            &self.rejected,
+            &self.faulted,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -116,7 +122,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn now_iso() -> String {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     Millis(ms).to_iso()
 }
 
@@ -125,10 +133,14 @@ fn now_iso() -> String {
 /// # Errors
 /// The file cannot be read or is not a JSON array.
 pub fn read_segments(path: &std::path::Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     match json::parse(&text) {
         Ok(v @ Value::Array(_)) => Ok(v),
-        Ok(_) => Err(format!("{} must contain a JSON array of segments", path.display())),
+        Ok(_) => Err(format!(
+            "{} must contain a JSON array of segments",
+            path.display()
+        )),
         Err(e) => Err(format!("{} is not JSON: {}", path.display(), e.message())),
     }
 }
@@ -148,14 +160,22 @@ pub fn serve(listener: TcpListener, app: Arc<App>) {
         if app.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             app.connections.fetch_sub(1, Ordering::SeqCst);
             let mut w = &stream;
-            let _ = http::write_response(&mut w, &error_json(503, "too many connections"), false, "*", true);
+            let _ = http::write_response(
+                &mut w,
+                &error_json(503, "too many connections"),
+                false,
+                "*",
+                true,
+            );
             continue;
         }
         let app = Arc::clone(&app);
-        let spawned = std::thread::Builder::new().name("conn".into()).spawn(move || {
-            handle_connection(&stream, &app);
-            app.connections.fetch_sub(1, Ordering::SeqCst);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("conn".into())
+            .spawn(move || {
+                handle_connection(&stream, &app);
+                app.connections.fetch_sub(1, Ordering::SeqCst);
+            });
         if let Err(e) = spawned {
             eprintln!("sieve-collector: cannot spawn a connection thread: {e}");
         }
@@ -204,12 +224,14 @@ fn handle_connection(stream: &TcpStream, app: &App) {
         let outcome = route(&req, app);
         // An oversized body may be partly unread: never reuse that connection. While a reset
         // rule is pending, reuse none (see `close_idle`).
-        let keep_alive =
-            req.keep_alive() && matches!(req.body, Body::Complete(_)) && !lock(&app.faults).has_reset();
+        let keep_alive = req.keep_alive()
+            && matches!(req.body, Body::Complete(_))
+            && !lock(&app.faults).has_reset();
         match outcome {
             Outcome::Respond(resp) => {
                 let with_body = req.method != "HEAD";
-                if http::write_response(&mut writer, &resp, keep_alive, &origin, with_body).is_err() {
+                if http::write_response(&mut writer, &resp, keep_alive, &origin, with_body).is_err()
+                {
                     return;
                 }
                 if !keep_alive {
@@ -283,21 +305,32 @@ fn route(req: &Request, app: &App) -> Outcome {
         return ingest_request(req, app, endpoint);
     }
     // HEAD is GET without the body (handled when writing).
-    let method = if req.method == "HEAD" { "GET" } else { req.method.as_str() };
+    let method = if req.method == "HEAD" {
+        "GET"
+    } else {
+        req.method.as_str()
+    };
     match (method, path) {
         ("GET", "/health") => respond(Response::text(200, "ok")),
         ("GET", "/") => respond(Response::text(200, INDEX)),
         ("GET", "/events") => respond(list_events(req, app)),
         ("GET", "/admin/stats") => respond(Response::json(200, stats_json(app))),
         ("GET", "/admin/requests") => respond(Response::json(200, requests_json(app))),
-        ("GET", "/admin/faults") => respond(Response::json(200, lock(&app.faults).to_json().to_json())),
+        ("GET", "/admin/faults") => {
+            respond(Response::json(200, lock(&app.faults).to_json().to_json()))
+        }
         ("POST", "/admin/faults") => respond(add_fault(req, app)),
         ("DELETE", "/admin/faults") => {
             lock(&app.faults).clear();
-            respond(Response::json(200, r#"{"success":true,"pending":[]}"#.to_string()))
+            respond(Response::json(
+                200,
+                r#"{"success":true,"pending":[]}"#.to_string(),
+            ))
         }
         ("POST", "/admin/clear") => respond(clear(app)),
-        (_, "/health" | "/" | "/events" | "/admin/stats" | "/admin/requests") => method_not_allowed("GET, HEAD, OPTIONS"),
+        (_, "/health" | "/" | "/events" | "/admin/stats" | "/admin/requests") => {
+            method_not_allowed("GET, HEAD, OPTIONS")
+        }
         (_, "/admin/faults") => method_not_allowed("GET, POST, DELETE, OPTIONS"),
         (_, "/admin/clear") => method_not_allowed("POST, OPTIONS"),
         _ => match settings_write_key(path) {
@@ -317,10 +350,16 @@ See collector/README.md.\n";
 fn preflight(req: &Request) -> Response {
     let mut resp = Response::empty(204)
         .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS, DELETE")
-        .with_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Retry-Count")
+        .with_header(
+            "Access-Control-Allow-Headers",
+            "Content-Type, Authorization, X-Retry-Count",
+        )
         .with_header("Access-Control-Max-Age", "600");
     // Chrome's Private Network Access preflight (a public page calling localhost).
-    if req.header("access-control-request-private-network").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if req
+        .header("access-control-request-private-network")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         resp = resp.with_header("Access-Control-Allow-Private-Network", "true");
     }
     resp
@@ -346,7 +385,11 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
             let auth_user = req.header("authorization").and_then(http::basic_auth_user);
             ingest::parse_request(endpoint, body, auth_user.as_deref())
         }
-        Body::TooLarge { .. } => Err(ingest::Rejection { error: ERR_BODY_TOO_LARGE.to_string(), index: None, events: 0 }),
+        Body::TooLarge { .. } => Err(ingest::Rejection {
+            error: ERR_BODY_TOO_LARGE.to_string(),
+            index: None,
+            events: 0,
+        }),
     };
     entry.events = match &parsed {
         Ok(accepted) => accepted.events.len(),
@@ -358,7 +401,9 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
         Stats::bump(&app.stats.faulted, 1);
         entry.fault = Some(fault.kind());
         if fault.delay_ms > 0 {
-            std::thread::sleep(Duration::from_millis(fault.delay_ms.min(faults::MAX_DELAY_MS)));
+            std::thread::sleep(Duration::from_millis(
+                fault.delay_ms.min(faults::MAX_DELAY_MS),
+            ));
         }
         match fault.action {
             Action::Pass => {}
@@ -367,7 +412,10 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
                 log_request(app, entry);
                 return Outcome::Reset;
             }
-            Action::Status { status, retry_after } => {
+            Action::Status {
+                status,
+                retry_after,
+            } => {
                 let mut resp = error_json(status, "injected fault");
                 if let Some(secs) = retry_after {
                     resp = resp.with_header("Retry-After", secs.to_string());
@@ -387,7 +435,11 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
             Response::json(400, rejection.to_json())
         }
         Ok(accepted) => {
-            let env = Envelope { received_at: &entry.at, path: &entry.path, retry_count: retry_count.as_deref() };
+            let env = Envelope {
+                received_at: &entry.at,
+                path: &entry.path,
+                retry_count: retry_count.as_deref(),
+            };
             let result = lock(&app.store).insert(&accepted, &env);
             match result {
                 Ok(counts) => {
@@ -469,7 +521,10 @@ fn requests_json(app: &App) -> String {
         }
         out.push_str(r#","retryCount":"#);
         push_retry_count(&mut out, r.retry_count.as_deref());
-        out.push_str(&format!(r#","bytes":{},"events":{},"at":"#, r.bytes, r.events));
+        out.push_str(&format!(
+            r#","bytes":{},"events":{},"at":"#,
+            r.bytes, r.events
+        ));
         push_json_str(&mut out, &r.at);
         out.push_str(r#","fault":"#);
         push_opt_str(&mut out, r.fault);
@@ -581,7 +636,9 @@ fn clear(app: &App) -> Response {
 
 /// `<writeKey>` of `/v1/projects/<writeKey>/settings`, percent-decoded.
 fn settings_write_key(path: &str) -> Option<String> {
-    let key = path.strip_prefix("/v1/projects/")?.strip_suffix("/settings")?;
+    let key = path
+        .strip_prefix("/v1/projects/")?
+        .strip_suffix("/settings")?;
     (!key.is_empty() && !key.contains('/')).then(|| http::percent_decode(key))
 }
 
@@ -593,7 +650,10 @@ fn settings(req: &Request, app: &App, write_key: &str) -> Response {
             Err(e) => return error_json(500, &e),
         },
     };
-    let host = req.header("host").filter(|h| !h.is_empty()).unwrap_or(&app.fallback_host);
+    let host = req
+        .header("host")
+        .filter(|h| !h.is_empty())
+        .unwrap_or(&app.fallback_host);
     let mut seg_io = Map::new();
     seg_io.insert("apiKey", Value::str(write_key));
     seg_io.insert("apiHost", Value::str(format!("{host}/v1")));

@@ -81,9 +81,11 @@ impl Store {
     /// The directory cannot be created, the file cannot be opened, or its schema is newer
     /// than this binary knows.
     pub fn open(dir: &Path) -> Result<Store, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
         let path = dir.join("events.sqlite3");
-        let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let conn =
+            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let setup = || -> rusqlite::Result<i64> {
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             // WAL: readers (GET /events) do not block the writer.
@@ -146,7 +148,12 @@ impl Store {
     ///
     /// # Errors
     /// Any SQLite error.
-    pub fn list(&self, write_key: Option<&str>, after: i64, limit: i64) -> rusqlite::Result<Vec<StoredEvent>> {
+    pub fn list(
+        &self,
+        write_key: Option<&str>,
+        after: i64,
+        limit: i64,
+    ) -> rusqlite::Result<Vec<StoredEvent>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, received_at, write_key, sent_at, retry_count, path, event_json FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR write_key = ?2)
@@ -171,7 +178,8 @@ impl Store {
     /// # Errors
     /// Any SQLite error.
     pub fn count(&self) -> rusqlite::Result<i64> {
-        self.conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        self.conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
     }
 
     /// The highest `seq` ever assigned (0 when none).
@@ -181,7 +189,11 @@ impl Store {
     pub fn last_seq(&self) -> rusqlite::Result<i64> {
         let seq: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0))
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(seq.unwrap_or(0))
     }

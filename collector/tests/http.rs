@@ -65,7 +65,9 @@ impl Server {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("collector printed no listening line");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("collector printed no listening line");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -80,13 +82,28 @@ impl Server {
     }
 
     fn post(&self, path: &str, body: &str) -> Resp {
-        self.request("POST", path, &[("Content-Type", "text/plain")], body.as_bytes()).expect("POST")
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "text/plain")],
+            body.as_bytes(),
+        )
+        .expect("POST")
     }
 
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<Resp> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Resp> {
         let stream = TcpStream::connect(&self.addr)?;
         stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-        let mut conn = Conn { reader: BufReader::new(stream.try_clone()?), stream };
+        let mut conn = Conn {
+            reader: BufReader::new(stream.try_clone()?),
+            stream,
+        };
         conn.send(method, path, headers, body, &self.addr)?;
         conn.recv()
     }
@@ -112,8 +129,18 @@ struct Conn {
 }
 
 impl Conn {
-    fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], host: &str) -> io::Result<()> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        host: &str,
+    ) -> io::Result<()> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -126,7 +153,10 @@ impl Conn {
     fn recv(&mut self) -> io::Result<Resp> {
         let mut status_line = String::new();
         if self.reader.read_line(&mut status_line)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed before a response"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed before a response",
+            ));
         }
         let status = status_line
             .split(' ')
@@ -152,7 +182,11 @@ impl Conn {
             .unwrap_or(0);
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body)?;
-        Ok(Resp { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
+        Ok(Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 }
 
@@ -165,7 +199,10 @@ struct Resp {
 
 impl Resp {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -176,7 +213,10 @@ fn track(message_id: &str) -> String {
 }
 
 fn batch(events: &[String]) -> String {
-    format!(r#"{{"batch":[{}],"sentAt":"2024-05-06T07:08:10.000Z","writeKey":"wk"}}"#, events.join(","))
+    format!(
+        r#"{{"batch":[{}],"sentAt":"2024-05-06T07:08:10.000Z","writeKey":"wk"}}"#,
+        events.join(",")
+    )
 }
 
 /// Counts `"seq":` occurrences: the number of listed events.
@@ -204,12 +244,24 @@ fn preflight_and_cors_headers() {
         )
         .unwrap();
     assert_eq!(resp.status, 204);
-    assert_eq!(resp.header("access-control-allow-origin"), Some("http://localhost:8080"));
+    assert_eq!(
+        resp.header("access-control-allow-origin"),
+        Some("http://localhost:8080")
+    );
     assert_eq!(resp.header("vary"), Some("Origin"));
-    assert_eq!(resp.header("access-control-allow-methods"), Some("GET, POST, OPTIONS, DELETE"));
-    assert_eq!(resp.header("access-control-allow-headers"), Some("Content-Type, Authorization, X-Retry-Count"));
+    assert_eq!(
+        resp.header("access-control-allow-methods"),
+        Some("GET, POST, OPTIONS, DELETE")
+    );
+    assert_eq!(
+        resp.header("access-control-allow-headers"),
+        Some("Content-Type, Authorization, X-Retry-Count")
+    );
     assert_eq!(resp.header("access-control-max-age"), Some("600"));
-    assert_eq!(resp.header("access-control-expose-headers"), Some("Retry-After"));
+    assert_eq!(
+        resp.header("access-control-expose-headers"),
+        Some("Retry-After")
+    );
 
     // Every response carries CORS; without an Origin it is `*`.
     let resp = server.get("/health");
@@ -228,18 +280,33 @@ fn batch_is_stored_and_listed_in_arrival_order() {
         .request(
             "POST",
             "/v1/batch",
-            &[("Content-Type", "text/plain"), ("X-Retry-Count", "1"), ("Origin", "http://localhost:8080")],
+            &[
+                ("Content-Type", "text/plain"),
+                ("X-Retry-Count", "1"),
+                ("Origin", "http://localhost:8080"),
+            ],
             batch(&[track("m-1"), track("m-2")]).as_bytes(),
         )
         .unwrap();
-    assert_eq!((resp.status, resp.body.as_str()), (200, r#"{"success":true}"#));
-    assert_eq!(resp.header("access-control-allow-origin"), Some("http://localhost:8080"));
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
+    assert_eq!(
+        resp.header("access-control-allow-origin"),
+        Some("http://localhost:8080")
+    );
 
     // Alias path, single-event paths (type from the path), Basic auth write key.
     assert_eq!(server.post("/v1/b", &batch(&[track("m-3")])).status, 200);
     let single = r#"{"name":"Home","messageId":"m-4","userId":"u-1"}"#;
     let resp = server
-        .request("POST", "/v1/p", &[("Authorization", "Basic b3RoZXI6")], single.as_bytes())
+        .request(
+            "POST",
+            "/v1/p",
+            &[("Authorization", "Basic b3RoZXI6")],
+            single.as_bytes(),
+        )
         .unwrap();
     assert_eq!(resp.status, 200, "{}", resp.body);
 
@@ -252,8 +319,17 @@ fn batch_is_stored_and_listed_in_arrival_order() {
     assert!(events.contains(r#"{"seq":1,"receivedAt":""#), "{events}");
     assert!(events.contains(r#""writeKey":"wk","sentAt":"2024-05-06T07:08:10.000Z","retryCount":1,"path":"/v1/batch","event":{"type":"track","event":"Clicked","messageId":"m-1""#), "{events}");
     assert!(events.contains(r#""writeKey":"other""#), "{events}");
-    assert!(events.contains(r#""event":{"name":"Home","messageId":"m-4","userId":"u-1","type":"page"}"#), "{events}");
-    assert!(events.contains(r#""stats":{"requests":3,"accepted":4,"duplicates":0,"rejected":0,"faulted":0"#), "{events}");
+    assert!(
+        events
+            .contains(r#""event":{"name":"Home","messageId":"m-4","userId":"u-1","type":"page"}"#),
+        "{events}"
+    );
+    assert!(
+        events.contains(
+            r#""stats":{"requests":3,"accepted":4,"duplicates":0,"rejected":0,"faulted":0"#
+        ),
+        "{events}"
+    );
 
     // Filters: write key, after, limit.
     assert_eq!(count_events(&server.get("/events?writeKey=other").body), 1);
@@ -264,22 +340,42 @@ fn batch_is_stored_and_listed_in_arrival_order() {
 
     // The request log.
     let log = server.get("/admin/requests").body;
-    assert!(log.starts_with(r#"[{"path":"/v1/batch","status":200,"retryCount":1,"bytes":"#), "{log}");
-    assert!(log.contains(r#""path":"/v1/p","status":200,"retryCount":null,"#), "{log}");
+    assert!(
+        log.starts_with(r#"[{"path":"/v1/batch","status":200,"retryCount":1,"bytes":"#),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#""path":"/v1/p","status":200,"retryCount":null,"#),
+        "{log}"
+    );
 }
 
 #[test]
 fn duplicates_are_counted_not_stored() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
-    assert_eq!(server.post("/v1/batch", &batch(&[track("d-1")])).status, 200);
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("d-1")])).status,
+        200
+    );
     // A retried batch: same messageIds, plus one repeated within the request.
-    let resp = server.post("/v1/batch", &batch(&[track("d-1"), track("d-2"), track("d-2")]));
-    assert_eq!((resp.status, resp.body.as_str()), (200, r#"{"success":true}"#));
+    let resp = server.post(
+        "/v1/batch",
+        &batch(&[track("d-1"), track("d-2"), track("d-2")]),
+    );
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (200, r#"{"success":true}"#)
+    );
     let events = server.events();
     assert_eq!(count_events(&events), 2, "{events}");
     let stats = server.get("/admin/stats").body;
-    assert!(stats.starts_with(r#"{"requests":2,"accepted":2,"duplicates":2,"rejected":0,"faulted":0,"stored":2"#), "{stats}");
+    assert!(
+        stats.starts_with(
+            r#"{"requests":2,"accepted":2,"duplicates":2,"rejected":0,"faulted":0,"stored":2"#
+        ),
+        "{stats}"
+    );
 }
 
 #[test]
@@ -289,21 +385,41 @@ fn malformed_event_rejects_the_whole_request() {
     let bad = r#"{"type":"track","messageId":"x-2","anonymousId":"a"}"#.to_string();
     let resp = server.post("/v1/batch", &batch(&[track("x-1"), bad]));
     assert_eq!(resp.status, 400);
-    assert_eq!(resp.body, r#"{"success":false,"error":"track events need a non-empty string event","index":1}"#);
+    assert_eq!(
+        resp.body,
+        r#"{"success":false,"error":"track events need a non-empty string event","index":1}"#
+    );
     assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
 
     for (path, body) in [
         ("/v1/batch", "not json"),
         ("/v1/batch", r#"{"batch":"nope"}"#),
-        ("/v1/batch", r#"{"batch":[{"type":"bogus","messageId":"x","anonymousId":"a"}]}"#),
-        ("/v1/batch", r#"{"batch":[{"type":"track","event":"E","messageId":"x"}]}"#),
-        ("/v1/t", r#"{"type":"page","messageId":"x-3","anonymousId":"a"}"#),
+        (
+            "/v1/batch",
+            r#"{"batch":[{"type":"bogus","messageId":"x","anonymousId":"a"}]}"#,
+        ),
+        (
+            "/v1/batch",
+            r#"{"batch":[{"type":"track","event":"E","messageId":"x"}]}"#,
+        ),
+        (
+            "/v1/t",
+            r#"{"type":"page","messageId":"x-3","anonymousId":"a"}"#,
+        ),
     ] {
         let resp = server.post(path, body);
         assert_eq!(resp.status, 400, "{path} {body}: {}", resp.body);
-        assert!(resp.body.starts_with(r#"{"success":false,"error":""#), "{}", resp.body);
+        assert!(
+            resp.body.starts_with(r#"{"success":false,"error":""#),
+            "{}",
+            resp.body
+        );
     }
-    assert_eq!(count_events(&server.events()), 0, "nothing of a rejected request is stored");
+    assert_eq!(
+        count_events(&server.events()),
+        0,
+        "nothing of a rejected request is stored"
+    );
     assert!(server.get("/admin/stats").body.contains(r#""rejected":6"#));
 }
 
@@ -317,7 +433,10 @@ fn size_limits() {
     );
     let resp = server.post("/v1/batch", &batch(&[track("ok-1"), big_event]));
     assert_eq!(resp.status, 400);
-    assert_eq!(resp.body, r#"{"success":false,"error":"event is larger than 32 KB","index":1}"#);
+    assert_eq!(
+        resp.body,
+        r#"{"success":false,"error":"event is larger than 32 KB","index":1}"#
+    );
 
     // 20 events of ~30 KB: each is fine, the body (> 500 KB) is not.
     let events: Vec<String> = (0..20)
@@ -332,7 +451,10 @@ fn size_limits() {
     assert!(body.len() > 500 * 1024);
     let resp = server.post("/v1/batch", &body);
     assert_eq!(resp.status, 400);
-    assert_eq!(resp.body, r#"{"success":false,"error":"request body is larger than 500 KB"}"#);
+    assert_eq!(
+        resp.body,
+        r#"{"success":false,"error":"request body is larger than 500 KB"}"#
+    );
 
     // Just under the limit is accepted.
     let body = batch(&events[..16]);
@@ -347,61 +469,140 @@ fn fault_status_then_normal() {
     let server = Server::start(&dir.0);
     let resp = server.post("/admin/faults", r#"{"count":2,"status":503}"#);
     assert_eq!(resp.status, 200, "{}", resp.body);
-    assert_eq!(resp.body, r#"{"success":true,"pending":[{"count":2,"status":503}]}"#);
+    assert_eq!(
+        resp.body,
+        r#"{"success":true,"pending":[{"count":2,"status":503}]}"#
+    );
     // Non-ingestion requests do not consume faults.
     assert_eq!(server.get("/health").status, 200);
-    assert_eq!(server.post("/v1/batch", &batch(&[track("f-1")])).status, 503);
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("f-1")])).status,
+        503
+    );
     let resp = server
-        .request("POST", "/v1/batch", &[("X-Retry-Count", "1")], batch(&[track("f-1")]).as_bytes())
+        .request(
+            "POST",
+            "/v1/batch",
+            &[("X-Retry-Count", "1")],
+            batch(&[track("f-1")]).as_bytes(),
+        )
         .unwrap();
     assert_eq!(resp.status, 503);
     let resp = server
-        .request("POST", "/v1/batch", &[("X-Retry-Count", "2")], batch(&[track("f-1")]).as_bytes())
+        .request(
+            "POST",
+            "/v1/batch",
+            &[("X-Retry-Count", "2")],
+            batch(&[track("f-1")]).as_bytes(),
+        )
         .unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(count_events(&server.events()), 1);
     let log = server.get("/admin/requests").body;
-    assert!(log.contains(r#"{"path":"/v1/batch","status":503,"retryCount":1,"#), "{log}");
+    assert!(
+        log.contains(r#"{"path":"/v1/batch","status":503,"retryCount":1,"#),
+        "{log}"
+    );
     assert!(log.contains(r#""retryCount":2,"#), "{log}");
-    assert!(server.get("/admin/stats").body.contains(r#""requests":3,"accepted":1,"duplicates":0,"rejected":0,"faulted":2"#));
+    assert!(server
+        .get("/admin/stats")
+        .body
+        .contains(r#""requests":3,"accepted":1,"duplicates":0,"rejected":0,"faulted":2"#));
 
     // Bad rules are rejected; DELETE clears pending rules.
-    assert_eq!(server.post("/admin/faults", r#"{"count":1,"stauts":503}"#).status, 400);
-    assert_eq!(server.post("/admin/faults", r#"{"count":5,"status":500}"#).status, 200);
-    assert_eq!(server.request("DELETE", "/admin/faults", &[], b"").unwrap().status, 200);
+    assert_eq!(
+        server
+            .post("/admin/faults", r#"{"count":1,"stauts":503}"#)
+            .status,
+        400
+    );
+    assert_eq!(
+        server
+            .post("/admin/faults", r#"{"count":5,"status":500}"#)
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .request("DELETE", "/admin/faults", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
     assert_eq!(server.get("/admin/faults").body, "[]");
-    assert_eq!(server.post("/v1/batch", &batch(&[track("f-2")])).status, 200);
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("f-2")])).status,
+        200
+    );
 }
 
 #[test]
 fn fault_429_with_retry_after() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
-    assert_eq!(server.post("/admin/faults", r#"{"count":1,"status":429,"retryAfter":2}"#).status, 200);
+    assert_eq!(
+        server
+            .post(
+                "/admin/faults",
+                r#"{"count":1,"status":429,"retryAfter":2}"#
+            )
+            .status,
+        200
+    );
     let resp = server
-        .request("POST", "/v1/batch", &[("Origin", "http://localhost:8080")], batch(&[track("r-1")]).as_bytes())
+        .request(
+            "POST",
+            "/v1/batch",
+            &[("Origin", "http://localhost:8080")],
+            batch(&[track("r-1")]).as_bytes(),
+        )
         .unwrap();
     assert_eq!(resp.status, 429);
     assert_eq!(resp.header("retry-after"), Some("2"));
-    assert_eq!(resp.header("access-control-expose-headers"), Some("Retry-After"));
-    assert_eq!(resp.header("access-control-allow-origin"), Some("http://localhost:8080"));
-    assert_eq!(count_events(&server.events()), 0, "a faulted request stores nothing");
-    assert_eq!(server.post("/v1/batch", &batch(&[track("r-1")])).status, 200);
+    assert_eq!(
+        resp.header("access-control-expose-headers"),
+        Some("Retry-After")
+    );
+    assert_eq!(
+        resp.header("access-control-allow-origin"),
+        Some("http://localhost:8080")
+    );
+    assert_eq!(
+        count_events(&server.events()),
+        0,
+        "a faulted request stores nothing"
+    );
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("r-1")])).status,
+        200
+    );
 }
 
 #[test]
 fn fault_delay_then_normal_answer() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
-    assert_eq!(server.post("/admin/faults", r#"{"count":1,"delayMs":700}"#).status, 200);
+    assert_eq!(
+        server
+            .post("/admin/faults", r#"{"count":1,"delayMs":700}"#)
+            .status,
+        200
+    );
     let start = Instant::now();
     let resp = server.post("/v1/batch", &batch(&[track("s-1")]));
     let elapsed = start.elapsed();
     assert_eq!(resp.status, 200);
     assert!(elapsed >= Duration::from_millis(700), "{elapsed:?}");
-    assert_eq!(count_events(&server.events()), 1, "a delayed request is stored");
+    assert_eq!(
+        count_events(&server.events()),
+        1,
+        "a delayed request is stored"
+    );
     let start = Instant::now();
-    assert_eq!(server.post("/v1/batch", &batch(&[track("s-2")])).status, 200);
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("s-2")])).status,
+        200
+    );
     assert!(start.elapsed() < Duration::from_millis(700));
 }
 
@@ -411,10 +612,18 @@ fn fault_reset_is_a_connection_error() {
     let server = Server::start(&dir.0);
     // An idle keep-alive connection...
     let stream = TcpStream::connect(&server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut idle = Conn { reader: BufReader::new(stream.try_clone().unwrap()), stream };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut idle = Conn {
+        reader: BufReader::new(stream.try_clone().unwrap()),
+        stream,
+    };
     idle.send("GET", "/health", &[], b"", &server.addr).unwrap();
-    assert_eq!(idle.recv().unwrap().header("connection"), Some("keep-alive"));
+    assert_eq!(
+        idle.recv().unwrap().header("connection"),
+        Some("keep-alive")
+    );
 
     let resp = server.post("/admin/faults", r#"{"count":1,"reset":true}"#);
     assert_eq!(resp.status, 200);
@@ -431,9 +640,15 @@ fn fault_reset_is_a_connection_error() {
     }
     assert_eq!(count_events(&server.events()), 0);
     let log = server.get("/admin/requests").body;
-    assert!(log.contains(r#""status":null"#) && log.contains(r#""fault":"reset""#), "{log}");
+    assert!(
+        log.contains(r#""status":null"#) && log.contains(r#""fault":"reset""#),
+        "{log}"
+    );
     let resp = server.post("/v1/batch", &batch(&[track("x-1")]));
-    assert_eq!((resp.status, resp.header("connection")), (200, Some("keep-alive")));
+    assert_eq!(
+        (resp.status, resp.header("connection")),
+        (200, Some("keep-alive"))
+    );
 }
 
 #[test]
@@ -466,20 +681,35 @@ fn settings_endpoint() {
     std::fs::write(&segments, r#"[{"id":"s1","rule":{"event":"Clicked"}}]"#).unwrap();
     let server = Server::start_with(&dir.0, &["--segments-file", segments.to_str().unwrap()]);
     let resp = server.get("/v1/projects/k/settings");
-    assert!(resp.body.ends_with(r#""segments":[{"id":"s1","rule":{"event":"Clicked"}}]}"#), "{}", resp.body);
+    assert!(
+        resp.body
+            .ends_with(r#""segments":[{"id":"s1","rule":{"event":"Clicked"}}]}"#),
+        "{}",
+        resp.body
+    );
 }
 
 #[test]
 fn restart_keeps_stored_events() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
-    assert_eq!(server.post("/v1/batch", &batch(&[track("p-1"), track("p-2")])).status, 200);
+    assert_eq!(
+        server
+            .post("/v1/batch", &batch(&[track("p-1"), track("p-2")]))
+            .status,
+        200
+    );
     drop(server); // SIGKILL: no graceful shutdown.
     let server = Server::start(&dir.0);
     let events = server.events();
     assert_eq!(count_events(&events), 2, "{events}");
     // Dedupe survives the restart too, and seq keeps counting.
-    assert_eq!(server.post("/v1/batch", &batch(&[track("p-2"), track("p-3")])).status, 200);
+    assert_eq!(
+        server
+            .post("/v1/batch", &batch(&[track("p-2"), track("p-3")]))
+            .status,
+        200
+    );
     let events = server.events();
     assert_eq!(count_events(&events), 3, "{events}");
     assert!(events.contains(r#""seq":3"#), "{events}");
@@ -487,8 +717,14 @@ fn restart_keeps_stored_events() {
     // Clear empties events and counters but never reuses seq numbers.
     assert_eq!(server.post("/admin/clear", "").status, 200);
     assert_eq!(count_events(&server.events()), 0);
-    assert!(server.get("/admin/stats").body.starts_with(r#"{"requests":0,"accepted":0"#));
-    assert_eq!(server.post("/v1/batch", &batch(&[track("p-1")])).status, 200);
+    assert!(server
+        .get("/admin/stats")
+        .body
+        .starts_with(r#"{"requests":0,"accepted":0"#));
+    assert_eq!(
+        server.post("/v1/batch", &batch(&[track("p-1")])).status,
+        200
+    );
     assert!(server.events().contains(r#""seq":4"#));
 }
 
@@ -499,17 +735,34 @@ fn keep_alive_and_malformed_http() {
 
     // Two requests on one connection.
     let stream = TcpStream::connect(&server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut conn = Conn { reader: BufReader::new(stream.try_clone().unwrap()), stream };
-    conn.send("POST", "/v1/batch", &[], batch(&[track("k-1")]).as_bytes(), &server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut conn = Conn {
+        reader: BufReader::new(stream.try_clone().unwrap()),
+        stream,
+    };
+    conn.send(
+        "POST",
+        "/v1/batch",
+        &[],
+        batch(&[track("k-1")]).as_bytes(),
+        &server.addr,
+    )
+    .unwrap();
     assert_eq!(conn.recv().unwrap().status, 200);
     conn.send("GET", "/health", &[], b"", &server.addr).unwrap();
     let resp = conn.recv().unwrap();
-    assert_eq!((resp.status, resp.header("connection")), (200, Some("keep-alive")));
+    assert_eq!(
+        (resp.status, resp.header("connection")),
+        (200, Some("keep-alive"))
+    );
 
     // Garbage gets a 400 and a close.
     let mut stream = TcpStream::connect(&server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(b"HELLO THERE\r\n\r\n").unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
@@ -518,7 +771,9 @@ fn keep_alive_and_malformed_http() {
 
     // Chunked bodies are accepted.
     let mut stream = TcpStream::connect(&server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let body = batch(&[track("k-2")]);
     let req = format!(
         "POST /v1/batch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
