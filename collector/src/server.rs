@@ -169,16 +169,24 @@ pub fn serve(listener: TcpListener, app: Arc<App>) {
             );
             continue;
         }
-        let app = Arc::clone(&app);
+        let slot = ConnectionSlot(Arc::clone(&app));
         let spawned = std::thread::Builder::new()
             .name("conn".into())
-            .spawn(move || {
-                handle_connection(&stream, &app);
-                app.connections.fetch_sub(1, Ordering::SeqCst);
-            });
+            .spawn(move || handle_connection(&stream, &slot.0));
         if let Err(e) = spawned {
             eprintln!("sieve-collector: cannot spawn a connection thread: {e}");
         }
+    }
+}
+
+/// One of [`MAX_CONNECTIONS`], given back on drop: when the connection thread ends, panics,
+/// or could not be spawned.
+#[derive(Debug)]
+struct ConnectionSlot(Arc<App>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -789,3 +789,47 @@ fn keep_alive_and_malformed_http() {
     // The server is still fine.
     assert_eq!(count_events(&server.events()), 2);
 }
+
+#[test]
+fn concurrent_clients_all_get_stored() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir.0);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let server = &server;
+            scope.spawn(move || {
+                for i in 0..20 {
+                    let resp = server.post(
+                        "/v1/batch",
+                        &batch(&[track(&format!("c-{t}-{i}")), track("shared")]),
+                    );
+                    assert_eq!(resp.status, 200, "{}", resp.body);
+                }
+            });
+        }
+    });
+    let events = server.get("/events?limit=1000").body;
+    assert_eq!(count_events(&events), 8 * 20 + 1);
+    let stats = server.get("/admin/stats").body;
+    assert!(
+        stats.starts_with(r#"{"requests":160,"accepted":161,"duplicates":159,"#),
+        "{stats}"
+    );
+    // HEAD answers like GET, without a body.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n")
+            && text.ends_with(
+                "Content-Length: 2\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            ),
+        "{text}"
+    );
+}
