@@ -1,5 +1,15 @@
 //! Segment engine: definitions, three-valued evaluation, bounded history, membership.
 //! Pure: no I/O, no clock; time arrives as milliseconds.
+//!
+//! Start at [`Engine`]: the web driver feeds it definitions, calls, traits and time
+//! (`load`, `handle_*`) and drains what it decided (`poll_*`). Module map:
+//! - [`definition`]: the typed segment document and its validating parser (limits, paths).
+//! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: the
+//!   linear-time regular expressions they use.
+//! - [`history`]: bounded per-selector history and interval measurements.
+//! - `eval`: windows, behavioural leaves, tests, `next_change_at`, explain.
+//! - [`membership`]: the per-segment state machine.
+//! - [`codec`]: the versioned binary persistence format (base64).
 
 pub mod condition;
 pub mod regex;
@@ -58,3 +68,15 @@ impl Tri {
         }
     }
 }
+
+pub mod codec;
+pub mod definition;
+pub mod duration;
+mod engine;
+mod eval;
+pub mod history;
+pub mod membership;
+
+pub use definition::{LoadError, Outputs, SegmentKey};
+pub use engine::{Engine, EventInput, LoadReport, SegmentStatus, StateError, Transition, SESSION_GAP_MS, SESSION_START};
+pub use membership::Reason;

@@ -1,0 +1,1154 @@
+//! Segment documents (`segments-v1.md` sec. 1–2): the typed tree, and the hand-written
+//! parser/validator that builds it from a [`Value`]. Pure: no I/O.
+//!
+//! Every problem is reported as a [`LoadError`] naming the segment key, the JSON path and
+//! the rule or limit broken; one bad document never stops the others from loading. The
+//! parser never panics: input depth is checked before recursion.
+
+use super::condition::{GbCondition, Missing};
+use super::duration::Duration;
+use super::regex::RegexError;
+use crate::json::{push_u64, Map, Number, Value};
+
+/// Deepest condition nesting (JSON objects/arrays inside `condition`).
+pub const MAX_DEPTH: usize = 16;
+/// Most condition nodes (JSON objects) in `condition` + `exitCondition`.
+pub const MAX_NODES: usize = 256;
+/// Longest regular expression pattern, in characters.
+pub const MAX_REGEX_LEN: usize = 256;
+/// Most segments in one `load`.
+pub const MAX_SEGMENTS: usize = 64;
+/// Default history budget (sec. 5).
+pub const HISTORY_BUDGET: usize = 128 * 1024;
+/// Largest ring of exact timestamps kept per selector.
+pub const MAX_RING: usize = 32;
+
+/// A segment key (`snake_case`, unique, becomes `audience_key`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SegmentKey(pub String);
+
+impl SegmentKey {
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One problem found while loading definitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// The segment's key (empty when the document has none).
+    pub key: String,
+    /// JSON path of the offending value, e.g. `[2].condition.and[0].window.duration`.
+    pub path: String,
+    /// What is wrong (lowercase, names the limit when one is exceeded).
+    pub message: &'static str,
+}
+
+/// Index of a selector in the engine's selector table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SelectorId(pub u16);
+
+/// Which calls a selector matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// `track(name, properties)`.
+    Track,
+    /// `page(category, name, properties)`.
+    Page,
+    /// `screen(name, properties)`.
+    Screen,
+}
+
+/// What a selector counts.
+#[derive(Clone, Debug)]
+pub enum SelectorKind {
+    /// Matching events.
+    Event {
+        /// Event names; empty matches every name.
+        names: Vec<String>,
+        /// Call type.
+        event_type: EventType,
+        /// Property condition (GrowthBook, `missing: "gb"`).
+        filter: Option<GbCondition>,
+    },
+    /// Changes of a user trait from one value to another (`traitChange`).
+    TraitChange {
+        /// Dot path of the trait.
+        trait_path: String,
+        /// Test on the old value.
+        from: Value,
+        /// Test on the new value.
+        to: Value,
+    },
+}
+
+/// A selector: what to record, identified by its canonical JSON text.
+#[derive(Clone, Debug)]
+pub struct Selector {
+    /// Canonical form; the persisted history is keyed by it.
+    pub canonical: String,
+    /// What it matches.
+    pub kind: SelectorKind,
+}
+
+/// Selectors shared by all definitions of one load, deduplicated by canonical form.
+#[derive(Clone, Debug, Default)]
+pub struct SelectorTable {
+    /// Invariant: canonical forms are unique.
+    pub selectors: Vec<Selector>,
+}
+
+impl SelectorTable {
+    fn intern(&mut self, selector: Selector) -> Option<SelectorId> {
+        if let Some(idx) = self.selectors.iter().position(|s| s.canonical == selector.canonical) {
+            return Some(SelectorId(idx as u16));
+        }
+        if self.selectors.len() >= u16::MAX as usize {
+            return None;
+        }
+        self.selectors.push(selector);
+        Some(SelectorId((self.selectors.len() - 1) as u16))
+    }
+}
+
+/// What a behavioural leaf measures.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Measure {
+    /// Number of matching events in the window.
+    Count,
+    /// Whether there was one.
+    Exists,
+    /// Number of distinct (UTC) days with one.
+    DistinctDays,
+    /// Milliseconds since the last one.
+    SinceLast,
+    /// Milliseconds since the first one.
+    SinceFirst,
+    /// Sum of a numeric property.
+    Sum(String),
+    /// Average of a numeric property.
+    Avg(String),
+    /// Minimum of a numeric property.
+    Min(String),
+    /// Maximum of a numeric property.
+    Max(String),
+}
+
+impl Measure {
+    /// The property path a value measure reads.
+    pub fn value_path(&self) -> Option<&str> {
+        match self {
+            Measure::Sum(p) | Measure::Avg(p) | Measure::Min(p) | Measure::Max(p) => Some(p),
+            _ => None,
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Measure::Count => "count",
+            Measure::Exists => "exists",
+            Measure::DistinctDays => "distinct_days",
+            Measure::SinceLast => "since_last",
+            Measure::SinceFirst => "since_first",
+            Measure::Sum(_) => "sum",
+            Measure::Avg(_) => "avg",
+            Measure::Min(_) => "min",
+            Measure::Max(_) => "max",
+        }
+    }
+    /// Name used in explain output.
+    pub fn as_str(&self) -> &'static str {
+        self.name()
+    }
+}
+
+/// Calendar unit of a calendar window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalendarUnit {
+    /// The current day.
+    Day,
+    /// The current ISO week (from Monday).
+    Week,
+    /// The current month.
+    Month,
+}
+
+/// What an anchored window starts at.
+#[derive(Clone, Debug)]
+pub enum Anchor {
+    /// The first matching event.
+    Event(SelectorId),
+    /// A user trait holding a date (ISO 8601 text or epoch ms).
+    Trait(String),
+}
+
+/// A time window.
+#[derive(Clone, Debug)]
+pub enum Window {
+    /// `(now - offset - duration, now - offset]`.
+    Rolling {
+        /// Length.
+        duration: Duration,
+        /// How far the end lies before now.
+        offset: Duration,
+    },
+    /// The current calendar unit, in local time (driver's UTC offset) or UTC.
+    Calendar {
+        /// Day, week or month.
+        unit: CalendarUnit,
+        /// UTC rather than local.
+        utc: bool,
+    },
+    /// The current billing-style cycle starting at a trait date.
+    Cycle {
+        /// Trait path of the anchor date.
+        anchor_trait: String,
+        /// Cycle length.
+        period: Duration,
+    },
+    /// `[anchor, anchor + duration]`.
+    Anchored {
+        /// The anchor.
+        anchor: Anchor,
+        /// Length.
+        duration: Duration,
+    },
+    /// Everything this browser saw.
+    Lifetime,
+}
+
+impl Window {
+    /// The longest span of past time the window can reach back from `now` (for history
+    /// retention); `None` for lifetime or anchored windows, which retention cannot bound.
+    pub fn reach_ms(&self) -> Option<i64> {
+        match self {
+            Window::Rolling { duration, offset } => Some(duration.max_ms() + offset.max_ms()),
+            Window::Calendar { unit, .. } => Some(match unit {
+                CalendarUnit::Day => super::duration::DAY_MS + super::duration::HOUR_MS * 14,
+                CalendarUnit::Week => 8 * super::duration::DAY_MS,
+                CalendarUnit::Month => 32 * super::duration::DAY_MS,
+            }),
+            Window::Cycle { period, .. } => Some(period.max_ms()),
+            Window::Anchored { duration, .. } => Some(duration.max_ms()),
+            Window::Lifetime => None,
+        }
+    }
+}
+
+/// Whether a window reaching before the selector's horizon is UNKNOWN (`Strict`) or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// UNKNOWN unless the answer is already certain.
+    Strict,
+    /// What was seen is complete.
+    Observed,
+}
+
+/// A measurement: selector, measure, window.
+#[derive(Clone, Debug)]
+pub struct Metric {
+    /// What is counted.
+    pub selector: SelectorId,
+    /// How.
+    pub measure: Measure,
+    /// Over which time.
+    pub window: Window,
+}
+
+/// Where a traits leaf reads its attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// User traits.
+    User,
+    /// Group traits.
+    Group,
+    /// The event context.
+    Context,
+    /// Page properties.
+    Page,
+}
+
+/// A condition node (sec. 2).
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// All children.
+    And(Vec<Node>),
+    /// Any child.
+    Or(Vec<Node>),
+    /// Negation.
+    Not(Box<Node>),
+    /// GrowthBook condition on attributes.
+    Traits {
+        /// The condition.
+        cond: GbCondition,
+        /// Which attributes.
+        on: Scope,
+        /// Absent-path policy.
+        missing: Missing,
+    },
+    /// A behavioural leaf.
+    Event {
+        /// What is measured.
+        metric: Metric,
+        /// GrowthBook test on the measured value (durations already in ms).
+        test: Value,
+        /// Horizon rule.
+        coverage: Coverage,
+    },
+    /// A funnel.
+    Funnel {
+        /// Ordered steps.
+        steps: Vec<SelectorId>,
+        /// Each step within this of the first.
+        within: Duration,
+        /// Attempts must start inside this window.
+        window: Window,
+        /// Test on `maxStep`.
+        test: Value,
+        /// Count an unfinished attempt only once `within` has passed.
+        settle: bool,
+    },
+    /// `current / baseline`.
+    Compare {
+        /// Numerator.
+        current: Metric,
+        /// Denominator.
+        baseline: Metric,
+        /// Test on the ratio.
+        test: Value,
+        /// UNKNOWN below this baseline.
+        baseline_min: f64,
+    },
+    /// A trait changed from one value to another inside the window.
+    TraitChange {
+        /// The pseudo-selector recording matching changes.
+        selector: SelectorId,
+        /// Window.
+        window: Window,
+    },
+    /// Another segment's current membership.
+    Segment(SegmentKey),
+}
+
+/// What UNKNOWN does to membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnUnknown {
+    /// UNKNOWN never moves a user (default).
+    Hold,
+    /// A member whose condition becomes UNKNOWN leaves (as if FALSE); UNKNOWN never enters.
+    Exit,
+}
+
+/// Whether a user may enter again after leaving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reentry {
+    /// Any number of times.
+    Allow,
+    /// Only the first time.
+    Once,
+    /// Not before this long after the last exit.
+    Cooldown(Duration),
+}
+
+/// Membership rules (sec. 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MembershipPolicy {
+    /// UNKNOWN handling.
+    pub on_unknown: OnUnknown,
+    /// The condition must hold this long before entering.
+    pub min_dwell: Duration,
+    /// The exit must hold this long before leaving.
+    pub exit_grace: Duration,
+    /// Re-entry rule.
+    pub reentry: Reentry,
+}
+
+/// Which analytics calls a transition asks the driver to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Outputs {
+    /// `track("Audience Entered" | "Audience Exited")`.
+    pub track: bool,
+    /// `identify({[key]: bool})`.
+    pub identify: bool,
+}
+
+/// A validated segment definition.
+#[derive(Clone, Debug)]
+pub struct Definition {
+    /// Unique key.
+    pub key: SegmentKey,
+    /// Version (bumping it re-baselines silently).
+    pub version: u64,
+    /// Entry condition.
+    pub condition: Node,
+    /// Optional exit condition (hysteresis).
+    pub exit_condition: Option<Node>,
+    /// Membership rules.
+    pub membership: MembershipPolicy,
+    /// Outputs.
+    pub outputs: Outputs,
+}
+
+impl Definition {
+    /// Keys of the segments this definition references.
+    pub fn references(&self) -> Vec<&SegmentKey> {
+        let mut out = Vec::new();
+        collect_refs(&self.condition, &mut out);
+        if let Some(exit) = &self.exit_condition {
+            collect_refs(exit, &mut out);
+        }
+        out
+    }
+}
+
+fn collect_refs<'a>(node: &'a Node, out: &mut Vec<&'a SegmentKey>) {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| collect_refs(n, out)),
+        Node::Not(inner) => collect_refs(inner, out),
+        Node::Segment(key) => out.push(key),
+        _ => {}
+    }
+}
+
+const E_NOT_OBJECT: &str = "expected an object";
+const E_UNKNOWN_FIELD: &str = "unknown field";
+const E_MISSING: &str = "required field is missing";
+const E_DURATION: &str = "expected an ISO 8601 duration such as \"P7D\" or \"PT24H\"";
+const E_STRING: &str = "expected a string";
+const E_ENUM: &str = "unexpected value for this field";
+
+/// Parser state for one document.
+struct Ctx<'a> {
+    key: String,
+    errors: &'a mut Vec<LoadError>,
+    warnings: &'a mut Vec<LoadError>,
+    table: &'a mut SelectorTable,
+}
+
+fn child(path: &str, field: &str) -> String {
+    let mut p = String::with_capacity(path.len() + field.len() + 1);
+    p.push_str(path);
+    if !p.is_empty() {
+        p.push('.');
+    }
+    p.push_str(field);
+    p
+}
+
+fn index(path: &str, idx: usize) -> String {
+    let mut p = String::with_capacity(path.len() + 4);
+    p.push_str(path);
+    p.push('[');
+    push_u64(&mut p, idx as u64);
+    p.push(']');
+    p
+}
+
+/// JSON nesting depth of `v` (a scalar is 0), stopping once past `limit`.
+fn depth(v: &Value, limit: usize) -> usize {
+    if limit == 0 {
+        return 1;
+    }
+    match v {
+        Value::Array(items) => 1 + items.iter().map(|c| depth(c, limit - 1)).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.iter().map(|(_, c)| depth(c, limit - 1)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn count_objects(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(count_objects).sum(),
+        Value::Object(map) => 1 + map.iter().map(|(_, c)| count_objects(c)).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, path: &str, message: &'static str) {
+        self.errors.push(LoadError { key: self.key.clone(), path: path.to_owned(), message });
+    }
+
+    fn object<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v Map> {
+        let map = v.as_object();
+        if map.is_none() {
+            self.err(path, E_NOT_OBJECT);
+        }
+        map
+    }
+
+    /// Reports every field of `map` not in `allowed`; returns whether all were allowed.
+    fn fields(&mut self, map: &Map, allowed: &[&str], path: &str) -> bool {
+        let mut ok = true;
+        for (k, _) in map.iter() {
+            if !allowed.contains(&k) {
+                self.err(&child(path, k), E_UNKNOWN_FIELD);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn required<'v>(&mut self, map: &'v Map, field: &str, path: &str) -> Option<&'v Value> {
+        let v = map.get(field);
+        if v.is_none() {
+            self.err(&child(path, field), E_MISSING);
+        }
+        v
+    }
+
+    fn duration(&mut self, v: &Value, path: &str) -> Option<Duration> {
+        let d = v.as_str().and_then(Duration::parse);
+        if d.is_none() {
+            self.err(path, E_DURATION);
+        }
+        d
+    }
+
+    fn opt_duration(&mut self, map: &Map, field: &str, path: &str) -> Option<Duration> {
+        match map.get(field) {
+            None => Some(Duration::default()),
+            Some(v) => self.duration(v, &child(path, field)),
+        }
+    }
+
+    fn string(&mut self, v: &Value, path: &str) -> Option<String> {
+        match v.as_str() {
+            Some(s) if !s.is_empty() => Some(s.to_owned()),
+            _ => {
+                self.err(path, E_STRING);
+                None
+            }
+        }
+    }
+
+    /// A GrowthBook condition object; checks regex patterns (length is an error,
+    /// unsupported syntax a warning: the leaf will be UNKNOWN).
+    fn gb(&mut self, v: &Value, path: &str) -> Option<GbCondition> {
+        self.object(v, path)?;
+        self.gb_value(v, path)
+    }
+
+    fn gb_value(&mut self, v: &Value, path: &str) -> Option<GbCondition> {
+        if let Some(p) = long_regex(v, 0) {
+            let _ = p;
+            self.err(path, "regex pattern longer than the limit of 256 characters");
+            return None;
+        }
+        let cond = GbCondition::new(v.clone());
+        let problems: Vec<RegexError> = cond.regex_problems().map(|(_, e)| e).collect();
+        for e in problems {
+            self.warnings.push(LoadError {
+                key: self.key.clone(),
+                path: path.to_owned(),
+                message: match e {
+                    RegexError::Invalid => "invalid regex pattern: the test is false (as in GrowthBook)",
+                    RegexError::Unsupported => {
+                        "regex pattern not supported by the linear-time engine: the leaf is UNKNOWN"
+                    }
+                },
+            });
+        }
+        Some(cond)
+    }
+
+    fn node(&mut self, v: &Value, path: &str) -> Option<Node> {
+        let map = self.object(v, path)?;
+        let head = ["and", "or", "not", "traits", "event", "funnel", "compare", "traitChange", "segment"]
+            .into_iter()
+            .find(|k| map.contains_key(k));
+        let Some(head) = head else {
+            self.err(path, "expected a condition: and, or, not, traits, event, funnel, compare, traitChange or segment");
+            return None;
+        };
+        match head {
+            "and" | "or" => {
+                self.fields(map, &[head], path);
+                let p = child(path, head);
+                let Some(items) = map.get(head).and_then(Value::as_array) else {
+                    self.err(&p, "expected an array of conditions");
+                    return None;
+                };
+                if items.is_empty() {
+                    self.err(&p, "expected at least one condition");
+                    return None;
+                }
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.node(item, &index(&p, i)) {
+                        Some(n) => out.push(n),
+                        None => ok = false,
+                    }
+                }
+                let fields_ok = map.len() == 1;
+                (ok && fields_ok).then(|| if head == "and" { Node::And(out) } else { Node::Or(out) })
+            }
+            "not" => {
+                let fields_ok = self.fields(map, &["not"], path);
+                let inner = self.node(map.get("not")?, &child(path, "not"))?;
+                fields_ok.then(|| Node::Not(Box::new(inner)))
+            }
+            "segment" => {
+                let fields_ok = self.fields(map, &["segment"], path);
+                let key = self.string(map.get("segment")?, &child(path, "segment"))?;
+                fields_ok.then_some(Node::Segment(SegmentKey(key)))
+            }
+            "traits" => {
+                let fields_ok = self.fields(map, &["traits", "on", "missing"], path);
+                let cond = self.gb(map.get("traits")?, &child(path, "traits"));
+                let on = match map.get("on").map(|v| v.as_str()) {
+                    None | Some(Some("user")) => Some(Scope::User),
+                    Some(Some("group")) => Some(Scope::Group),
+                    Some(Some("context")) => Some(Scope::Context),
+                    Some(Some("page")) => Some(Scope::Page),
+                    _ => {
+                        self.err(&child(path, "on"), E_ENUM);
+                        None
+                    }
+                };
+                let missing = match map.get("missing").map(|v| v.as_str()) {
+                    None | Some(Some("unknown")) => Some(Missing::Unknown),
+                    Some(Some("gb")) => Some(Missing::Gb),
+                    Some(Some("false")) => Some(Missing::False),
+                    _ => {
+                        self.err(&child(path, "missing"), E_ENUM);
+                        None
+                    }
+                };
+                if !fields_ok {
+                    return None;
+                }
+                Some(Node::Traits { cond: cond?, on: on?, missing: missing? })
+            }
+            "event" => {
+                let fields_ok = self.fields(map, &["event", "measure", "window", "test", "coverage"], path);
+                let metric = self.metric_fields(map, path);
+                let test = self.test(map, "test", path);
+                let coverage = match map.get("coverage").map(|v| v.as_str()) {
+                    None | Some(Some("strict")) => Some(Coverage::Strict),
+                    Some(Some("observed")) => Some(Coverage::Observed),
+                    _ => {
+                        self.err(&child(path, "coverage"), E_ENUM);
+                        None
+                    }
+                };
+                if !fields_ok {
+                    return None;
+                }
+                Some(Node::Event { metric: metric?, test: test?, coverage: coverage? })
+            }
+            "funnel" => {
+                let fields_ok = self.fields(map, &["funnel", "test", "settle"], path);
+                let fp = child(path, "funnel");
+                let fmap = self.object(map.get("funnel")?, &fp)?;
+                let inner_ok = self.fields(fmap, &["steps", "within", "window"], &fp);
+                let sp = child(&fp, "steps");
+                let steps = match self.required(fmap, "steps", &fp).map(Value::as_array) {
+                    Some(Some(items)) if items.len() >= 2 && items.len() <= 16 => {
+                        let mut out = Vec::new();
+                        let mut ok = true;
+                        for (i, item) in items.iter().enumerate() {
+                            match self.selector(item, &index(&sp, i)) {
+                                Some(id) => out.push(id),
+                                None => ok = false,
+                            }
+                        }
+                        ok.then_some(out)
+                    }
+                    Some(_) => {
+                        self.err(&sp, "expected an array of 2 to 16 selectors");
+                        None
+                    }
+                    None => None,
+                };
+                let within = self.required(fmap, "within", &fp).and_then(|v| self.duration(v, &child(&fp, "within")));
+                let window = self.required(fmap, "window", &fp).and_then(|v| self.window(v, &child(&fp, "window")));
+                let test = self.wrapped_test(map, "maxStep", path);
+                let settle = match map.get("settle") {
+                    None => Some(false),
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => {
+                        self.err(&child(path, "settle"), "expected true or false");
+                        None
+                    }
+                };
+                if !(fields_ok && inner_ok) {
+                    return None;
+                }
+                Some(Node::Funnel { steps: steps?, within: within?, window: window?, test: test?, settle: settle? })
+            }
+            "compare" => {
+                let fields_ok = self.fields(map, &["compare", "test", "baselineMin"], path);
+                let cp = child(path, "compare");
+                let cmap = self.object(map.get("compare")?, &cp)?;
+                let inner_ok = self.fields(cmap, &["current", "baseline"], &cp);
+                let current = self.required(cmap, "current", &cp).and_then(|v| self.metric(v, &child(&cp, "current")));
+                let baseline =
+                    self.required(cmap, "baseline", &cp).and_then(|v| self.metric(v, &child(&cp, "baseline")));
+                let test = self.wrapped_test(map, "ratio", path);
+                let baseline_min = match map.get("baselineMin") {
+                    None => Some(0.0),
+                    Some(v) => match v.as_f64() {
+                        Some(x) if x >= 0.0 => Some(x),
+                        _ => {
+                            self.err(&child(path, "baselineMin"), "expected a non-negative number");
+                            None
+                        }
+                    },
+                };
+                if !(fields_ok && inner_ok) {
+                    return None;
+                }
+                Some(Node::Compare { current: current?, baseline: baseline?, test: test?, baseline_min: baseline_min? })
+            }
+            _ => {
+                // traitChange
+                let fields_ok = self.fields(map, &["traitChange", "window"], path);
+                let tp = child(path, "traitChange");
+                let tmap = self.object(map.get("traitChange")?, &tp)?;
+                let inner_ok = self.fields(tmap, &["trait", "from", "to"], &tp);
+                let trait_path = self.required(tmap, "trait", &tp).and_then(|v| self.string(v, &child(&tp, "trait")));
+                let from = tmap.get("from").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+                let to = tmap.get("to").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+                if long_regex(&from, 0).is_some() || long_regex(&to, 0).is_some() {
+                    self.err(&tp, "regex pattern longer than the limit of 256 characters");
+                    return None;
+                }
+                let window = match map.get("window") {
+                    None => Some(Window::Lifetime),
+                    Some(v) => self.window(v, &child(path, "window")),
+                };
+                if !(fields_ok && inner_ok) {
+                    return None;
+                }
+                let trait_path = trait_path?;
+                let mut canonical = String::from("{\"traitChange\":");
+                let mut spec = Map::new();
+                spec.insert("trait", Value::str(trait_path.clone()));
+                spec.insert("from", from.clone());
+                spec.insert("to", to.clone());
+                Value::Object(spec).write_json(&mut canonical);
+                canonical.push('}');
+                let selector = Selector { canonical, kind: SelectorKind::TraitChange { trait_path, from, to } };
+                let Some(id) = self.table.intern(selector) else {
+                    self.err(&tp, "too many selectors");
+                    return None;
+                };
+                Some(Node::TraitChange { selector: id, window: window? })
+            }
+        }
+    }
+
+    /// `{"<inner>": GBOp}` as used by funnel (`maxStep`) and compare (`ratio`).
+    fn wrapped_test(&mut self, map: &Map, inner: &str, path: &str) -> Option<Value> {
+        let tp = child(path, "test");
+        let tmap = self.object(self_required(map, "test").unwrap_or(&Value::Null), &tp)?;
+        if !self.fields(tmap, &[inner], &tp) {
+            return None;
+        }
+        self.test(tmap, inner, &tp)
+    }
+
+    /// A GrowthBook test for a measured value; duration strings become milliseconds.
+    fn test(&mut self, map: &Map, field: &str, path: &str) -> Option<Value> {
+        let p = child(path, field);
+        let v = self.required(map, field, path)?;
+        if depth(v, 8) > 6 || long_regex(v, 0).is_some() {
+            self.err(&p, "test too deep or regex too long");
+            return None;
+        }
+        Some(durations_to_ms(v, false))
+    }
+
+    fn metric_fields(&mut self, map: &Map, path: &str) -> Option<Metric> {
+        let selector = self.required(map, "event", path).and_then(|v| self.selector(v, &child(path, "event")));
+        let measure = self.required(map, "measure", path).and_then(|v| self.measure(v, &child(path, "measure")));
+        let window = match map.get("window") {
+            None => Some(Window::Lifetime),
+            Some(v) => self.window(v, &child(path, "window")),
+        };
+        Some(Metric { selector: selector?, measure: measure?, window: window? })
+    }
+
+    fn metric(&mut self, v: &Value, path: &str) -> Option<Metric> {
+        let map = self.object(v, path)?;
+        let ok = self.fields(map, &["event", "measure", "window"], path);
+        let m = self.metric_fields(map, path);
+        if ok {
+            m
+        } else {
+            None
+        }
+    }
+
+    fn measure(&mut self, v: &Value, path: &str) -> Option<Measure> {
+        if let Some(s) = v.as_str() {
+            return match s {
+                "count" => Some(Measure::Count),
+                "exists" => Some(Measure::Exists),
+                "distinct_days" => Some(Measure::DistinctDays),
+                "since_last" => Some(Measure::SinceLast),
+                "since_first" => Some(Measure::SinceFirst),
+                _ => {
+                    self.err(path, E_ENUM);
+                    None
+                }
+            };
+        }
+        let map = self.object(v, path)?;
+        if map.len() != 1 {
+            self.err(path, "expected one of sum, avg, min, max");
+            return None;
+        }
+        let (k, pv) = map.iter().next()?;
+        let prop = self.string(pv, &child(path, k))?;
+        match k {
+            "sum" => Some(Measure::Sum(prop)),
+            "avg" => Some(Measure::Avg(prop)),
+            "min" => Some(Measure::Min(prop)),
+            "max" => Some(Measure::Max(prop)),
+            _ => {
+                self.err(&child(path, k), E_UNKNOWN_FIELD);
+                None
+            }
+        }
+    }
+
+    fn selector(&mut self, v: &Value, path: &str) -> Option<SelectorId> {
+        let map = self.object(v, path)?;
+        let ok = self.fields(map, &["name", "type", "where"], path);
+        let np = child(path, "name");
+        let names = match map.get("name") {
+            None => Some(Vec::new()),
+            Some(Value::String(s)) if !s.is_empty() => Some(vec![s.clone()]),
+            Some(Value::Array(items)) if !items.is_empty() && items.len() <= 32 => {
+                let names: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect();
+                if names.len() == items.len() && names.iter().all(|n| !n.is_empty()) {
+                    Some(names)
+                } else {
+                    self.err(&np, "expected a name or an array of 1 to 32 names");
+                    None
+                }
+            }
+            Some(_) => {
+                self.err(&np, "expected a name or an array of 1 to 32 names");
+                None
+            }
+        };
+        let event_type = match map.get("type").map(|v| v.as_str()) {
+            None | Some(Some("track")) => Some(EventType::Track),
+            Some(Some("page")) => Some(EventType::Page),
+            Some(Some("screen")) => Some(EventType::Screen),
+            _ => {
+                self.err(&child(path, "type"), E_ENUM);
+                None
+            }
+        };
+        let filter = match map.get("where") {
+            None => Some(None),
+            Some(w) => self.gb(w, &child(path, "where")).map(Some),
+        };
+        if !ok {
+            return None;
+        }
+        let mut names = names?;
+        names.sort();
+        names.dedup();
+        let event_type = event_type?;
+        let filter = filter?;
+        // Canonical form: sorted names, type, where as given.
+        let mut canonical = String::from("{\"name\":");
+        Value::Array(names.iter().map(|n| Value::str(n.as_str())).collect()).write_json(&mut canonical);
+        canonical.push_str(",\"type\":");
+        canonical.push_str(match event_type {
+            EventType::Track => "\"track\"",
+            EventType::Page => "\"page\"",
+            EventType::Screen => "\"screen\"",
+        });
+        if let Some(f) = &filter {
+            canonical.push_str(",\"where\":");
+            f.raw().write_json(&mut canonical);
+        }
+        canonical.push('}');
+        let id = self.table.intern(Selector { canonical, kind: SelectorKind::Event { names, event_type, filter } });
+        if id.is_none() {
+            self.err(path, "too many selectors");
+        }
+        id
+    }
+
+    fn window(&mut self, v: &Value, path: &str) -> Option<Window> {
+        let map = self.object(v, path)?;
+        let tp = child(path, "type");
+        let kind = match self.required(map, "type", path)?.as_str() {
+            Some(k) => k,
+            None => {
+                self.err(&tp, E_STRING);
+                return None;
+            }
+        };
+        match kind {
+            "rolling" => {
+                let ok = self.fields(map, &["type", "duration", "offset"], path);
+                let duration = self.required(map, "duration", path).and_then(|d| self.duration(d, &child(path, "duration")));
+                let offset = self.opt_duration(map, "offset", path);
+                if let Some(d) = duration {
+                    if d.is_zero() {
+                        self.err(&child(path, "duration"), "a rolling window needs a positive duration");
+                        return None;
+                    }
+                }
+                ok.then_some(Window::Rolling { duration: duration?, offset: offset? })
+            }
+            "calendar" => {
+                let ok = self.fields(map, &["type", "unit", "timezone"], path);
+                let unit = match map.get("unit").and_then(Value::as_str) {
+                    Some("day") => Some(CalendarUnit::Day),
+                    Some("week") => Some(CalendarUnit::Week),
+                    Some("month") => Some(CalendarUnit::Month),
+                    _ => {
+                        self.err(&child(path, "unit"), E_ENUM);
+                        None
+                    }
+                };
+                let utc = match map.get("timezone").map(Value::as_str) {
+                    None | Some(Some("local")) => Some(false),
+                    Some(Some("UTC")) => Some(true),
+                    _ => {
+                        self.err(&child(path, "timezone"), E_ENUM);
+                        None
+                    }
+                };
+                ok.then_some(Window::Calendar { unit: unit?, utc: utc? })
+            }
+            "cycle" => {
+                let ok = self.fields(map, &["type", "anchor", "period"], path);
+                let ap = child(path, "anchor");
+                let anchor = self.required(map, "anchor", path).and_then(|a| self.object(a, &ap)).and_then(|am| {
+                    let ok = self.fields(am, &["trait"], &ap);
+                    let t = self.required(am, "trait", &ap).and_then(|t| self.string(t, &child(&ap, "trait")));
+                    if ok {
+                        t
+                    } else {
+                        None
+                    }
+                });
+                let period = self.required(map, "period", path).and_then(|d| self.duration(d, &child(path, "period")));
+                if period.is_some_and(Duration::is_zero) {
+                    self.err(&child(path, "period"), "a cycle needs a positive period");
+                    return None;
+                }
+                ok.then_some(Window::Cycle { anchor_trait: anchor?, period: period? })
+            }
+            "anchored" => {
+                let ok = self.fields(map, &["type", "anchor", "duration"], path);
+                let ap = child(path, "anchor");
+                let anchor = self.required(map, "anchor", path).and_then(|a| self.object(a, &ap)).and_then(|am| {
+                    let ok = self.fields(am, &["event", "trait"], &ap);
+                    let a = match (am.get("event"), am.get("trait")) {
+                        (Some(e), None) => self.selector(e, &child(&ap, "event")).map(Anchor::Event),
+                        (None, Some(t)) => self.string(t, &child(&ap, "trait")).map(Anchor::Trait),
+                        _ => {
+                            self.err(&ap, "expected exactly one of event, trait");
+                            None
+                        }
+                    };
+                    if ok {
+                        a
+                    } else {
+                        None
+                    }
+                });
+                let duration = self.required(map, "duration", path).and_then(|d| self.duration(d, &child(path, "duration")));
+                ok.then_some(Window::Anchored { anchor: anchor?, duration: duration? })
+            }
+            "lifetime" => self.fields(map, &["type"], path).then_some(Window::Lifetime),
+            _ => {
+                self.err(&tp, E_ENUM);
+                None
+            }
+        }
+    }
+}
+
+fn self_required<'v>(map: &'v Map, field: &str) -> Option<&'v Value> {
+    map.get(field)
+}
+
+/// The first `$regex`-family pattern longer than [`MAX_REGEX_LEN`] characters.
+fn long_regex(v: &Value, depth: usize) -> Option<&str> {
+    if depth > 40 {
+        return None;
+    }
+    match v {
+        Value::Object(map) => map.iter().find_map(|(k, c)| {
+            let own = if k.contains("egex") { c.as_str().filter(|p| p.chars().count() > MAX_REGEX_LEN) } else { None };
+            own.or_else(|| long_regex(c, depth + 1))
+        }),
+        Value::Array(items) => items.iter().find_map(|c| long_regex(c, depth + 1)),
+        _ => None,
+    }
+}
+
+/// Replaces ISO duration strings used as operands by their length in ms (`"P14D"` →
+/// `1209600000`), so `since_*` tests compare numbers.
+fn durations_to_ms(v: &Value, in_operand: bool) -> Value {
+    match v {
+        Value::String(s) => match Duration::parse(s) {
+            Some(d) => Value::Number(Number::from_i64(d.approx_ms())),
+            None => v.clone(),
+        },
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, c)| (k.to_owned(), durations_to_ms(c, true))).collect())
+        }
+        Value::Array(items) if in_operand => Value::Array(items.iter().map(|c| durations_to_ms(c, true)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Parses one segment document. Errors go to `errors`, warnings (accepted, but a leaf will
+/// be UNKNOWN) to `warnings`; `path` is the document's own path (e.g. `[3]`).
+pub fn parse_definition(
+    doc: &Value,
+    path: &str,
+    table: &mut SelectorTable,
+    errors: &mut Vec<LoadError>,
+    warnings: &mut Vec<LoadError>,
+) -> Option<Definition> {
+    let key_text = doc.get("key").and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut ctx = Ctx { key: key_text.clone(), errors, warnings, table };
+    let map = ctx.object(doc, path)?;
+    let fields_ok =
+        ctx.fields(map, &["key", "version", "condition", "exitCondition", "membership", "outputs"], path);
+    let key_ok = !key_text.is_empty()
+        && key_text.len() <= 64
+        && key_text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && key_text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !key_ok {
+        ctx.err(&child(path, "key"), "key must be snake_case (a-z, 0-9, _), start with a letter, at most 64 chars");
+    }
+    let version = match map.get("version") {
+        None => Some(1),
+        Some(v) => match v.as_f64() {
+            Some(x) if x >= 0.0 && x == x.trunc() && x < 9.0e15 => Some(x as u64),
+            _ => {
+                ctx.err(&child(path, "version"), "expected a non-negative integer");
+                None
+            }
+        },
+    };
+    let cond_path = child(path, "condition");
+    let exit_path = child(path, "exitCondition");
+    let cond_v = ctx.required(map, "condition", path);
+    let exit_v = map.get("exitCondition").filter(|v| !v.is_null());
+    let mut limits_ok = true;
+    for (v, p) in [(cond_v, &cond_path), (exit_v, &exit_path)] {
+        if let Some(v) = v {
+            if depth(v, MAX_DEPTH + 1) > MAX_DEPTH {
+                ctx.err(p, "condition nesting deeper than the limit of 16");
+                limits_ok = false;
+            }
+        }
+    }
+    let nodes = cond_v.map(count_objects).unwrap_or(0) + exit_v.map(count_objects).unwrap_or(0);
+    if nodes > MAX_NODES {
+        ctx.err(&cond_path, "condition has more than the limit of 256 nodes");
+        limits_ok = false;
+    }
+    if !limits_ok {
+        return None;
+    }
+    let condition = cond_v.and_then(|v| ctx.node(v, &cond_path));
+    let exit_condition = match exit_v {
+        None => Some(None),
+        Some(v) => ctx.node(v, &exit_path).map(Some),
+    };
+    let membership = ctx.membership(map.get("membership"), &child(path, "membership"));
+    let outputs = ctx.outputs(map.get("outputs"), &child(path, "outputs"));
+    if !(fields_ok && key_ok) {
+        return None;
+    }
+    Some(Definition {
+        key: SegmentKey(key_text),
+        version: version?,
+        condition: condition?,
+        exit_condition: exit_condition?,
+        membership: membership?,
+        outputs: outputs?,
+    })
+}
+
+impl Ctx<'_> {
+    fn membership(&mut self, v: Option<&Value>, path: &str) -> Option<MembershipPolicy> {
+        let mut policy = MembershipPolicy {
+            on_unknown: OnUnknown::Hold,
+            min_dwell: Duration::default(),
+            exit_grace: Duration::default(),
+            reentry: Reentry::Allow,
+        };
+        let Some(v) = v.filter(|v| !v.is_null()) else { return Some(policy) };
+        let map = self.object(v, path)?;
+        let mut ok = self.fields(map, &["onUnknown", "minDwell", "exitGrace", "reentry"], path);
+        match map.get("onUnknown").map(Value::as_str) {
+            None | Some(Some("hold")) => {}
+            Some(Some("exit")) => policy.on_unknown = OnUnknown::Exit,
+            _ => {
+                self.err(&child(path, "onUnknown"), E_ENUM);
+                ok = false;
+            }
+        }
+        match self.opt_duration(map, "minDwell", path) {
+            Some(d) => policy.min_dwell = d,
+            None => ok = false,
+        }
+        match self.opt_duration(map, "exitGrace", path) {
+            Some(d) => policy.exit_grace = d,
+            None => ok = false,
+        }
+        let rp = child(path, "reentry");
+        match map.get("reentry") {
+            None => {}
+            Some(Value::String(s)) if s == "allow" => {}
+            Some(Value::String(s)) if s == "once" => policy.reentry = Reentry::Once,
+            Some(Value::Object(rm)) if rm.len() == 1 && rm.contains_key("cooldown") => {
+                match rm.get("cooldown").and_then(|c| self.duration(c, &child(&rp, "cooldown"))) {
+                    Some(d) => policy.reentry = Reentry::Cooldown(d),
+                    None => ok = false,
+                }
+            }
+            Some(_) => {
+                self.err(&rp, "expected \"allow\", \"once\" or {\"cooldown\": duration}");
+                ok = false;
+            }
+        }
+        ok.then_some(policy)
+    }
+
+    fn outputs(&mut self, v: Option<&Value>, path: &str) -> Option<Outputs> {
+        let mut out = Outputs::default();
+        let Some(v) = v.filter(|v| !v.is_null()) else { return Some(out) };
+        let map = self.object(v, path)?;
+        let mut ok = self.fields(map, &["track", "identify"], path);
+        for (field, slot) in [("track", &mut out.track), ("identify", &mut out.identify)] {
+            match map.get(field) {
+                None => {}
+                Some(Value::Bool(b)) => *slot = *b,
+                Some(_) => {
+                    self.errors.push(LoadError {
+                        key: self.key.clone(),
+                        path: child(path, field),
+                        message: "expected true or false",
+                    });
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+/// Pushes `text` onto a path (helper for callers building `[i]` paths).
+pub fn index_path(idx: usize) -> String {
+    index("", idx)
+}
