@@ -97,8 +97,99 @@ impl Number {
 
     /// The number as `f64` (always `Some` for text produced by [`parse`]).
     pub fn as_f64(&self) -> Option<f64> {
-        self.0.parse::<f64>().ok()
+        parse_f64(&self.0)
     }
+}
+
+/// Parses a JSON number literal without `core::num::dec2flt` (whose tables cost ~12 KB of
+/// wasm). Exact (correctly rounded) whenever the significant digits fit in 2^53 and the
+/// decimal exponent is within ±22 — Clinger's fast path, which covers the numbers analytics
+/// payloads carry; other inputs (huge exponents, over 15 significant digits) are
+/// approximate, with a relative error below 1e-12.
+pub fn parse_f64(text: &str) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1e19, 1e20, 1e21, 1e22,
+    ];
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let negative = bytes.first() == Some(&b'-');
+    if negative {
+        i += 1;
+    }
+    let mut mantissa: u64 = 0;
+    let mut exp10: i64 = 0;
+    let mut seen_digit = false;
+    let mut in_fraction = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if mantissa < 1_000_000_000_000_000_000 {
+                    mantissa = mantissa * 10 + u64::from(b - b'0');
+                    if in_fraction {
+                        exp10 -= 1;
+                    }
+                } else if !in_fraction {
+                    // Digits beyond u64 precision only scale the value.
+                    exp10 += 1;
+                }
+            }
+            b'.' if !in_fraction => in_fraction = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if !seen_digit {
+        return None;
+    }
+    if let Some(b'e' | b'E') = bytes.get(i) {
+        i += 1;
+        let exp_negative = bytes.get(i) == Some(&b'-');
+        if let Some(b'+' | b'-') = bytes.get(i) {
+            i += 1;
+        }
+        let mut e: i64 = 0;
+        let start = i;
+        while let Some(&b @ b'0'..=b'9') = bytes.get(i) {
+            e = (e * 10 + i64::from(b - b'0')).min(100_000);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp10 += if exp_negative { -e } else { e };
+    }
+    if i != bytes.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let value = if mantissa == 0 {
+        0.0
+    } else if (0..=22).contains(&exp10) && mantissa < (1u64 << 53) {
+        m * POW10[exp10 as usize]
+    } else if (-22..0).contains(&exp10) && mantissa < (1u64 << 53) {
+        m / POW10[(-exp10) as usize]
+    } else {
+        // Slow path: scale step by step (rare in analytics data).
+        let mut v = m;
+        let mut e = exp10;
+        while e > 22 {
+            v *= 1e22;
+            e -= 22;
+        }
+        while e < -22 {
+            v /= 1e22;
+            e += 22;
+        }
+        if e >= 0 {
+            v * POW10[e as usize]
+        } else {
+            v / POW10[(-e) as usize]
+        }
+    };
+    Some(if negative { -value } else { value })
 }
 
 impl PartialEq for Number {
@@ -662,6 +753,23 @@ mod tests {
     fn surrogate_escapes() {
         assert_eq!(parse(r#""\ud83d\ude00""#).unwrap(), Value::str("😀"));
         assert_eq!(parse(r#""\ud800x""#).unwrap(), Value::str("\u{FFFD}x"));
+    }
+
+    #[test]
+    fn parses_numbers_like_javascript() {
+        let cases = ["0", "-0", "1", "-12.5", "0.1", "0.3", "1e21", "1E-7", "123456789.123456789", "9007199254740993", "2.5e-300", "1.7976931348623157e308"];
+        for text in cases {
+            let want: f64 = text.parse().unwrap();
+            let got = parse_f64(text).unwrap();
+            let relative = if want == 0.0 { got.abs() } else { ((got - want) / want).abs() };
+            assert!(relative < 1e-12, "{text}: {got} vs {want}");
+        }
+        for exact in ["0.1", "0.3", "12.34", "-7.25e3", "99.99", "1e-5"] {
+            assert_eq!(parse_f64(exact), exact.parse().ok(), "{exact} must be exact");
+        }
+        for bad in ["", "-", "1e", "1.2.3", "abc"] {
+            assert_eq!(parse_f64(bad), None, "{bad}");
+        }
     }
 
     #[test]

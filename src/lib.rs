@@ -17,6 +17,7 @@
 
 pub mod core;
 pub mod json;
+#[cfg(feature = "segments")]
 pub mod segments;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,3 +1,241 @@
 //! The analytics state machine. Pure: no I/O, no clock, no randomness.
+//!
+//! [`Analytics`] takes calls and outcomes (`handle_*`, each with `now`) and hands back what
+//! the driver must do (`poll_*`). After any `handle_*`, the driver calls, in this order:
+//! 1. [`Analytics::poll_storage_write`] until `None` (apply to cookies / localStorage);
+//! 2. [`Analytics::poll_transmit`] until `None` (send each request, later report its
+//!    outcome with [`Analytics::handle_send_outcome`]);
+//! 3. [`Analytics::poll_notice`] until `None` (emit `error` on the page);
+//! 4. [`Analytics::poll_timeout`] (arm one timer; on expiry call
+//!    [`Analytics::handle_timeout`]; spurious calls are no-ops).
+
+pub mod args;
+pub mod config;
+pub mod delivery;
+pub mod event;
+pub mod identity;
+pub mod ids;
+pub mod page;
+pub mod retry;
 pub mod time;
 pub mod validate;
+
+use std::collections::VecDeque;
+
+use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
+use config::Config;
+use delivery::{BatchId, Delivery, Notice, Queued, SendOutcome, Transmit};
+use event::{BuildInput, Env, EventType, Payload};
+use identity::{Identity, StorageSnapshot, StorageWrite};
+use ids::Entropy;
+use page::BufferedPageContext;
+use time::Millis;
+
+use crate::json::{Map, Value};
+
+/// An event-producing call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `track`
+    Track,
+    /// `page`
+    Page,
+    /// `screen`
+    Screen,
+    /// `identify`
+    Identify,
+    /// `group`
+    Group,
+    /// `alias`
+    Alias,
+}
+
+impl Method {
+    /// From the analytics.js method name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Some(match name {
+            "track" => Method::Track,
+            "page" => Method::Page,
+            "screen" => Method::Screen,
+            "identify" => Method::Identify,
+            "group" => Method::Group,
+            "alias" => Method::Alias,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a call produced no event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// Bad arguments (`Event missing`).
+    Args(args::ArgError),
+    /// The event's JSON exceeds 32 KB.
+    TooLarge,
+}
+
+impl CallError {
+    /// The rejection message.
+    pub fn message(self) -> &'static str {
+        match self {
+            CallError::Args(e) => e.message(),
+            CallError::TooLarge => "event is larger than 32 KB and was not queued",
+        }
+    }
+}
+
+/// The analytics state machine (see the module docs for the polling protocol).
+#[derive(Debug)]
+pub struct Analytics {
+    config: Config,
+    env: Env,
+    identity: Identity,
+    entropy: Entropy,
+    delivery: Delivery,
+    /// Invariant: in the order the changes happened.
+    writes: VecDeque<StorageWrite>,
+}
+
+impl Analytics {
+    /// A new instance from its config, browser facts, a storage snapshot and a random seed.
+    pub fn new(config: Config, env: Env, snapshot: &StorageSnapshot, seed: [u8; 16]) -> Analytics {
+        let mut entropy = Entropy::from_seed(seed);
+        let mut identity = Identity::restore(snapshot, config.stores, &mut entropy);
+        let writes = identity.take_writes().into();
+        Analytics { config, env, identity, entropy, delivery: Delivery::default(), writes }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The identity (user and group).
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Events accepted and not yet confirmed by the API.
+    pub fn queued(&self) -> usize {
+        self.delivery.len()
+    }
+
+    fn collect_writes(&mut self) {
+        self.writes.extend(self.identity.take_writes());
+    }
+
+    /// An event call (`track`, `page`, ...). Returns the event's JSON text.
+    ///
+    /// # Errors
+    /// [`CallError`] when analytics.js would reject the call, or the event is over 32 KB.
+    pub fn handle_call(&mut self, now: Millis, method: Method, args: &[Arg], page: &BufferedPageContext) -> Result<String, CallError> {
+        let payload = match method {
+            Method::Track => Payload::Track(resolve_track(args).map_err(CallError::Args)?),
+            Method::Page => Payload::Page(EventType::Page, resolve_page(args)),
+            Method::Screen => Payload::Page(EventType::Screen, resolve_page(args)),
+            Method::Identify => Payload::Identify(resolve_user(args)),
+            Method::Group => Payload::Group(resolve_user(args)),
+            Method::Alias => Payload::Alias(resolve_alias(args)),
+        };
+        let options = match &payload {
+            Payload::Track(a) => &a.options,
+            Payload::Page(_, a) => &a.options,
+            Payload::Identify(a) | Payload::Group(a) => &a.options,
+            Payload::Alias(a) => &a.options,
+        };
+        // options.anonymousId on any call changes the stored anonymousId (analytics.js).
+        if let Some(Value::String(anonymous_id)) = options.get("anonymousId") {
+            let anonymous_id = anonymous_id.clone();
+            self.identity.set_anonymous_id(Some(anonymous_id), &mut self.entropy);
+        }
+        match &payload {
+            Payload::Identify(a) => self.identity.identify(a.id.clone(), a.traits.clone(), &mut self.entropy),
+            Payload::Group(a) => self.identity.group(a.id.clone(), a.traits.clone()),
+            _ => {}
+        }
+        self.collect_writes();
+        let kind = match &payload {
+            Payload::Track(_) => EventType::Track,
+            Payload::Page(k, _) => *k,
+            Payload::Identify(_) => EventType::Identify,
+            Payload::Group(_) => EventType::Group,
+            Payload::Alias(_) => EventType::Alias,
+        };
+        let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
+        let mut event = event::build(&input, payload, &mut self.entropy);
+        event.insert("writeKey", Value::str(self.config.write_key.as_str()));
+        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
+        let json = Value::Object(event).to_json();
+        if json.len() > validate::MAX_EVENT_BYTES {
+            self.delivery.notify(Notice {
+                code: "event_too_large",
+                reason: String::from(CallError::TooLarge.message()),
+                count: 1,
+            });
+            return Err(CallError::TooLarge);
+        }
+        self.delivery.push(now, &self.config, Queued { message_id, json: json.clone(), kind, attempts: 0 });
+        Ok(json)
+    }
+
+    /// `analytics.reset()`.
+    pub fn handle_reset(&mut self) {
+        self.identity.reset(&mut self.entropy);
+        self.collect_writes();
+    }
+
+    /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` generates a fresh one.
+    pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
+        self.identity.set_anonymous_id(id, &mut self.entropy);
+        self.collect_writes();
+    }
+
+    /// `user().traits(traits)`: replaces the stored user traits.
+    pub fn handle_set_user_traits(&mut self, traits: Map) {
+        self.identity.replace_user_traits(traits);
+        self.collect_writes();
+    }
+
+    /// The outcome of a request from [`Analytics::poll_transmit`].
+    pub fn handle_send_outcome(&mut self, now: Millis, id: BatchId, outcome: &SendOutcome) {
+        self.delivery.handle_send_outcome(now, &self.config, &mut self.entropy, id, outcome);
+    }
+
+    /// The timer from [`Analytics::poll_timeout`] fired (spurious calls are no-ops).
+    pub fn handle_timeout(&mut self, _now: Millis) {}
+
+    /// `flush()`: send what is pending without waiting for the batch timer.
+    pub fn handle_flush(&mut self, now: Millis) {
+        self.delivery.handle_flush(now);
+    }
+
+    /// `pagehide` / `visibilitychange` to hidden: everything pending leaves now (keepalive).
+    pub fn handle_page_hide(&mut self) {
+        self.delivery.handle_page_hide();
+    }
+
+    /// The page is visible again.
+    pub fn handle_page_show(&mut self) {
+        self.delivery.handle_page_show();
+    }
+
+    /// The next request to send.
+    pub fn poll_transmit(&mut self, now: Millis) -> Option<Transmit> {
+        self.delivery.poll_transmit(now, &self.config)
+    }
+
+    /// The next storage change to apply.
+    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
+        self.writes.pop_front()
+    }
+
+    /// The next notice (`error` event) for the page.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.delivery.poll_notice()
+    }
+
+    /// When to call [`Analytics::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.delivery.poll_timeout()
+    }
+}

@@ -1,0 +1,230 @@
+// The live analytics.js-compatible instance: a thin wrapper over the wasm driver. It encodes
+// arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
+// call has returned, and never lets an exception reach the caller.
+import { AnalyticsWasm } from '../target/pkg/sieve.js';
+import { encodeArgs } from './args.js';
+import { Emitter } from './emitter.js';
+
+export const VERSION = '0.1.0';
+const noop = () => {};
+const warned = new Set();
+const warnOnce = (what, message) => {
+  if (!warned.has(what)) {
+    warned.add(what);
+    console.warn('[sieve] ' + message);
+  }
+};
+
+/** What event methods resolve to: analytics.js's Context, with `.event` parsed on demand. */
+export class Context {
+  constructor(json) {
+    this._json = json;
+    this._event = undefined;
+  }
+  get event() {
+    return (this._event ||= JSON.parse(this._json));
+  }
+  get id() {
+    return this.event.messageId;
+  }
+  isCancelled() {
+    return false;
+  }
+  failedDelivery() {
+    return undefined;
+  }
+  toJSON() {
+    return { id: this.id, event: this.event };
+  }
+}
+
+const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
+
+export class Analytics extends Emitter {
+  constructor(writeKey, settings, options) {
+    super();
+    this.VERSION = VERSION;
+    this.settings = { writeKey, cdnSettings: settings, timeout: 300 };
+    this.options = options || {};
+    this.initialized = false;
+    this._broken = false;
+    this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
+      this._notice(code, reason, count),
+    );
+    this.initialized = true;
+  }
+
+  _notice(code, reason, count) {
+    console.warn('[sieve] ' + reason + (count > 1 ? ' (' + count + ' events)' : ''));
+    this.emit('error', { code, reason: new Error(reason), count });
+  }
+
+  // Runs a wasm call; a trap puts the instance into a logged no-op mode instead of throwing.
+  _wasm(fn, fallback) {
+    if (this._broken) return fallback;
+    try {
+      return fn(this._w);
+    } catch (err) {
+      this._broken = true;
+      console.error('[sieve] internal error; analytics is disabled for this page', err);
+      return fallback;
+    }
+  }
+
+  _reject(message, code) {
+    const err = new Error(message);
+    console.warn('[sieve] ' + message);
+    this.emit('error', { code, reason: err });
+    const p = Promise.reject(err);
+    p.catch(noop); // rejected for callers that await it, never an unhandled rejection
+    return p;
+  }
+
+  _call(method, args) {
+    const [types, json, cleaned] = encodeArgs(args, true);
+    if (json === null) return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
+    if (cleaned) this._reject(method + '(): circular or non-JSON values were replaced', 'invalid_payload');
+    const res = this._wasm((w) => w.call(method, types, json), '!analytics is disabled');
+    if (res[0] === '!') return this._reject(res.slice(1), 'invalid_call');
+    const ctx = new Context(res);
+    if (this.listens(method)) this._emitEvent(method, ctx.event);
+    const callback = args.find((a) => typeof a === 'function');
+    if (!callback) return Promise.resolve(ctx);
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        try {
+          callback(ctx);
+        } catch (err) {
+          console.error('[sieve] callback error', err);
+        }
+        resolve(ctx);
+      }, this.settings.timeout);
+    });
+  }
+
+  _emitEvent(method, e) {
+    const args = {
+      track: [e.event, e.properties],
+      page: [e.category ?? null, e.name ?? null, e.properties],
+      screen: [e.category ?? null, e.name ?? null, e.properties],
+      identify: [e.userId, e.traits],
+      group: [e.groupId, e.traits],
+      alias: [e.userId, e.previousId],
+    }[method];
+    this.emit(method, ...args, undefined);
+  }
+
+  track(...args) {
+    return this._call('track', args);
+  }
+  page(...args) {
+    return this._call('page', args);
+  }
+  screen(...args) {
+    return this._call('screen', args);
+  }
+  identify(...args) {
+    return this._call('identify', args);
+  }
+  group(...args) {
+    if (args.length === 0) return this._groupStore();
+    return this._call('group', args);
+  }
+  alias(...args) {
+    return this._call('alias', args);
+  }
+  pageview(url) {
+    return this.page({ path: url }).then(() => this);
+  }
+
+  reset() {
+    this._wasm((w) => w.reset());
+    this.emit('reset');
+  }
+
+  setAnonymousId(id) {
+    if (id === undefined) return this._wasm((w) => w.anonymousId(), null);
+    return this._wasm((w) => w.setAnonymousId(id == null ? undefined : String(id)), null);
+  }
+
+  user() {
+    const self = this;
+    return {
+      id(value) {
+        if (value !== undefined) warnOnce('user.id', 'user().id(value) is not supported yet; use identify()');
+        return self._wasm((w) => w.userId(), null) ?? null;
+      },
+      anonymousId(value) {
+        return self.setAnonymousId(value);
+      },
+      traits(value) {
+        if (value !== undefined) self._wasm((w) => w.setUserTraits(JSON.stringify(value ?? {})));
+        return JSON.parse(self._wasm((w) => w.userTraits(), '{}'));
+      },
+    };
+  }
+
+  _groupStore() {
+    const self = this;
+    return {
+      id() {
+        return self._wasm((w) => w.groupId(), null) ?? null;
+      },
+      traits() {
+        return JSON.parse(self._wasm((w) => w.groupTraits(), '{}'));
+      },
+    };
+  }
+
+  ready(callback) {
+    return Promise.resolve().then(() => {
+      if (typeof callback === 'function') {
+        try {
+          callback([]);
+        } catch (err) {
+          console.error('[sieve] ready callback error', err);
+        }
+      }
+      return [];
+    });
+  }
+
+  timeout(ms) {
+    this.settings.timeout = ms;
+  }
+
+  debug(on) {
+    this._debug = !!on;
+    return this;
+  }
+
+  /** Sends queued events now (Sieve addition). */
+  flush() {
+    this._wasm((w) => w.flush());
+  }
+
+  push(args) {
+    if (!Array.isArray(args)) return;
+    const [method, ...rest] = args;
+    if (typeof this[method] === 'function') this[method](...rest);
+  }
+}
+
+// Parts of the analytics.js API not implemented yet: they warn once and resolve, never throw.
+for (const [name, result] of [
+  ['register', 'ctx'],
+  ['deregister', 'ctx'],
+  ['addSourceMiddleware', 'self'],
+  ['addDestinationMiddleware', 'self'],
+  ['trackLink', 'self'],
+  ['trackClick', 'self'],
+  ['trackForm', 'self'],
+  ['trackSubmit', 'self'],
+]) {
+  Analytics.prototype[name] = function () {
+    warnOnce(name, name + '() is not implemented in this version of Sieve; the call was ignored');
+    return Promise.resolve(result === 'self' ? this : undefined);
+  };
+}
+
+export { EVENT_METHODS };

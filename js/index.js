@@ -1,0 +1,91 @@
+// npm entry: `AnalyticsBrowser`, analytics-next's buffered wrapper. Importing this module has
+// no side effects and does not touch `window` (safe under SSR); `load()` does the work.
+import { createAnalytics } from './load.js';
+import { pageContext } from './args.js';
+import { Analytics, Context, VERSION } from './analytics.js';
+
+const PROMISED = [
+  'track', 'page', 'screen', 'identify', 'group', 'alias', 'reset', 'ready', 'user', 'register', 'deregister',
+  'addSourceMiddleware', 'addDestinationMiddleware', 'setAnonymousId', 'trackLink', 'trackClick', 'trackSubmit',
+];
+const CHAINED = ['on', 'once', 'off', 'debug'];
+const WITH_PAGE = new Set(['track', 'page', 'screen', 'identify', 'group', 'alias']);
+
+export class AnalyticsBrowser {
+  constructor() {
+    this.VERSION = VERSION;
+    this.instance = undefined;
+    this.ctx = undefined;
+    this._calls = [];
+    this._loading = false;
+    this._promise = new Promise((resolve, reject) => {
+      this._resolve = resolve;
+      this._reject = reject;
+    });
+  }
+
+  static load(settings, options) {
+    return new AnalyticsBrowser().load(settings, options);
+  }
+
+  static standalone(writeKey, options) {
+    return AnalyticsBrowser.load({ writeKey }, options).then((res) => res[0]);
+  }
+
+  load(settings, options = {}) {
+    if (this._loading) return this;
+    this._loading = true;
+    const wasmUrl = new URL('./sieve_bg.wasm', import.meta.url);
+    createAnalytics(settings || {}, options, wasmUrl).then((analytics) => {
+      this.instance = analytics;
+      this.ctx = new Context('{}');
+      analytics.emit('initialize', analytics.settings, options);
+      for (const { method, args, resolve, reject } of this._calls.splice(0)) {
+        try {
+          resolve(analytics[method](...args));
+        } catch (err) {
+          reject(err);
+        }
+      }
+      this._resolve([analytics, this.ctx]);
+    }, this._reject);
+    return this;
+  }
+
+  then(...args) {
+    return this._promise.then(...args);
+  }
+  catch(fn) {
+    return this._promise.catch(fn);
+  }
+  finally(fn) {
+    return this._promise.finally(fn);
+  }
+
+  _buffer(method, args) {
+    if (this.instance) return Promise.resolve(this.instance[method](...args));
+    // Capture the page context now, as analytics-next does for buffered calls.
+    if (WITH_PAGE.has(method) && typeof window !== 'undefined') args = [...args, pageContext()];
+    const p = new Promise((resolve, reject) => this._calls.push({ method, args, resolve, reject }));
+    p.catch(() => {}); // a rejection (e.g. 'Event missing') is for callers who await it
+    return p;
+  }
+}
+
+for (const method of PROMISED) {
+  AnalyticsBrowser.prototype[method] = function (...args) {
+    return this._buffer(method, args);
+  };
+}
+for (const method of CHAINED) {
+  AnalyticsBrowser.prototype[method] = function (...args) {
+    this._buffer(method, args);
+    return this;
+  };
+}
+AnalyticsBrowser.prototype.pageView = function (url) {
+  return this._buffer('pageview', [url]);
+};
+// Sieve addition: segments API buffered like the others is added with the segment engine.
+
+export { Analytics, Context };

@@ -1,0 +1,45 @@
+// Script-tag entry (dist/analytics.min.js): replaces the analytics.js snippet's stub.
+// Reads the write key and options the snippet left, loads the wasm next to this script,
+// replays every queued call in the order it was made (each with the page context captured
+// when it was called), and puts the live instance in place of the stub.
+import { createAnalytics } from './load.js';
+
+const script = document.currentScript;
+const src = (script && script.src) || '';
+const globalKey = (script && script.getAttribute('data-global-segment-analytics-key')) || 'analytics';
+
+function writeKeyFromSrc(url) {
+  const m = /\/analytics\.js\/v1\/([^/]*)(\/platform)?\/analytics.*/.exec(url);
+  return m ? m[1] : undefined;
+}
+
+async function install() {
+  const stub = window[globalKey];
+  if (stub && stub.initialized) return; // a live instance is already there
+  const writeKey = (stub && stub._writeKey) || window.analyticsWriteKey || writeKeyFromSrc(src);
+  if (!writeKey) {
+    console.error('[sieve] Failed to load: no write key (set analytics._writeKey, as the snippet does)');
+    return;
+  }
+  const options = (stub && stub._loadOptions) || {};
+  const analytics = await createAnalytics(
+    { writeKey, cdnURL: options.cdnURL || (stub && stub._cdn), cdnSettings: options.cdnSettings },
+    options,
+    new URL('sieve_bg.wasm', src || location.href),
+  );
+  window[globalKey] = analytics;
+  // True call order; calls made while replaying reach the live instance directly.
+  const queued = Array.isArray(stub) ? stub.splice(0) : [];
+  analytics.emit('initialize', analytics.settings, options);
+  for (const call of queued) {
+    if (Array.isArray(call) && typeof analytics[call[0]] === 'function') {
+      try {
+        analytics[call[0]](...call.slice(1));
+      } catch (err) {
+        console.error('[sieve] replaying ' + call[0] + ' failed', err);
+      }
+    }
+  }
+}
+
+install().catch((err) => console.error('[sieve] Failed to load', err));

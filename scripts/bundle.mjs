@@ -1,0 +1,17 @@
+// Bundles the JS shim with esbuild: dist/analytics.min.js (script tag, IIFE) and
+// dist/index.js (ESM for bundlers), and copies the hand-written types.
+import { build } from 'esbuild';
+import { copyFileSync } from 'node:fs';
+
+const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning' };
+
+await build({
+  ...common,
+  entryPoints: ['js/standalone.js'],
+  outfile: 'dist/analytics.min.js',
+  format: 'iife',
+  // The script tag passes its own wasm URL; wasm-bindgen's import.meta default is never used.
+  define: { 'import.meta.url': '""' },
+});
+await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false });
+copyFileSync('js/index.d.ts', 'dist/index.d.ts');

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, idempotently (fast when all is there):
+#   - a Rust toolchain that can build std for wasm32 (rustup's target + rust-src when rustup's
+#     host answers within a short timeout; else Debian's rustc-web/cargo-web/rust-web-src
+#     with rustup's rust-lld, see ../shared/notes/wasm-toolchain.md);
+#   - wasm-bindgen-cli at exactly the version pinned in Cargo.toml;
+#   - npm devDependencies (binaryen's wasm-opt, esbuild, playwright-core, peers for bench);
+#   - Debian's chromium + chromium-driver (browser tests; never a browser download).
+# Writes target/toolchain.env for scripts/build.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p target
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Rust for wasm32 -------------------------------------------------------------------
+host_sysroot="$(rustc --print sysroot)"
+lld="$host_sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
+have_rustup_wasm() {
+  [ -d "$host_sysroot/lib/rustlib/wasm32-unknown-unknown" ] && [ -d "$host_sysroot/lib/rustlib/src/rust/library" ]
+}
+if ! have_rustup_wasm && command -v rustup >/dev/null; then
+  log "trying rustup target add wasm32-unknown-unknown + rust-src (60 s timeout)"
+  timeout 60 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+  timeout 60 rustup component add rust-src >/dev/null 2>&1 || true
+fi
+if have_rustup_wasm; then
+  cat > target/toolchain.env <<ENV
+export SIEVE_CARGO=cargo
+export SIEVE_LINKER_FLAG=""
+ENV
+else
+  log "rustup's wasm32 target is unreachable: using Debian's rustc-web with -Z build-std"
+  if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
+    apt_install rustc-web cargo-web rust-web-src
+  fi
+  cat > target/toolchain.env <<ENV
+export SIEVE_CARGO=/usr/bin/cargo
+export RUSTC=/usr/bin/rustc
+export RUSTDOC=/usr/bin/rustdoc
+export SIEVE_LINKER_FLAG="-C linker=$lld"
+ENV
+fi
+
+# --- wasm-bindgen CLI, pinned to the crate version ------------------------------------
+want_wb="$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)"
+have_wb="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have_wb" != "$want_wb" ]; then
+  log "cargo install wasm-bindgen-cli $want_wb (a few minutes, once)"
+  # No --locked: its lock file names a crate version this registry does not serve.
+  cargo install --quiet wasm-bindgen-cli --version "$want_wb" --force
+fi
+
+# --- npm devDependencies ----------------------------------------------------------------
+stamp=node_modules/.sieve-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+  log "npm install"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  touch "$stamp"
+fi
+
+# --- Chromium for browser tests and the bench ------------------------------------------
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  apt_install chromium chromium-driver
+fi
+exit 0

@@ -1,0 +1,271 @@
+//! Event building: analytics.js's event factory, `normalize`, page-context and environment
+//! enrichment, and the Segment.io fix-ups, producing Segment-spec events. Pure: identity,
+//! time, entropy and the page context are passed in.
+
+use crate::core::args::{AliasArgs, PageArgs, TrackArgs, UserArgs};
+use crate::core::config::{Config, LIBRARY_NAME, LIBRARY_VERSION};
+use crate::core::identity::Identity;
+use crate::core::ids::Entropy;
+use crate::core::page::{campaign_from_query, BufferedPageContext};
+use crate::core::time::Millis;
+use crate::json::{push_u64, Map, Value};
+
+/// Browser facts read once by the driver at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `navigator.userAgent`
+    pub user_agent: String,
+    /// `navigator.language`
+    pub locale: Option<String>,
+    /// `Intl.DateTimeFormat().resolvedOptions().timeZone`
+    pub timezone: Option<String>,
+    /// `navigator.userAgentData.toJSON()` when available.
+    pub user_agent_data: Option<Value>,
+}
+
+/// The Segment event types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    /// `track`
+    Track,
+    /// `page`
+    Page,
+    /// `screen`
+    Screen,
+    /// `identify`
+    Identify,
+    /// `group`
+    Group,
+    /// `alias`
+    Alias,
+}
+
+impl EventType {
+    /// The `type` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Track => "track",
+            EventType::Page => "page",
+            EventType::Screen => "screen",
+            EventType::Identify => "identify",
+            EventType::Group => "group",
+            EventType::Alias => "alias",
+        }
+    }
+    /// The standard-mode endpoint letter (`/v1/t` ...).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            EventType::Track => "t",
+            EventType::Page => "p",
+            EventType::Screen => "s",
+            EventType::Identify => "i",
+            EventType::Group => "g",
+            EventType::Alias => "a",
+        }
+    }
+}
+
+/// The type-specific part of an event.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    /// track
+    Track(TrackArgs),
+    /// page or screen
+    Page(EventType, PageArgs),
+    /// identify (traits already merged into identity)
+    Identify(UserArgs),
+    /// group
+    Group(UserArgs),
+    /// alias
+    Alias(AliasArgs),
+}
+
+/// Everything one event build needs besides the payload.
+#[derive(Debug)]
+pub struct BuildInput<'a> {
+    /// Now.
+    pub now: Millis,
+    /// Instance configuration.
+    pub config: &'a Config,
+    /// Browser facts.
+    pub env: &'a Env,
+    /// Identity after the call's identity effects.
+    pub identity: &'a Identity,
+    /// The page context of the call.
+    pub page: &'a BufferedPageContext,
+}
+
+/// `ajs-next`-style message id: `sieve-<ms>-<uuid v4>`.
+pub fn new_message_id(now: Millis, entropy: &mut Entropy) -> String {
+    let mut id = String::with_capacity(56);
+    id.push_str("sieve-");
+    push_u64(&mut id, now.0);
+    id.push('-');
+    id.push_str(&entropy.uuid_v4());
+    id
+}
+
+fn id_value(id: Option<&str>) -> Value {
+    id.map_or(Value::Null, Value::str)
+}
+
+/// Builds a Segment event, field for field as analytics.js sends it to Segment.io.
+pub fn build(input: &BuildInput<'_>, payload: Payload, entropy: &mut Entropy) -> Map {
+    let options = match &payload {
+        Payload::Track(a) => &a.options,
+        Payload::Page(_, a) => &a.options,
+        Payload::Identify(a) | Payload::Group(a) => &a.options,
+        Payload::Alias(a) => &a.options,
+    }
+    .clone();
+
+    // normalize(): options split into overrides (top level) and context (everything else).
+    let mut context = Map::new();
+    let mut overrides = Map::new();
+    for (key, value) in options.iter() {
+        match key {
+            "userId" | "anonymousId" | "timestamp" | "messageId" => overrides.insert(key, value.clone()),
+            "context" => {
+                if let Value::Object(c) = value {
+                    let mut merged = c.clone();
+                    merged.extend(std::mem::take(&mut context));
+                    context = merged;
+                }
+            }
+            _ => context.insert(key, value.clone()),
+        }
+    }
+    let mut integrations = input.config.integrations.clone();
+    if let Some(Value::Object(per_call)) = options.get("integrations") {
+        integrations.extend(per_call.clone());
+    }
+    context.remove("integrations");
+
+    let mut event = Map::new();
+    event.insert("timestamp", Value::String(input.now.to_iso()));
+    event.insert("integrations", Value::Object(integrations));
+
+    let page_ctx = input.page.to_page_context();
+    let kind = match payload {
+        Payload::Track(a) => {
+            event.insert("event", Value::String(a.name));
+            event.insert("type", Value::str("track"));
+            event.insert("properties", Value::Object(a.properties));
+            EventType::Track
+        }
+        Payload::Page(kind, a) => {
+            let mut properties = a.properties;
+            event.insert("type", Value::str(kind.as_str()));
+            if let Some(category) = &a.category {
+                event.insert("category", Value::str(category.as_str()));
+                if kind == EventType::Page {
+                    properties.insert("category", Value::str(category.as_str()));
+                }
+            }
+            if let Some(name) = &a.name {
+                event.insert("name", Value::str(name.as_str()));
+            }
+            if kind == EventType::Page {
+                // context.page = {...pageCtx, ...page fields of properties, ...options.context.page}
+                let mut page = page_ctx.clone();
+                for (k, v) in properties.iter() {
+                    if page_ctx.contains_key(k) {
+                        page.insert(k, v.clone());
+                    }
+                }
+                if let Some(Value::Object(explicit)) = context.get("page") {
+                    page.extend(explicit.clone());
+                }
+                context.insert("page", Value::Object(page));
+                // properties = {...pageCtx, ...properties, name}
+                let mut merged = page_ctx.clone();
+                merged.extend(properties);
+                if let Some(name) = &a.name {
+                    merged.insert("name", Value::str(name.as_str()));
+                }
+                properties = merged;
+            }
+            event.insert("properties", Value::Object(properties));
+            kind
+        }
+        Payload::Identify(_) => {
+            event.insert("type", Value::str("identify"));
+            event.insert("traits", Value::Object(input.identity.user_traits().clone()));
+            EventType::Identify
+        }
+        Payload::Group(_) => {
+            event.insert("type", Value::str("group"));
+            event.insert("groupId", id_value(input.identity.group_id()));
+            event.insert("traits", Value::Object(input.identity.group_traits().clone()));
+            EventType::Group
+        }
+        Payload::Alias(a) => {
+            event.insert("type", Value::str("alias"));
+            // Segment.io fix-ups run after addIdentity: a stored userId wins over `to`, and
+            // previousId falls back to the user id, then the anonymous id.
+            let user_id = input.identity.user_id().map(str::to_owned).or(a.to);
+            let previous = a
+                .from
+                .or_else(|| input.identity.user_id().map(str::to_owned))
+                .or_else(|| input.identity.anonymous_id().map(str::to_owned));
+            event.insert("userId", id_value(user_id.as_deref()));
+            event.insert("previousId", id_value(previous.as_deref()));
+            EventType::Alias
+        }
+    };
+
+    if kind != EventType::Page {
+        let mut page = page_ctx;
+        if let Some(Value::Object(explicit)) = context.get("page") {
+            page.extend(explicit.clone());
+        }
+        context.insert("page", Value::Object(page));
+    }
+    enrich_context(&mut context, input.env);
+
+    // Overrides, then identity (addIdentity runs last: a stored userId beats options.userId).
+    for (k, v) in overrides.iter() {
+        event.insert(k, v.clone());
+    }
+    if kind != EventType::Alias {
+        let user_id = input.identity.user_id().map(Value::str).or_else(|| overrides.get("userId").cloned());
+        event.insert("userId", user_id.unwrap_or(Value::Null));
+    }
+    if let Some(anonymous_id) = input.identity.anonymous_id() {
+        event.insert("anonymousId", Value::str(anonymous_id));
+    }
+    event.insert("context", Value::Object(context));
+    let message_id = match overrides.get("messageId") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => new_message_id(input.now, entropy),
+    };
+    event.insert("messageId", Value::String(message_id));
+    event
+}
+
+/// The environment enrichment plugin: userAgent (always), userAgentData, locale (unless
+/// given), library (unless given), timezone, and campaign from the page's query.
+fn enrich_context(context: &mut Map, env: &Env) {
+    context.insert("userAgent", Value::str(env.user_agent.as_str()));
+    if let Some(data) = &env.user_agent_data {
+        context.insert("userAgentData", data.clone());
+    }
+    if !context.contains_key("locale") {
+        if let Some(locale) = &env.locale {
+            context.insert("locale", Value::str(locale.as_str()));
+        }
+    }
+    if !context.contains_key("library") {
+        let mut library = Map::new();
+        library.insert("name", Value::str(LIBRARY_NAME));
+        library.insert("version", Value::str(LIBRARY_VERSION));
+        context.insert("library", Value::Object(library));
+    }
+    let search = context.get("page").and_then(|p| p.get("search")).and_then(Value::as_str).unwrap_or("").to_owned();
+    if !search.is_empty() && !context.contains_key("campaign") {
+        context.insert("campaign", Value::Object(campaign_from_query(&search)));
+    }
+    if let Some(tz) = &env.timezone {
+        context.insert("timezone", Value::str(tz.as_str()));
+    }
+}

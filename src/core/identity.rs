@@ -1,0 +1,376 @@
+//! Identity: anonymousId, userId, groupId and traits; the analytics.js storage keys and
+//! encodings; trait-merge and id-change rules; cookie value encoding and cookie-domain
+//! candidates. Pure: storage arrives as a [`StorageSnapshot`] read once by the driver, and
+//! changes leave as [`StorageWrite`]s. Identity is cached here, so `track()` never touches
+//! storage.
+
+use crate::core::ids::Entropy;
+use crate::core::page::{find_sub, percent_decode};
+use crate::json::{self, Map, Value};
+
+/// Cookie and localStorage key of the anonymous id (fixed in analytics.js).
+pub const ANONYMOUS_ID_KEY: &str = "ajs_anonymous_id";
+/// Default cookie and localStorage key of the user id.
+pub const USER_ID_KEY: &str = "ajs_user_id";
+/// Default localStorage key of the user traits (never a cookie).
+pub const USER_TRAITS_KEY: &str = "ajs_user_traits";
+/// Default cookie and localStorage key of the group id.
+pub const GROUP_ID_KEY: &str = "ajs_group_id";
+/// Default localStorage key of the group traits.
+pub const GROUP_TRAITS_KEY: &str = "ajs_group_properties";
+/// Legacy analytics.js classic cookie `{id, traits}` (read only).
+pub const LEGACY_USER_COOKIE: &str = "ajs_user";
+/// Legacy cookie `"<anonymousId>----<userId>"` (read only).
+pub const LEGACY_SIO_COOKIE: &str = "_sio";
+
+/// Every localStorage key the driver must read into the snapshot.
+pub const LOCAL_KEYS: [&str; 5] = [ANONYMOUS_ID_KEY, USER_ID_KEY, USER_TRAITS_KEY, GROUP_ID_KEY, GROUP_TRAITS_KEY];
+
+/// A store analytics.js knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// `document.cookie`
+    Cookie,
+    /// `window.localStorage`
+    Local,
+}
+
+/// What the driver read from storage at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct StorageSnapshot {
+    /// Cookies (name, raw value as in `document.cookie`).
+    pub cookies: Vec<(String, String)>,
+    /// localStorage values of [`LOCAL_KEYS`].
+    pub local: Vec<(String, String)>,
+}
+
+impl StorageSnapshot {
+    /// Parses a `document.cookie` string.
+    pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
+        header
+            .split(';')
+            .filter_map(|part| {
+                let part = part.trim_start();
+                let (name, value) = part.split_once('=')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect()
+    }
+
+    fn cookie(&self, key: &str) -> Option<&str> {
+        // document.cookie lists the most specific path first; the first match wins.
+        self.cookies.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn local(&self, key: &str) -> Option<&str> {
+        self.local.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A storage change for the driver to apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageWrite {
+    /// Where.
+    pub store: Store,
+    /// The key (cookie name or localStorage key).
+    pub key: String,
+    /// The encoded value, or `None` to remove.
+    pub value: Option<String>,
+}
+
+/// Which stores identity uses (analytics.js `storage.stores` minus memory, which is us).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stores {
+    /// Read/write cookies.
+    pub cookie: bool,
+    /// Read/write localStorage.
+    pub local: bool,
+    /// localStorage before cookies (the default order) when reading userId/groupId.
+    pub local_first: bool,
+}
+
+impl Stores {
+    /// The default: localStorage, then cookie, then memory.
+    pub const DEFAULT: Stores = Stores { cookie: true, local: true, local_first: true };
+    /// Memory only (`disableClientPersistence`).
+    pub const MEMORY: Stores = Stores { cookie: false, local: false, local_first: true };
+}
+
+/// Decodes a cookie value as js-cookie + analytics.js `CookieStorage.get` do: percent
+/// decoding, then JSON when it parses (a JSON string or number), else the raw text.
+pub fn decode_cookie_value(raw: &str) -> Option<String> {
+    let decoded = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+    decode_json_scalar(&decoded).or(Some(decoded)).filter(|s| !s.is_empty())
+}
+
+/// A stored id value: JSON string → the string; JSON number → its text; `null` → None.
+fn decode_json_scalar(text: &str) -> Option<String> {
+    match json::parse(text) {
+        Ok(Value::String(s)) => Some(s),
+        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn decode_local_id(text: &str) -> Option<String> {
+    match json::parse(text) {
+        Ok(Value::String(s)) if !s.is_empty() => Some(s),
+        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
+        Ok(_) => None,
+        // A raw (non-JSON) value written by other code: use it as is.
+        Err(_) => Some(text.to_owned()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// Encodes a cookie value as js-cookie 3 does: `encodeURIComponent`, then the characters
+/// allowed in cookie values (`#$&+/:<=>?@[]^`{|}`) decoded back.
+pub fn encode_cookie_value(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'#' | b'$' | b'&' | b'+'
+                    | b'/' | b':' | b'<' | b'=' | b'>' | b'?' | b'@' | b'[' | b']' | b'^' | b'`' | b'{'
+                    | b'|' | b'}'
+            );
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+    out
+}
+
+/// Cookie-domain candidates for `hostname`, most general first (`co.uk`, `example.co.uk`,
+/// `www.example.co.uk`). Empty for IPv4 addresses and single labels (`localhost`): those
+/// get host-only cookies. The driver probes each with a throwaway `__tld__` cookie.
+pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
+    let labels: Vec<&str> = hostname.split('.').collect();
+    let is_ipv4 = labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
+    if labels.len() < 2 || is_ipv4 || hostname.contains(':') {
+        return Vec::new();
+    }
+    (2..=labels.len()).map(|n| labels[labels.len() - n..].join(".")).collect()
+}
+
+/// The identity state (user and group), cached in memory and written through on change.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    stores: Stores,
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+    user_traits: Map,
+    group_id: Option<String>,
+    group_traits: Map,
+    writes: Vec<StorageWrite>,
+}
+
+impl Identity {
+    /// Restores identity from storage, analytics.js-compatible: the anonymousId cookie wins
+    /// over localStorage when they disagree; userId/groupId read localStorage first; legacy
+    /// `ajs_user` and `_sio` cookies are migrated. A missing anonymousId is generated.
+    /// Values found are written back to every store (`getAndSync`).
+    pub fn restore(snapshot: &StorageSnapshot, stores: Stores, entropy: &mut Entropy) -> Identity {
+        let cookie = |k: &str| if stores.cookie { snapshot.cookie(k).and_then(decode_cookie_value) } else { None };
+        let local = |k: &str| if stores.local { snapshot.local(k).and_then(decode_local_id) } else { None };
+        let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
+        let legacy_user = if stores.cookie {
+            snapshot.cookie(LEGACY_USER_COOKIE).and_then(|raw| {
+                let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+                json::parse(&text).ok()
+            })
+        } else {
+            None
+        };
+        let sio = if stores.cookie { snapshot.cookie(LEGACY_SIO_COOKIE).and_then(percent_decode) } else { None };
+        let sio_parts = sio.as_deref().and_then(|s| {
+            let at = find_sub(s, "----")?;
+            Some((s.get(..at)?, s.get(at + 4..)?))
+        });
+
+        let user_id = ordered(USER_ID_KEY)
+            .or_else(|| {
+                legacy_user.as_ref().and_then(|v| match v.get("id") {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(n.as_str().to_owned()),
+                    _ => None,
+                })
+            })
+            .or_else(|| sio_parts.map(|(_, u)| u.to_owned()).filter(|u| !u.is_empty() && u != "null"));
+        let anonymous_id = cookie(ANONYMOUS_ID_KEY)
+            .or_else(|| local(ANONYMOUS_ID_KEY))
+            .or_else(|| sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty()));
+        let read_traits = |k: &str| -> Map {
+            if !stores.local {
+                return Map::new();
+            }
+            match snapshot.local(k).map(json::parse) {
+                Some(Ok(Value::Object(m))) => m,
+                _ => Map::new(),
+            }
+        };
+        let mut user_traits = read_traits(USER_TRAITS_KEY);
+        if user_traits.is_empty() {
+            if let Some(Value::Object(t)) = legacy_user.as_ref().and_then(|v| v.get("traits")) {
+                user_traits = t.clone();
+            }
+        }
+        let mut identity = Identity {
+            stores,
+            user_id,
+            anonymous_id,
+            user_traits,
+            group_id: ordered(GROUP_ID_KEY),
+            group_traits: read_traits(GROUP_TRAITS_KEY),
+            writes: Vec::new(),
+        };
+        if identity.anonymous_id.is_none() {
+            identity.anonymous_id = Some(entropy.uuid_v4());
+        }
+        // Sync what was found to every store (cookie ↔ localStorage consistency).
+        let sync = |stored: Option<&str>, current: &Option<String>| stored != current.as_deref();
+        let (c_anon, l_anon) = (cookie(ANONYMOUS_ID_KEY), local(ANONYMOUS_ID_KEY));
+        if sync(c_anon.as_deref(), &identity.anonymous_id) || sync(l_anon.as_deref(), &identity.anonymous_id) {
+            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+        }
+        let (c_user, l_user) = (cookie(USER_ID_KEY), local(USER_ID_KEY));
+        if identity.user_id.is_some()
+            && (sync(c_user.as_deref(), &identity.user_id) || sync(l_user.as_deref(), &identity.user_id))
+        {
+            identity.write_id(USER_ID_KEY, identity.user_id.clone());
+        }
+        identity
+    }
+
+    /// The current user id.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+    /// The current anonymous id.
+    pub fn anonymous_id(&self) -> Option<&str> {
+        self.anonymous_id.as_deref()
+    }
+    /// The persisted user traits.
+    pub fn user_traits(&self) -> &Map {
+        &self.user_traits
+    }
+    /// The current group id.
+    pub fn group_id(&self) -> Option<&str> {
+        self.group_id.as_deref()
+    }
+    /// The persisted group traits.
+    pub fn group_traits(&self) -> &Map {
+        &self.group_traits
+    }
+
+    fn write_id(&mut self, key: &str, value: Option<String>) {
+        if self.stores.local {
+            self.writes.push(StorageWrite {
+                store: Store::Local,
+                key: key.to_owned(),
+                value: value.as_ref().map(|v| Value::str(v.as_str()).to_json()),
+            });
+        }
+        if self.stores.cookie {
+            self.writes.push(StorageWrite {
+                store: Store::Cookie,
+                key: key.to_owned(),
+                value: value.as_deref().map(encode_cookie_value),
+            });
+        }
+    }
+
+    fn write_traits(&mut self, key: &str, traits: Option<&Map>) {
+        if self.stores.local {
+            self.writes.push(StorageWrite {
+                store: Store::Local,
+                key: key.to_owned(),
+                value: traits.map(|t| Value::Object(t.clone()).to_json()),
+            });
+        }
+    }
+
+    /// `user().anonymousId(id)`: sets (or, with `None`, clears and regenerates) the id.
+    pub fn set_anonymous_id(&mut self, id: Option<String>, entropy: &mut Entropy) {
+        let id = id.filter(|s| !s.is_empty()).unwrap_or_else(|| entropy.uuid_v4());
+        if self.anonymous_id.as_deref() != Some(id.as_str()) {
+            self.anonymous_id = Some(id);
+            self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+        }
+    }
+
+    /// `user.identify(id?, traits)`: same (or no) user ⇒ traits merge; a different user ⇒
+    /// traits replaced and a new anonymousId (analytics.js `id()` rule).
+    pub fn identify(&mut self, id: Option<String>, traits: Map, entropy: &mut Entropy) {
+        let same_user = self.user_id.is_none() || id.is_none() || id == self.user_id;
+        if same_user {
+            self.user_traits.extend(traits);
+        } else {
+            self.user_traits = traits;
+        }
+        if let Some(id) = id {
+            if self.user_id.as_deref() != Some(id.as_str()) {
+                if self.user_id.is_some() {
+                    // A different user on this browser: a fresh anonymous id.
+                    self.anonymous_id = Some(entropy.uuid_v4());
+                    self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+                }
+                self.user_id = Some(id);
+                self.write_id(USER_ID_KEY, self.user_id.clone());
+            }
+        }
+        let traits = self.user_traits.clone();
+        self.write_traits(USER_TRAITS_KEY, Some(&traits));
+    }
+
+    /// `group.identify(id?, traits)`, same merge rules as the user.
+    pub fn group(&mut self, id: Option<String>, traits: Map) {
+        let same = self.group_id.is_none() || id.is_none() || id == self.group_id;
+        if same {
+            self.group_traits.extend(traits);
+        } else {
+            self.group_traits = traits;
+        }
+        if let Some(id) = id {
+            if self.group_id.as_deref() != Some(id.as_str()) {
+                self.group_id = Some(id);
+                self.write_id(GROUP_ID_KEY, self.group_id.clone());
+            }
+        }
+        let traits = self.group_traits.clone();
+        self.write_traits(GROUP_TRAITS_KEY, Some(&traits));
+    }
+
+    /// `analytics.reset()`: user and group cleared from every store; a new anonymousId.
+    pub fn reset(&mut self, entropy: &mut Entropy) {
+        self.user_id = None;
+        self.user_traits = Map::new();
+        self.group_id = None;
+        self.group_traits = Map::new();
+        self.write_id(USER_ID_KEY, None);
+        self.write_id(GROUP_ID_KEY, None);
+        self.write_traits(USER_TRAITS_KEY, None);
+        self.write_traits(GROUP_TRAITS_KEY, None);
+        self.anonymous_id = Some(entropy.uuid_v4());
+        self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+    }
+
+    /// Storage writes produced since the last call, in order.
+    pub fn take_writes(&mut self) -> Vec<StorageWrite> {
+        std::mem::take(&mut self.writes)
+    }
+}
+
+impl Identity {
+    /// Replaces the user traits (`user().traits(t)`).
+    pub fn replace_user_traits(&mut self, traits: Map) {
+        self.user_traits = traits;
+        let traits = self.user_traits.clone();
+        self.write_traits(USER_TRAITS_KEY, Some(&traits));
+    }
+}

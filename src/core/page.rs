@@ -1,0 +1,201 @@
+//! Page context (`context.page`) from a buffered page context, canonical-link rules, and
+//! `utm_*` campaign parsing, exactly as analytics.js computes them. Pure: the driver (or the
+//! snippet) captures `location`/`document` values; this module only computes.
+
+use crate::json::{Map, Value};
+
+/// A page context captured at call time (the snippet's `{__t:"bpc", c, p, u, s, t, r}`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BufferedPageContext {
+    /// `<link rel=canonical>` href, if any.
+    pub canonical: Option<String>,
+    /// `location.pathname`
+    pub path: String,
+    /// `location.href`
+    pub url: String,
+    /// `location.search`
+    pub search: String,
+    /// `document.title`
+    pub title: String,
+    /// `document.referrer`
+    pub referrer: String,
+}
+
+impl BufferedPageContext {
+    /// Reads a `bpc` object (`{c, p, u, s, t, r}`); missing fields are empty.
+    pub fn from_bpc(obj: &Map) -> BufferedPageContext {
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        BufferedPageContext {
+            canonical: obj.get("c").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_owned),
+            path: s("p"),
+            url: s("u"),
+            search: s("s"),
+            title: s("t"),
+            referrer: s("r"),
+        }
+    }
+
+    /// `createPageContext`: `{path, referrer, search, title, url}` with canonical rules.
+    pub fn to_page_context(&self) -> Map {
+        let (path, url) = match &self.canonical {
+            Some(c) => {
+                let url = if c.contains('?') { c.clone() } else { [c.as_str(), &self.search].concat() };
+                (canonical_path(c), url)
+            }
+            None => {
+                let url = match self.url.find('#') {
+                    Some(i) => self.url.get(..i).unwrap_or("").to_owned(),
+                    None => self.url.clone(),
+                };
+                (self.path.clone(), url)
+            }
+        };
+        let mut m = Map::new();
+        m.insert("path", Value::String(path));
+        m.insert("referrer", Value::str(self.referrer.as_str()));
+        m.insert("search", Value::str(self.search.as_str()));
+        m.insert("title", Value::str(self.title.as_str()));
+        m.insert("url", Value::String(url));
+        m
+    }
+}
+
+/// `new URL(canonical).pathname`, or the raw value with a leading `/` when it is not an
+/// absolute URL (as analytics.js does on a `URL` constructor exception).
+pub fn canonical_path(canonical: &str) -> String {
+    if let Some(scheme_end) = find_sub(canonical, "://") {
+        let scheme = canonical.get(..scheme_end).unwrap_or("");
+        let valid_scheme = !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if valid_scheme {
+            let rest = canonical.get(scheme_end + 3..).unwrap_or("");
+            let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let after_host = rest.get(path_start..).unwrap_or("");
+            let path_end = after_host.find(['?', '#']).unwrap_or(after_host.len());
+            let path = after_host.get(..path_end).unwrap_or("");
+            return if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+        }
+    }
+    if canonical.starts_with('/') {
+        canonical.to_owned()
+    } else {
+        ["/", canonical].concat()
+    }
+}
+
+/// Byte offset of `needle` in `haystack` (a plain scan: `str::find` with a `&str` pattern
+/// pulls the Two-Way searcher into the wasm, and our needles are a few bytes long).
+pub fn find_sub(haystack: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// `decodeURIComponent(s.replace(/\+/g, ' '))`, or `s` unchanged when it is malformed.
+pub fn graceful_decode(s: &str) -> String {
+    let replaced = s.replace('+', " ");
+    percent_decode(&replaced).unwrap_or_else(|| s.to_owned())
+}
+
+/// Strict `decodeURIComponent`: `None` on a bad escape or invalid UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = hex_val(*bytes.get(i + 1)?)?;
+            let lo = hex_val(*bytes.get(i + 2)?)?;
+            out.push(hi * 16 + lo);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// analytics.js `utm(query)`: `utm_*` parameters to a campaign object (`utm_campaign` →
+/// `name`; the key is whatever follows the first four characters; last duplicate wins).
+pub fn campaign_from_query(search: &str) -> Map {
+    let query = search.strip_prefix('?').unwrap_or(search).replace('?', "&");
+    let mut campaign = Map::new();
+    for part in query.split('&') {
+        let mut kv = part.split('=');
+        let key = kv.next().unwrap_or("");
+        let value = kv.next().unwrap_or("");
+        if find_sub(key, "utm_").is_some() && key.chars().count() > 4 {
+            let mut name: String = key.chars().skip(4).collect();
+            if name == "campaign" {
+                name = "name".to_owned();
+            }
+            campaign.insert(name, Value::String(graceful_decode(value)));
+        }
+    }
+    campaign
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bpc(c: Option<&str>, u: &str, p: &str, s: &str) -> BufferedPageContext {
+        BufferedPageContext {
+            canonical: c.map(str::to_owned),
+            path: p.into(),
+            url: u.into(),
+            search: s.into(),
+            title: "T".into(),
+            referrer: "R".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_rules() {
+        // (canonical, href, pathname, search) -> (path, url)
+        let cases = [
+            (None, "http://a.com/x?q=1#frag", "/x", "?q=1", "/x", "http://a.com/x?q=1"),
+            (Some("http://c.com/canon"), "http://a.com/x?q=1", "/x", "?q=1", "/canon", "http://c.com/canon?q=1"),
+            (Some("http://c.com/canon?z=1"), "http://a.com/x?q=1", "/x", "?q=1", "/canon", "http://c.com/canon?z=1"),
+            (Some("http://c.com"), "http://a.com/", "/", "", "/", "http://c.com"),
+            (Some("relative/path"), "http://a.com/", "/", "", "/relative/path", "relative/path"),
+            (Some("/abs"), "http://a.com/", "/", "?a", "/abs", "/abs?a"),
+        ];
+        for (c, u, p, s, want_path, want_url) in cases {
+            let ctx = bpc(c, u, p, s).to_page_context();
+            assert_eq!(ctx.get("path").and_then(Value::as_str), Some(want_path), "{c:?}");
+            assert_eq!(ctx.get("url").and_then(Value::as_str), Some(want_url), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn campaign_parsing() {
+        let cases: [(&str, &str); 7] = [
+            ("?utm_source=src&utm_campaign=camp&utm_custom=x&gclid=abc", r#"{"source":"src","name":"camp","custom":"x"}"#),
+            ("?q=1", "{}"),
+            ("?utm_term=a+b%20c", r#"{"term":"a b c"}"#),
+            ("?utm_term=%E0%A4%A", r#"{"term":"%E0%A4%A"}"#),
+            ("?utm_source=a=b", r#"{"source":"a"}"#),
+            ("?utm_source=1&utm_source=2", r#"{"source":"2"}"#),
+            ("?x=1?utm_medium=m", r#"{"medium":"m"}"#),
+        ];
+        for (q, want) in cases {
+            assert_eq!(Value::Object(campaign_from_query(q)).to_json(), want, "{q}");
+        }
+    }
+}
