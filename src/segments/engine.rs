@@ -245,6 +245,8 @@ impl Engine {
             self.apply_snapshot(now, snapshot);
         }
         self.evaluate_all(now, Reason::Event);
+        // From now on, definitions added by a later load find an existing profile: baselines.
+        self.fresh = false;
         report
     }
 

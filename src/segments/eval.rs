@@ -277,10 +277,15 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
             cand(&mut next, span(t), now);
             cand(&mut next, offset.add_to(t), now);
         }
+        // Bucketed events enter (offset) and leave (span) the window bucket by bucket.
         let width = h.needs.bucket_ms;
-        if let Some(b) = h.buckets.front() {
-            cand(&mut next, span(b.idx * width), now);
-            cand(&mut next, span((b.idx + 1) * width), now);
+        for b in &h.buckets {
+            for edge in [b.idx * width, (b.idx + 1) * width] {
+                cand(&mut next, span(edge), now);
+                if !offset.is_zero() {
+                    cand(&mut next, offset.add_to(edge), now);
+                }
+            }
         }
         if coverage == Coverage::Strict {
             cand(&mut next, span(h.horizon) - 1, now);

@@ -1,3 +1,7 @@
 //! Segment engine tests (see src/segments): GrowthBook conformance, definitions, behaviour
 //! through a simulated clock, persistence, and seeded fuzzing.
+mod behaviour;
 mod conformance;
+mod definitions;
+mod fuzz;
+mod sim;
