@@ -32,6 +32,8 @@ pub struct Queued {
     pub kind: EventType,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// When it was accepted (a partial batch leaves `timeout` after its oldest event).
+    pub queued_at: Millis,
 }
 
 impl Queued {
@@ -109,8 +111,8 @@ pub struct Delivery {
     pending_bytes: usize,
     /// Requests handed to the driver and not yet answered.
     in_flight: Vec<(BatchId, Vec<Queued>)>,
-    /// When the current partial batch must go at the latest.
-    flush_at: Option<Millis>,
+    /// `flush()` was called: send what is pending without waiting for the timer.
+    flush_requested: bool,
     /// No request before this (backoff or Retry-After).
     paused_until: Option<Millis>,
     /// Page hidden: send everything now, in keepalive chunks.
@@ -121,12 +123,7 @@ pub struct Delivery {
 
 impl Delivery {
     /// Accepts an event.
-    pub fn push(&mut self, now: Millis, config: &Config, event: Queued) {
-        if self.pending.is_empty() && self.flush_at.is_none() {
-            if let Strategy::Batching { timeout_ms, .. } = config.strategy {
-                self.flush_at = Some(now.plus(timeout_ms));
-            }
-        }
+    pub fn push(&mut self, event: Queued) {
         self.pending_bytes += event.json.len();
         self.pending.push_back(event);
     }
@@ -152,9 +149,16 @@ impl Delivery {
     }
 
     /// Sends what is pending now (e.g. `flush()`), respecting pauses.
-    pub fn handle_flush(&mut self, now: Millis) {
-        if !self.pending.is_empty() {
-            self.flush_at = Some(now);
+    pub fn handle_flush(&mut self) {
+        self.flush_requested = !self.pending.is_empty();
+    }
+
+    /// When the oldest pending event's batch must leave at the latest.
+    fn flush_at(&self, config: &Config) -> Option<Millis> {
+        let oldest = self.pending.front()?.queued_at;
+        match config.strategy {
+            Strategy::Batching { timeout_ms, .. } if !self.flush_requested => Some(oldest.plus(timeout_ms)),
+            _ => Some(oldest),
         }
     }
 
@@ -180,8 +184,7 @@ impl Delivery {
                 let limit = if config.keepalive { MAX_KEEPALIVE_BODY } else { MAX_BATCH_BODY };
                 let due = self.pending.len() >= size
                     || self.pending_bytes >= limit
-                    || self.flush_at.is_some_and(|t| t <= now)
-                    || self.paused_until.is_some();
+                    || self.flush_at(config).is_some_and(|t| t <= now);
                 if due {
                     self.take(now, config, size, limit, config.keepalive)
                 } else {
@@ -239,7 +242,7 @@ impl Delivery {
         let n_events = events.len();
         self.in_flight.push((id, events));
         if self.pending.is_empty() {
-            self.flush_at = None;
+            self.flush_requested = false;
         }
         Some(Transmit { id, url, body, keepalive, retry_count, n_events })
     }
@@ -295,14 +298,15 @@ impl Delivery {
     }
 
     /// When the driver should call back (`handle_timeout`), if anything waits on time.
-    pub fn poll_timeout(&self) -> Option<Millis> {
-        if self.pending.is_empty() || !self.in_flight.is_empty() {
+    pub fn poll_timeout(&self, config: &Config) -> Option<Millis> {
+        if !self.in_flight.is_empty() {
             return None;
         }
-        match (self.paused_until, self.flush_at) {
-            (Some(p), _) => Some(p),
-            (None, f) => f,
-        }
+        let flush_at = self.flush_at(config)?;
+        Some(match self.paused_until {
+            Some(p) => p.max(flush_at),
+            None => flush_at,
+        })
     }
 
     /// Queues a notice for the page.

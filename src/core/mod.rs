@@ -174,7 +174,7 @@ impl Analytics {
             });
             return Err(CallError::TooLarge);
         }
-        self.delivery.push(now, &self.config, Queued { message_id, json: json.clone(), kind, attempts: 0 });
+        self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now });
         Ok(json)
     }
 
@@ -205,8 +205,8 @@ impl Analytics {
     pub fn handle_timeout(&mut self, _now: Millis) {}
 
     /// `flush()`: send what is pending without waiting for the batch timer.
-    pub fn handle_flush(&mut self, now: Millis) {
-        self.delivery.handle_flush(now);
+    pub fn handle_flush(&mut self) {
+        self.delivery.handle_flush();
     }
 
     /// `pagehide` / `visibilitychange` to hidden: everything pending leaves now (keepalive).
@@ -236,6 +236,6 @@ impl Analytics {
 
     /// When to call [`Analytics::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.delivery.poll_timeout()
+        self.delivery.poll_timeout(&self.config)
     }
 }

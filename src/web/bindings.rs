@@ -143,7 +143,7 @@ impl AnalyticsWasm {
     /// Sends what is queued now, without waiting for the batch timer.
     pub fn flush(&self) {
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            driver.core.handle_flush(clock::now());
+            driver.core.handle_flush();
         }
         pump(&self.shared);
     }

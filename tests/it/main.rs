@@ -1,3 +1,8 @@
 //! The one native integration-test binary: a simulated world (clock, storage, network as
 //! data) driving the pure core and the segment engine. No browser, no mocks of fetch.
+mod delivery;
+mod events;
+mod identity;
+#[cfg(feature = "segments")]
 mod segments;
+mod sim;

@@ -1,0 +1,179 @@
+//! Batching, retries, Retry-After, drops and page-hide chunks, through the simulated world.
+
+use sieve::core::delivery::SendOutcome;
+use sieve::json::Value;
+
+use crate::sim::Sim;
+
+const DEFAULTS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
+
+fn status(status: u16) -> SendOutcome {
+    SendOutcome { status, retry_after: None }
+}
+
+#[test]
+fn ten_events_make_one_batch_at_once() {
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    for i in 0..9 {
+        sim.track(&format!("E{i}"));
+    }
+    assert!(sim.sent.is_empty(), "9 events wait for the 10th or the timer");
+    sim.track("E9");
+    assert_eq!(sim.sent.len(), 1);
+    let t = &sim.sent[0].1;
+    assert_eq!(t.url, "http://collector.test/v1/batch");
+    assert_eq!(t.n_events, 10);
+    assert!(!t.keepalive);
+    assert_eq!(t.retry_count, 0);
+    let body = sieve::json::parse(&t.body).unwrap();
+    assert_eq!(body.get("writeKey").and_then(Value::as_str), Some("WK"));
+    assert!(body.get("sentAt").and_then(Value::as_str).is_some());
+    let names: Vec<_> = sim.batch(0).iter().map(|e| e.get("event").unwrap().as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, (0..10).map(|i| format!("E{i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_partial_batch_leaves_exactly_at_the_timeout() {
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    sim.track("Only");
+    let start = sim.now;
+    sim.advance(4_999);
+    assert!(sim.sent.is_empty());
+    sim.advance(1);
+    assert_eq!(sim.sent.len(), 1);
+    assert_eq!(sim.sent[0].0, start.plus(5_000));
+}
+
+#[test]
+fn timeout_and_size_are_configurable() {
+    let options = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":3,"timeout":100}}}}}"#;
+    let mut sim = Sim::new(DEFAULTS, options);
+    sim.track("a");
+    sim.track("b");
+    sim.track("c");
+    assert_eq!(sim.sent.len(), 1, "size 3");
+    sim.answer_all();
+    sim.track("d");
+    sim.advance(100);
+    assert_eq!(sim.sent.len(), 2, "timeout 100 ms");
+}
+
+#[test]
+fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
+    // (status, retried?)
+    let table = [(500, true), (502, true), (503, true), (408, true), (410, true), (429, true), (460, true), (0, true), (400, false), (401, false), (413, false), (501, false), (505, false), (511, false)];
+    for (code, retried) in table {
+        let mut sim = Sim::new(DEFAULTS, "{}");
+        sim.track("Order Completed");
+        sim.advance(5_000);
+        let first_id = sim.batch(0)[0].get("messageId").cloned();
+        sim.network.push_back(status(code));
+        sim.answer_all();
+        sim.drive(120_000);
+        if retried {
+            assert_eq!(sim.sent.len(), 2, "status {code} retries once then succeeds");
+            let retry = &sim.sent[1];
+            let waited = retry.0.since(sim.sent[0].0);
+            assert!((450..=550).contains(&waited), "status {code}: first backoff 500 ms ±10 %, got {waited}");
+            assert_eq!(retry.1.retry_count, 1, "X-Retry-Count");
+            let event = &sim.batch(1)[0];
+            assert_eq!(event.get("messageId").cloned(), first_id, "same messageId on every attempt");
+            assert_eq!(event.get("_metadata").and_then(|m| m.get("retryCount")).and_then(Value::as_f64), Some(1.0));
+            assert!(sim.notices.is_empty());
+        } else {
+            assert_eq!(sim.sent.len(), 1, "status {code} is dropped");
+            assert_eq!(sim.notices.len(), 1);
+            assert_eq!(sim.notices[0].code, "delivery_failure");
+            assert!(sim.notices[0].reason.ends_with(&code.to_string()), "names the status: {}", sim.notices[0].reason);
+        }
+        assert_eq!(sim.core.queued(), 0);
+    }
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap_and_gives_up_after_max_retries() {
+    let options = r#"{"integrations":{"Segment.io":{"httpConfig":{"backoffConfig":{"maxRetryCount":4,"jitterPercent":0}}}}}"#;
+    let mut sim = Sim::new(DEFAULTS, options);
+    sim.track("x");
+    sim.advance(5_000);
+    for _ in 0..10 {
+        sim.network.push_back(status(503));
+    }
+    sim.drive(600_000);
+    let gaps: Vec<u64> = sim.sent.windows(2).map(|w| w[1].0.since(w[0].0)).collect();
+    assert_eq!(gaps, vec![500, 1_000, 2_000, 4_000]);
+    assert_eq!(sim.sent.len(), 5, "1 attempt + 4 retries");
+    assert_eq!(sim.notices.len(), 1);
+    assert_eq!(sim.notices[0].reason, "retry attempts exhausted");
+    assert_eq!(sim.core.queued(), 0);
+}
+
+#[test]
+fn retry_after_on_429_is_honoured_and_pauses_the_queue() {
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    sim.track("a");
+    sim.advance(5_000);
+    sim.network.push_back(SendOutcome { status: 429, retry_after: Some("7".into()) });
+    sim.answer_all();
+    // New events during the pause only queue.
+    for i in 0..12 {
+        sim.track(&format!("b{i}"));
+    }
+    assert_eq!(sim.sent.len(), 1, "paused: nothing leaves before Retry-After");
+    sim.advance(6_999);
+    assert_eq!(sim.sent.len(), 1);
+    sim.advance(1);
+    assert_eq!(sim.sent.len(), 2);
+    assert_eq!(sim.batch(1)[0].get("event").and_then(Value::as_str), Some("a"), "the retried event goes first");
+    sim.drive(60_000);
+    let delivered: usize = sim.sent.iter().skip(1).map(|(_, t)| t.n_events).sum();
+    assert_eq!(delivered, 13);
+}
+
+#[test]
+fn page_hide_sends_everything_in_keepalive_chunks() {
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    let big = "x".repeat(9_000);
+    for i in 0..8 {
+        sim.call_wire("track", "so", &format!(r#"["E{i}",{{"blob":"{big}"}}]"#)).unwrap();
+    }
+    assert!(sim.sent.is_empty());
+    sim.core.handle_page_hide();
+    sim.step();
+    assert!(sim.sent.len() >= 2, "72 KB of events need at least two keepalive chunks");
+    for (_, t) in &sim.sent {
+        assert!(t.keepalive);
+        assert!(t.body.len() <= 54 * 1024, "chunk of {} bytes", t.body.len());
+    }
+    let total: usize = sim.sent.iter().map(|(_, t)| t.n_events).sum();
+    assert_eq!(total, 8);
+}
+
+#[test]
+fn standard_strategy_sends_one_event_per_request_to_the_type_endpoint() {
+    let options = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#;
+    let mut sim = Sim::new(DEFAULTS, options);
+    sim.track("t1");
+    sim.answer_all();
+    sim.call_wire("identify", "s", r#"["u1"]"#).unwrap();
+    sim.answer_all();
+    sim.call_wire("page", "", "[]").unwrap();
+    let urls: Vec<&str> = sim.sent.iter().map(|(_, t)| t.url.as_str()).collect();
+    assert_eq!(urls, ["http://collector.test/v1/t", "http://collector.test/v1/i", "http://collector.test/v1/p"]);
+    let body = sieve::json::parse(&sim.sent[0].1.body).unwrap();
+    assert_eq!(body.get("type").and_then(Value::as_str), Some("track"));
+    assert!(body.get("sentAt").is_some());
+}
+
+#[test]
+fn events_over_32_kb_are_rejected_at_the_call() {
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    let big = "y".repeat(33 * 1024);
+    let res = sim.call_wire("track", "so", &format!(r#"["Huge",{{"blob":"{big}"}}]"#));
+    assert!(res.is_err());
+    assert_eq!(sim.notices.len(), 1);
+    assert_eq!(sim.notices[0].code, "event_too_large");
+    assert_eq!(sim.core.queued(), 0);
+    sim.track("Small");
+    assert_eq!(sim.core.queued(), 1, "later calls still work");
+}

@@ -1,0 +1,177 @@
+//! Argument resolution (analytics.js overloads and edge cases) and event payload fields.
+
+use sieve::core::args::{decode_args, resolve_alias, resolve_page, resolve_track, resolve_user};
+use sieve::core::page::BufferedPageContext;
+use sieve::json::{self, Value};
+
+use crate::sim::Sim;
+
+fn args(types: &str, values: &str) -> Vec<sieve::core::args::Arg> {
+    decode_args(types, &json::parse(values).unwrap()).0
+}
+
+fn obj(v: &sieve::json::Map) -> String {
+    Value::Object(v.clone()).to_json()
+}
+
+#[test]
+fn track_resolution() {
+    // (types, values, Ok((name, properties, options)) | Err)
+    let table: [(&str, &str, Option<(&str, &str, &str)>); 8] = [
+        ("so", r#"["e",{"p":1}]"#, Some(("e", r#"{"p":1}"#, "{}"))),
+        ("sNo", r#"["e",null,{"o":1}]"#, Some(("e", "{}", r#"{"o":1}"#))),
+        ("oo", r#"[{"event":"e","properties":{"p":1}},{"o":1}]"#, Some(("e", r#"{"p":1}"#, r#"{"o":1}"#))),
+        ("sf", r#"["e",null]"#, Some(("e", "{}", "{}"))),
+        ("s", r#"[""]"#, None),
+        ("n", r#"["123"]"#, None),
+        ("", "[]", None),
+        ("o", r#"[{"properties":{}}]"#, None),
+    ];
+    for (types, values, want) in table {
+        let got = resolve_track(&args(types, values));
+        match want {
+            Some((name, props, opts)) => {
+                let got = got.unwrap();
+                assert_eq!((got.name.as_str(), obj(&got.properties).as_str(), obj(&got.options).as_str()), (name, props, opts), "{values}");
+            }
+            None => assert_eq!(got.unwrap_err().message(), "Event missing", "{values}"),
+        }
+    }
+}
+
+#[test]
+fn page_resolution() {
+    // (types, values, category, name, properties, options) — the reference's probe table.
+    let table: [(&str, &str, Option<&str>, Option<&str>, &str, &str); 8] = [
+        ("", "[]", None, None, "{}", "{}"),
+        ("sss", r#"["a","b","c"]"#, None, None, "{}", "{}"),
+        ("ooo", r#"[{"p":1},{"o":1},{"q":1}]"#, None, None, "{}", "{}"),
+        ("so", r#"["name",{"o":1}]"#, None, Some("name"), r#"{"o":1}"#, "{}"),
+        ("os", r#"[{"p":1},"name"]"#, None, Some("name"), r#"{"p":1}"#, "{}"),
+        ("sfo", r#"["cat",null,{"p":1}]"#, None, Some("cat"), r#"{"p":1}"#, "{}"),
+        ("ss", r#"["cat","name"]"#, Some("cat"), Some("name"), "{}", "{}"),
+        ("ssoo", r#"["c","n",{"p":1},{"o":1}]"#, Some("c"), Some("n"), r#"{"p":1}"#, r#"{"o":1}"#),
+    ];
+    for (types, values, category, name, props, opts) in table {
+        let got = resolve_page(&args(types, values));
+        assert_eq!(got.category.as_deref(), category, "{values}");
+        assert_eq!(got.name.as_deref(), name, "{values}");
+        assert_eq!(obj(&got.properties), props, "{values}");
+        assert_eq!(obj(&got.options), opts, "{values}");
+    }
+}
+
+#[test]
+fn user_and_alias_resolution() {
+    // (types, values, id, traits, options)
+    let table: [(&str, &str, Option<&str>, &str, &str); 6] = [
+        ("no", r#"["123",{"t":1}]"#, Some("123"), r#"{"t":1}"#, "{}"),
+        ("oof", r#"[{"t":1},{"o":1},null]"#, None, r#"{"t":1}"#, r#"{"o":1}"#),
+        ("sxo", r#"["id",null,{"o":1}]"#, Some("id"), "{}", r#"{"o":1}"#),
+        ("No", r#"[null,{"t":1}]"#, None, r#"{"t":1}"#, "{}"),
+        ("sfo", r#"["id",null,{"t":1}]"#, Some("id"), "{}", "{}"),
+        ("uo", r#"[null,{"t":2}]"#, None, r#"{"t":2}"#, "{}"),
+    ];
+    for (types, values, id, traits, opts) in table {
+        let got = resolve_user(&args(types, values));
+        assert_eq!(got.id.as_deref(), id, "{values}");
+        assert_eq!(obj(&got.traits), traits, "{values}");
+        assert_eq!(obj(&got.options), opts, "{values}");
+    }
+    let alias = resolve_alias(&args("nn", r#"["1","2"]"#));
+    assert_eq!((alias.to.as_deref(), alias.from.as_deref()), (Some("1"), Some("2")));
+    let alias = resolve_alias(&args("so", r#"["new",{"o":1}]"#));
+    assert_eq!((alias.to.as_deref(), alias.from.as_deref(), obj(&alias.options).as_str()), (Some("new"), None, r#"{"o":1}"#));
+}
+
+#[test]
+fn options_split_into_overrides_and_context_and_integrations_merge() {
+    let options = r#"{"integrations":{"All":false,"Amplitude":{"x":1},"Segment.io":{"apiHost":"h/v1"}}}"#;
+    let mut sim = Sim::new("{}", options);
+    let e = sim
+        .call_wire(
+            "track",
+            "soo",
+            r#"["Clicked",{"p":1,"d":"2020-01-01"},{"opt":1,"traits":{"t":1},"timestamp":"2021-02-03T04:05:06Z","messageId":"m-1","integrations":{"Mixpanel":{"s":1}},"context":{"ip":"1.2.3.4"}}]"#,
+        )
+        .unwrap();
+    assert_eq!(e.get("timestamp").and_then(Value::as_str), Some("2021-02-03T04:05:06Z"));
+    assert_eq!(e.get("messageId").and_then(Value::as_str), Some("m-1"));
+    assert_eq!(e.get("integrations").unwrap().to_json(), r#"{"All":false,"Amplitude":true,"Segment.io":true,"Mixpanel":{"s":1}}"#);
+    let ctx = e.get("context").unwrap();
+    assert_eq!(ctx.get("opt").unwrap().to_json(), "1");
+    assert_eq!(ctx.get("traits").unwrap().to_json(), r#"{"t":1}"#);
+    assert_eq!(ctx.get("ip").and_then(Value::as_str), Some("1.2.3.4"));
+    assert!(ctx.get("integrations").is_none() && ctx.get("messageId").is_none());
+    assert_eq!(e.get("properties").unwrap().to_json(), r#"{"p":1,"d":"2020-01-01"}"#);
+    assert!(e.get("userId").unwrap().is_null());
+}
+
+#[test]
+fn page_properties_and_context_page_precedence() {
+    let mut sim = Sim::new("{}", "{}");
+    let page = BufferedPageContext {
+        canonical: None,
+        path: "/shop".into(),
+        url: "https://www.example.com/shop?utm_source=ads".into(),
+        search: "?utm_source=ads".into(),
+        title: "Shop".into(),
+        referrer: "https://ref.example/".into(),
+    };
+    let args = args("ssoo", r#"["Cat","Home",{"title":"Custom","extra":1},{"context":{"page":{"path":"/explicit"}}}]"#);
+    let e = sim.call_args("page", &args, page).unwrap();
+    let props = e.get("properties").unwrap();
+    assert_eq!(props.get("title").and_then(Value::as_str), Some("Custom"), "properties win over the page context");
+    assert_eq!(props.get("url").and_then(Value::as_str), Some("https://www.example.com/shop?utm_source=ads"));
+    assert_eq!(props.get("name").and_then(Value::as_str), Some("Home"));
+    assert_eq!(props.get("category").and_then(Value::as_str), Some("Cat"));
+    let ctx_page = e.get("context").unwrap().get("page").unwrap();
+    assert_eq!(ctx_page.get("title").and_then(Value::as_str), Some("Custom"), "page fields of properties reach context.page");
+    assert_eq!(ctx_page.get("path").and_then(Value::as_str), Some("/explicit"), "options.context.page wins");
+    assert!(ctx_page.get("extra").is_none());
+    assert_eq!(e.get("context").unwrap().get("campaign").unwrap().to_json(), r#"{"source":"ads"}"#);
+    assert_eq!(e.get("name").and_then(Value::as_str), Some("Home"));
+    assert_eq!(e.get("category").and_then(Value::as_str), Some("Cat"));
+}
+
+#[test]
+fn context_enrichment() {
+    let mut sim = Sim::new("{}", "{}");
+    let e = sim.track("x");
+    let ctx = e.get("context").unwrap();
+    assert_eq!(ctx.get("userAgent").and_then(Value::as_str), Some("SimUA/1.0"));
+    assert_eq!(ctx.get("locale").and_then(Value::as_str), Some("en-US"));
+    assert_eq!(ctx.get("timezone").and_then(Value::as_str), Some("Europe/Paris"));
+    assert_eq!(ctx.get("library").unwrap().to_json(), r#"{"name":"sieve-analytics","version":"0.1.0"}"#);
+    assert_eq!(ctx.get("campaign").unwrap().to_json(), "{}", "a query without utm gives campaign {{}}");
+    assert_eq!(ctx.get("page").unwrap().get("search").and_then(Value::as_str), Some("?q=1"));
+    let e = sim.call_wire("track", "soo", r#"["y",{},{"context":{"locale":"fr-FR","library":{"name":"custom"}}}]"#).unwrap();
+    let ctx = e.get("context").unwrap();
+    assert_eq!(ctx.get("locale").and_then(Value::as_str), Some("fr-FR"), "a given locale is kept");
+    assert_eq!(ctx.get("library").unwrap().to_json(), r#"{"name":"custom"}"#);
+}
+
+#[test]
+fn alias_fix_ups_match_analytics_js() {
+    let mut sim = Sim::new("{}", "{}");
+    let anon = sim.core.identity().anonymous_id().unwrap().to_owned();
+    let e = sim.call_wire("alias", "s", r#"["new"]"#).unwrap();
+    assert_eq!(e.get("userId").and_then(Value::as_str), Some("new"));
+    assert_eq!(e.get("previousId").and_then(Value::as_str), Some(anon.as_str()), "falls back to the anonymousId");
+    sim.call_wire("identify", "s", r#"["user1"]"#).unwrap();
+    let e = sim.call_wire("alias", "s", r#"["newId"]"#).unwrap();
+    assert_eq!(e.get("userId").and_then(Value::as_str), Some("user1"), "analytics.js quirk: the stored userId wins");
+    assert_eq!(e.get("previousId").and_then(Value::as_str), Some("user1"));
+    let e = sim.call_wire("alias", "ss", r#"["to","from"]"#).unwrap();
+    assert_eq!(e.get("previousId").and_then(Value::as_str), Some("from"));
+}
+
+#[test]
+fn every_built_event_passes_the_collector_validation() {
+    let mut sim = Sim::new("{}", "{}");
+    let calls = [("track", "s", r#"["a"]"#), ("page", "", "[]"), ("screen", "s", r#"["s"]"#), ("identify", "s", r#"["u"]"#), ("group", "s", r#"["g"]"#), ("alias", "s", r#"["n"]"#)];
+    for (method, types, values) in calls {
+        let e = sim.call_wire(method, types, values).unwrap();
+        assert_eq!(sieve::core::validate::validate(&e), Ok(()), "{method}");
+    }
+}

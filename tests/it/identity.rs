@@ -1,0 +1,121 @@
+//! Identity restored from analytics.js storage, trait merging, id changes and reset.
+
+use sieve::core::identity::{cookie_domain_candidates, decode_cookie_value, encode_cookie_value, StorageSnapshot};
+use sieve::json::Value;
+
+use crate::sim::Sim;
+
+fn snapshot(cookies: &[(&str, &str)], local: &[(&str, &str)]) -> StorageSnapshot {
+    StorageSnapshot {
+        cookies: cookies.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        local: local.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[test]
+fn restores_what_analytics_js_stored() {
+    // (cookies, localStorage, expected anonymousId, expected userId)
+    let table: [(&[(&str, &str)], &[(&str, &str)], &str, Option<&str>); 7] = [
+        (&[("ajs_anonymous_id", "a-cookie")], &[], "a-cookie", None),
+        (&[], &[("ajs_anonymous_id", "\"a-local\"")], "a-local", None),
+        // The cookie wins a disagreement (subdomain consistency, analytics-next 1.84.3).
+        (&[("ajs_anonymous_id", "a-cookie")], &[("ajs_anonymous_id", "\"a-local\"")], "a-cookie", None),
+        // Old AJS classic wrote JSON-quoted, URL-encoded cookie values.
+        (&[("ajs_anonymous_id", "%22a-quoted%22")], &[], "a-quoted", None),
+        // userId: localStorage first, then the cookie.
+        (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[("ajs_user_id", "\"u-local\"")], "a", Some("u-local")),
+        (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[], "a", Some("u-cookie")),
+        // Legacy cookies: `_sio` ("anon----user") and `ajs_user` ({id, traits}).
+        (&[("_sio", "a-sio----u-sio")], &[], "a-sio", Some("u-sio")),
+    ];
+    for (cookies, local, anon, user) in table {
+        let sim = Sim::with_storage("{}", "{}", snapshot(cookies, local));
+        assert_eq!(sim.core.identity().anonymous_id(), Some(anon), "{cookies:?} {local:?}");
+        assert_eq!(sim.core.identity().user_id(), user, "{cookies:?} {local:?}");
+        // Whatever was found is synced to both stores, in their encodings.
+        assert_eq!(sim.cookies.get("ajs_anonymous_id").map(String::as_str).or(Some(anon)), Some(anon));
+        assert_eq!(sim.local.get("ajs_anonymous_id").cloned().unwrap_or_else(|| Value::str(anon).to_json()), Value::str(anon).to_json());
+    }
+    let legacy = Sim::with_storage("{}", "{}", snapshot(&[("ajs_user", "%7B%22id%22%3A%22u-old%22%2C%22traits%22%3A%7B%22a%22%3A1%7D%7D")], &[]));
+    assert_eq!(legacy.core.identity().user_id(), Some("u-old"));
+    assert_eq!(Value::Object(legacy.core.identity().user_traits().clone()).to_json(), r#"{"a":1}"#);
+}
+
+#[test]
+fn a_fresh_browser_gets_a_uuid_written_to_cookie_and_local_storage() {
+    let sim = Sim::new("{}", "{}");
+    let anon = sim.core.identity().anonymous_id().unwrap().to_owned();
+    assert_eq!(anon.len(), 36);
+    assert_eq!(sim.cookies.get("ajs_anonymous_id"), Some(&anon));
+    assert_eq!(sim.local.get("ajs_anonymous_id"), Some(&format!("\"{anon}\"")));
+}
+
+#[test]
+fn identify_merges_traits_for_the_same_user_and_replaces_them_for_a_new_one() {
+    let mut sim = Sim::new("{}", "{}");
+    let anon0 = sim.core.identity().anonymous_id().unwrap().to_owned();
+    let e = sim.call_wire("identify", "so", r#"["A",{"x":1}]"#).unwrap();
+    assert_eq!(e.get("traits").unwrap().to_json(), r#"{"x":1}"#);
+    assert_eq!(sim.core.identity().anonymous_id(), Some(anon0.as_str()), "first identify keeps the anonymousId");
+    let e = sim.call_wire("identify", "o", r#"[{"y":2}]"#).unwrap();
+    assert_eq!(e.get("userId").and_then(Value::as_str), Some("A"), "identify(traits) keeps the id");
+    assert_eq!(e.get("traits").unwrap().to_json(), r#"{"x":1,"y":2}"#);
+    let e = sim.call_wire("identify", "No", r#"[null,{"z":0}]"#).unwrap();
+    assert_eq!(e.get("userId").and_then(Value::as_str), Some("A"), "identify(null, traits) keeps the id");
+    assert_eq!(e.get("traits").unwrap().to_json(), r#"{"x":1,"y":2,"z":0}"#);
+    let e = sim.call_wire("identify", "so", r#"["B",{"z":3}]"#).unwrap();
+    assert_eq!(e.get("traits").unwrap().to_json(), r#"{"z":3}"#, "a new user replaces traits");
+    let anon1 = sim.core.identity().anonymous_id().unwrap().to_owned();
+    assert_ne!(anon1, anon0, "a new userId gets a new anonymousId");
+    assert_eq!(e.get("anonymousId").and_then(Value::as_str), Some(anon1.as_str()));
+    assert_eq!(sim.local.get("ajs_user_id").map(String::as_str), Some("\"B\""));
+    assert_eq!(sim.cookies.get("ajs_user_id").map(String::as_str), Some("B"));
+    assert_eq!(sim.local.get("ajs_user_traits").map(String::as_str), Some(r#"{"z":3}"#));
+}
+
+#[test]
+fn reset_clears_user_and_group_and_starts_a_new_anonymous_id() {
+    let mut sim = Sim::new("{}", "{}");
+    sim.call_wire("identify", "so", r#"["A",{"x":1}]"#).unwrap();
+    sim.call_wire("group", "so", r#"["G",{"plan":"pro"}]"#).unwrap();
+    let anon = sim.core.identity().anonymous_id().unwrap().to_owned();
+    sim.core.handle_reset();
+    sim.step();
+    assert_eq!(sim.core.identity().user_id(), None);
+    assert_eq!(sim.core.identity().group_id(), None);
+    assert!(sim.core.identity().user_traits().is_empty());
+    assert_ne!(sim.core.identity().anonymous_id(), Some(anon.as_str()));
+    for key in ["ajs_user_id", "ajs_group_id"] {
+        assert!(!sim.cookies.contains_key(key), "{key} cookie removed");
+        assert!(!sim.local.contains_key(key), "{key} removed from localStorage");
+    }
+    let e = sim.track("After");
+    assert!(e.get("userId").unwrap().is_null());
+}
+
+#[test]
+fn disable_client_persistence_writes_nothing() {
+    let sim = Sim::with_storage("{}", r#"{"disableClientPersistence":true}"#, snapshot(&[("ajs_anonymous_id", "a-cookie")], &[]));
+    assert_ne!(sim.core.identity().anonymous_id(), Some("a-cookie"), "storage is not read");
+    assert!(sim.cookies.is_empty() && sim.local.is_empty());
+}
+
+#[test]
+fn cookie_codec_and_domain_candidates() {
+    let cases = [("abc-123", "abc-123"), ("a b", "a%20b"), ("u@x.com", "u@x.com"), ("é", "%C3%A9"), ("a;b", "a%3Bb")];
+    for (raw, encoded) in cases {
+        assert_eq!(encode_cookie_value(raw), encoded);
+        assert_eq!(decode_cookie_value(encoded).as_deref(), Some(raw));
+    }
+    assert_eq!(decode_cookie_value("123").as_deref(), Some("123"), "a JSON number stays its text");
+    let domains = [
+        ("www.example.co.uk", vec!["co.uk", "example.co.uk", "www.example.co.uk"]),
+        ("example.com", vec!["example.com"]),
+        ("localhost", vec![]),
+        ("127.0.0.1", vec![]),
+        ("[::1]", vec![]),
+    ];
+    for (host, want) in domains {
+        assert_eq!(cookie_domain_candidates(host), want, "{host}");
+    }
+}
