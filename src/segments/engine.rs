@@ -741,6 +741,7 @@ fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<Lo
                         if j == start {
                             return true;
                         }
+                        // OK because `j` indexes `parsed`, and `seen` has its length.
                         if !seen[j] {
                             seen[j] = true;
                             stack.push(j);
@@ -769,6 +770,8 @@ fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<Lo
 fn topo_order(defs: &[Definition]) -> Vec<usize> {
     let mut order = Vec::with_capacity(defs.len());
     let mut placed = vec![false; defs.len()];
+    // Indexing is in bounds: `placed` has one slot per definition and every index comes
+    // from `defs`.
     for _ in 0..=defs.len() {
         for (i, d) in defs.iter().enumerate() {
             if placed[i] {
