@@ -83,7 +83,7 @@ export class Analytics extends Emitter {
   _call(method, args) {
     const [types, json, cleaned] = encodeArgs(args, true);
     if (json === null) return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
-    if (cleaned) this._reject(method + '(): circular or non-JSON values were replaced', 'invalid_payload');
+    if (cleaned) this._reject(method + '(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
     const res = this._wasm((w) => w.call(method, types, json), '!analytics is disabled');
     if (res[0] === '!') return this._reject(res.slice(1), 'invalid_call');
     const ctx = new Context(res);

@@ -20,22 +20,39 @@ export function pageContext() {
   };
 }
 
-// Replacer used when plain JSON.stringify fails: circular references and BigInts.
-function safeReplacer() {
-  const seen = new WeakSet();
+// Values JSON cannot carry faithfully: BigInts become strings, DOM nodes a "[nodeName]"
+// marker, functions are dropped (as JSON.stringify drops them). Each sets `flags.cleaned`.
+function replacer(flags, seen) {
   return (_key, value) => {
-    if (typeof value === 'bigint') return value.toString();
-    if (value && typeof value === 'object') {
-      if (seen.has(value)) return '[Circular]';
-      seen.add(value);
+    const t = typeof value;
+    if (t === 'bigint') {
+      flags.cleaned = true;
+      return value.toString();
+    }
+    if (t === 'function') {
+      flags.cleaned = true;
+      return undefined;
+    }
+    if (value && t === 'object') {
+      if (typeof Node !== 'undefined' && value instanceof Node) {
+        flags.cleaned = true;
+        return '[' + value.nodeName + ']';
+      }
+      if (seen) {
+        if (seen.has(value)) {
+          flags.cleaned = true;
+          return '[Circular]';
+        }
+        seen.add(value);
+      }
     }
     return value;
   };
 }
 
 /**
- * Encodes call arguments. Returns [types, json, cleaned]; `cleaned` is true when the values
- * could not be serialized as given (circular structure, BigInt) and were cleaned; `json` is
+ * Encodes call arguments. Returns [types, json, cleaned]; `cleaned` is true when values had
+ * to be changed to be sent (circular structures, BigInts, functions, DOM nodes); `json` is
  * null when even that failed (a throwing getter or toJSON).
  */
 export function encodeArgs(args, withPage) {
@@ -74,11 +91,14 @@ export function encodeArgs(args, withPage) {
     types += 'b';
     values.push(pageContext());
   }
+  const flags = { cleaned: false };
   try {
-    return [types, JSON.stringify(values), false];
+    const json = JSON.stringify(values, replacer(flags));
+    return [types, json, flags.cleaned];
   } catch (_) {
+    // A circular structure: mark repeated objects (second pass, only on this slow path).
     try {
-      return [types, JSON.stringify(values, safeReplacer()), true];
+      return [types, JSON.stringify(values, replacer(flags, new WeakSet())), true];
     } catch (_) {
       // A getter or toJSON that throws: nothing sensible can be sent.
       return [types, null, true];

@@ -1,0 +1,190 @@
+// Bad input never breaks the host page; loading problems are reported, never thrown; the
+// npm entry and the wasm MIME-type fallback work.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+
+let collector, web, browser;
+before(async () => {
+  collector = await startCollector();
+  web = await startStatic();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await web?.stop();
+  await collector?.stop();
+});
+
+async function loadSnippetPage(writeKey, extra = {}) {
+  const page = await newPage(browser);
+  const url = web.page('/' + writeKey + '.html', snippetPage({
+    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector), page: false, ...extra },
+  }));
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  return page;
+}
+
+const eventsOf = (writeKey, n) =>
+  waitFor(async () => {
+    const e = await collector.events(writeKey);
+    return e.length >= n && e;
+  }, { what: n + ' events for ' + writeKey });
+
+test('bad calls after load warn, emit error, reject without throwing, and later calls work', async () => {
+  const writeKey = 'bad-input';
+  const page = await loadSnippetPage(writeKey);
+  const result = await page.evaluate(async () => {
+    const errors = [];
+    analytics.on('error', (e) => errors.push(e.code + ':' + (e.reason && e.reason.message)));
+    const outcomes = [];
+    const attempt = async (label, fn) => {
+      try {
+        const p = fn();
+        try {
+          await p;
+          outcomes.push(label + ':resolved');
+        } catch (err) {
+          outcomes.push(label + ':rejected:' + err.message);
+        }
+      } catch (err) {
+        outcomes.push(label + ':THREW:' + err.message);
+      }
+    };
+    const circular = { a: 1 };
+    circular.self = circular;
+    await attempt('missing', () => analytics.track());
+    await attempt('number', () => analytics.track(42));
+    await attempt('circular', () => analytics.track('Circular', circular));
+    await attempt('bigint', () => analytics.track('Big', { n: 10n }));
+    await attempt('dom', () => analytics.track('Dom', { el: document.body, fn() {} }));
+    await attempt('throwing getter', () => analytics.track('Getter', { get boom() { throw new Error('boom'); } }));
+    await attempt('after', () => analytics.track('After', { ok: true }));
+    analytics.flush();
+    return { errors, outcomes };
+  });
+  assert.deepEqual(result.outcomes, [
+    'missing:rejected:Event missing',
+    'number:rejected:Event missing',
+    'circular:resolved',
+    'bigint:resolved',
+    'dom:resolved',
+    'throwing getter:rejected:track(): arguments cannot be serialized; the call was dropped',
+    'after:resolved',
+  ]);
+  assert.equal(result.errors.filter((e) => e.startsWith('invalid_call:Event missing')).length, 2);
+  // circular, bigint, dom+function, throwing getter
+  assert.equal(result.errors.filter((e) => e.startsWith('invalid_payload')).length, 4);
+  const events = await eventsOf(writeKey, 4);
+  const byName = Object.fromEntries(events.map((e) => [e.event, e]));
+  assert.deepEqual(byName.Circular.properties, { a: 1, self: '[Circular]' });
+  assert.deepEqual(byName.Big.properties, { n: '10' });
+  assert.deepEqual(byName.Dom.properties, { el: '[BODY]' }, 'DOM node marked, function dropped');
+  assert.deepEqual(byName.After.properties, { ok: true });
+  assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('Event missing')));
+  assert.deepEqual(page.errors, [], 'nothing uncaught');
+  await page.context().close();
+});
+
+test('unimplemented methods warn once and resolve', async () => {
+  const page = await loadSnippetPage('stubs');
+  const out = await page.evaluate(async () => {
+    const r1 = await analytics.register({ name: 'x' });
+    await analytics.register({ name: 'y' });
+    const r2 = await analytics.addSourceMiddleware(() => {});
+    return [r1 === undefined, r2 === analytics];
+  });
+  assert.deepEqual(out, [true, true]);
+  assert.equal(page.logs.filter((l) => l.text.includes('register() is not implemented')).length, 1);
+  await page.context().close();
+});
+
+test('a missing write key is a console error, not an exception', async () => {
+  const page = await newPage(browser);
+  const url = web.page('/nokey.html', `<!doctype html><html><head><script>window.analytics = []; analytics.push(['track', 'x']);</script>
+    <script src="${web.url}/dist/analytics.min.js"></script></head><body></body></html>`);
+  await page.goto(url);
+  await waitFor(() => page.logs.some((l) => l.type === 'error' && l.text.includes('no write key')), { what: 'console error' });
+  assert.deepEqual(page.errors, []);
+  assert.equal(await page.evaluate(() => Array.isArray(window.analytics)), true, 'the stub stays in place');
+  await page.context().close();
+});
+
+test('unreachable settings: console error, defaults from load options, events still delivered', async () => {
+  const writeKey = 'no-settings';
+  const page = await newPage(browser);
+  const url = web.page('/nosettings.html', snippetPage({
+    snippetOptions: {
+      writeKey,
+      scriptUrl: web.url + '/dist/analytics.min.js',
+      loadOptions: {
+        cdnURL: 'http://127.0.0.1:9', // nothing listens there
+        integrations: { 'Segment.io': { apiHost: collector.host + '/v1', protocol: 'http', deliveryStrategy: { config: { timeout: 100 } } } },
+      },
+    },
+  }));
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  assert.ok(page.logs.some((l) => l.type === 'error' && l.text.includes('could not load settings')));
+  const events = await eventsOf(writeKey, 1);
+  assert.equal(events[0].type, 'page');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the npm ESM entry buffers calls before load and delivers them', async () => {
+  const writeKey = 'npm-entry';
+  const page = await newPage(browser);
+  const url = web.page('/npm.html', `<!doctype html><html><head><title>NPM</title></head><body><script type="module">
+    import { AnalyticsBrowser } from '/dist/index.js';
+    const analytics = new AnalyticsBrowser();
+    window.results = [];
+    analytics.track('Before Load', { n: 1 }).then((ctx) => window.results.push('track:' + ctx.event.event));
+    analytics.identify('npm-user', { a: 1 });
+    analytics.load({ writeKey, cdnURL: ${JSON.stringify(collector.url)} }, { integrations: { 'Segment.io': { deliveryStrategy: { config: { timeout: 100 } } } } });
+    const [instance] = await analytics;
+    window.results.push('loaded:' + instance.initialized);
+    await analytics.track('After Load');
+    window.results.push('user:' + (await analytics.user()).id());
+  </script></body></html>`.replace('writeKey, cdnURL', JSON.stringify(writeKey).replace(/^/, 'writeKey: ') + ', cdnURL'));
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.results && window.results.length === 3), { what: 'results' });
+  assert.deepEqual((await page.evaluate(() => window.results)).sort(), ['loaded:true', 'track:Before Load', 'user:npm-user']);
+  const events = await eventsOf(writeKey, 3);
+  assert.deepEqual(events.map((e) => e.type + ':' + (e.event || e.userId)), ['track:Before Load', 'identify:npm-user', 'track:After Load']);
+  assert.equal(events[0].context.page.title, 'NPM');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('importing the npm entry has no side effects and works without window (SSR)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    const before = Object.keys(globalThis).sort().join();
+    const m = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
+    const after = Object.keys(globalThis).sort().join();
+    const a = new m.AnalyticsBrowser();
+    console.log(typeof m.AnalyticsBrowser, before === after, typeof window);
+  `]).toString().trim();
+  assert.equal(out, 'function true undefined');
+});
+
+test('a server sending the wasm with the wrong MIME type still works (fallback)', async () => {
+  const wrong = await startStatic({ wrongWasmMime: true });
+  try {
+    const writeKey = 'wrong-mime';
+    const page = await newPage(browser);
+    const url = wrong.page('/mime.html', snippetPage({
+      snippetOptions: { writeKey, scriptUrl: wrong.url + '/dist/analytics.min.js', loadOptions: FAST(collector) },
+    }));
+    await page.goto(url);
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+    const events = await eventsOf(writeKey, 1);
+    assert.equal(events[0].type, 'page');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    await wrong.stop();
+  }
+});
