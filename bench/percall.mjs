@@ -1,0 +1,85 @@
+// Cost per track() call: on a freshly loaded page (new browser context = fresh storage and
+// renderer), time `calls` synchronous track() calls, then until all returned promises settle;
+// with `warm`, the same again on the now-warm instance. Rounds are interleaved with the case
+// order rotated every round. Real network, no stubs: events go to the collector; after each
+// measurement the bench counts what the collector stored within a short grace period (a
+// sanity check that delivery happens, not a loss count: batches still on their timer or in a
+// slow dispatcher arrive later).
+
+const PROPS_NOTE = "track('Bench Event', {i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: {k: 'v'}})";
+export { PROPS_NOTE };
+
+async function measure(browser, url, calls, warm) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push('console.error: ' + m.text()));
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    const r = await page.evaluate(async ({ calls, warm }) => {
+      const b = window.__bench;
+      await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
+      // Let the load tail (replay of the snippet's page() call, settings, storage) finish.
+      await new Promise((r) => setTimeout(r, 200));
+      const a = window.analytics;
+      async function run() {
+        const ps = new Array(calls);
+        const t0 = performance.now();
+        for (let i = 0; i < calls; i++) ps[i] = a.track('Bench Event', { i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: { k: 'v' } });
+        const t1 = performance.now();
+        const settled = await Promise.allSettled(ps);
+        const t2 = performance.now();
+        return { syncMs: t1 - t0, settleMs: t2 - t0, rejected: settled.filter((s) => s.status === 'rejected').length };
+      }
+      const cold = await run();
+      if (!warm) return { cold, warm: null };
+      await new Promise((r) => setTimeout(r, 50));
+      return { cold, warm: await run() };
+    }, { calls, warm });
+    return { ...r, page, errors };
+  } catch (err) {
+    await context.close();
+    throw err;
+  }
+}
+
+async function countStored(collector, writeKey) {
+  const res = await fetch(collector.url + '/events?limit=10000&writeKey=' + encodeURIComponent(writeKey));
+  return (await res.json()).events.length;
+}
+
+/**
+ * `cases`: [{ id, prepare(writeKey) -> url }]. Returns { [id]: [round, ...] } where a round is
+ * { cold: {syncUs, settleUs, syncMs, settleMs, rejected}, warm: {...} | null, delivered, expected, errors }.
+ */
+export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, log }) {
+  const out = Object.fromEntries(cases.map((c) => [c.id, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = cases.map((_, i) => cases[(i + r) % cases.length]);
+    for (const c of order) {
+      const writeKey = `bench-${c.id}-${process.pid}-r${r}`;
+      const url = await c.prepare(writeKey);
+      const m = await measure(browser, url, calls, warm);
+      // Delivery sanity check (untimed): the snippet's page() + the tracks.
+      const expected = 1 + (warm ? 2 : 1) * calls;
+      const t0 = Date.now();
+      let delivered = 0;
+      while (Date.now() - t0 < graceMs) {
+        delivered = await countStored(collector, writeKey);
+        if (delivered >= expected) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      await m.page.context().close();
+      const per = (x) => x && ({ syncUs: (x.syncMs * 1000) / calls, settleUs: (x.settleMs * 1000) / calls, syncMs: x.syncMs, settleMs: x.settleMs, rejected: x.rejected });
+      const round = { cold: per(m.cold), warm: per(m.warm), delivered, expected, errors: m.errors };
+      out[c.id].push(round);
+      log(
+        `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call, settled ${round.cold.settleUs.toFixed(2)} µs/call` +
+          (round.warm ? `; warm sync ${round.warm.syncUs.toFixed(2)}, settled ${round.warm.settleUs.toFixed(2)}` : '') +
+          `; collector has ${delivered}/${expected} after ${graceMs} ms`,
+      );
+    }
+  }
+  return out;
+}
