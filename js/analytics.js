@@ -137,14 +137,22 @@ export class Analytics extends Emitter {
     return this.page({ path: url }).then(() => this);
   }
 
+  // Identity reads and commands go through two multiplexed exports (see web/bindings.rs).
+  _get(what, fallback) {
+    return this._wasm((w) => w.get(what), fallback) ?? fallback;
+  }
+  _command(what, arg) {
+    this._wasm((w) => w.command(what, arg));
+  }
+
   reset() {
-    this._wasm((w) => w.reset());
+    this._command(0);
     this.emit('reset');
   }
 
   setAnonymousId(id) {
-    if (id === undefined) return this._wasm((w) => w.anonymousId(), null);
-    return this._wasm((w) => w.setAnonymousId(id == null ? undefined : String(id)), null);
+    if (id !== undefined) this._command(1, id == null ? undefined : String(id));
+    return this._get(1, null);
   }
 
   user() {
@@ -152,14 +160,14 @@ export class Analytics extends Emitter {
     return {
       id(value) {
         if (value !== undefined) warnOnce('user.id', 'user().id(value) is not supported yet; use identify()');
-        return self._wasm((w) => w.userId(), null) ?? null;
+        return self._get(0, null);
       },
       anonymousId(value) {
         return self.setAnonymousId(value);
       },
       traits(value) {
-        if (value !== undefined) self._wasm((w) => w.setUserTraits(JSON.stringify(value ?? {})));
-        return JSON.parse(self._wasm((w) => w.userTraits(), '{}'));
+        if (value !== undefined) self._command(2, JSON.stringify(value ?? {}));
+        return JSON.parse(self._get(2, '{}'));
       },
     };
   }
@@ -168,10 +176,10 @@ export class Analytics extends Emitter {
     const self = this;
     return {
       id() {
-        return self._wasm((w) => w.groupId(), null) ?? null;
+        return self._get(3, null);
       },
       traits() {
-        return JSON.parse(self._wasm((w) => w.groupTraits(), '{}'));
+        return JSON.parse(self._get(4, '{}'));
       },
     };
   }
@@ -200,7 +208,7 @@ export class Analytics extends Emitter {
 
   /** Sends queued events now (Sieve addition). */
   flush() {
-    this._wasm((w) => w.flush());
+    this._command(3);
   }
 
   push(args) {

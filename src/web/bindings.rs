@@ -73,84 +73,46 @@ impl AnalyticsWasm {
         }
     }
 
-    /// `analytics.reset()`.
-    pub fn reset(&self) {
+    /// Reads identity state: `0` userId, `1` anonymousId, `2` user traits (JSON), `3` groupId,
+    /// `4` group traits (JSON), `5` events queued and not yet confirmed (decimal).
+    /// One multiplexed export instead of six: each export costs glue in the wasm and the JS.
+    pub fn get(&self, what: u8) -> Option<String> {
+        let driver = self.shared.try_borrow().ok()?;
+        let identity = driver.core.identity();
+        match what {
+            0 => identity.user_id().map(str::to_owned),
+            1 => identity.anonymous_id().map(str::to_owned),
+            2 => Some(Value::Object(identity.user_traits().clone()).to_json()),
+            3 => identity.group_id().map(str::to_owned),
+            4 => Some(Value::Object(identity.group_traits().clone()).to_json()),
+            5 => {
+                let mut n = String::new();
+                json::push_u64(&mut n, driver.core.queued() as u64);
+                Some(n)
+            }
+            _ => None,
+        }
+    }
+
+    /// Changes state: `0` reset, `1` set the anonymous id (`None`: a fresh one), `2` replace
+    /// the user traits (JSON object text), `3` flush (send what is queued now).
+    pub fn command(&self, what: u8, arg: Option<String>) {
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            driver.core.handle_reset();
+            match what {
+                0 => driver.core.handle_reset(),
+                1 => driver.core.handle_set_anonymous_id(arg),
+                2 => {
+                    let traits = match arg.as_deref().map(json::parse) {
+                        Some(Ok(Value::Object(m))) => m,
+                        _ => json::Map::new(),
+                    };
+                    driver.core.handle_set_user_traits(traits);
+                }
+                3 => driver.core.handle_flush(),
+                _ => {}
+            }
         }
         pump(&self.shared);
-    }
-
-    /// Sets the anonymous id (`None`: a fresh one) and returns the current one.
-    #[wasm_bindgen(js_name = setAnonymousId)]
-    pub fn set_anonymous_id(&self, id: Option<String>) -> Option<String> {
-        if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            driver.core.handle_set_anonymous_id(id);
-        }
-        pump(&self.shared);
-        self.anonymous_id()
-    }
-
-    /// Replaces the stored user traits (JSON object text).
-    #[wasm_bindgen(js_name = setUserTraits)]
-    pub fn set_user_traits(&self, traits: &str) {
-        let traits = match json::parse(traits) {
-            Ok(Value::Object(m)) => m,
-            _ => json::Map::new(),
-        };
-        if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            driver.core.handle_set_user_traits(traits);
-        }
-        pump(&self.shared);
-    }
-
-    /// The user id.
-    #[wasm_bindgen(js_name = userId)]
-    pub fn user_id(&self) -> Option<String> {
-        self.shared.try_borrow().ok()?.core.identity().user_id().map(str::to_owned)
-    }
-
-    /// The anonymous id.
-    #[wasm_bindgen(js_name = anonymousId)]
-    pub fn anonymous_id(&self) -> Option<String> {
-        self.shared.try_borrow().ok()?.core.identity().anonymous_id().map(str::to_owned)
-    }
-
-    /// The user traits as JSON text.
-    #[wasm_bindgen(js_name = userTraits)]
-    pub fn user_traits(&self) -> String {
-        self.shared
-            .try_borrow()
-            .map(|d| Value::Object(d.core.identity().user_traits().clone()).to_json())
-            .unwrap_or_else(|_| String::from("{}"))
-    }
-
-    /// The group id.
-    #[wasm_bindgen(js_name = groupId)]
-    pub fn group_id(&self) -> Option<String> {
-        self.shared.try_borrow().ok()?.core.identity().group_id().map(str::to_owned)
-    }
-
-    /// The group traits as JSON text.
-    #[wasm_bindgen(js_name = groupTraits)]
-    pub fn group_traits(&self) -> String {
-        self.shared
-            .try_borrow()
-            .map(|d| Value::Object(d.core.identity().group_traits().clone()).to_json())
-            .unwrap_or_else(|_| String::from("{}"))
-    }
-
-    /// Sends what is queued now, without waiting for the batch timer.
-    pub fn flush(&self) {
-        if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            driver.core.handle_flush();
-        }
-        pump(&self.shared);
-    }
-
-    /// Events accepted and not yet confirmed by the API.
-    pub fn queued(&self) -> u32 {
-        self.shared.try_borrow().map(|d| d.core.queued() as u32).unwrap_or(0)
     }
 }
 
