@@ -1,0 +1,187 @@
+// Differential rig: one headless Chromium, one browser context per SDK (own cookie jar and
+// localStorage), both pages on the same origin and URL so page context is comparable. Each
+// scenario: serve the scenario document to both contexts (Playwright route on the document
+// only; events go to the real loopback collector, never through routes), run the same calls,
+// read back what each SDK sent and what it left in storage.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { ROOT, startCollector, launch, waitFor } from '../harness.mjs';
+import { startDocServer } from './server.mjs';
+
+const require = createRequire(import.meta.url);
+const snippet = require('@segment/snippet');
+const AJS_UMD = join(ROOT, 'node_modules/@segment/analytics-next/dist/umd');
+
+export const SDKS = ['ajs', 'sieve'];
+export const END = '__parity_end__';
+export const BATCH = { strategy: 'batching', config: { size: 100, timeout: 100 } };
+
+/** The official snippet with `load: false`: the page calls `analytics.load()` itself, after
+ * the scenario's pre-load calls, so those calls are surely buffered by the stub. */
+function snippetCode(writeKey, scriptUrl) {
+  const code = snippet.min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/x/analytics.min.js', load: false, page: false });
+  return code.replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(scriptUrl));
+}
+
+export async function startRig() {
+  const collector = await startCollector();
+  const web = await startDocServer();
+  const browser = await launch();
+  const scripts = {
+    ajs: web.url + '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
+    sieve: web.url + '/dist/analytics.min.js',
+  };
+  const sides = {};
+  for (const sdk of SDKS) {
+    const context = await browser.newContext();
+    const side = { sdk, context, page: null, errors: [], logs: [] };
+    // analytics-next lazy chunks come from `${cdn}/analytics-next/bundles/` (cdn = the collector).
+    await context.route(
+      (u) => u.origin === collector.url && u.pathname.startsWith('/analytics-next/bundles/'),
+      (route) => {
+        const file = join(AJS_UMD, route.request().url().split('/').pop().split('?')[0]);
+        return existsSync(file) ? route.fulfill({ path: file, contentType: 'text/javascript' }) : route.fulfill({ status: 404 });
+      },
+    );
+    // Both SDKs get the batching strategy from the (real) settings, not from init options, so
+    // init `integrations` (copied into every event) stays empty unless a scenario sets it.
+    await context.route(
+      (u) => u.origin === collector.url && u.pathname.startsWith('/v1/projects/'),
+      async (route) => {
+        const res = await route.fetch();
+        const json = await res.json();
+        json.integrations['Segment.io'].deliveryStrategy = BATCH;
+        return route.fulfill({ response: res, json });
+      },
+    );
+    const page = await context.newPage();
+    page.on('console', (m) => side.logs.push({ type: m.type(), text: m.text() }));
+    page.on('pageerror', (e) => side.errors.push(String(e)));
+    side.page = page;
+    sides[sdk] = side;
+  }
+
+  let counter = 0;
+
+  /**
+   * Runs one scenario on both SDKs in parallel; resolves to
+   * `{ ajs: {events, outcomes, callbacks, storage, cookies, paths}, sieve: {...} }`.
+   */
+  async function run(sc) {
+    const n = ++counter;
+    const out = {};
+    await Promise.all(SDKS.map(async (sdk) => {
+      out[sdk] = await runSide(sides[sdk], sc, `par${n}-${sdk}`);
+    }));
+    return out;
+  }
+
+  async function runSide(side, sc, writeKey) {
+    const { page, context } = side;
+    side.errors.length = 0;
+    side.logs.length = 0;
+    await context.clearCookies();
+    await context.addCookies([{ name: '__parity_side', value: side.sdk, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
+    const path = sc.path || '/parity/page';
+    const url = web.url + path + (sc.search || '') + (sc.hash || '');
+    const loadOptions = sc.loadOptions || {};
+    web.docs[side.sdk] = `<!doctype html><html><head><meta charset="utf-8"><title>${sc.title ?? 'Parity Page'}</title>
+${sc.canonical !== undefined ? `<link rel="canonical" href="${sc.canonical}">` : ''}
+<script>
+try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
+${Object.entries(sc.localStorage || {}).map(([k, v]) => `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n')}
+${Object.entries(sc.cookies || {}).map(([k, v]) => `document.cookie = ${JSON.stringify(k + '=' + v + '; path=/')};`).join('\n')}
+</script>
+<script>${snippetCode(writeKey, scripts[side.sdk])}</script>
+<script>analytics._cdn = ${JSON.stringify(collector.url)};</script>
+</head><body>
+<script>
+${sc.pre || ''}
+analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
+</script>
+</body></html>`;
+    await page.goto(url, sc.referrer ? { referer: sc.referrer } : {});
+    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 10_000 });
+    const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END });
+    const all = await waitFor(async () => {
+      const e = await collector.rawEvents();
+      const mine = e.filter((r) => r.writeKey === writeKey);
+      return mine.some((r) => r.event.type === 'track' && r.event.event === END) && mine;
+    }, { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 });
+    // Anything sent after the marker (there should be nothing) is caught by a short settle.
+    await new Promise((r) => setTimeout(r, 50));
+    const settled = (await collector.rawEvents()).filter((r) => r.writeKey === writeKey);
+    const storage = await page.evaluate(() => {
+      const ls = {};
+      for (let i = 0; i < localStorage.length; i++) ls[localStorage.key(i)] = localStorage.getItem(localStorage.key(i));
+      return { localStorage: ls, cookie: document.cookie };
+    });
+    const cookies = await context.cookies();
+    return {
+      writeKey,
+      records: settled.length >= all.length ? settled : all,
+      outcomes: result.outcomes,
+      callbacks: result.callbacks,
+      storage,
+      cookies,
+      errors: [...side.errors],
+      logs: [...side.logs],
+    };
+  }
+
+  async function stop() {
+    await browser.close();
+    await web.stop();
+    await collector.stop();
+  }
+
+  return { collector, web, browser, sides, run, stop };
+}
+
+/** In the page: runs the scenario body with `rec(label, () => call)` (records how the call
+ * settled) and `cb(label)` (a callback that records its invocation), then the end marker. */
+async function runCalls({ src, end }) {
+  const outcomes = [];
+  const callbacks = [];
+  const describe = (v) => {
+    if (v && typeof v === 'object' && v.event && typeof v.event === 'object') {
+      const e = v.event;
+      return { ctx: true, type: e.type, event: e.event, name: e.name, category: e.category };
+    }
+    return v === undefined ? 'undefined' : typeof v;
+  };
+  const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('__pending__'), 3000))]);
+  const rec = async (label, fn) => {
+    let p;
+    try {
+      p = fn();
+    } catch (e) {
+      outcomes.push([label, 'threw', String(e && e.message)]);
+      return;
+    }
+    if (!p || typeof p.then !== 'function') {
+      outcomes.push([label, 'returned', describe(p)]);
+      return;
+    }
+    try {
+      const v = await settle(p);
+      outcomes.push([label, v === '__pending__' ? 'pending' : 'resolved', v === '__pending__' ? null : describe(v)]);
+    } catch (e) {
+      outcomes.push([label, 'rejected', String(e && e.message)]);
+    }
+  };
+  const cb = (label) => function (arg) {
+    callbacks.push([label, describe(arg), arguments.length]);
+  };
+  const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+  try {
+    await new AsyncFunction('analytics', 'rec', 'cb', src)(window.analytics, rec, cb);
+  } catch (e) {
+    outcomes.push(['<scenario body>', 'threw', String(e && e.message)]);
+  }
+  await rec('<end>', () => window.analytics.track(end));
+  // Callbacks run up to settings.timeout (300 ms) after dispatch in analytics.js.
+  await new Promise((r) => setTimeout(r, callbacks.length || /cb\(/.test(src) ? 400 : 0));
+  return { outcomes, callbacks };
+}
