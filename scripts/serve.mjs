@@ -182,9 +182,11 @@ async function checkPortFree(port, what, envName) {
   await new Promise((r) => probe.close(r));
 }
 
-function startCollectorProcess(port, dataDir) {
+function startCollectorProcess(port, dataDir, segmentsFile) {
   mkdirSync(dataDir, { recursive: true });
-  const proc = spawn(COLLECTOR_BIN, ['--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--port', String(port), '--data-dir', dataDir];
+  if (segmentsFile) args.push('--segments-file', segmentsFile);
+  const proc = spawn(COLLECTOR_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (chunk) => {
     stderr += chunk;
@@ -220,8 +222,9 @@ function startCollectorProcess(port, dataDir) {
 /**
  * Starts the collector and the static server. Resolves to { url, collectorUrl, writeKey,
  * collector (child process), exited (promise: the collector's exit), stop() }.
+ * `segmentsFile` is passed to the collector (`--segments-file`, served in the settings).
  */
-export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = join(ROOT, '.data/collector') } = {}) {
+export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = join(ROOT, '.data/collector'), segmentsFile } = {}) {
   if (!existsSync(join(DIST, 'analytics.min.js')) || !existsSync(join(DIST, 'sieve_bg.wasm'))) {
     throw new DemoError('dist/ is not built: run `npm run build` (or `npm start`, which builds)');
   }
@@ -237,7 +240,7 @@ export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = j
   let collector;
   try {
     await checkPortFree(collectorPort, 'collector', 'COLLECTOR_PORT');
-    collector = startCollectorProcess(collectorPort, dataDir);
+    collector = startCollectorProcess(collectorPort, dataDir, segmentsFile);
     collectorUrl = await collector.ready;
   } catch (err) {
     collector?.proc.kill('SIGKILL');
@@ -296,6 +299,8 @@ async function main() {
   process.on('exit', () => demo.collector.exitCode === null && demo.collector.kill('SIGKILL'));
   demo.exited.then(({ code, signal }) => {
     if (shuttingDown) return;
+    // Ctrl-C in a terminal signals the whole process group: the collector may see it first.
+    if (signal === 'SIGINT' || signal === 'SIGTERM') return shutdown(signal);
     console.error(`sieve demo: the collector stopped unexpectedly (${signal || 'code ' + code})`);
     process.exit(1);
   });

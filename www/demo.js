@@ -101,8 +101,14 @@
     if (el.textContent !== text) el.textContent = text;
   }
 
+  const loadTimer = setTimeout(() => {
+    setText($('sdk-status'), 'not loaded yet (see the console)');
+    $('sdk-status').classList.add('bad');
+  }, 10000);
   analytics().ready(() => {
     ready = true;
+    clearTimeout(loadTimer);
+    $('sdk-status').classList.remove('bad');
     const a = analytics();
     setText($('sdk-status'), 'sieve ' + (a.VERSION || '') + ' ready');
     $('sdk-status').classList.add('ok');
@@ -172,7 +178,10 @@
         return e.event;
       case 'page':
       case 'screen':
-        return [e.category, e.name].filter(Boolean).join(' › ') || e.properties?.path || e.context?.page?.path || '';
+        return (
+          [e.category, e.name].filter(Boolean).join(' › ') ||
+          [e.properties?.path || e.context?.page?.path, e.properties?.title].filter(Boolean).join(' · ')
+        );
       case 'identify':
         return e.traits?.email ? 'traits: ' + e.traits.email : 'identify';
       case 'group':
