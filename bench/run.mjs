@@ -164,6 +164,7 @@ async function main() {
     agg[sdk.id] = {
       startToReadyMs: summary(st.map((s) => s.startToReadyMs)),
       scriptDownloadMs: summary(st.map((s) => s.scriptDownloadMs)),
+      lastFetchToReadyMs: summary(st.map((s) => s.lastFetchToReadyMs)),
       navToReadyMs: summary(st.map((s) => s.navToReadyMs)),
       firstTrackMs: summary(st.map((s) => s.firstTrackMs)),
       syncUs: summary(pc.map((r) => r.cold.syncUs)),
@@ -222,6 +223,7 @@ async function main() {
     `Startup, ms median / p90, ${opts.launches} fresh Chromium launches per SDK, interleaved`,
     ['  script start → initialized', msCell(S.startToReadyMs), msCell(N.startToReadyMs), fmtRatio(ratio(N.startToReadyMs.median, S.startToReadyMs.median))],
     ['    of which: script download', msCell(S.scriptDownloadMs), msCell(N.scriptDownloadMs), ''],
+    ['    last download done → initialized', msCell(S.lastFetchToReadyMs), msCell(N.lastFetchToReadyMs), ''],
     ['  navigation start → initialized', msCell(S.navToReadyMs), msCell(N.navToReadyMs), fmtRatio(ratio(N.navToReadyMs.median, S.navToReadyMs.median))],
     ['  first track() after initialized (sync)', msCell(S.firstTrackMs), msCell(N.firstTrackMs), fmtRatio(ratio(N.firstTrackMs.median, S.firstTrackMs.median))],
     '-',
@@ -256,7 +258,7 @@ async function main() {
   );
   for (const sdk of SDKS) {
     const a = agg[sdk.id];
-    const list = a.loadedBeforeReady.filter((e) => e.url !== '/favicon.ico').map((e) => `${e.url}${e.bytes ? ' ' + fmtInt(e.bytes) + ' B' : ''}${e.status && e.status !== 200 ? ' HTTP ' + e.status : ''}`);
+    const list = a.loadedBeforeReady.map((e) => `${e.url}${e.bytes ? ' ' + fmtInt(e.bytes) + ' B' : ''}${e.status && e.status !== 200 ? ' HTTP ' + e.status : ''}`);
     out.push(`Fetched before initialized, ${sdk.label}: ${list.join(', ')}`);
   }
   const warnings = [];

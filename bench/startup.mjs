@@ -44,13 +44,23 @@ async function sample(url, scriptUrl) {
       },
       { scriptUrl, timeout: READY_TIMEOUT_MS },
     );
+    // What was fetched before the instance was live (favicon aside), times relative to script start.
+    const before = r.resources.filter((e) => e.startTime <= r.readyAt && !e.url.endsWith('/favicon.ico'));
+    const lastFetchEnd = Math.max(...before.map((e) => e.responseEnd));
     return {
       ...r,
       startToReadyMs: r.readyAt - r.scriptStart,
       navToReadyMs: r.readyAt,
       scriptDownloadMs: r.scriptEnd - r.scriptStart,
-      // What was fetched before the instance was live (paths on the CDN stand-in, or URLs).
-      loadedBeforeReady: r.resources.filter((e) => e.startTime <= r.readyAt).map((e) => ({ url: e.url, bytes: e.encodedBodySize, status: e.status })),
+      // CPU-bound tail: from the end of the last download (script, settings, wasm) to live.
+      lastFetchToReadyMs: r.readyAt - lastFetchEnd,
+      loadedBeforeReady: before.map((e) => ({
+        url: e.url,
+        bytes: e.encodedBodySize,
+        status: e.status,
+        start: +(e.startTime - r.scriptStart).toFixed(1),
+        end: +(e.responseEnd - r.scriptStart).toFixed(1),
+      })),
       errors,
     };
   } finally {
