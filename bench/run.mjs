@@ -171,6 +171,8 @@ async function main() {
       settleUs: summary(pc.map((r) => r.cold.settleUs)),
       warmSyncUs: opts.warm ? summary(pc.map((r) => r.warm.syncUs)) : null,
       warmSettleUs: opts.warm ? summary(pc.map((r) => r.warm.settleUs)) : null,
+      // Storage accesses per track() call, median over rounds per kind.
+      storagePerCall: Object.fromEntries(Object.keys(pc[0].storagePerCall).map((k) => [k, summary(pc.map((r) => r.storagePerCall[k])).median])),
       delivered: pc.reduce((a, r) => a + r.delivered, 0),
       expected: pc.reduce((a, r) => a + r.expected, 0),
       rejected: pc.reduce((a, r) => a + r.cold.rejected + (r.warm ? r.warm.rejected : 0), 0),
@@ -204,7 +206,12 @@ async function main() {
   // -------------------------------------------------------------------------------------------
   // Table
   const msCell = (s) => `${fmtNum(s.median)} / ${fmtNum(s.p90)}`;
-  const usCell = (s) => fmtNum(s.median, 2);
+  const usCell = (s) => `${fmtNum(s.median, 2)} (min ${fmtNum(s.min, 2)})`;
+  const storageCell = (a, kind) => {
+    const p = a.storagePerCall;
+    const xs = kind === 'cookie' ? [p.cookieRead, p.cookieWrite] : [p.localStorageGet, p.localStorageSet, p.localStorageRemove];
+    return xs.map((x) => fmtNum(x, 2)).join(' / ');
+  };
   const sizeCell = (s) => `${fmtInt(s.gzip)} / ${fmtInt(s.brotli)}`;
   const dirty = git('status', '--porcelain', '--', 'src', 'js', 'Cargo.toml', 'Cargo.lock', 'scripts');
   const rows = [
@@ -227,7 +234,7 @@ async function main() {
     ['  navigation start → initialized', msCell(S.navToReadyMs), msCell(N.navToReadyMs), fmtRatio(ratio(N.navToReadyMs.median, S.navToReadyMs.median))],
     ['  first track() after initialized (sync)', msCell(S.firstTrackMs), msCell(N.firstTrackMs), fmtRatio(ratio(N.firstTrackMs.median, S.firstTrackMs.median))],
     '-',
-    `track() cost, µs per call, median of ${opts.rounds} interleaved rounds of ${opts.calls} calls, each on a freshly loaded page`,
+    `track() cost, µs per call, median (min) of ${opts.rounds} interleaved rounds of ${opts.calls} calls, each on a freshly loaded page`,
     ['  synchronous part', usCell(S.syncUs), usCell(N.syncUs), fmtRatio(syncRatio)],
     ['  until all returned promises settle', usCell(S.settleUs), usCell(N.settleUs), fmtRatio(ratio(N.settleUs.median, S.settleUs.median))],
     ...(opts.warm
@@ -236,6 +243,8 @@ async function main() {
           [`  next ${opts.calls} calls (warm), until settled`, usCell(S.warmSettleUs), usCell(N.warmSettleUs), fmtRatio(ratio(N.warmSettleUs.median, S.warmSettleUs.median))],
         ]
       : []),
+    ['  storage ops per call: localStorage get/set/remove', storageCell(S, 'localStorage'), storageCell(N, 'localStorage'), ''],
+    ['  storage ops per call: document.cookie read/write', storageCell(S, 'cookie'), storageCell(N, 'cookie'), ''],
     ['  events at the collector 1 s after settling', `${fmtInt(S.delivered)} / ${fmtInt(S.expected)}`, `${fmtInt(N.delivered)} / ${fmtInt(N.expected)}`, ''],
     '-',
     'Budgets (Sieve)',
