@@ -122,27 +122,10 @@ function handler(getCollectorUrl) {
   };
 }
 
-function cargoCommand() {
-  // Same toolchain choice as scripts/setup.sh made (target/toolchain.env), else plain cargo.
-  const env = { ...process.env };
-  let cargo = 'cargo';
-  const tc = join(ROOT, 'target/toolchain.env');
-  if (existsSync(tc)) {
-    for (const line of readFileSync(tc, 'utf8').split('\n')) {
-      const m = /^export (\w+)="?([^"]*)"?$/.exec(line.trim());
-      if (!m) continue;
-      if (m[1] === 'SIEVE_CARGO') cargo = m[2];
-      else if (m[1] === 'RUSTC' || m[1] === 'RUSTDOC') env[m[1]] = m[2];
-    }
-  }
-  return { cargo, env };
-}
-
 function ensureCollectorBinary() {
-  if (existsSync(COLLECTOR_BIN)) return;
-  console.log('building the collector (cargo build --release -p sieve-collector) ...');
-  const { cargo, env } = cargoCommand();
-  const r = spawnSync(cargo, ['build', '--release', '-p', 'sieve-collector'], { cwd: ROOT, env, stdio: 'inherit' });
+  // Always (a no-op when fresh): a stale binary would validate with old core rules. The
+  // collector is native, so it uses the host toolchain, never the wasm one.
+  const r = spawnSync('cargo', ['build', '--quiet', '--release', '-p', 'sieve-collector'], { cwd: ROOT, stdio: 'inherit' });
   if (r.error || r.status !== 0 || !existsSync(COLLECTOR_BIN)) {
     throw new DemoError('could not build the collector: cargo build --release -p sieve-collector ' + (r.error ? 'failed: ' + r.error.message : 'exited with ' + r.status));
   }
