@@ -13,6 +13,11 @@ import assert from 'node:assert/strict';
 import { startRig } from './parity/rig.mjs';
 import { SCENARIOS } from './parity/scenarios.mjs';
 import { views } from './parity/compare.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+// PARITY_DUMP=<dir> writes both normalised views of every scenario there (for diagnosis).
+const DUMP = process.env.PARITY_DUMP;
+if (DUMP) mkdirSync(DUMP, { recursive: true });
 
 let rig;
 before(async () => {
@@ -22,10 +27,14 @@ after(async () => {
   await rig?.stop();
 });
 
-for (const sc of SCENARIOS) {
+// PARITY_ONLY=<regex> runs only the matching scenarios.
+const ONLY = process.env.PARITY_ONLY ? new RegExp(process.env.PARITY_ONLY) : null;
+
+for (const sc of SCENARIOS.filter((x) => !ONLY || ONLY.test(x.name))) {
   let result;
   test(sc.name, sc.todo ? { todo: sc.todo } : {}, async () => {
     result = views(await rig.run(sc), sc, assert);
+    if (DUMP) writeFileSync(`${DUMP}/${SCENARIOS.indexOf(sc) + 1}.json`, JSON.stringify({ name: sc.name, ...result }, null, 1));
     const { ajs, sieve } = result;
     assert.deepEqual(ajs.errors, [], 'analytics.js page errors');
     assert.deepEqual(sieve.errors, [], 'sieve page errors');

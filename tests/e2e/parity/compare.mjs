@@ -11,7 +11,7 @@ export function views(res, sc, assert) {
   const view = {};
   for (const sdk of ['ajs', 'sieve']) {
     const side = res[sdk];
-    const walk = idMapper();
+    const walk = idMapper(side.writeKey);
     // Pre-load calls: analytics.js replays them grouped by method, Sieve in call order
     // (intentional, issue 3): compare them stably sorted by type.
     const raw = eventsOf(side, { sortByType: !!sc.pre });

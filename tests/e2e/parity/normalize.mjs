@@ -17,9 +17,10 @@ export const LIBRARY = {
  * Replaces every UUID v4 (anonymous ids; and any uuid a scenario put in storage) by a
  * placeholder numbered in first-seen order, so "same id across events", "new id after reset"
  * compare exactly while the random values do not. One map per SDK run, shared by events and
- * storage, so the stored anonymousId is tied to the one on the wire.
+ * storage, so the stored anonymousId is tied to the one on the wire. The run's write key
+ * inside any string reads '<wk>'.
  */
-export function idMapper() {
+export function idMapper(writeKey) {
   const map = new Map();
   const id = (s) => {
     if (!map.has(s)) map.set(s, `<uuid#${map.size + 1}>`);
@@ -28,6 +29,9 @@ export function idMapper() {
   const walk = (v) => {
     if (typeof v === 'string') {
       if (UUID.test(v)) return id(v);
+      // Scenarios make override ids unique per run with `uniq()` (the collector de-duplicates
+      // by messageId across write keys): the write key inside them reads '<wk>'.
+      if (writeKey && v.includes(writeKey)) return v.split(writeKey).join('<wk>');
       // JSON-encoded uuid strings as analytics.js keeps them in localStorage ("\"<uuid>\"").
       if (/^"[0-9a-f-]{36}"$/i.test(v) && UUID.test(v.slice(1, -1))) return JSON.stringify(id(v.slice(1, -1)));
       return v;

@@ -102,13 +102,15 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
 </script>
 </body></html>`;
     await page.goto(url, sc.referrer ? { referer: sc.referrer } : {});
-    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 10_000 });
-    const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END });
+    const diag = () => ` (page errors: ${JSON.stringify(side.errors)}; console: ${JSON.stringify(side.logs.slice(-5))})`;
+    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 10_000 })
+      .catch((e) => { throw new Error(e.message + diag()); });
+    const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END, writeKey });
     const all = await waitFor(async () => {
       const e = await collector.rawEvents();
       const mine = e.filter((r) => r.writeKey === writeKey);
       return mine.some((r) => r.event.type === 'track' && r.event.event === END) && mine;
-    }, { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 });
+    }, { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 }).catch((e) => { throw new Error(e.message + diag()); });
     // Anything sent after the marker (there should be nothing) is caught by a short settle.
     await new Promise((r) => setTimeout(r, 50));
     const settled = (await collector.rawEvents()).filter((r) => r.writeKey === writeKey);
@@ -141,15 +143,22 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
 
 /** In the page: runs the scenario body with `rec(label, () => call)` (records how the call
  * settled) and `cb(label)` (a callback that records its invocation), then the end marker. */
-async function runCalls({ src, end }) {
+async function runCalls({ src, end, writeKey }) {
   const outcomes = [];
   const callbacks = [];
-  const describe = (v) => {
-    if (v && typeof v === 'object' && v.event && typeof v.event === 'object') {
+  // A JSON-able description of a returned/resolved value or callback argument.
+  const describe = (v, depth = 0) => {
+    if (v === undefined) return 'undefined';
+    if (typeof v === 'function') return 'function';
+    if (v === null || typeof v !== 'object') return v;
+    if (v.event && typeof v.event === 'object' && typeof v.event.type === 'string') {
       const e = v.event;
       return { ctx: true, type: e.type, event: e.event, name: e.name, category: e.category };
     }
-    return v === undefined ? 'undefined' : typeof v;
+    if (depth > 3) return '…';
+    if (Array.isArray(v)) return v.map((x) => describe(x, depth + 1));
+    if (Object.getPrototypeOf(v) !== Object.prototype) return '[' + (v.constructor && v.constructor.name) + ']';
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, describe(x, depth + 1)]));
   };
   const settle = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r('__pending__'), 3000))]);
   const rec = async (label, fn) => {
@@ -171,12 +180,13 @@ async function runCalls({ src, end }) {
       outcomes.push([label, 'rejected', String(e && e.message)]);
     }
   };
-  const cb = (label) => function (arg) {
-    callbacks.push([label, describe(arg), arguments.length]);
+  const cb = (label) => function () {
+    callbacks.push([label, Array.prototype.map.call(arguments, (a) => describe(a))]);
   };
+  const uniq = (s) => s + '-' + writeKey;
   const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
   try {
-    await new AsyncFunction('analytics', 'rec', 'cb', src)(window.analytics, rec, cb);
+    await new AsyncFunction('analytics', 'rec', 'cb', 'describe', 'uniq', src)(window.analytics, rec, cb, describe, uniq);
   } catch (e) {
     outcomes.push(['<scenario body>', 'threw', String(e && e.message)]);
   }

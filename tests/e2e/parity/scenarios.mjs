@@ -1,19 +1,463 @@
-// The scenario table. Each: name, optional page setup (path, search, hash, title, referrer,
-// canonical, cookies, localStorage presets, loadOptions), `pre` (calls on the snippet stub
-// before load, plain JS) and `calls` (async JS body run after load with `analytics`,
-// `rec(label, () => call)` and `cb(label)` in scope). `todo` marks a known Sieve difference.
+// The scenario table. Each scenario: `name`; optional page setup (`path`, `search`, `hash`,
+// `title`, `referrer`, `canonical`, `cookies` / `localStorage` presets written before the
+// snippet, `loadOptions`); `pre` (plain JS run on the snippet stub before `analytics.load()`);
+// `calls` (async JS body run after load, with `analytics`, `rec(label, () => call)` — records
+// how the call settled: resolved ctx summary / rejection message / returned value — and
+// `cb(label)` — a callback recording its arguments — and `uniq(s)` — s made unique per run,
+// for override ids, since the collector de-duplicates messageIds — in scope); `storage: true` adds a storage
+// comparison; `todo` / `storageTodo` mark a known Sieve difference (kept honest, suite green).
+// A track of the end marker closes every scenario (it is compared too).
+const UUID_A = '11111111-2222-4333-8444-555555555555';
+const UUID_B = '66666666-7777-4888-9999-aaaaaaaaaaaa';
+const NULL_UID = "sieve differs: analytics.js leaves localStorage ajs_user_id = 'null' (JSON null written back when an anonymous user id is read); Sieve leaves no ajs_user_id key";
+
 export const SCENARIOS = [
+  // ── track: overloads (reference §1.6) ────────────────────────────────────────────────
   {
     name: 'track: name + properties',
-    calls: `await rec('t', () => analytics.track('Clicked', { a: 1, nested: { b: [1, 'x', null] } }));`,
+    calls: `await rec('t', () => analytics.track('Clicked', { a: 1, s: 'x', f: 1.5, b: false, n: null, nested: { b: [1, 'x', null] } }));`,
   },
   {
-    name: 'page: no arguments',
+    name: 'track: name only, undefined/null properties and options',
+    calls: `await rec('a', () => analytics.track('Only'));
+            await rec('b', () => analytics.track('Undef', undefined, undefined));
+            await rec('c', () => analytics.track('Null', null, null));`,
+  },
+  {
+    name: "track('e', null, {o:1}): properties {}, options → context",
+    calls: `await rec('t', () => analytics.track('e', null, { o: 1 }));`,
+  },
+  {
+    name: "track({event, properties}, options) and track({event})",
+    calls: `await rec('a', () => analytics.track({ event: 'Obj', properties: { p: 1 } }, { o: 1 }));
+            await rec('b', () => analytics.track({ event: 'ObjNoProps' }));
+            await rec('c', () => analytics.track({ event: 'ObjIgnoresSecondProps', properties: { p: 2 } }, { o: 2 }, { ignored: 3 }));`,
+  },
+  {
+    name: "track: 'Event missing' rejections ('', number, none, null, {}, {properties})",
+    calls: `await rec('empty', () => analytics.track(''));
+            await rec('number', () => analytics.track(123));
+            await rec('none', () => analytics.track());
+            await rec('null', () => analytics.track(null, { p: 1 }));
+            await rec('emptyObj', () => analytics.track({}));
+            await rec('noEvent', () => analytics.track({ properties: { p: 1 } }));
+            await rec('arrayName', () => analytics.track(['x']));
+            await rec('ok', () => analytics.track('StillWorks'));`,
+  },
+  {
+    name: 'track: non-plain properties (array, string, number) become {}',
+    calls: `await rec('arr', () => analytics.track('Arr', [1, 2]));
+            await rec('str', () => analytics.track('Str', 'props'));
+            await rec('num', () => analytics.track('Num', 5, { o: 1 }));`,
+  },
+  {
+    name: 'track: callbacks in positions 2, 3 and 4',
+    calls: `await rec('p2', () => analytics.track('CB2', cb('cb2')));
+            await rec('p3', () => analytics.track('CB3', { p: 1 }, cb('cb3')));
+            await rec('p4', () => analytics.track('CB4', { p: 1 }, { o: 1 }, cb('cb4')));
+            await rec('obj', () => analytics.track({ event: 'CBobj', properties: { p: 1 } }, cb('cbobj')));`,
+  },
+  {
+    name: 'track: property values (Date, undefined, unicode, deep nesting, empty key)',
+    calls: `await rec('t', () => analytics.track('Values', {
+              date: new Date(0), undef: undefined, uni: 'héllo ✓ 日本 \\u{1F600}', '': 'emptykey',
+              deep: { a: { b: { c: { d: [ { e: 1 } ] } } } }, neg: -0, big: 1e21, small: 1e-7,
+            }));`,
+  },
+  // ── options splitting (reference §2.1) ───────────────────────────────────────────────
+  {
+    name: 'options: timestamp/messageId overrides, traits → context.traits, arbitrary keys → context',
+    calls: `await rec('t', () => analytics.track('Clicked', { p: 1, d: '2020-01-01' }, {
+              opt: 1, traits: { t: 1 }, timestamp: '2021-02-03T04:05:06Z', messageId: uniq('mid-parity'),
+              ip: '203.0.113.9', locale: 'fr-FR', context: { app: { name: 'x' } }, undef: undefined,
+            }));`,
+  },
+  {
+    name: 'options: userId override while anonymous, stored userId wins once identified',
+    calls: `await rec('anon', () => analytics.track('A', {}, { userId: 'opt-user' }));
+            await rec('id', () => analytics.identify('stored-user'));
+            await rec('after', () => analytics.track('B', {}, { userId: 'opt-user-2' }));`,
+  },
+  {
+    name: 'options: anonymousId override persists for later calls',
+    storageTodo: NULL_UID,
+    storage: true,
+    calls: `await rec('a', () => analytics.track('A', {}, { anonymousId: 'anon-from-options' }));
+            await rec('b', () => analytics.track('B'));
+            await rec('getter', () => analytics.user().anonymousId());`,
+  },
+  {
+    name: 'options: context.page partial override on track and identify',
+    calls: `await rec('t', () => analytics.track('T', { path: '/not-copied' }, { context: { page: { path: '/ctx-path', title: 'Ctx' } } }));
+            await rec('i', () => analytics.identify('u1', {}, { context: { page: { url: 'https://x.example/u' } } }));`,
+  },
+  // ── integrations (reference §5.4) ────────────────────────────────────────────────────
+  {
+    name: 'integrations: per-call objects and booleans are kept as given',
+    calls: `await rec('t', () => analytics.track('T', {}, { integrations: { Amplitude: { session_id: 1 }, Mixpanel: false, All: true } }));
+            await rec('p', () => analytics.page('N', {}, { integrations: { 'Google Analytics': { clientId: 'c' } } }));`,
+  },
+  {
+    name: 'integrations: init booleans (objects coerced) merged with per-call objects',
+    loadOptions: { integrations: { All: false, 'Segment.io': true, Amplitude: { x: 1 }, Mixpanel: false, Empty: '' } },
+    calls: `await rec('t', () => analytics.track('T', {}, { integrations: { Mixpanel: { s: 1 } } }));
+            await rec('p', () => analytics.page());`,
+  },
+  {
+    name: "integrations: per-call {'Segment.io': false} is not sent; {All: false} still is",
+    todo: "sieve differs: an event with per-call integrations {'Segment.io': false} is still sent (with that integrations object); analytics.js does not send it",
+    calls: `await rec('off', () => analytics.track('NotSent', {}, { integrations: { 'Segment.io': false } }));
+            await rec('allFalse', () => analytics.track('SentAllFalse', {}, { integrations: { All: false } }));`,
+  },
+  // ── page / screen overloads ──────────────────────────────────────────────────────────
+  {
+    name: 'page: 1, 2, 3 strings',
+    calls: `await rec('one', () => analytics.page('Name'));
+            await rec('two', () => analytics.page('Cat', 'Name'));
+            await rec('three', () => analytics.page('a', 'b', 'c'));`,
+  },
+  {
+    name: 'page: 1, 2, 3 objects',
+    calls: `await rec('one', () => analytics.page({ p: 1 }));
+            await rec('two', () => analytics.page({ p: 1 }, { o: 1 }));
+            await rec('three', () => analytics.page({ p: 1 }, { o: 1 }, { q: 1 }));`,
+  },
+  {
+    name: "page: mixed ('name', {o}), ({p}, 'name'), ('cat', fn, {p}), ('', '')",
+    todo: "sieve differs: page('', '') sends properties.name = ''; analytics.js omits properties.name when the name is '' (falsy)",
+    calls: `await rec('nameObj', () => analytics.page('name', { o: 1 }));
+            await rec('objName', () => analytics.page({ p: 1 }, 'name'));
+            await rec('catFnObj', () => analytics.page('cat', cb('cb'), { p: 1 }));
+            await rec('empty', () => analytics.page('', ''));`,
+  },
+  {
+    name: 'page: null/undefined/number arguments',
+    calls: `await rec('nullName', () => analytics.page(null, 'Name'));
+            await rec('catNull', () => analytics.page('Cat', null, { p: 1 }));
+            await rec('undef', () => analytics.page(undefined, undefined, { p: 2 }, { o: 2 }));
+            await rec('number', () => analytics.page(123));
+            await rec('numberName', () => analytics.page(1, 'Name'));
+            await rec('four', () => analytics.page('C', 'N', { p: 3 }, { o: 3 }, cb('four')));`,
+  },
+  {
+    name: 'page: properties override page fields and feed context.page; name beats properties.name',
+    search: '?q=1',
+    calls: `await rec('p', () => analytics.page('Cat', 'Name', { path: '/custom', title: 'Prop Title', url: 'http://x.example/y', search: '?s=2', referrer: 'http://r.example/', extra: 1, name: 'ignored' }));
+            await rec('propName', () => analytics.page({ name: 'FromProps', category: 'PropCat' }));`,
+  },
+  {
+    name: 'page: options.context.page wins over properties and the page',
+    calls: `await rec('p', () => analytics.page('N', { title: 'Prop title', path: '/prop' }, { context: { page: { title: 'Ctx title', url: 'https://ctx.example/c' } } }));`,
+  },
+  {
+    name: 'screen: overloads (no properties.category)',
+    calls: `await rec('none', () => analytics.screen());
+            await rec('cat', () => analytics.screen('Cat', 'Name', { p: 1 }, { o: 1 }));
+            await rec('name', () => analytics.screen('Name'));
+            await rec('obj', () => analytics.screen({ p: 2 }));`,
+  },
+  // ── page context: URL, canonical, referrer, title (reference §2.3) ───────────────────
+  {
+    name: 'page context: path, search, hash stripped, title, referrer',
+    path: '/shop/items/42',
+    search: '?a=1&b=two',
+    hash: '#section',
+    title: 'Shop & "Items" <42>',
+    referrer: 'https://ref.example/from?x=1',
+    calls: `await rec('p', () => analytics.page());
+            await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'page context: canonical absolute URL without ? (search appended)',
+    path: '/real/path',
+    search: '?x=1',
+    canonical: 'https://canon.example/canon/path',
+    calls: `await rec('p', () => analytics.page());
+            await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'page context: canonical containing ? (search not appended)',
+    path: '/real/path',
+    search: '?x=1',
+    canonical: 'https://canon.example/canon/path?id=7',
     calls: `await rec('p', () => analytics.page());`,
   },
   {
-    name: 'identify: id + traits, then track',
-    calls: `await rec('i', () => analytics.identify('u1', { plan: 'pro' }));
+    name: 'page context: relative canonical',
+    path: '/real/path',
+    search: '?x=1',
+    canonical: 'relative/canon',
+    calls: `await rec('p', () => analytics.page());`,
+  },
+  {
+    name: 'page context: empty title, no referrer, SPA navigation before the call',
+    title: '',
+    calls: `await rec('before', () => analytics.track('Before'));
+            history.pushState(null, '', '/spa/next?step=2#h');
+            document.title = 'After nav';
+            await rec('after', () => analytics.page());
             await rec('t', () => analytics.track('After'));`,
+  },
+  // ── campaign (reference §2.4) ────────────────────────────────────────────────────────
+  {
+    name: 'campaign: utm_* mapped (campaign → name, custom keys kept)',
+    search: '?utm_source=src&utm_medium=med&utm_campaign=camp&utm_term=term&utm_content=cont&utm_custom=x&other=1',
+    calls: `await rec('t', () => analytics.track('T'));
+            await rec('p', () => analytics.page());`,
+  },
+  {
+    name: "campaign: '+' and %-decoding, malformed escape kept raw",
+    search: '?utm_source=a+b%20c&utm_medium=%E2%9C%93&utm_term=%E0%A4%A&utm_content=100%',
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: "campaign: duplicates (last wins), value with '=', empty value, bare key",
+    search: '?utm_source=first&utm_source=second&utm_term=a=b&utm_medium=&utm_content',
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: "campaign: odd keys ('utm_', 'xutm_source', 'UTM_SOURCE') and '?' inside the query",
+    search: '?utm_=1&xutm_source=2&UTM_SOURCE=3&a=1?utm_medium=qm',
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'campaign: {} for a query without utm_*; absent without a query',
+    search: '?plain=1',
+    calls: `await rec('withQuery', () => analytics.track('T'));
+            history.replaceState(null, '', location.pathname);
+            await rec('noQuery', () => analytics.track('T2'));`,
+  },
+  {
+    name: 'campaign: options.context.campaign given is not overwritten',
+    search: '?utm_source=url',
+    calls: `await rec('t', () => analytics.track('T', {}, { context: { campaign: { source: 'given' } } }));`,
+  },
+  {
+    name: 'ad referrer: urid/btid query → context.referrer',
+    storageTodo: 'sieve differs: no s%3Acontext.referrer cookie ({%22id%22:%22u1%22%2C%22type%22:%22millennial-media%22}, 365 days); ' + NULL_UID.replace('sieve differs: ', ''),
+    todo: 'sieve differs: no context.referrer {id: "u1", type: "millennial-media"} from ?urid= (nor from the stored cookie on later events)',
+    search: '?urid=u1&btid=b1&utm_source=s',
+    storage: true,
+    calls: `await rec('t', () => analytics.track('T'));
+            history.replaceState(null, '', location.pathname);
+            await rec('later', () => analytics.track('Later'));`,
+  },
+  // ── identify (reference §1.6, §3.3) ──────────────────────────────────────────────────
+  {
+    name: 'identify: number id, traits-only, id + non-plain traits',
+    calls: `await rec('num', () => analytics.identify(123, { t: 1 }));
+            await rec('numTrack', () => analytics.track('AfterNum'));`,
+  },
+  {
+    name: 'identify({t:1}, {o:1}, fn) while anonymous',
+    calls: `await rec('i', () => analytics.identify({ t: 1 }, { o: 1 }, cb('cb')));`,
+  },
+  {
+    name: "identify('id', [1,2], {o:1}): array traits ignored",
+    calls: `await rec('i', () => analytics.identify('id', [1, 2], { o: 1 }));`,
+  },
+  {
+    name: 'identify: no arguments and identify(undefined, traits) while anonymous',
+    calls: `await rec('none', () => analytics.identify());
+            await rec('undef', () => analytics.identify(undefined, { t: 1 }));`,
+  },
+  {
+    name: 'identify(null, traits) keeps the current id; traits accumulate',
+    storage: true,
+    calls: `await rec('a', () => analytics.identify('u1', { x: 1 }));
+            await rec('b', () => analytics.identify(null, { y: 2 }));
+            await rec('c', () => analytics.identify({ z: 3 }));
+            await rec('d', () => analytics.identify('u1', { x: 9 }));
+            await rec('t', () => analytics.track('T'));
+            await rec('traits', () => analytics.user().traits());`,
+  },
+  {
+    name: 'identify: a new userId replaces traits and regenerates the anonymousId',
+    storage: true,
+    calls: `await rec('before', () => analytics.track('Anon'));
+            await rec('a', () => analytics.identify('A', { x: 1 }));
+            await rec('ta', () => analytics.track('AsA'));
+            await rec('b', () => analytics.identify('B', { z: 3 }));
+            await rec('tb', () => analytics.track('AsB'));`,
+  },
+  {
+    name: 'identify: callback as 2nd argument, options.traits',
+    calls: `await rec('i', () => analytics.identify('u2', cb('cb')));
+            await rec('j', () => analytics.identify('u2', { a: 1 }, { traits: { ctxTrait: 1 } }));`,
+  },
+  // ── group ────────────────────────────────────────────────────────────────────────────
+  {
+    name: 'group: id + traits, merged traits, group(null, traits), number id',
+    storageTodo: NULL_UID,
+    storage: true,
+    calls: `await rec('a', () => analytics.group('g1', { name: 'Acme' }));
+            await rec('b', () => analytics.group({ plan: 'pro' }));
+            await rec('c', () => analytics.group(null, { seats: 5 }, { o: 1 }));
+            await rec('t', () => analytics.track('InGroup'));
+            await rec('gid', () => analytics.group().id());
+            await rec('gtraits', () => analytics.group().traits());
+            await rec('d', () => analytics.group(7, { other: true }));`,
+  },
+  {
+    name: 'group: while identified; callback',
+    calls: `await rec('i', () => analytics.identify('u1'));
+            await rec('g', () => analytics.group('g1', { n: 1 }, cb('cb')));`,
+  },
+  // ── alias (reference §2.2 quirk) ─────────────────────────────────────────────────────
+  {
+    name: 'alias: anonymous (previousId = anonymousId)',
+    calls: `await rec('a', () => analytics.alias('new-id'));`,
+  },
+  {
+    name: 'alias: identified (userId and previousId = stored id)',
+    calls: `await rec('i', () => analytics.identify('u1'));
+            await rec('a', () => analytics.alias('new-id'));`,
+  },
+  {
+    name: "alias: (to, from), numbers, options and callback",
+    calls: `await rec('tf', () => analytics.alias('to', 'from'));
+            await rec('nums', () => analytics.alias(1, 2));
+            await rec('opts', () => analytics.alias('to2', { o: 1 }, cb('cb')));`,
+  },
+  {
+    // Both SDKs send an alias without userId; the collector rejects that request (400), so it
+    // is left to go alone (batch timeout 100 ms) and only how the call settled is compared.
+    name: 'alias(): no arguments',
+    calls: `await rec('none', () => analytics.alias());
+            await new Promise((r) => setTimeout(r, 400));
+            await rec('after', () => analytics.track('After'));`,
+  },
+  // ── reset / user() / setAnonymousId ──────────────────────────────────────────────────
+  {
+    name: 'reset: after identify + group, next events are fresh',
+    storageTodo: "sieve differs: after reset analytics.js leaves localStorage ajs_user_id = 'null' and ajs_group_id = 'null'; Sieve removes both keys",
+    storage: true,
+    calls: `await rec('i', () => analytics.identify('u1', { x: 1 }));
+            await rec('g', () => analytics.group('g1', { n: 1 }));
+            await rec('t1', () => analytics.track('Before'));
+            await rec('reset', () => analytics.reset());
+            await rec('t2', () => analytics.track('After'));
+            await rec('uid', () => analytics.user().id());
+            await rec('traits', () => analytics.user().traits());
+            await rec('gid', () => analytics.group().id());`,
+  },
+  {
+    name: 'reset: anonymous user gets a new anonymousId',
+    storageTodo: NULL_UID,
+    storage: true,
+    calls: `await rec('t1', () => analytics.track('Before'));
+            await rec('reset', () => analytics.reset());
+            await rec('t2', () => analytics.track('After'));`,
+  },
+  {
+    name: 'user(): id/anonymousId/traits getters; setAnonymousId set and get',
+    storageTodo: NULL_UID,
+    storage: true,
+    calls: `await rec('anon0', () => analytics.user().anonymousId());
+            await rec('id0', () => analytics.user().id());
+            await rec('traits0', () => analytics.user().traits());
+            await rec('set', () => analytics.setAnonymousId('custom-anon'));
+            await rec('get', () => analytics.setAnonymousId());
+            await rec('t', () => analytics.track('T'));`,
+  },
+  // ── identity from storage (reference §3) ─────────────────────────────────────────────
+  {
+    name: 'storage: identity left by analytics.js (cookies raw, localStorage JSON) is picked up',
+    storageTodo: 'sieve differs: a groupId found only in the ajs_group_id cookie is not synced: analytics.js copies it to localStorage ("g9" JSON) and rewrites the cookie with 365-day expiry; Sieve leaves the session cookie as it was and no localStorage ajs_group_id',
+    storage: true,
+    cookies: { ajs_anonymous_id: UUID_A, ajs_user_id: 'u9', ajs_group_id: 'g9' },
+    localStorage: { ajs_user_traits: '{"a":1}', ajs_group_properties: '{"gp":1}' },
+    calls: `await rec('t', () => analytics.track('T'));
+            await rec('i', () => analytics.identify({ b: 2 }));
+            await rec('g', () => analytics.group({ gq: 2 }));`,
+  },
+  {
+    name: 'storage: cookie anonymousId wins over a different localStorage one',
+    storageTodo: NULL_UID,
+    storage: true,
+    cookies: { ajs_anonymous_id: UUID_A },
+    localStorage: { ajs_anonymous_id: JSON.stringify(UUID_B) },
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'storage: localStorage-only identity is restored and synced to cookies',
+    storage: true,
+    localStorage: { ajs_anonymous_id: JSON.stringify(UUID_B), ajs_user_id: '"u7"', ajs_user_traits: '{"k":"v"}' },
+    calls: `await rec('t', () => analytics.track('T'));
+            await rec('i', () => analytics.identify('u7', { k2: 1 }));`,
+  },
+  {
+    name: 'storage: anonymous track: what is left behind',
+    storageTodo: NULL_UID,
+    storage: true,
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  // ── pre-load calls through the snippet stub (reference §7) ──────────────────────────
+  // analytics.js replays buffered calls grouped by method, each in its own task, and its
+  // Segment.io plugin fills `userId` from the *current* user at send time; Sieve replays in call
+  // order (intentional, issue 3). So an identity change in the middle of the buffer cannot
+  // compare; these scenarios identify first (or never) and compare events sorted by type.
+  {
+    name: 'pre-load: anonymous track/page/screen interleaved, URL and title changing between calls',
+    path: '/first',
+    search: '?utm_source=a',
+    title: 'First',
+    referrer: 'https://ref.example/landing',
+    pre: `analytics.track('First', { n: 1 });
+          analytics.page();
+          history.replaceState(null, '', '/second?utm_source=news&utm_medium=mail');
+          document.title = 'Second';
+          analytics.screen('Scr', { s: 1 });
+          analytics.page('Cat', 'Second', { p: 1 });
+          history.replaceState(null, '', '/third#frag');
+          document.title = 'Third';
+          analytics.track('Second', { n: 2 }, { context: { extra: 1 } });`,
+  },
+  {
+    name: 'pre-load: identify first, then group/alias/track/page with buffered page context',
+    path: '/first',
+    title: 'First',
+    storage: true,
+    pre: `analytics.identify('user-1', { plan: 'pro' });
+          analytics.track('First', { n: 1 });
+          history.replaceState(null, '', '/second?x=1');
+          document.title = 'Second';
+          analytics.group('g-1', { name: 'Acme' });
+          analytics.page('Second');
+          analytics.alias('user-2');
+          history.replaceState(null, '', '/third');
+          analytics.track('Second', { n: 2 });`,
+  },
+  {
+    name: 'pre-load: a canonical link in the page is captured in the buffered context',
+    path: '/real',
+    search: '?q=1',
+    canonical: 'https://canon.example/canonical',
+    pre: `analytics.page();
+          analytics.track('T');`,
+  },
+  // ── API surface and emitter ──────────────────────────────────────────────────────────
+  {
+    name: 'API surface: every analytics.js method exists',
+    calls: `await rec('missing', () => ['track','page','screen','identify','group','alias','reset','user','ready','on','once','off',
+              'setAnonymousId','register','deregister','addSourceMiddleware','addDestinationMiddleware','debug','timeout',
+              'trackLink','trackClick','trackForm','trackSubmit','push'].filter((m) => typeof analytics[m] !== 'function'));`,
+  },
+  {
+    name: 'emitter: track/page/identify/group/alias/reset events and their arguments',
+    todo: "sieve differs: the 'alias' event is emitted with (userId, previousId) after the identified-user fix-up, ('u1', 'u1'); analytics.js emits the call's (to, from) = ('u2', 'u1')",
+    calls: `['track','page','screen','identify','group','alias','reset'].forEach((n) => analytics.on(n, cb('on:' + n)));
+            await rec('t', () => analytics.track('T', { p: 1 }, { o: 1 }));
+            await rec('p', () => analytics.page('C', 'N', { p: 2 }));
+            await rec('s', () => analytics.screen('SN'));
+            await rec('i', () => analytics.identify('u1', { t: 1 }));
+            await rec('g', () => analytics.group('g1', { gt: 1 }));
+            await rec('a', () => analytics.alias('u2', 'u1'));
+            await rec('r', () => analytics.reset());
+            ['track','page','screen','identify','group','alias','reset'].forEach((n) => analytics.off(n));`,
+  },
+  {
+    name: 'push([method, ...args]) dispatches like a call',
+    calls: `await rec('push', () => { analytics.push(['track', 'Pushed', { p: 1 }]); return 'done'; });`,
   },
 ];
