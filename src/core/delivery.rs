@@ -1,12 +1,16 @@
 //! The delivery queue: batching policy (size, timeout, byte limits), one request in flight,
-//! retries with backoff, `Retry-After` pauses, and keepalive chunks on page hide. Pure: the
-//! driver performs each [`Transmit`] and reports its [`SendOutcome`].
+//! retries with backoff, `Retry-After` pauses, offline pauses, keepalive chunks on page hide,
+//! queue bounds, and the persisted copy of the queue (segments in localStorage, see
+//! [`crate::core::queue`]) shared safely between tabs. Pure: the driver performs each
+//! [`Transmit`], [`Query`] and storage write, and reports outcomes back.
 
 use std::collections::VecDeque;
 
 use crate::core::config::{Config, Strategy};
 use crate::core::event::EventType;
+use crate::core::identity::{StorageWrite, Store};
 use crate::core::ids::Entropy;
+use crate::core::queue::{self, KeyKind};
 use crate::core::retry::{backoff_ms, retry_after_ms, status_behavior, Behavior};
 use crate::core::time::Millis;
 use crate::json::{push_json_str, push_u64};
@@ -14,8 +18,21 @@ use crate::json::{push_json_str, push_u64};
 /// A batch body is sent before it reaches this many bytes (Segment's 500 KB limit, minus
 /// analytics.js's 50 KB margin).
 pub const MAX_BATCH_BODY: usize = 450 * 1024;
-/// Keepalive requests share a 64 KB budget in browsers; chunks stay under this.
+/// One keepalive request body stays under this (analytics.js's 54 KB).
 pub const MAX_KEEPALIVE_BODY: usize = 54 * 1024;
+/// Browsers refuse keepalive requests once 64 KB of keepalive bodies are in flight; Sieve
+/// keeps the total of its own in-flight keepalive bodies under this.
+pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
+/// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
+pub const MAX_QUEUE_EVENTS: usize = 1_000;
+/// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
+pub const MAX_QUEUE_BYTES: usize = 2 * 1024 * 1024;
+/// Events older than this are dropped instead of sent (Segment rejects very old timestamps).
+pub const MAX_EVENT_AGE_MS: u64 = 7 * 86_400_000;
+/// How often a tab looks for queue segments left by closed or crashed tabs.
+pub const SCAN_INTERVAL_MS: u64 = 10_000;
+/// Lease length where Web Locks are missing; renewed every third of it.
+pub const LEASE_MS: u64 = 60_000;
 
 /// Identifies one request handed to the driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +51,8 @@ pub struct Queued {
     pub attempts: u32,
     /// When it was accepted (a partial batch leaves `timeout` after its oldest event).
     pub queued_at: Millis,
+    /// The persisted segment of this tab holding it (0: not persisted).
+    pub seg: u32,
 }
 
 impl Queued {
@@ -103,34 +122,228 @@ pub struct Notice {
     pub count: usize,
 }
 
+/// How tabs of an origin keep each other from sending the same persisted events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claims {
+    /// Web Locks: a tab holds its own lock while it has persisted events; another tab's
+    /// events are adopted only after taking that tab's lock (released when it closes or
+    /// crashes).
+    Locks,
+    /// No Web Locks: a lease with expiry in localStorage, renewed by its tab; another tab's
+    /// events are adopted once its lease has expired.
+    Lease,
+}
+
+/// Something only the driver can do: read storage, or take and release Web Locks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// Read every localStorage key starting with the queue prefix and report them with
+    /// `handle_storage_scan`.
+    Scan,
+    /// Try to take the lock of tab `.0` without waiting (`ifAvailable`). When granted: read
+    /// the keys again, report them with `handle_claimed` and release the lock afterwards.
+    /// When refused: nothing (that tab is alive).
+    Claim(String),
+    /// Hold (`true`) or release (`false`) this tab's own lock.
+    HoldLock(bool),
+}
+
+/// The persisted side of the queue (absent: memory only).
+#[derive(Debug)]
+struct Persist {
+    prefix: String,
+    tab: String,
+    claims: Claims,
+    next_seg: u32,
+    /// The segment collecting this turn's events and its encoded text.
+    /// Invariant: its id is in `segs`.
+    open: Option<(u32, String)>,
+    /// Own segments, with whether they are on disk. (Vecs, not BTree collections: a tab has
+    /// few segments, and each BTree instantiation costs kilobytes of wasm.)
+    segs: Vec<(u32, bool)>,
+    /// Own segments whose events changed (confirmed, dropped, retried): rewritten or removed
+    /// at the next persist. Invariant: no repeats.
+    dirty: Vec<u32>,
+    /// Foreign keys to remove once the adopted events are written.
+    adopted_keys: Vec<String>,
+    /// Lease mode: the expiry of the lease on disk.
+    lease_until: Option<Millis>,
+    /// Lock mode: whether the driver was told to hold our lock.
+    lock_held: bool,
+    next_scan: Millis,
+    writes: VecDeque<StorageWrite>,
+    queries: VecDeque<Query>,
+}
+
+impl Persist {
+    fn write(&mut self, key: String, value: Option<String>) {
+        self.writes.push_back(StorageWrite { store: Store::Local, key, value });
+    }
+
+    fn mark(&mut self, seg: u32) {
+        if seg != 0 && !self.dirty.contains(&seg) {
+            self.dirty.push(seg);
+        }
+    }
+
+    fn set_seg(&mut self, seg: u32, on_disk: bool) {
+        match self.segs.iter_mut().find(|s| s.0 == seg) {
+            Some(s) => s.1 = on_disk,
+            None => self.segs.push((seg, on_disk)),
+        }
+    }
+
+    /// Forgets segment `seg`; returns whether it was on disk.
+    fn remove_seg(&mut self, seg: u32) -> bool {
+        match self.segs.iter().position(|s| s.0 == seg) {
+            Some(i) => self.segs.swap_remove(i).1,
+            None => false,
+        }
+    }
+}
+
 /// The queue state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Delivery {
-    /// Invariant: in acceptance order; never contains an in-flight event.
+    /// Invariant: in acceptance order (retried and adopted events first); never contains an
+    /// in-flight event.
     pending: VecDeque<Queued>,
     pending_bytes: usize,
-    /// Requests handed to the driver and not yet answered.
-    in_flight: Vec<(BatchId, Vec<Queued>)>,
+    /// JSON bytes of every event held (pending, in flight, beaconed).
+    held_bytes: usize,
+    /// Requests handed to the driver and not yet answered: id, events, body bytes, keepalive.
+    in_flight: Vec<(BatchId, Vec<Queued>, usize, bool)>,
+    /// Handed to `sendBeacon` (no confirmation): kept (and persisted) until the page shows
+    /// again or the next page load.
+    beaconed: Vec<Queued>,
+    /// Body bytes of keepalive requests in flight.
+    keepalive_in_flight: usize,
     /// `flush()` was called: send what is pending without waiting for the timer.
     flush_requested: bool,
     /// No request before this (backoff or Retry-After).
     paused_until: Option<Millis>,
+    /// The pause comes from a `Retry-After` (coming back online does not lift it).
+    rate_limited: bool,
     /// Page hidden: send everything now, in keepalive chunks.
     unloading: bool,
+    /// `navigator.onLine`.
+    online: bool,
     next_id: u64,
     notices: VecDeque<Notice>,
+    persist: Option<Persist>,
+}
+
+impl Default for Delivery {
+    fn default() -> Delivery {
+        Delivery {
+            pending: VecDeque::new(),
+            pending_bytes: 0,
+            held_bytes: 0,
+            in_flight: Vec::new(),
+            beaconed: Vec::new(),
+            keepalive_in_flight: 0,
+            flush_requested: false,
+            paused_until: None,
+            rate_limited: false,
+            unloading: false,
+            online: true,
+            next_id: 0,
+            notices: VecDeque::new(),
+            persist: None,
+        }
+    }
 }
 
 impl Delivery {
-    /// Accepts an event.
-    pub fn push(&mut self, event: Queued) {
-        self.pending_bytes += event.json.len();
-        self.pending.push_back(event);
+    /// Starts persisting the queue under `queue::prefix(write_key)`, as a new tab with a
+    /// random id, and asks for a first scan (events left by earlier pages are adopted).
+    pub fn open(&mut self, now: Millis, write_key: &str, claims: Claims, entropy: &mut Entropy) {
+        if self.persist.is_some() {
+            return;
+        }
+        let mut tab = String::with_capacity(12);
+        let bits = entropy.next_u64();
+        for i in 0..12 {
+            tab.push(char::from(b"0123456789abcdef"[((bits >> (i * 4)) & 15) as usize]));
+        }
+        let mut queries = VecDeque::new();
+        queries.push_back(Query::Scan);
+        self.persist = Some(Persist {
+            prefix: queue::prefix(write_key),
+            tab,
+            claims,
+            next_seg: 1,
+            open: None,
+            segs: Vec::new(),
+            dirty: Vec::new(),
+            adopted_keys: Vec::new(),
+            lease_until: None,
+            lock_held: false,
+            next_scan: now.plus(SCAN_INTERVAL_MS),
+            writes: VecDeque::new(),
+            queries,
+        });
     }
 
-    /// Number of accepted events not yet confirmed (pending + in flight).
+    /// The queue's key prefix, when persisting.
+    pub fn prefix(&self) -> Option<&str> {
+        self.persist.as_ref().map(|p| p.prefix.as_str())
+    }
+
+    /// This tab's id, when persisting (lock names are `prefix + tab`).
+    pub fn tab(&self) -> Option<&str> {
+        self.persist.as_ref().map(|p| p.tab.as_str())
+    }
+
+    /// Accepts an event (persisted at the end of the turn), then applies the bounds.
+    pub fn push(&mut self, mut event: Queued) {
+        if let Some(p) = &mut self.persist {
+            let (seg, text) = p.open.get_or_insert_with(|| {
+                let seg = p.next_seg;
+                (seg, String::new())
+            });
+            if *seg == p.next_seg {
+                p.next_seg += 1;
+                p.segs.push((*seg, false));
+            }
+            event.seg = *seg;
+            queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
+        }
+        self.pending_bytes += event.json.len();
+        self.held_bytes += event.json.len();
+        self.pending.push_back(event);
+        self.enforce_bounds();
+    }
+
+    /// Drops the oldest waiting events beyond [`MAX_QUEUE_EVENTS`] / [`MAX_QUEUE_BYTES`].
+    fn enforce_bounds(&mut self) {
+        let mut dropped = 0;
+        while self.len() > MAX_QUEUE_EVENTS || self.held_bytes > MAX_QUEUE_BYTES {
+            let Some(event) = self.pending.pop_front() else { break };
+            self.forget(&event);
+            dropped += 1;
+        }
+        if dropped > 0 {
+            self.notices.push_back(Notice {
+                code: "queue_full",
+                reason: String::from("the delivery queue is full; the oldest events were dropped"),
+                count: dropped,
+            });
+        }
+    }
+
+    /// Bookkeeping for an event taken out of `pending` for good.
+    fn forget(&mut self, event: &Queued) {
+        self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+        self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+        if let Some(p) = &mut self.persist {
+            p.mark(event.seg);
+        }
+    }
+
+    /// Number of accepted events not yet confirmed (pending, in flight, beaconed).
     pub fn len(&self) -> usize {
-        self.pending.len() + self.in_flight.iter().map(|(_, e)| e.len()).sum::<usize>()
+        self.pending.len() + self.beaconed.len() + self.in_flight.iter().map(|f| f.1.len()).sum::<usize>()
     }
 
     /// Whether nothing is waiting.
@@ -143,9 +356,25 @@ impl Delivery {
         self.unloading = true;
     }
 
-    /// The page is visible again.
+    /// The page is visible again: beaconed events (unconfirmed) are queued again.
     pub fn handle_page_show(&mut self) {
         self.unloading = false;
+        for event in std::mem::take(&mut self.beaconed).into_iter().rev() {
+            self.pending_bytes += event.json.len();
+            self.pending.push_front(event);
+        }
+    }
+
+    /// `navigator.onLine` changed. Offline pauses sending; online resumes at once (a backoff
+    /// is lifted, a `Retry-After` pause is not) and sends what queued up meanwhile.
+    pub fn handle_online(&mut self, online: bool) {
+        self.online = online;
+        if online {
+            if !self.rate_limited {
+                self.paused_until = None;
+            }
+            self.flush_requested = !self.pending.is_empty();
+        }
     }
 
     /// Sends what is pending now (e.g. `flush()`), respecting pauses.
@@ -168,12 +397,20 @@ impl Delivery {
 
     /// The next request to send, if one is due.
     pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || !self.online {
             return None;
         }
+        let standard = config.strategy == Strategy::Standard;
         if self.unloading {
-            // On page hide nothing waits: not the timer, not a backoff, not a request in flight.
-            return self.take(now, config, usize::MAX, MAX_KEEPALIVE_BODY, true);
+            // On page hide nothing waits: not the timer, not a backoff, not a request in
+            // flight; only the browser's keepalive budget limits what leaves now (the rest
+            // stays persisted for the next page load).
+            let room = MAX_KEEPALIVE_IN_FLIGHT.saturating_sub(self.keepalive_in_flight).min(MAX_KEEPALIVE_BODY);
+            let first = self.pending.front().map_or(0, |e| e.json.len());
+            if first + 160 + config.write_key.len() > room {
+                return None;
+            }
+            return self.take(now, config, if standard { 1 } else { usize::MAX }, room, true);
         }
         if self.paused(now) || !self.in_flight.is_empty() {
             return None;
@@ -201,13 +438,21 @@ impl Delivery {
         if !standard {
             body.push_str("{\"batch\":[");
         }
+        // Room for the closing `],"sentAt":…,"writeKey":…}` and a `_metadata` member.
+        let margin = 128 + config.write_key.len();
         let mut retry_count = 0;
+        let mut expired = 0;
         while let Some(next) = self.pending.front() {
-            let projected = body.len() + next.json.len() + 64;
+            let projected = body.len() + next.json.len() + margin;
             if events.len() >= max_events || (!events.is_empty() && projected > max_bytes) {
                 break;
             }
             let Some(event) = self.pending.pop_front() else { break };
+            if now.since(event.queued_at) > MAX_EVENT_AGE_MS {
+                self.forget(&event);
+                expired += 1;
+                continue;
+            }
             self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
             if !events.is_empty() {
                 body.push(',');
@@ -222,6 +467,13 @@ impl Delivery {
             }
             retry_count = retry_count.max(event.attempts);
             events.push(event);
+        }
+        if expired > 0 {
+            self.notices.push_back(Notice {
+                code: "event_expired",
+                reason: String::from("events older than 7 days were dropped"),
+                count: expired,
+            });
         }
         if events.is_empty() {
             return None;
@@ -240,24 +492,47 @@ impl Delivery {
         self.next_id += 1;
         let id = BatchId(self.next_id);
         let n_events = events.len();
-        self.in_flight.push((id, events));
+        if keepalive {
+            self.keepalive_in_flight += body.len();
+        }
+        self.in_flight.push((id, events, body.len(), keepalive));
         if self.pending.is_empty() {
             self.flush_requested = false;
         }
         Some(Transmit { id, url, body, keepalive, retry_count, n_events })
     }
 
+    fn take_in_flight(&mut self, id: BatchId) -> Option<Vec<Queued>> {
+        let idx = self.in_flight.iter().position(|f| f.0 == id)?;
+        let (_, events, bytes, keepalive) = self.in_flight.swap_remove(idx);
+        if keepalive {
+            self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(bytes);
+        }
+        Some(events)
+    }
+
     /// Applies the outcome of request `id` (unknown ids are ignored).
     pub fn handle_send_outcome(&mut self, now: Millis, config: &Config, entropy: &mut Entropy, id: BatchId, outcome: &SendOutcome) {
-        let Some(idx) = self.in_flight.iter().position(|(b, _)| *b == id) else { return };
-        let (_, events) = self.in_flight.swap_remove(idx);
+        let Some(events) = self.take_in_flight(id) else { return };
+        for event in &events {
+            if let Some(p) = &mut self.persist {
+                p.mark(event.seg);
+            }
+        }
         match status_behavior(outcome.status) {
             Behavior::Success => {
+                for event in &events {
+                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+                }
                 if self.paused_until.is_some_and(|t| t <= now) {
                     self.paused_until = None;
+                    self.rate_limited = false;
                 }
             }
             Behavior::Drop => {
+                for event in &events {
+                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+                }
                 let mut reason = String::from("the API rejected the events with status ");
                 push_u64(&mut reason, u64::from(outcome.status));
                 self.notices.push_back(Notice { code: "delivery_failure", reason, count: events.len() });
@@ -268,6 +543,7 @@ impl Delivery {
                 for mut event in events {
                     event.attempts += 1;
                     if event.attempts > config.retry.max_retry_count {
+                        self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
                         exhausted += 1;
                     } else {
                         kept.push(event);
@@ -281,9 +557,9 @@ impl Delivery {
                     });
                 }
                 let attempt = kept.iter().map(|e| e.attempts).max().unwrap_or(1);
-                let wait = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
-                    (429, Some(ms)) => ms,
-                    _ => backoff_ms(&config.retry, attempt, entropy.next_unit()),
+                let (wait, rate_limited) = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
+                    (429, Some(ms)) => (ms, true),
+                    _ => (backoff_ms(&config.retry, attempt, entropy.next_unit()), false),
                 };
                 // Back in front, in their original order.
                 for event in kept.into_iter().rev() {
@@ -291,22 +567,53 @@ impl Delivery {
                     self.pending.push_front(event);
                 }
                 if !self.pending.is_empty() {
-                    self.paused_until = Some(now.plus(wait));
+                    // A Retry-After is never shortened by a later, shorter backoff.
+                    let until = now.plus(wait);
+                    if !(self.rate_limited && self.paused_until.is_some_and(|t| t > until)) {
+                        self.paused_until = Some(until);
+                        self.rate_limited = rate_limited;
+                    }
                 }
             }
         }
+        self.persist_changes(now);
+    }
+
+    /// Request `id` was handed to `navigator.sendBeacon` instead (keepalive fetch missing
+    /// or refused): no confirmation will come, so its events stay persisted and are sent
+    /// again when the page shows again or on the next page load.
+    pub fn handle_beacon_sent(&mut self, id: BatchId) {
+        if let Some(events) = self.take_in_flight(id) {
+            self.beaconed.extend(events);
+        }
+    }
+
+    /// The timer fired: scans and lease renewals that fell due (spurious calls are no-ops).
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if let Some(p) = &mut self.persist {
+            if p.next_scan <= now {
+                p.next_scan = now.plus(SCAN_INTERVAL_MS);
+                p.queries.push_back(Query::Scan);
+            }
+        }
+        self.persist_changes(now);
     }
 
     /// When the driver should call back (`handle_timeout`), if anything waits on time.
     pub fn poll_timeout(&self, config: &Config) -> Option<Millis> {
-        if !self.in_flight.is_empty() {
-            return None;
-        }
-        let flush_at = self.flush_at(config)?;
-        Some(match self.paused_until {
-            Some(p) => p.max(flush_at),
-            None => flush_at,
-        })
+        let flush = if !self.in_flight.is_empty() || !self.online {
+            None
+        } else {
+            self.flush_at(config).map(|flush_at| match self.paused_until {
+                Some(p) => p.max(flush_at),
+                None => flush_at,
+            })
+        };
+        let (scan, renew) = match &self.persist {
+            Some(p) => (Some(p.next_scan), p.lease_until.map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3)))),
+            None => (None, None),
+        };
+        [flush, scan, renew].into_iter().flatten().min()
     }
 
     /// Queues a notice for the page.
@@ -317,5 +624,231 @@ impl Delivery {
     /// The next notice for the page.
     pub fn poll_notice(&mut self) -> Option<Notice> {
         self.notices.pop_front()
+    }
+
+    /// The next storage write of the persisted queue.
+    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
+        self.persist.as_mut()?.writes.pop_front()
+    }
+
+    /// The next thing only the driver can do.
+    pub fn poll_query(&mut self) -> Option<Query> {
+        self.persist.as_mut()?.queries.pop_front()
+    }
+
+    /// Whether this turn changed what must be persisted (the driver then calls
+    /// `handle_turn_end` once before the task ends, e.g. from a queued microtask).
+    pub fn needs_turn_end(&self) -> bool {
+        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.dirty.is_empty())
+    }
+
+    /// The end of a turn: this turn's events become one segment write.
+    pub fn handle_turn_end(&mut self, now: Millis) {
+        self.persist_changes(now);
+    }
+
+    /// A localStorage write of the queue failed (quota, blocked): the queue carries on in
+    /// memory only. What is already on disk stays (re-sent by a later page: possible
+    /// duplicates with the same messageId, never a loss).
+    pub fn handle_storage_failed(&mut self) {
+        // Our lock (if held) stays held until the page ends, so no other tab adopts what
+        // this tab still sends from memory.
+        if self.persist.take().is_some() {
+            for event in self.pending.iter_mut().chain(self.beaconed.iter_mut()) {
+                event.seg = 0;
+            }
+            for (_, events, _, _) in &mut self.in_flight {
+                for event in events {
+                    event.seg = 0;
+                }
+            }
+        }
+    }
+
+    /// The keys read for a [`Query::Scan`]: segments of tabs that are gone are adopted
+    /// (lease mode), or their locks are tried ([`Query::Claim`], lock mode).
+    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
+        let Some(p) = &mut self.persist else { return };
+        p.next_scan = now.plus(SCAN_INTERVAL_MS);
+        let mut foreign: Vec<&str> = Vec::new();
+        let mut leases: Vec<(&str, Millis)> = Vec::new();
+        let mut own_on_disk: Vec<u32> = Vec::new();
+        for (key, value) in entries {
+            match queue::parse_key(&p.prefix, key) {
+                Some(KeyKind::Segment(tab, n)) if tab == p.tab => own_on_disk.push(n),
+                Some(KeyKind::Segment(tab, _)) => {
+                    if !foreign.contains(&tab) {
+                        foreign.push(tab);
+                    }
+                }
+                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(value.trim().parse().unwrap_or(0)))),
+                None => {}
+            }
+        }
+        match p.claims {
+            Claims::Locks => {
+                for tab in foreign {
+                    p.queries.push_back(Query::Claim(tab.to_owned()));
+                }
+            }
+            Claims::Lease => {
+                // Our own segments that vanished were adopted by another tab that saw our
+                // lease expire (e.g. while this tab was throttled): it sends them now.
+                let vanished: Vec<u32> = p.segs.iter().filter(|s| s.1 && !own_on_disk.contains(&s.0)).map(|s| s.0).collect();
+                if !vanished.is_empty() {
+                    for n in &vanished {
+                        p.remove_seg(*n);
+                        p.dirty.retain(|d| d != n);
+                    }
+                    let mut kept = VecDeque::with_capacity(self.pending.len());
+                    for event in std::mem::take(&mut self.pending) {
+                        if vanished.contains(&event.seg) {
+                            self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+                            self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+                        } else {
+                            kept.push_back(event);
+                        }
+                    }
+                    self.pending = kept;
+                }
+                for tab in foreign {
+                    let lease = leases.iter().find(|l| l.0 == tab).map(|l| l.1);
+                    if lease.is_none_or(|until| until <= now) {
+                        self.adopt(now, tab, entries);
+                    }
+                }
+            }
+        }
+        self.persist_changes(now);
+    }
+
+    /// The lock of tab `tab` was granted ([`Query::Claim`]) and `entries` were read after:
+    /// that tab is gone, its events become ours.
+    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
+        self.adopt(now, tab, entries);
+        self.persist_changes(now);
+    }
+
+    /// Moves the persisted events of (gone) tab `tab` into this tab's queue: one new own
+    /// segment, then the old keys are removed.
+    fn adopt(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
+        let Some(p) = &mut self.persist else { return };
+        if tab == p.tab {
+            return;
+        }
+        let seg = p.next_seg;
+        let mut adopted: Vec<Queued> = Vec::new();
+        let mut expired = 0;
+        for (key, value) in entries {
+            match queue::parse_key(&p.prefix, key) {
+                Some(KeyKind::Segment(t, _)) if t == tab => {}
+                Some(KeyKind::Lease(t)) if t == tab => {
+                    p.adopted_keys.push(key.clone());
+                    continue;
+                }
+                _ => continue,
+            }
+            p.adopted_keys.push(key.clone());
+            for stored in queue::decode(value) {
+                if now.since(stored.queued_at) > MAX_EVENT_AGE_MS {
+                    expired += 1;
+                    continue;
+                }
+                adopted.push(Queued {
+                    message_id: stored.message_id,
+                    json: stored.json,
+                    kind: stored.kind,
+                    attempts: stored.attempts,
+                    queued_at: stored.queued_at,
+                    seg,
+                });
+            }
+        }
+        if !adopted.is_empty() {
+            p.next_seg += 1;
+            p.segs.push((seg, false));
+            p.dirty.push(seg);
+        }
+        if expired > 0 {
+            self.notices.push_back(Notice {
+                code: "event_expired",
+                reason: String::from("events older than 7 days were dropped"),
+                count: expired,
+            });
+        }
+        // Older than anything accepted on this page: in front, oldest first.
+        adopted.sort_unstable_by_key(|e| e.queued_at.0);
+        for event in adopted.into_iter().rev() {
+            self.pending_bytes += event.json.len();
+            self.held_bytes += event.json.len();
+            self.pending.push_front(event);
+        }
+        self.enforce_bounds();
+    }
+
+    /// Emits the storage writes for everything that changed: the open segment (one write),
+    /// rewritten or removed dirty segments, keys of adopted tabs, the lease or lock.
+    fn persist_changes(&mut self, now: Millis) {
+        let Some(p) = &mut self.persist else { return };
+        let has_events = !p.segs.is_empty();
+        if p.claims == Claims::Lease && has_events {
+            // The lease goes first, so no other tab ever sees our segments without it.
+            let due = p.lease_until.is_none_or(|until| until.since(now) <= LEASE_MS * 2 / 3);
+            if due {
+                let until = now.plus(LEASE_MS);
+                p.lease_until = Some(until);
+                let mut value = String::new();
+                push_u64(&mut value, until.0);
+                let key = queue::lease_key(&p.prefix, &p.tab);
+                p.write(key, Some(value));
+            }
+        }
+        if let Some((seg, text)) = p.open.take() {
+            if !p.dirty.contains(&seg) && !text.is_empty() {
+                let key = queue::segment_key(&p.prefix, &p.tab, seg);
+                p.write(key, Some(text));
+                p.set_seg(seg, true);
+            } else {
+                p.mark(seg);
+            }
+        }
+        if !p.dirty.is_empty() {
+            let mut texts: Vec<(u32, String)> = std::mem::take(&mut p.dirty).into_iter().map(|seg| (seg, String::new())).collect();
+            let held = self.pending.iter().chain(self.beaconed.iter()).chain(self.in_flight.iter().flat_map(|f| f.1.iter()));
+            for event in held {
+                if let Some((_, text)) = texts.iter_mut().find(|t| t.0 == event.seg) {
+                    queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
+                }
+            }
+            for (seg, text) in texts {
+                let key = queue::segment_key(&p.prefix, &p.tab, seg);
+                if text.is_empty() {
+                    if p.remove_seg(seg) {
+                        p.write(key, None);
+                    }
+                } else {
+                    p.write(key, Some(text));
+                    p.set_seg(seg, true);
+                }
+            }
+        }
+        for key in std::mem::take(&mut p.adopted_keys) {
+            p.write(key, None);
+        }
+        let has_events = !p.segs.is_empty();
+        match p.claims {
+            Claims::Locks => {
+                if has_events != p.lock_held {
+                    p.lock_held = has_events;
+                    p.queries.push_back(Query::HoldLock(has_events));
+                }
+            }
+            Claims::Lease => {
+                if !has_events && p.lease_until.take().is_some() {
+                    let key = queue::lease_key(&p.prefix, &p.tab);
+                    p.write(key, None);
+                }
+            }
+        }
     }
 }

@@ -2,12 +2,18 @@
 //!
 //! [`Analytics`] takes calls and outcomes (`handle_*`, each with `now`) and hands back what
 //! the driver must do (`poll_*`). After any `handle_*`, the driver calls, in this order:
+//! 0. [`Analytics::poll_query`] until `None` (storage scans and Web Locks for the persisted
+//!    queue; each answered with its `handle_*`);
 //! 1. [`Analytics::poll_storage_write`] until `None` (apply to cookies / localStorage);
 //! 2. [`Analytics::poll_transmit`] until `None` (send each request, later report its
 //!    outcome with [`Analytics::handle_send_outcome`]);
 //! 3. [`Analytics::poll_notice`] until `None` (emit `error` on the page);
 //! 4. [`Analytics::poll_timeout`] (arm one timer; on expiry call
 //!    [`Analytics::handle_timeout`]; spurious calls are no-ops).
+//!
+//! When [`Analytics::needs_turn_end`] is true after a call, the driver calls
+//! [`Analytics::handle_turn_end`] once before the current task ends (a queued microtask):
+//! all events accepted in that turn are persisted with one write.
 
 pub mod args;
 pub mod config;
@@ -16,6 +22,7 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod page;
+pub mod queue;
 pub mod retry;
 pub mod time;
 pub mod validate;
@@ -24,7 +31,7 @@ use std::collections::VecDeque;
 
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
-use delivery::{BatchId, Delivery, Notice, Queued, SendOutcome, Transmit};
+use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
 use event::{BuildInput, Env, EventType, Payload};
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
@@ -174,7 +181,7 @@ impl Analytics {
             });
             return Err(CallError::TooLarge);
         }
-        self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now });
+        self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
         Ok(json)
     }
 
@@ -202,7 +209,69 @@ impl Analytics {
     }
 
     /// The timer from [`Analytics::poll_timeout`] fired (spurious calls are no-ops).
-    pub fn handle_timeout(&mut self, _now: Millis) {}
+    pub fn handle_timeout(&mut self, now: Millis) {
+        self.delivery.handle_timeout(now);
+    }
+
+    /// Starts persisting the delivery queue in localStorage (unless persistence is disabled),
+    /// with `claims` telling how tabs keep out of each other's events. Events left by earlier
+    /// pages are adopted after the first [`Query::Scan`].
+    pub fn handle_queue_open(&mut self, now: Millis, claims: Claims) {
+        if self.config.stores.local || self.config.stores.cookie {
+            self.delivery.open(now, &self.config.write_key, claims, &mut self.entropy);
+        }
+    }
+
+    /// The queue's localStorage key prefix (every key a [`Query::Scan`] must read), when
+    /// persisting.
+    pub fn queue_prefix(&self) -> Option<&str> {
+        self.delivery.prefix()
+    }
+
+    /// This tab's id in the persisted queue (its lock is `queue_prefix() + tab`).
+    pub fn queue_tab(&self) -> Option<&str> {
+        self.delivery.tab()
+    }
+
+    /// Whether the driver must call [`Analytics::handle_turn_end`] before the task ends.
+    pub fn needs_turn_end(&self) -> bool {
+        self.delivery.needs_turn_end()
+    }
+
+    /// The end of the current turn: the events accepted in it are persisted (one write).
+    pub fn handle_turn_end(&mut self, now: Millis) {
+        self.delivery.handle_turn_end(now);
+    }
+
+    /// The answer to [`Query::Scan`]: every `(key, value)` under [`Analytics::queue_prefix`].
+    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
+        self.delivery.handle_storage_scan(now, entries);
+    }
+
+    /// The lock asked for by [`Query::Claim`] was granted; `entries` were read after.
+    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
+        self.delivery.handle_claimed(now, tab, entries);
+    }
+
+    /// A localStorage write of the queue failed: the queue carries on in memory.
+    pub fn handle_storage_failed(&mut self) {
+        self.delivery.handle_storage_failed();
+    }
+
+    /// `navigator.onLine` changed (offline pauses sending; online resumes at once).
+    pub fn handle_online(&mut self, online: bool) {
+        self.delivery.handle_online(online);
+    }
+
+    /// Request `id` went out with `navigator.sendBeacon` (no outcome will follow).
+    pub fn handle_beacon_sent(&mut self, id: BatchId) {
+        self.delivery.handle_beacon_sent(id);
+    }
+
+    /// The next storage scan or lock operation for the driver.
+    pub fn poll_query(&mut self) -> Option<Query> {
+        self.delivery.poll_query()
+    }
 
     /// `flush()`: send what is pending without waiting for the batch timer.
     pub fn handle_flush(&mut self) {
@@ -226,7 +295,7 @@ impl Analytics {
 
     /// The next storage change to apply.
     pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        self.writes.pop_front()
+        self.writes.pop_front().or_else(|| self.delivery.poll_storage_write())
     }
 
     /// The next notice (`error` event) for the page.

@@ -3,6 +3,7 @@
 mod delivery;
 mod events;
 mod identity;
+mod queue;
 #[cfg(feature = "segments")]
 mod segments;
 mod sim;

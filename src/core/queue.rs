@@ -1,0 +1,133 @@
+//! **API Boundary** (persisted format, v1): how the delivery queue lives in localStorage.
+//! Key names, the compact segment encoding, and parsing a storage scan into per-tab groups.
+//! Pure: no I/O; the driver reads keys and the core emits writes as data.
+//!
+//! Keys, all under `sieve:q1:<writeKey>:` (the `q1` is the format version):
+//! - `<tab>:<n>` — segment `n` of tab `<tab>`: the events one tab accepted in one turn
+//!   (append-only; rewritten only when some of its events are confirmed, dropped or retried);
+//! - `<tab>:lease` — the tab's lease expiry (epoch ms, decimal), only where Web Locks are
+//!   missing.
+//!
+//! A segment is one line per event, `<attempts>,<queued_at>,<kind letter><event JSON>`,
+//! separated by `\n` (event JSON never contains a raw newline).
+
+use crate::core::event::EventType;
+use crate::core::time::Millis;
+use crate::json::{self, push_u64};
+
+/// The key prefix of every queue key of this write key.
+pub fn prefix(write_key: &str) -> String {
+    ["sieve:q1:", write_key, ":"].concat()
+}
+
+/// The lease key suffix.
+pub const LEASE: &str = "lease";
+
+/// The kind letter of an event type (the standard-mode endpoint letter).
+pub fn kind_letter(kind: EventType) -> char {
+    match kind {
+        EventType::Track => 't',
+        EventType::Page => 'p',
+        EventType::Screen => 's',
+        EventType::Identify => 'i',
+        EventType::Group => 'g',
+        EventType::Alias => 'a',
+    }
+}
+
+fn kind_from_letter(c: u8) -> Option<EventType> {
+    Some(match c {
+        b't' => EventType::Track,
+        b'p' => EventType::Page,
+        b's' => EventType::Screen,
+        b'i' => EventType::Identify,
+        b'g' => EventType::Group,
+        b'a' => EventType::Alias,
+        _ => return None,
+    })
+}
+
+/// Appends one event line (with its trailing newline).
+pub fn push_line(out: &mut String, attempts: u32, queued_at: Millis, kind: EventType, json: &str) {
+    push_u64(out, u64::from(attempts));
+    out.push(',');
+    push_u64(out, queued_at.0);
+    out.push(',');
+    out.push(kind_letter(kind));
+    out.push_str(json);
+    out.push('\n');
+}
+
+/// One event read back from a segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// Failed attempts when it was written.
+    pub attempts: u32,
+    /// When it was accepted.
+    pub queued_at: Millis,
+    /// Its type.
+    pub kind: EventType,
+    /// Its `messageId` (empty when missing).
+    pub message_id: String,
+    /// Its JSON text.
+    pub json: String,
+}
+
+/// Decodes a segment; malformed lines are skipped (never a panic).
+pub fn decode(text: &str) -> Vec<Stored> {
+    text.split('\n').filter_map(decode_line).collect()
+}
+
+fn decode_line(line: &str) -> Option<Stored> {
+    let (attempts, rest) = line.split_once(',')?;
+    let (queued_at, rest) = rest.split_once(',')?;
+    let kind = kind_from_letter(*rest.as_bytes().first()?)?;
+    let json = rest.get(1..)?;
+    let parsed = json::parse(json).ok()?;
+    parsed.as_object()?;
+    let message_id = parsed.get("messageId").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    Some(Stored {
+        attempts: attempts.parse().ok()?,
+        queued_at: Millis(queued_at.parse().ok()?),
+        kind,
+        message_id,
+        json: json.to_owned(),
+    })
+}
+
+/// What a key under the prefix names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind<'a> {
+    /// Segment `n` of `tab`.
+    Segment(&'a str, u32),
+    /// The lease of `tab`.
+    Lease(&'a str),
+}
+
+/// Parses a full key; `None` for keys of other write keys or formats.
+pub fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
+    let rest = key.strip_prefix(prefix)?;
+    let (tab, what) = rest.rsplit_once(':')?;
+    if tab.is_empty() {
+        return None;
+    }
+    if what == LEASE {
+        return Some(KeyKind::Lease(tab));
+    }
+    Some(KeyKind::Segment(tab, what.parse().ok()?))
+}
+
+/// The key of segment `n` of `tab`.
+pub fn segment_key(prefix: &str, tab: &str, n: u32) -> String {
+    let mut key = String::with_capacity(prefix.len() + tab.len() + 12);
+    key.push_str(prefix);
+    key.push_str(tab);
+    key.push(':');
+    push_u64(&mut key, u64::from(n));
+    key
+}
+
+/// The lease key of `tab`.
+pub fn lease_key(prefix: &str, tab: &str) -> String {
+    [prefix, tab, ":", LEASE].concat()
+}

@@ -1,0 +1,591 @@
+//! The persisted delivery queue through a simulated browser profile: one shared
+//! localStorage and lock table, several tabs (each its own core and network script), a
+//! clock, and faults as data (closed/crashed tabs, broken storage, offline). No browser.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use sieve::core::config::Config;
+use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit};
+use sieve::core::identity::{StorageSnapshot, Store};
+use sieve::core::time::Millis;
+use sieve::core::{Analytics, Method};
+use sieve::json::{self, Value};
+
+use crate::sim::{env, page_at, T0};
+
+const SETTINGS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
+const FAST: &str = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":100}}}}}"#;
+const PREFIX: &str = "sieve:q1:WK:";
+
+fn ok() -> SendOutcome {
+    SendOutcome { status: 200, retry_after: None }
+}
+
+fn status(code: u16) -> SendOutcome {
+    SendOutcome { status: code, retry_after: None }
+}
+
+struct Tab {
+    core: Analytics,
+    /// Requests handed out, not yet answered.
+    in_flight: Vec<Transmit>,
+    notices: Vec<Notice>,
+    open: bool,
+}
+
+/// One browser profile: shared storage and locks, tabs, a clock and the API.
+struct World {
+    now: Millis,
+    local: BTreeMap<String, String>,
+    /// Held Web Locks (names).
+    locks: BTreeSet<String>,
+    /// Lock names held per tab index (released when the tab closes or crashes).
+    held_by: BTreeMap<usize, String>,
+    tabs: Vec<Tab>,
+    claims: Claims,
+    /// What the API answers next (front first); empty ⇒ `api_default`.
+    network: VecDeque<SendOutcome>,
+    api_default: SendOutcome,
+    /// Every request sent: (tab, time, request).
+    sent: Vec<(usize, Millis, Transmit)>,
+    /// messageIds the API accepted, with multiplicity.
+    delivered: BTreeMap<String, usize>,
+    /// localStorage writes of queue keys applied so far.
+    queue_writes: usize,
+    storage_broken: bool,
+}
+
+impl World {
+    fn new(claims: Claims) -> World {
+        World {
+            now: Millis(T0),
+            local: BTreeMap::new(),
+            locks: BTreeSet::new(),
+            held_by: BTreeMap::new(),
+            tabs: Vec::new(),
+            claims,
+            network: VecDeque::new(),
+            api_default: ok(),
+            sent: Vec::new(),
+            delivered: BTreeMap::new(),
+            queue_writes: 0,
+            storage_broken: false,
+        }
+    }
+
+    /// Opens a tab (a page load) and runs its start-up.
+    fn open_tab(&mut self, options: &str) -> usize {
+        let config = Config::from_settings("WK", &json::parse(SETTINGS).unwrap(), &json::parse(options).unwrap());
+        let mut seed = [7; 16];
+        seed[0] = self.tabs.len() as u8 + 1;
+        let mut core = Analytics::new(config, env(), &StorageSnapshot::default(), seed);
+        core.handle_queue_open(self.now, self.claims);
+        self.tabs.push(Tab { core, in_flight: Vec::new(), notices: Vec::new(), open: true });
+        let i = self.tabs.len() - 1;
+        self.step(i);
+        i
+    }
+
+    /// Closes (or crashes) a tab: no pagehide work, its locks are released by the browser,
+    /// its requests in flight are lost.
+    fn close_tab(&mut self, i: usize) {
+        self.tabs[i].open = false;
+        self.tabs[i].in_flight.clear();
+        if let Some(name) = self.held_by.remove(&i) {
+            self.locks.remove(&name);
+        }
+    }
+
+    fn entries(&self) -> Vec<(String, String)> {
+        self.local.iter().filter(|(k, _)| k.starts_with(PREFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    fn track(&mut self, i: usize, name: &str) -> String {
+        let json = self.call(i, name);
+        self.step(i);
+        json
+    }
+
+    /// A `track` without ending the turn.
+    fn call(&mut self, i: usize, name: &str) -> String {
+        let args = sieve::core::args::decode_args("s", &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap()).0;
+        let json = self.tabs[i].core.handle_call(self.now, Method::Track, &args, &page_at("https://www.example.com/")).unwrap();
+        json::parse(&json).unwrap().get("messageId").unwrap().as_str().unwrap().to_owned()
+    }
+
+    /// The driver: turn end, queries, writes, transmits, notices.
+    fn step(&mut self, i: usize) {
+        if !self.tabs[i].open {
+            return;
+        }
+        if self.tabs[i].core.needs_turn_end() {
+            self.tabs[i].core.handle_turn_end(self.now);
+        }
+        loop {
+            let mut progressed = false;
+            while let Some(query) = self.tabs[i].core.poll_query() {
+                progressed = true;
+                match query {
+                    Query::Scan => {
+                        let entries = self.entries();
+                        self.tabs[i].core.handle_storage_scan(self.now, &entries);
+                    }
+                    Query::Claim(tab) => {
+                        let name = [PREFIX, tab.as_str()].concat();
+                        if !self.locks.contains(&name) {
+                            let entries = self.entries();
+                            self.tabs[i].core.handle_claimed(self.now, &tab, &entries);
+                            // The lock is released only after the adoption is written.
+                            self.apply_writes(i);
+                        }
+                    }
+                    Query::HoldLock(hold) => {
+                        let name = [PREFIX, self.tabs[i].core.queue_tab().unwrap()].concat();
+                        if hold {
+                            assert!(self.locks.insert(name.clone()), "a tab's own lock is free");
+                            self.held_by.insert(i, name);
+                        } else {
+                            self.locks.remove(&name);
+                            self.held_by.remove(&i);
+                        }
+                    }
+                }
+            }
+            progressed |= self.apply_writes(i);
+            if !progressed {
+                break;
+            }
+        }
+        while let Some(t) = self.tabs[i].core.poll_transmit(self.now) {
+            self.sent.push((i, self.now, t.clone()));
+            self.tabs[i].in_flight.push(t);
+        }
+        while let Some(n) = self.tabs[i].core.poll_notice() {
+            self.tabs[i].notices.push(n);
+        }
+    }
+
+    fn apply_writes(&mut self, i: usize) -> bool {
+        let mut any = false;
+        while let Some(w) = self.tabs[i].core.poll_storage_write() {
+            any = true;
+            if w.store != Store::Local {
+                continue;
+            }
+            if self.storage_broken {
+                self.tabs[i].core.handle_storage_failed();
+                continue;
+            }
+            if w.key.starts_with(PREFIX) {
+                self.queue_writes += 1;
+            }
+            match w.value {
+                Some(v) => self.local.insert(w.key, v),
+                None => self.local.remove(&w.key),
+            };
+        }
+        any
+    }
+
+    /// Answers every request of tab `i` from the network script.
+    fn answer(&mut self, i: usize) {
+        for t in std::mem::take(&mut self.tabs[i].in_flight) {
+            let outcome = self.network.pop_front().unwrap_or_else(|| self.api_default.clone());
+            if (200..300).contains(&outcome.status) {
+                for e in batch_events(&t) {
+                    *self.delivered.entry(message_id(&e)).or_default() += 1;
+                }
+            }
+            self.tabs[i].core.handle_send_outcome(self.now, t.id, &outcome);
+        }
+        self.step(i);
+    }
+
+    /// Runs every open tab (answering requests, firing timers) until `ms` have passed.
+    fn run(&mut self, ms: u64) {
+        let end = self.now.plus(ms);
+        loop {
+            for i in 0..self.tabs.len() {
+                if self.tabs[i].open {
+                    self.answer(i);
+                }
+            }
+            let next = (0..self.tabs.len())
+                .filter(|i| self.tabs[*i].open)
+                .filter_map(|i| self.tabs[i].core.poll_timeout().map(|d| (d, i)))
+                .min();
+            match next {
+                Some((d, i)) if d <= end => {
+                    self.now = d.max(self.now);
+                    self.tabs[i].core.handle_timeout(self.now);
+                    self.step(i);
+                }
+                _ => {
+                    if self.tabs.iter().all(|t| t.in_flight.is_empty() || !t.open) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.now = end;
+    }
+
+    fn queue_keys(&self) -> Vec<String> {
+        self.local.keys().filter(|k| k.starts_with(PREFIX)).cloned().collect()
+    }
+}
+
+fn batch_events(t: &Transmit) -> Vec<Value> {
+    let body = json::parse(&t.body).unwrap();
+    match body.get("batch") {
+        Some(Value::Array(events)) => events.clone(),
+        _ => vec![body],
+    }
+}
+
+fn message_id(e: &Value) -> String {
+    e.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn assert_all_delivered(world: &World, ids: &[String]) {
+    let missing: Vec<_> = ids.iter().filter(|id| !world.delivered.contains_key(*id)).collect();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+}
+
+#[test]
+fn one_turn_is_one_storage_write_whatever_the_number_of_events() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab("{}");
+    let before = w.queue_writes;
+    for i in 0..7 {
+        w.call(t, &format!("E{i}"));
+    }
+    assert_eq!(w.queue_writes, before, "nothing is written inside the turn");
+    w.step(t);
+    assert_eq!(w.queue_writes, before + 1, "one segment for the 7 events of the turn");
+    let keys = w.queue_keys();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(w.local[&keys[0]].lines().count(), 7);
+    assert!(w.locks.len() == 1, "the tab holds its lock while it has persisted events");
+    // The next turn appends a new segment; the first one is not rewritten.
+    w.track(t, "E7");
+    assert_eq!(w.queue_writes, before + 2);
+    assert_eq!(w.queue_keys().len(), 2);
+    assert_eq!(w.local[&keys[0]].lines().count(), 7);
+}
+
+#[test]
+fn confirmed_events_leave_storage_and_the_lock_is_released() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(FAST);
+    let ids: Vec<String> = (0..15).map(|i| w.track(t, &format!("E{i}"))).collect();
+    assert_eq!(w.queue_keys().len(), 15);
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty(), "left: {:?}", w.queue_keys());
+    assert!(w.locks.is_empty(), "an empty queue holds no lock (keeps the page bfcache-eligible)");
+}
+
+#[test]
+fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(FAST);
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        ids.push(w.call(t, &format!("E{i}")));
+    }
+    w.step(t);
+    assert_eq!(w.tabs[t].in_flight.len(), 1, "one batch of 10 in flight");
+    w.answer(t);
+    let keys = w.queue_keys();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(w.local[&keys[0]].lines().count(), 15, "the 10 confirmed ones are gone from disk");
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty());
+}
+
+#[test]
+fn events_survive_a_reload_and_are_resent_with_the_same_message_ids() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    let ids: Vec<String> = (0..12).map(|i| w.track(a, &format!("E{i}"))).collect();
+    w.run(3_000);
+    assert!(w.delivered.is_empty());
+    let retried = w.sent.len();
+    assert!(retried >= 2, "retried while the API is down");
+    // Reload: the old page goes away (its lock with it), a new page loads.
+    w.close_tab(a);
+    w.api_default = ok();
+    let b = w.open_tab(FAST);
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    let after: Vec<&Transmit> = w.sent.iter().filter(|s| s.0 == b).map(|s| &s.2).collect();
+    assert!(!after.is_empty());
+    assert!(after[0].retry_count >= 1, "attempts survive the reload (X-Retry-Count)");
+    let first = &batch_events(after[0])[0];
+    assert!(first.get("_metadata").and_then(|m| m.get("retryCount")).is_some());
+    assert!(w.queue_keys().is_empty());
+    assert!(w.delivered.values().all(|n| *n == 1), "no duplicates: {:?}", w.delivered);
+}
+
+#[test]
+fn a_live_tab_keeps_its_events_and_a_closed_tabs_events_are_adopted() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(500);
+    let a = w.open_tab(FAST);
+    let b = w.open_tab(FAST);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(w.track(if i % 2 == 0 { a } else { b }, &format!("E{i}")));
+    }
+    w.run(30_000);
+    // While both are alive, no tab ever sends the other's events.
+    for (tab, _, t) in &w.sent {
+        for e in batch_events(t) {
+            let n: usize = e.get("event").unwrap().as_str().unwrap()[1..].parse().unwrap();
+            assert_eq!(n % 2, *tab, "tab {tab} sent another tab's event E{n}");
+        }
+    }
+    w.close_tab(b);
+    w.api_default = ok();
+    w.run(30_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty(), "left: {:?}", w.queue_keys());
+    assert!(w.delivered.values().all(|n| *n == 1));
+}
+
+#[test]
+fn without_web_locks_a_crashed_tabs_events_are_adopted_once_its_lease_expires() {
+    let mut w = World::new(Claims::Lease);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    let ids: Vec<String> = (0..5).map(|i| w.track(a, &format!("A{i}"))).collect();
+    let lease_key = format!("{PREFIX}{}:lease", w.tabs[a].core.queue_tab().unwrap());
+    let lease: u64 = w.local[&lease_key].parse().unwrap();
+    assert_eq!(lease, w.now.0 + 60_000, "a 60 s lease, written with the first segment");
+    // A stays alive for two minutes: it renews its lease, B never adopts.
+    let b = w.open_tab(FAST);
+    w.run(120_000);
+    assert!(w.sent.iter().all(|s| s.0 == a), "B sent nothing of A's while A was alive");
+    let renewed: u64 = w.local[&lease_key].parse().unwrap();
+    assert!(renewed > lease, "the lease was renewed");
+    // A crashes: no more renewals. Nothing moves before the lease expires.
+    w.close_tab(a);
+    let crashed_at = w.now;
+    w.api_default = ok();
+    let expiry = Millis(w.local[&lease_key].parse().unwrap());
+    w.run(expiry.since(crashed_at) - 1);
+    assert!(w.delivered.is_empty(), "adopted before the lease expired");
+    w.run(11_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.sent.iter().any(|s| s.0 == b));
+    assert!(w.queue_keys().is_empty(), "left: {:?}", w.queue_keys());
+}
+
+#[test]
+fn a_tab_whose_lease_lapsed_forgets_what_another_tab_adopted() {
+    let mut w = World::new(Claims::Lease);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    let ids: Vec<String> = (0..3).map(|i| w.track(a, &format!("A{i}"))).collect();
+    // A is frozen (throttled) for 2 minutes; B adopts after the lease expires.
+    w.tabs[a].open = false;
+    let b = w.open_tab(FAST);
+    w.api_default = ok();
+    w.run(120_000);
+    assert_all_delivered(&w, &ids);
+    // A wakes up: its next scan finds its segments gone and it stops holding them.
+    w.tabs[a].open = true;
+    w.tabs[a].in_flight.clear();
+    let sent_before = w.sent.len();
+    w.tabs[a].core.handle_timeout(w.now.plus(10_000));
+    w.step(a);
+    w.run(60_000);
+    let resent = w.sent[sent_before..].iter().filter(|s| s.0 == a).count();
+    assert!(resent <= 1, "at most the batch that was already due goes twice (same messageIds)");
+    assert_eq!(w.tabs[a].core.queued(), 0);
+    let _ = b;
+}
+
+#[test]
+fn the_queue_is_bounded_in_events_with_an_error_counting_the_dropped() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":1000,"timeout":3600000}}}}}"#);
+    for i in 0..1_005 {
+        w.call(t, &format!("E{i}"));
+    }
+    w.step(t);
+    assert_eq!(w.tabs[t].core.queued(), 1_000);
+    let full: usize = w.tabs[t].notices.iter().filter(|n| n.code == "queue_full").map(|n| n.count).sum();
+    assert_eq!(full, 5, "the 5 oldest were dropped");
+    let on_disk: usize = w.queue_keys().iter().map(|k| w.local[k].lines().count()).sum();
+    assert_eq!(on_disk, 1_000);
+    assert!(!w.local.values().any(|v| v.contains("\"E0\"")), "the oldest is gone from disk too");
+}
+
+#[test]
+fn the_queue_is_bounded_in_bytes() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":1000,"timeout":3600000}}}}}"#);
+    let blob = "z".repeat(30_000);
+    for i in 0..80 {
+        let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
+        w.tabs[t].core.handle_call(w.now, Method::Track, &args, &page_at("https://www.example.com/")).unwrap();
+        w.step(t);
+    }
+    let bytes: usize = w.queue_keys().iter().map(|k| w.local[k].len()).sum();
+    assert!(bytes <= 2 * 1024 * 1024 + 80 * 64, "{bytes} bytes on disk");
+    let dropped: usize = w.tabs[t].notices.iter().filter(|n| n.code == "queue_full").map(|n| n.count).sum();
+    assert_eq!(dropped + w.tabs[t].core.queued(), 80);
+    assert!(dropped >= 10);
+}
+
+#[test]
+fn events_older_than_seven_days_are_dropped_on_restore() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    w.track(a, "Old");
+    w.close_tab(a);
+    w.now = w.now.plus(8 * 86_400_000);
+    w.api_default = ok();
+    let b = w.open_tab(FAST);
+    let fresh = w.track(b, "Fresh");
+    w.run(5_000);
+    assert_eq!(w.delivered.keys().cloned().collect::<Vec<_>>(), vec![fresh]);
+    assert!(w.tabs[b].notices.iter().any(|n| n.code == "event_expired" && n.count == 1));
+    assert!(w.queue_keys().is_empty());
+}
+
+#[test]
+fn broken_storage_falls_back_to_memory_and_still_delivers() {
+    let mut w = World::new(Claims::Locks);
+    w.storage_broken = true;
+    let t = w.open_tab(FAST);
+    let ids: Vec<String> = (0..4).map(|i| w.track(t, &format!("E{i}"))).collect();
+    let writes_after_failure = w.queue_writes;
+    w.track(t, "later");
+    assert_eq!(w.queue_writes, writes_after_failure);
+    assert!(w.tabs[t].core.queue_prefix().is_none(), "memory queue");
+    w.run(5_000);
+    assert_all_delivered(&w, &ids);
+}
+
+#[test]
+fn malformed_segments_are_skipped_without_panicking() {
+    let mut w = World::new(Claims::Locks);
+    for (k, v) in [
+        ("deadbeef:1", "garbage"),
+        ("deadbeef:2", "1,2,x{}\n,,\n9999999999999999999999,1,t{}\n0,abc,t{}\n0,1,t[1]\n0,1,t{\"messageId\":\"m\""),
+        ("deadbeef:lease", "not a number"),
+        ("nota:number", "0,1,t{}"),
+        (":7", "0,1,t{}"),
+    ] {
+        w.local.insert(format!("{PREFIX}{k}"), v.into());
+    }
+    let good = format!("0,{},t{{\"type\":\"track\",\"event\":\"ok\",\"messageId\":\"good-1\",\"anonymousId\":\"a\"}}\n", w.now.0);
+    w.local.insert(format!("{PREFIX}deadbeef:3"), good);
+    let t = w.open_tab(FAST);
+    w.run(5_000);
+    assert_eq!(w.delivered.keys().cloned().collect::<Vec<_>>(), vec!["good-1".to_owned()]);
+    assert_eq!(w.tabs[t].core.queued(), 0);
+}
+
+#[test]
+fn offline_pauses_and_online_resumes_at_once() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(FAST);
+    w.tabs[t].core.handle_online(false);
+    let ids: Vec<String> = (0..25).map(|i| w.track(t, &format!("E{i}"))).collect();
+    w.run(60_000);
+    assert!(w.sent.is_empty(), "nothing leaves while offline");
+    assert_eq!(w.queue_keys().len(), 25, "but everything is persisted");
+    // A failure, then going offline and back: the backoff is lifted at once.
+    w.network.push_back(status(0));
+    w.tabs[t].core.handle_online(true);
+    w.step(t);
+    assert_eq!(w.sent.len(), 1);
+    w.answer(t);
+    w.tabs[t].core.handle_online(false);
+    w.tabs[t].core.handle_online(true);
+    w.step(t);
+    assert_eq!(w.sent.len(), 2, "online resumes without waiting for the backoff");
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+}
+
+#[test]
+fn retry_after_is_capped_and_not_shortened_by_later_backoffs() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(FAST);
+    w.track(t, "a");
+    w.network.push_back(SendOutcome { status: 429, retry_after: Some("100000".into()) });
+    w.run(1_000);
+    assert_eq!(w.sent.len(), 1);
+    let at = w.sent[0].1;
+    // Online again does not lift a Retry-After pause.
+    w.tabs[t].core.handle_online(false);
+    w.tabs[t].core.handle_online(true);
+    w.step(t);
+    w.run(299_000);
+    assert_eq!(w.sent.len(), 1, "paused for the capped 300 s");
+    w.run(2_000);
+    assert_eq!(w.sent.len(), 2);
+    assert_eq!(w.sent[1].1.since(at), 300_000, "Retry-After capped at 300 s");
+}
+
+#[test]
+fn beaconed_events_stay_persisted_and_are_resent_when_the_page_shows_again() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
+    let ids: Vec<String> = (0..3).map(|i| w.track(t, &format!("E{i}"))).collect();
+    w.tabs[t].core.handle_page_hide();
+    w.step(t);
+    assert_eq!(w.tabs[t].in_flight.len(), 1);
+    assert!(w.tabs[t].in_flight[0].keepalive);
+    // The driver found keepalive fetch refused and used sendBeacon.
+    let id = w.tabs[t].in_flight.remove(0).id;
+    w.tabs[t].core.handle_beacon_sent(id);
+    w.step(t);
+    assert_eq!(w.tabs[t].core.queued(), 3, "unconfirmed: still queued");
+    assert_eq!(w.queue_keys().len(), 3, "and persisted");
+    w.tabs[t].core.handle_page_show();
+    w.tabs[t].core.handle_flush();
+    w.step(t);
+    w.run(5_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty());
+}
+
+#[test]
+fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_next_page() {
+    let mut w = World::new(Claims::Locks);
+    let a = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
+    let blob = "k".repeat(20_000);
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
+        let json = w.tabs[a].core.handle_call(w.now, Method::Track, &args, &page_at("https://www.example.com/")).unwrap();
+        ids.push(message_id(&json::parse(&json).unwrap()));
+    }
+    w.tabs[a].core.handle_page_hide();
+    w.step(a);
+    let chunks: Vec<&Transmit> = w.tabs[a].in_flight.iter().collect();
+    assert!(chunks.iter().all(|t| t.keepalive && t.body.len() <= 54 * 1024));
+    assert!(chunks.iter().map(|t| t.body.len()).sum::<usize>() <= 60 * 1024);
+    let sent_now: usize = chunks.iter().map(|t| t.n_events).sum();
+    assert!(sent_now < 6, "120 KB do not fit the keepalive budget at once");
+    // The page is gone before any answer: everything is still on disk for the next load.
+    let on_disk: usize = w.queue_keys().iter().map(|k| w.local[k].lines().count()).sum();
+    assert_eq!(on_disk, 6);
+    w.close_tab(a);
+    let b = w.open_tab(FAST);
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty());
+    let _ = b;
+}
