@@ -9,8 +9,6 @@
 const PROPS_NOTE = "track('Bench Event', {i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: {k: 'v'}})";
 export { PROPS_NOTE };
 
-const STORAGE_CALLS = 100;
-
 async function measure(browser, url, calls, warm) {
   const context = await browser.newContext();
   try {
@@ -19,7 +17,7 @@ async function measure(browser, url, calls, warm) {
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push('console.error: ' + m.text()));
     await page.goto(url, { waitUntil: 'domcontentloaded' });
-    const r = await page.evaluate(async ({ calls, warm, STORAGE_CALLS }) => {
+    const r = await page.evaluate(async ({ calls, warm }) => {
       const b = window.__bench;
       await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
       // Let the load tail (replay of the snippet's page() call, settings, storage) finish.
@@ -34,53 +32,14 @@ async function measure(browser, url, calls, warm) {
         const t2 = performance.now();
         return { syncMs: t1 - t0, settleMs: t2 - t0, rejected: settled.filter((s) => s.status === 'rejected').length };
       }
-      // Untimed: storage accesses per call (issues 3 and 4: track() must not touch cookies or
-      // localStorage per call), counted on STORAGE_CALLS more calls with instrumented
-      // Storage.prototype and document.cookie, including work done until the promises settle
-      // plus 50 ms (deferred writes).
-      async function storageOps(n) {
-        const c = { localStorageGet: 0, localStorageSet: 0, localStorageRemove: 0, cookieRead: 0, cookieWrite: 0 };
-        const P = Storage.prototype;
-        const orig = { getItem: P.getItem, setItem: P.setItem, removeItem: P.removeItem };
-        const wrap = (name, key) =>
-          function (...args) {
-            c[key]++;
-            return orig[name].apply(this, args);
-          };
-        P.getItem = wrap('getItem', 'localStorageGet');
-        P.setItem = wrap('setItem', 'localStorageSet');
-        P.removeItem = wrap('removeItem', 'localStorageRemove');
-        const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-        Object.defineProperty(document, 'cookie', {
-          configurable: true,
-          get() {
-            c.cookieRead++;
-            return cookie.get.call(this);
-          },
-          set(v) {
-            c.cookieWrite++;
-            cookie.set.call(this, v);
-          },
-        });
-        try {
-          const ps = [];
-          for (let i = 0; i < n; i++) ps.push(a.track('Bench Storage', { i }));
-          await Promise.allSettled(ps);
-          await new Promise((r) => setTimeout(r, 50));
-        } finally {
-          Object.assign(P, orig);
-          delete document.cookie;
-        }
-        return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v / n]));
-      }
       const cold = await run();
       let warmRun = null;
       if (warm) {
         await new Promise((r) => setTimeout(r, 50));
         warmRun = await run();
       }
-      return { cold, warm: warmRun, storagePerCall: await storageOps(STORAGE_CALLS) };
-    }, { calls, warm, STORAGE_CALLS });
+      return { cold, warm: warmRun };
+    }, { calls, warm });
     return { ...r, page, errors };
   } catch (err) {
     await context.close();
@@ -95,8 +54,7 @@ async function countStored(collector, writeKey) {
 
 /**
  * `cases`: [{ id, prepare(writeKey) -> url }]. Returns { [id]: [round, ...] } where a round is
- * { cold: {syncUs, settleUs, syncMs, settleMs, rejected}, warm: {...} | null, storagePerCall, delivered,
- * expected, errors }.
+ * { cold: {syncUs, settleUs, syncMs, settleMs, rejected}, warm: {...} | null, delivered, expected, errors }.
  */
 export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, log }) {
   const out = Object.fromEntries(cases.map((c) => [c.id, []]));
@@ -107,7 +65,7 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
       const url = await c.prepare(writeKey);
       const m = await measure(browser, url, calls, warm);
       // Delivery sanity check (untimed): the snippet's page() + the tracks.
-      const expected = 1 + (warm ? 2 : 1) * calls + STORAGE_CALLS;
+      const expected = 1 + (warm ? 2 : 1) * calls;
       const t0 = Date.now();
       let delivered = 0;
       while (Date.now() - t0 < graceMs) {
@@ -117,7 +75,7 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
       }
       await m.page.context().close();
       const per = (x) => x && ({ syncUs: (x.syncMs * 1000) / calls, settleUs: (x.settleMs * 1000) / calls, syncMs: x.syncMs, settleMs: x.settleMs, rejected: x.rejected });
-      const round = { cold: per(m.cold), warm: per(m.warm), storagePerCall: m.storagePerCall, delivered, expected, errors: m.errors };
+      const round = { cold: per(m.cold), warm: per(m.warm), delivered, expected, errors: m.errors };
       out[c.id].push(round);
       log(
         `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call, settled ${round.cold.settleUs.toFixed(2)} µs/call` +
@@ -127,4 +85,59 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
     }
   }
   return out;
+}
+
+/**
+ * Untimed: storage accesses per track() call (issues 3 and 4: track() must not read or write
+ * cookies or localStorage per call). On a freshly loaded page (after a long timed loop,
+ * analytics-next's backlog makes 100 more calls take tens of seconds), `n` calls run with
+ * Storage.prototype.getItem/setItem/removeItem and document.cookie instrumented, counted until
+ * their promises settle plus 50 ms (deferred writes). Returns counts per call.
+ */
+export async function storageOpsPerCall(browser, url, n = 100) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    return await page.evaluate(async (n) => {
+      await Promise.race([window.__bench.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
+      await new Promise((r) => setTimeout(r, 200));
+      const a = window.analytics;
+      const c = { localStorageGet: 0, localStorageSet: 0, localStorageRemove: 0, cookieRead: 0, cookieWrite: 0 };
+      const P = Storage.prototype;
+      const orig = { getItem: P.getItem, setItem: P.setItem, removeItem: P.removeItem };
+      const wrap = (name, key) =>
+        function (...args) {
+          c[key]++;
+          return orig[name].apply(this, args);
+        };
+      P.getItem = wrap('getItem', 'localStorageGet');
+      P.setItem = wrap('setItem', 'localStorageSet');
+      P.removeItem = wrap('removeItem', 'localStorageRemove');
+      const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+      Object.defineProperty(document, 'cookie', {
+        configurable: true,
+        get() {
+          c.cookieRead++;
+          return cookie.get.call(this);
+        },
+        set(v) {
+          c.cookieWrite++;
+          cookie.set.call(this, v);
+        },
+      });
+      try {
+        const ps = [];
+        for (let i = 0; i < n; i++) ps.push(a.track('Bench Storage', { i }));
+        await Promise.allSettled(ps);
+        await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        Object.assign(P, orig);
+        delete document.cookie;
+      }
+      return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v / n]));
+    }, n);
+  } finally {
+    await context.close();
+  }
 }

@@ -15,9 +15,10 @@ import { SDKS, LOAD_OPTIONS, NEXT_VERSION, benchPage, registerChunks, registerSe
 import { fileSizes, addSizes, gzipToolName } from './sizes.mjs';
 import { summary } from './stats.mjs';
 import { runStartup } from './startup.mjs';
-import { runPerCall, PROPS_NOTE } from './percall.mjs';
+import { runPerCall, storageOpsPerCall, PROPS_NOTE } from './percall.mjs';
 
 const KB = 1024;
+const STORAGE_CALLS = 100;
 export const BUDGETS = {
   // Ceiling (fails the bench): Sieve's script-tag payload, shim + wasm, gzip.
   ceilingGzip: 31 * KB,
@@ -112,6 +113,7 @@ async function main() {
   const web = await startStatic();
   let browser;
   let snap, chromium, startup, perCall;
+  const storage = {};
   try {
     snap = registerSnapshot(web);
     registerChunks(web);
@@ -137,6 +139,9 @@ async function main() {
     t = Date.now();
     perCall = await runPerCall({ browser, collector, cases, rounds: opts.rounds, calls: opts.calls, warm: opts.warm, log });
     log(`per-call phase: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    // 3. Storage accesses per call (untimed), once per SDK on a fresh page.
+    for (const c of cases) storage[c.id] = await storageOpsPerCall(browser, await c.prepare(`bench-storage-${c.id}`), STORAGE_CALLS);
   } finally {
     await browser?.close();
     await web.stop();
@@ -171,8 +176,7 @@ async function main() {
       settleUs: summary(pc.map((r) => r.cold.settleUs)),
       warmSyncUs: opts.warm ? summary(pc.map((r) => r.warm.syncUs)) : null,
       warmSettleUs: opts.warm ? summary(pc.map((r) => r.warm.settleUs)) : null,
-      // Storage accesses per track() call, median over rounds per kind.
-      storagePerCall: Object.fromEntries(Object.keys(pc[0].storagePerCall).map((k) => [k, summary(pc.map((r) => r.storagePerCall[k])).median])),
+      storagePerCall: storage[sdk.id],
       delivered: pc.reduce((a, r) => a + r.delivered, 0),
       expected: pc.reduce((a, r) => a + r.expected, 0),
       rejected: pc.reduce((a, r) => a + r.cold.rejected + (r.warm ? r.warm.rejected : 0), 0),
@@ -243,8 +247,8 @@ async function main() {
           [`  next ${opts.calls} calls (warm), until settled`, usCell(S.warmSettleUs), usCell(N.warmSettleUs), fmtRatio(ratio(N.warmSettleUs.median, S.warmSettleUs.median))],
         ]
       : []),
-    ['  storage ops per call: localStorage get/set/remove', storageCell(S, 'localStorage'), storageCell(N, 'localStorage'), ''],
-    ['  storage ops per call: document.cookie read/write', storageCell(S, 'cookie'), storageCell(N, 'cookie'), ''],
+    [`  storage ops per call (${STORAGE_CALLS} calls): localStorage get/set/remove`, storageCell(S, 'localStorage'), storageCell(N, 'localStorage'), ''],
+    [`  storage ops per call (${STORAGE_CALLS} calls): document.cookie read/write`, storageCell(S, 'cookie'), storageCell(N, 'cookie'), ''],
     ['  events at the collector 1 s after settling', `${fmtInt(S.delivered)} / ${fmtInt(S.expected)}`, `${fmtInt(N.delivered)} / ${fmtInt(N.expected)}`, ''],
     '-',
     'Budgets (Sieve)',
