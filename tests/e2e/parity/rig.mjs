@@ -24,7 +24,7 @@ function snippetCode(writeKey, scriptUrl) {
   return code.replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(scriptUrl));
 }
 
-export async function startRig() {
+export async function startRig({ lanes = 3 } = {}) {
   const collector = await startCollector();
   const web = await startDocServer();
   const browser = await launch();
@@ -32,10 +32,11 @@ export async function startRig() {
     ajs: web.url + '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
     sieve: web.url + '/dist/analytics.min.js',
   };
-  const sides = {};
-  for (const sdk of SDKS) {
+  // Lanes: independent pairs of contexts so a few scenarios run at once (most of a scenario is
+  // waiting for batch timers and the collector).
+  async function newSide(sdk, key) {
     const context = await browser.newContext();
-    const side = { sdk, context, page: null, errors: [], logs: [] };
+    const side = { sdk, key, context, page: null, errors: [], logs: [] };
     // analytics-next lazy chunks come from `${cdn}/analytics-next/bundles/` (cdn = the collector).
     await context.route(
       (u) => u.origin === collector.url && u.pathname.startsWith('/analytics-next/bundles/'),
@@ -59,22 +60,32 @@ export async function startRig() {
     page.on('console', (m) => side.logs.push({ type: m.type(), text: m.text() }));
     page.on('pageerror', (e) => side.errors.push(String(e)));
     side.page = page;
-    sides[sdk] = side;
+    return side;
   }
+  const free = [];
+  for (let i = 0; i < lanes; i++) free.push({ ajs: await newSide('ajs', 'ajs' + i), sieve: await newSide('sieve', 'sieve' + i) });
+  const waiting = [];
+  const acquire = () => (free.length ? Promise.resolve(free.pop()) : new Promise((r) => waiting.push(r)));
+  const release = (lane) => (waiting.length ? waiting.shift()(lane) : free.push(lane));
 
   let counter = 0;
 
   /**
    * Runs one scenario on both SDKs in parallel; resolves to
-   * `{ ajs: {events, outcomes, callbacks, storage, cookies, paths}, sieve: {...} }`.
+   * `{ ajs: {writeKey, records, outcomes, callbacks, storage, cookies, errors, logs}, sieve: {...} }`.
    */
   async function run(sc) {
     const n = ++counter;
-    const out = {};
-    await Promise.all(SDKS.map(async (sdk) => {
-      out[sdk] = await runSide(sides[sdk], sc, `par${n}-${sdk}`);
-    }));
-    return out;
+    const lane = await acquire();
+    try {
+      const out = {};
+      await Promise.all(SDKS.map(async (sdk) => {
+        out[sdk] = await runSide(lane[sdk], sc, `par${n}-${sdk}`);
+      }));
+      return out;
+    } finally {
+      release(lane);
+    }
   }
 
   async function runSide(side, sc, writeKey) {
@@ -82,11 +93,11 @@ export async function startRig() {
     side.errors.length = 0;
     side.logs.length = 0;
     await context.clearCookies();
-    await context.addCookies([{ name: '__parity_side', value: side.sdk, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
+    await context.addCookies([{ name: '__parity_side', value: side.key, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
     const path = sc.path || '/parity/page';
     const url = web.url + path + (sc.search || '') + (sc.hash || '');
     const loadOptions = sc.loadOptions || {};
-    web.docs[side.sdk] = `<!doctype html><html><head><meta charset="utf-8"><title>${sc.title ?? 'Parity Page'}</title>
+    web.docs[side.key] = `<!doctype html><html><head><meta charset="utf-8"><title>${sc.title ?? 'Parity Page'}</title>
 ${sc.canonical !== undefined ? `<link rel="canonical" href="${sc.canonical}">` : ''}
 <script>
 try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
@@ -106,23 +117,30 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
     await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 10_000 })
       .catch((e) => { throw new Error(e.message + diag()); });
     const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END, writeKey });
+    const mineNow = async () => (await (await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`)).json()).events;
     const all = await waitFor(async () => {
-      const e = await collector.rawEvents();
-      const mine = e.filter((r) => r.writeKey === writeKey);
+      const mine = await mineNow();
       return mine.some((r) => r.event.type === 'track' && r.event.event === END) && mine;
     }, { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 }).catch((e) => { throw new Error(e.message + diag()); });
     // Anything sent after the marker (there should be nothing) is caught by a short settle.
     await new Promise((r) => setTimeout(r, 50));
-    const settled = (await collector.rawEvents()).filter((r) => r.writeKey === writeKey);
+    const settled = await mineNow();
     const storage = await page.evaluate(() => {
       const ls = {};
       for (let i = 0; i < localStorage.length; i++) ls[localStorage.key(i)] = localStorage.getItem(localStorage.key(i));
       return { localStorage: ls, cookie: document.cookie };
     });
     const cookies = await context.cookies();
+    // Arrival order is not send order when two batch requests are in flight at once: order by
+    // the request's own sentAt (set when the SDK flushed; flushes are >= the batch timeout
+    // apart), then by arrival (the position inside one batch is kept).
+    const records = (settled.length >= all.length ? settled : all)
+      .map((r, i) => [Date.parse(r.sentAt) || 0, i, r])
+      .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+      .map((x) => x[2]);
     return {
       writeKey,
-      records: settled.length >= all.length ? settled : all,
+      records,
       outcomes: result.outcomes,
       callbacks: result.callbacks,
       storage,
@@ -138,7 +156,7 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
     await collector.stop();
   }
 
-  return { collector, web, browser, sides, run, stop };
+  return { collector, web, browser, run, stop };
 }
 
 /** In the page: runs the scenario body with `rec(label, () => call)` (records how the call

@@ -11,11 +11,35 @@ import { ROOT } from '../harness.mjs';
 
 const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
+// The Sieve build under test is read once at start (others may rebuild dist/ while the suite
+// runs; a half-written wasm must not turn into a flaky failure). A wasm that does not validate
+// yet is re-read for a few seconds.
+async function snapshotDist() {
+  const files = new Map();
+  for (const name of ['analytics.min.js', 'index.js', 'sieve_bg.wasm']) {
+    const file = join(ROOT, 'dist', name);
+    if (!existsSync(file)) continue;
+    let bytes = readFileSync(file);
+    for (let i = 0; name.endsWith('.wasm') && !WebAssembly.validate(bytes) && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      bytes = readFileSync(file);
+    }
+    files.set('/dist/' + name, bytes);
+  }
+  return files;
+}
+
 export async function startDocServer() {
   const docs = {};
+  const dist = await snapshotDist();
   const server = createServer((req, res) => {
     const u = new URL(req.url, 'http://x');
     const path = decodeURIComponent(u.pathname);
+    if (dist.has(path)) {
+      res.writeHead(200, { 'Content-Type': MIME[extname(path)], 'Cache-Control': 'no-store' });
+      res.end(dist.get(path));
+      return;
+    }
     if (path.startsWith('/dist/') || path.startsWith('/node_modules/')) {
       const file = join(ROOT, path);
       if (!file.startsWith(ROOT + '/') || !existsSync(file) || !statSync(file).isFile()) {
