@@ -4,6 +4,7 @@
 import { AnalyticsWasm } from '../target/pkg/sieve.js';
 import { encodeArgs } from './args.js';
 import { Emitter } from './emitter.js';
+import { Segments } from './segments-api.js';
 
 export const VERSION = '0.1.0';
 const noop = () => {};
@@ -51,6 +52,7 @@ export class Analytics extends Emitter {
     this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
       this._notice(code, reason, count),
     );
+    this.segments = new Segments(this, settings, this.options);
     this.initialized = true;
   }
 
@@ -87,7 +89,8 @@ export class Analytics extends Emitter {
     const res = this._wasm((w) => w.call(method, types, json), '!analytics is disabled');
     if (res[0] === '!') return this._reject(res.slice(1), 'invalid_call');
     const ctx = new Context(res);
-    if (this.listens(method)) this._emitEvent(method, ctx.event);
+    this.segments._feed(res); // in call order; membership is current when this call returns
+    if (this.listens(method)) this._emitEvent(method, ctx.event, args);
     const callback = args.find((a) => typeof a === 'function');
     if (!callback) return Promise.resolve(ctx);
     return new Promise((resolve) => {
@@ -102,14 +105,19 @@ export class Analytics extends Emitter {
     });
   }
 
-  _emitEvent(method, e) {
+  _emitEvent(method, e, callArgs) {
+    // alias emits its resolved (to, from), like analytics.js; the event's userId may differ.
+    const ids = callArgs
+      .slice(0, 4)
+      .map((a, i) => (i < 2 && typeof a === 'number' ? String(a) : a))
+      .filter((a) => typeof a === 'string');
     const args = {
       track: [e.event, e.properties],
       page: [e.category ?? null, e.name ?? null, e.properties],
       screen: [e.category ?? null, e.name ?? null, e.properties],
       identify: [e.userId, e.traits],
       group: [e.groupId, e.traits],
-      alias: [e.userId, e.previousId],
+      alias: [ids.length ? ids[0] : callArgs[0], ids.length > 1 ? ids[1] : null],
     }[method];
     this.emit(method, ...args, undefined);
   }
@@ -147,6 +155,7 @@ export class Analytics extends Emitter {
 
   reset() {
     this._command(0);
+    this.segments._feed('!reset');
     this.emit('reset');
   }
 

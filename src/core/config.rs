@@ -90,6 +90,10 @@ pub struct Config {
     pub retry: RetryConfig,
     /// Init `integrations`, coerced to booleans (copied into every event).
     pub integrations: Map,
+    /// Whether events go to the API at all: analytics.js skips its Segment.io destination
+    /// when init `integrations` has `'Segment.io': false`, or `All: false` without a truthy
+    /// `'Segment.io'`.
+    pub segment_io: bool,
     /// Identity stores.
     pub stores: Stores,
     /// Cookie attributes.
@@ -171,6 +175,9 @@ impl Config {
 
         // Init integrations are copied into events as booleans.
         let integrations: Map = init_integrations.iter().map(|(k, v)| (k.to_owned(), Value::Bool(truthy(v)))).collect();
+        let io_setting = init_integrations.get("Segment.io");
+        let segment_io = !(matches!(io_setting, Some(Value::Bool(false)))
+            || (matches!(init_integrations.get("All"), Some(Value::Bool(false))) && !io_setting.is_some_and(truthy)));
 
         let disable_persistence = options.get("disableClientPersistence").is_some_and(truthy);
         let stores = if disable_persistence {
@@ -208,6 +215,7 @@ impl Config {
             keepalive,
             retry,
             integrations,
+            segment_io,
             stores,
             cookie,
         }

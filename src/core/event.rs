@@ -180,7 +180,8 @@ pub fn build(input: &BuildInput<'_>, payload: Payload, entropy: &mut Entropy) ->
                 // properties = {...pageCtx, ...properties, name}
                 let mut merged = page_ctx.clone();
                 merged.extend(properties);
-                if let Some(name) = &a.name {
+                // `...(event.name ? {name} : {})`: an empty name is not copied.
+                if let Some(name) = a.name.as_ref().filter(|n| !n.is_empty()) {
                     merged.insert("name", Value::str(name.as_str()));
                 }
                 properties = merged;
@@ -222,6 +223,14 @@ pub fn build(input: &BuildInput<'_>, payload: Payload, entropy: &mut Entropy) ->
         context.insert("page", Value::Object(page));
     }
     enrich_context(&mut context, input.env);
+    if let Some(ad) = input.identity.ad_referrer() {
+        let mut referrer = match context.remove("referrer") {
+            Some(Value::Object(existing)) => existing,
+            _ => Map::new(),
+        };
+        referrer.extend(ad.clone());
+        context.insert("referrer", Value::Object(referrer));
+    }
 
     // Overrides, then identity (addIdentity runs last: a stored userId beats options.userId).
     for (k, v) in overrides.iter() {

@@ -23,6 +23,10 @@ pub const LEGACY_USER_COOKIE: &str = "ajs_user";
 /// Legacy cookie `"<anonymousId>----<userId>"` (read only).
 pub const LEGACY_SIO_COOKIE: &str = "_sio";
 
+/// Cookie holding the last ad-click referrer (`s:context.referrer`, name URL-encoded as
+/// js-cookie writes it).
+pub const AD_REFERRER_COOKIE: &str = "s%3Acontext.referrer";
+
 /// Every localStorage key the driver must read into the snapshot.
 pub const LOCAL_KEYS: [&str; 5] = [ANONYMOUS_ID_KEY, USER_ID_KEY, USER_TRAITS_KEY, GROUP_ID_KEY, GROUP_TRAITS_KEY];
 
@@ -167,6 +171,13 @@ pub struct Identity {
     user_traits: Map,
     group_id: Option<String>,
     group_traits: Map,
+    /// The ad-click referrer (`context.referrer`), persisted in a cookie.
+    ad_referrer: Option<Map>,
+    /// An absent user/group id has been written back as JSON `null` (analytics.js does that
+    /// whenever it reads an absent id: the user id on every event, the group id on
+    /// `group().id()`); cleared by `reset()`, which removes the keys.
+    null_user_synced: bool,
+    null_group_synced: bool,
     writes: Vec<StorageWrite>,
 }
 
@@ -227,22 +238,29 @@ impl Identity {
             user_traits,
             group_id: ordered(GROUP_ID_KEY),
             group_traits: read_traits(GROUP_TRAITS_KEY),
+            ad_referrer: if stores.cookie {
+                snapshot.cookie(AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| match json::parse(&t) {
+                    Ok(Value::Object(m)) => Some(m),
+                    _ => None,
+                })
+            } else {
+                None
+            },
             writes: Vec::new(),
+            null_user_synced: false,
+            null_group_synced: snapshot.local(GROUP_ID_KEY) == Some("null"),
         };
         if identity.anonymous_id.is_none() {
             identity.anonymous_id = Some(entropy.uuid_v4());
         }
-        // Sync what was found to every store (cookie ↔ localStorage consistency).
-        let sync = |stored: Option<&str>, current: &Option<String>| stored != current.as_deref();
-        let (c_anon, l_anon) = (cookie(ANONYMOUS_ID_KEY), local(ANONYMOUS_ID_KEY));
-        if sync(c_anon.as_deref(), &identity.anonymous_id) || sync(l_anon.as_deref(), &identity.anonymous_id) {
-            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
-        }
-        let (c_user, l_user) = (cookie(USER_ID_KEY), local(USER_ID_KEY));
-        if identity.user_id.is_some()
-            && (sync(c_user.as_deref(), &identity.user_id) || sync(l_user.as_deref(), &identity.user_id))
-        {
-            identity.write_id(USER_ID_KEY, identity.user_id.clone());
+        // analytics.js reads ids with `getAndSync`: what was found is written back to every
+        // store (cookie ↔ localStorage consistency, and a fresh 365-day cookie expiry), and an
+        // absent userId is stored as JSON `null` in localStorage.
+        identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+        identity.write_id(USER_ID_KEY, identity.user_id.clone());
+        identity.null_user_synced = true;
+        if identity.group_id.is_some() {
+            identity.write_id(GROUP_ID_KEY, identity.group_id.clone());
         }
         identity
     }
@@ -268,12 +286,14 @@ impl Identity {
         &self.group_traits
     }
 
+    /// Writes an id to every store as analytics.js `UniversalStorage.set` does: a JSON
+    /// string (or JSON `null`) in localStorage, the raw value (or a removal) as a cookie.
     fn write_id(&mut self, key: &str, value: Option<String>) {
         if self.stores.local {
             self.writes.push(StorageWrite {
                 store: Store::Local,
                 key: key.to_owned(),
-                value: value.as_ref().map(|v| Value::str(v.as_str()).to_json()),
+                value: Some(value.as_ref().map_or_else(|| String::from("null"), |v| Value::str(v.as_str()).to_json())),
             });
         }
         if self.stores.cookie {
@@ -282,6 +302,32 @@ impl Identity {
                 key: key.to_owned(),
                 value: value.as_deref().map(encode_cookie_value),
             });
+        }
+    }
+
+    /// Removes an id from every store (analytics.js `clear`).
+    fn remove_id(&mut self, key: &str) {
+        for (store, on) in [(Store::Local, self.stores.local), (Store::Cookie, self.stores.cookie)] {
+            if on {
+                self.writes.push(StorageWrite { store, key: key.to_owned(), value: None });
+            }
+        }
+    }
+
+    /// analytics.js reads the user id for every event, writing an absent one back as JSON
+    /// `null`: the same storage state after the first event following a reset.
+    pub fn touch_user_id(&mut self) {
+        if self.user_id.is_none() && !self.null_user_synced {
+            self.null_user_synced = true;
+            self.write_id(USER_ID_KEY, None);
+        }
+    }
+
+    /// `group().id()` read: an absent group id is written back as JSON `null`.
+    pub fn touch_group_id(&mut self) {
+        if self.group_id.is_none() && !self.null_group_synced {
+            self.null_group_synced = true;
+            self.write_id(GROUP_ID_KEY, None);
         }
     }
 
@@ -352,12 +398,34 @@ impl Identity {
         self.user_traits = Map::new();
         self.group_id = None;
         self.group_traits = Map::new();
-        self.write_id(USER_ID_KEY, None);
-        self.write_id(GROUP_ID_KEY, None);
+        self.remove_id(USER_ID_KEY);
+        self.remove_id(GROUP_ID_KEY);
+        self.null_user_synced = false;
+        self.null_group_synced = false;
         self.write_traits(USER_TRAITS_KEY, None);
         self.write_traits(GROUP_TRAITS_KEY, None);
         self.anonymous_id = Some(entropy.uuid_v4());
         self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+    }
+
+    /// The ad-click referrer to merge into `context.referrer`, if any.
+    pub fn ad_referrer(&self) -> Option<&Map> {
+        self.ad_referrer.as_ref()
+    }
+
+    /// A page with an ad-click id in its query: remembered (cookie) for later events.
+    pub fn set_ad_referrer(&mut self, ad: Map) {
+        if self.ad_referrer.as_ref() == Some(&ad) {
+            return;
+        }
+        if self.stores.cookie {
+            self.writes.push(StorageWrite {
+                store: Store::Cookie,
+                key: AD_REFERRER_COOKIE.to_owned(),
+                value: Some(encode_cookie_value(&Value::Object(ad.clone()).to_json())),
+            });
+        }
+        self.ad_referrer = Some(ad);
     }
 
     /// Storage writes produced since the last call, in order.

@@ -150,6 +150,25 @@ pub fn campaign_from_query(search: &str) -> Map {
     campaign
 }
 
+/// Ad-click ids analytics.js recognises in the query (`btid` → dataxu, `urid` →
+/// millennial-media; the first one found wins): `{id, type}` for `context.referrer`.
+pub fn ad_referrer_from_query(search: &str) -> Option<Map> {
+    let query = search.strip_prefix('?').unwrap_or(search).replace('?', "&");
+    for part in query.split('&') {
+        let mut kv = part.split('=');
+        let kind = match kv.next() {
+            Some("btid") => "dataxu",
+            Some("urid") => "millennial-media",
+            _ => continue,
+        };
+        let mut ad = Map::new();
+        ad.insert("id", kv.next().map_or(Value::Null, Value::str));
+        ad.insert("type", Value::str(kind));
+        return Some(ad);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::{clock, env, pump, storage, Driver, Shared};
 use crate::core::args::decode_args;
@@ -43,8 +41,7 @@ impl AnalyticsWasm {
         let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot() } else { Default::default() };
         let core = Analytics::new(config, env::read(), &snapshot, clock::seed());
         let shared: Shared = Rc::new(RefCell::new(Driver::new(core, on_notice)));
-        listen_page_lifecycle(&shared);
-        pump(&shared);
+        super::lifecycle::start(&shared);
         AnalyticsWasm { shared }
     }
 
@@ -77,6 +74,12 @@ impl AnalyticsWasm {
     /// `4` group traits (JSON), `5` events queued and not yet confirmed (decimal).
     /// One multiplexed export instead of six: each export costs glue in the wasm and the JS.
     pub fn get(&self, what: u8) -> Option<String> {
+        if what == 3 {
+            if let Ok(mut driver) = self.shared.try_borrow_mut() {
+                driver.core.handle_group_id_read();
+            }
+            pump(&self.shared);
+        }
         let driver = self.shared.try_borrow().ok()?;
         let identity = driver.core.identity();
         match what {
@@ -114,30 +117,4 @@ impl AnalyticsWasm {
         }
         pump(&self.shared);
     }
-}
-
-/// `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible again
-/// returns to normal batching. The listeners live as long as the page.
-fn listen_page_lifecycle(shared: &Shared) {
-    let Some(window) = web_sys::window() else { return };
-    let weak = Rc::downgrade(shared);
-    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(shared) = weak.upgrade() else { return };
-        let hidden = event.type_() == "pagehide"
-            || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            if hidden {
-                driver.core.handle_page_hide();
-            } else {
-                driver.core.handle_page_show();
-            }
-        }
-        pump(&shared);
-    });
-    let f: &js_sys::Function = handler.as_ref().unchecked_ref();
-    let _ = window.add_event_listener_with_callback("pagehide", f);
-    if let Some(document) = window.document() {
-        let _ = document.add_event_listener_with_callback("visibilitychange", f);
-    }
-    handler.forget();
 }

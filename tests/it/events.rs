@@ -175,3 +175,43 @@ fn every_built_event_passes_the_collector_validation() {
         assert_eq!(sieve::core::validate::validate(&e), Ok(()), "{method}");
     }
 }
+
+#[test]
+fn integrations_decide_whether_segment_io_gets_the_event() {
+    // (init options, per-call options, queued?)
+    let table = [
+        ("{}", "{}", true),
+        ("{}", r#"{"integrations":{"Segment.io":false}}"#, false),
+        ("{}", r#"{"integrations":{"All":false}}"#, true),
+        (r#"{"integrations":{"All":false}}"#, "{}", false),
+        (r#"{"integrations":{"All":false,"Segment.io":true}}"#, "{}", true),
+        (r#"{"integrations":{"Segment.io":false}}"#, "{}", false),
+    ];
+    for (init, per_call, queued) in table {
+        let mut sim = Sim::new("{}", init);
+        let res = sim.call_wire("track", "soo", &format!(r#"["E",{{}},{per_call}]"#));
+        assert!(res.is_ok(), "the call resolves either way");
+        assert_eq!(sim.core.queued() == 1, queued, "init {init}, call {per_call}");
+    }
+}
+
+#[test]
+fn ad_click_ids_become_context_referrer_and_are_remembered() {
+    let mut sim = Sim::new("{}", "{}");
+    let e = sim.call_args("page", &[], crate::sim::page_at("https://shop.example/?urid=u1&btid=b2")).unwrap();
+    assert_eq!(e.get("context").unwrap().get("referrer").unwrap().to_json(), r#"{"id":"u1","type":"millennial-media"}"#);
+    assert!(sim.cookies.contains_key("s%3Acontext.referrer"));
+    let e = sim.track("Later");
+    assert_eq!(e.get("context").unwrap().get("referrer").unwrap().to_json(), r#"{"id":"u1","type":"millennial-media"}"#, "kept for later events");
+}
+
+#[test]
+fn an_empty_page_name_is_not_copied_into_properties() {
+    let mut sim = Sim::new("{}", "{}");
+    let e = sim.call_wire("page", "ss", r#"["",""]"#).unwrap();
+    assert_eq!(e.get("name").and_then(Value::as_str), Some(""));
+    assert_eq!(e.get("category").and_then(Value::as_str), Some(""));
+    let props = e.get("properties").unwrap();
+    assert_eq!(props.get("category").and_then(Value::as_str), Some(""));
+    assert!(props.get("name").is_none());
+}

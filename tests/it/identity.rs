@@ -48,6 +48,8 @@ fn a_fresh_browser_gets_a_uuid_written_to_cookie_and_local_storage() {
     assert_eq!(anon.len(), 36);
     assert_eq!(sim.cookies.get("ajs_anonymous_id"), Some(&anon));
     assert_eq!(sim.local.get("ajs_anonymous_id"), Some(&format!("\"{anon}\"")));
+    assert_eq!(sim.local.get("ajs_user_id").map(String::as_str), Some("null"), "an absent userId is JSON null");
+    assert!(!sim.cookies.contains_key("ajs_user_id"));
 }
 
 #[test]
@@ -89,8 +91,15 @@ fn reset_clears_user_and_group_and_starts_a_new_anonymous_id() {
         assert!(!sim.cookies.contains_key(key), "{key} cookie removed");
         assert!(!sim.local.contains_key(key), "{key} removed from localStorage");
     }
-    let e = sim.track("After");
+    assert!(!sim.local.contains_key("ajs_user_traits"));
+    // analytics.js reads the (absent) user id on the next event and stores JSON null.
+    let e = sim.track("Next");
     assert!(e.get("userId").unwrap().is_null());
+    assert_eq!(sim.local.get("ajs_user_id").map(String::as_str), Some("null"));
+    assert!(!sim.local.contains_key("ajs_group_id"));
+    sim.core.handle_group_id_read();
+    sim.step();
+    assert_eq!(sim.local.get("ajs_group_id").map(String::as_str), Some("null"));
 }
 
 #[test]
