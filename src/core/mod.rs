@@ -155,6 +155,10 @@ impl Analytics {
             let anonymous_id = anonymous_id.clone();
             self.identity.set_anonymous_id(Some(anonymous_id), &mut self.entropy);
         }
+        self.identity.touch_user_id();
+        if let Some(ad) = page::ad_referrer_from_query(&page.search) {
+            self.identity.set_ad_referrer(ad);
+        }
         match &payload {
             Payload::Identify(a) => self.identity.identify(a.id.clone(), a.traits.clone(), &mut self.entropy),
             Payload::Group(a) => self.identity.group(a.id.clone(), a.traits.clone()),
@@ -172,7 +176,14 @@ impl Analytics {
         let mut event = event::build(&input, payload, &mut self.entropy);
         event.insert("writeKey", Value::str(self.config.write_key.as_str()));
         let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
+        let to_segment_io = self.config.segment_io
+            && !matches!(event.get("integrations").and_then(|i| i.get("Segment.io")), Some(Value::Bool(false)));
         let json = Value::Object(event).to_json();
+        if !to_segment_io {
+            // `integrations: {'Segment.io': false}`: the event is built (and resolves) but
+            // is not sent, as analytics.js filters destinations.
+            return Ok(json);
+        }
         if json.len() > validate::MAX_EVENT_BYTES {
             self.delivery.notify(Notice {
                 code: "event_too_large",
@@ -183,6 +194,12 @@ impl Analytics {
         }
         self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
         Ok(json)
+    }
+
+    /// `group().id()` was read (analytics.js then writes an absent id back as JSON `null`).
+    pub fn handle_group_id_read(&mut self) {
+        self.identity.touch_group_id();
+        self.collect_writes();
     }
 
     /// `analytics.reset()`.
