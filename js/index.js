@@ -3,6 +3,10 @@
 import { createAnalytics } from './load.js';
 import { pageContext } from './args.js';
 import { Analytics, Context, VERSION } from './analytics.js';
+import { setSegmentsLoader } from './segments-api.js';
+
+// dist/segments.js, next to this file; imported only when definitions exist.
+setSegmentsLoader(() => import('./segments.js'));
 
 const PROMISED = [
   'track', 'page', 'screen', 'identify', 'group', 'alias', 'reset', 'ready', 'user', 'register', 'deregister',
@@ -86,6 +90,26 @@ for (const method of CHAINED) {
 AnalyticsBrowser.prototype.pageView = function (url) {
   return this._buffer('pageview', [url]);
 };
-// Sieve addition: segments API buffered like the others is added with the segment engine.
+// Sieve addition: `segments`, buffered until the instance exists (reads answer "unknown").
+Object.defineProperty(AnalyticsBrowser.prototype, 'segments', {
+  get() {
+    if (this.instance) return this.instance.segments;
+    const self = this;
+    return (this._segments ||= {
+      load: (defs) => self._promise.then(([a]) => a.segments.load(defs)),
+      isMember: () => null,
+      list: () => [],
+      explain: () => null,
+      on(...args) {
+        self._promise.then(([a]) => a.segments.on(...args), () => {});
+        return this;
+      },
+      off(...args) {
+        self._promise.then(([a]) => a.segments.off(...args), () => {});
+        return this;
+      },
+    });
+  },
+});
 
 export { Analytics, Context };

@@ -3,10 +3,20 @@
 // replays every queued call in the order it was made (each with the page context captured
 // when it was called), and puts the live instance in place of the stub.
 import { createAnalytics } from './load.js';
+import { setSegmentsLoader } from './segments-api.js';
+import { personalizeEarly } from './personalize.js';
 
 const script = document.currentScript;
 const src = (script && script.src) || '';
 const globalKey = (script && script.getAttribute('data-global-segment-analytics-key')) || 'analytics';
+
+// Segments (only when definitions exist): dist/segments.js next to this script.
+setSegmentsLoader(() => import(new URL('segments.js', src || location.href).href));
+try {
+  personalizeEarly();
+} catch (err) {
+  console.error('[sieve] personalization failed', err);
+}
 
 function writeKeyFromSrc(url) {
   const m = /\/analytics\.js\/v1\/([^/]*)(\/platform)?\/analytics.*/.exec(url);

@@ -1,24 +1,53 @@
 #!/usr/bin/env bash
-# Builds dist/: the wasm (size-tuned, build-std, immediate-abort) → wasm-bindgen (web target)
-# → wasm-opt -Oz, then the script-tag bundle (IIFE) and the ESM entry with esbuild.
+# Builds dist/: the crate twice for wasm32 with different features (size-tuned, build-std,
+# immediate-abort) → wasm-bindgen (web target) → wasm-opt -Oz, then the JS bundles:
+# - web-core     → dist/sieve_bg.wasm           (AnalyticsWasm: what loads before the first event)
+# - web-segments → dist/sieve_segments_bg.wasm  (SegmentsWasm: loaded lazily, only with definitions)
+# SIEVE_DEMO_CLOCK=1 adds the demo-only time-travel export to the segments wasm and writes it
+# to target/demo/ instead of dist/ (scripts/serve.mjs serves it to the demo; never shipped).
 # Assumes scripts/setup.sh ran (it picks the toolchain and writes target/toolchain.env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 source target/toolchain.env
 
-export RUSTC_BOOTSTRAP=1
-export RUSTFLAGS="${SIEVE_LINKER_FLAG:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none"
-"$SIEVE_CARGO" build --quiet --release --target wasm32-unknown-unknown -p sieve --no-default-features \
-  -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
-unset RUSTFLAGS RUSTC_BOOTSTRAP
-
+WASM=target/wasm32-unknown-unknown/release/sieve.wasm
 mkdir -p target/pkg dist
-wasm-bindgen --target web --out-dir target/pkg --out-name sieve \
-  target/wasm32-unknown-unknown/release/sieve.wasm
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-features \
-  --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-  target/pkg/sieve_bg.wasm -o dist/sieve_bg.wasm
+
+# cargo_wasm FEATURES: builds $WASM with only those features.
+cargo_wasm() {
+  RUSTC_BOOTSTRAP=1 \
+  RUSTFLAGS="${SIEVE_LINKER_FLAG:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+  "$SIEVE_CARGO" build --quiet --release --target wasm32-unknown-unknown -p sieve --no-default-features --features "$1" \
+    -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+}
+
+# bindgen_opt INPUT NAME OUTDIR: wasm-bindgen to target/pkg/NAME.js, wasm-opt to OUTDIR/NAME_bg.wasm.
+bindgen_opt() {
+  wasm-bindgen --target web --out-dir target/pkg --out-name "$2" "$1"
+  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+    "target/pkg/$2_bg.wasm" -o "$3/$2_bg.wasm"
+}
+
+# The same target dir serves both builds: copy each artefact out before the next build.
+cargo_wasm web-core
+cp "$WASM" target/sieve-core.wasm
+cargo_wasm web-segments
+cp "$WASM" target/sieve-segments.wasm
+bindgen_opt target/sieve-core.wasm sieve dist
+bindgen_opt target/sieve-segments.wasm sieve_segments dist
+
+if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
+  mkdir -p target/demo
+  cargo_wasm web-segments,demo-clock
+  cp "$WASM" target/sieve-segments-demo.wasm
+  wasm-bindgen --target web --out-dir target/demo/pkg --out-name sieve_segments target/sieve-segments-demo.wasm
+  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+    target/demo/pkg/sieve_segments_bg.wasm -o target/demo/sieve_segments_bg.wasm
+fi
 
 node scripts/bundle.mjs

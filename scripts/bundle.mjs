@@ -13,5 +13,15 @@ await build({
   // The script tag passes its own wasm URL; wasm-bindgen's import.meta default is never used.
   define: { 'import.meta.url': '""' },
 });
-await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false });
+// dist/index.js imports './segments.js' at run time (the file built below, next to it).
+const segmentsExternal = {
+  name: 'segments-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/segments\.js$/ }, (args) => (args.importer.endsWith('index.js') ? { path: './segments.js', external: true } : undefined));
+  },
+};
+await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [segmentsExternal] });
+// The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
+// exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
+await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm' });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');

@@ -3,9 +3,15 @@
 //! protocol after every input. It never calls user JS while the core is borrowed: notices
 //! are collected first and handed to the shim's callback afterwards.
 
+// The segments wasm (web-segments without web-core) leaves the core driver unused.
+#![cfg_attr(not(feature = "web-core"), allow(dead_code))]
+
+#[cfg(feature = "web-core")]
 mod bindings;
 mod clock;
 mod env;
+#[cfg(feature = "web-segments")]
+mod segments;
 mod storage;
 mod transport;
 

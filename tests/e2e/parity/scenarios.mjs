@@ -436,6 +436,173 @@ export const SCENARIOS = [
     pre: `analytics.page();
           analytics.track('T');`,
   },
+  // ── more payload edges ───────────────────────────────────────────────────────────────
+  {
+    name: 'context: caller-set library kept, userAgent overwritten, locale kept, timezone',
+    callerLibrary: true,
+    calls: `await rec('t', () => analytics.track('T', {}, { context: { library: { name: 'custom-lib', version: '9' }, userAgent: 'FakeUA/1', locale: 'xx-YY', timezone: 'Mars/Base' } }));`,
+    // context.library is normalised away for the generated value; a caller-set one must survive.
+    check: (v, assert) => {
+      for (const sdk of ['ajs', 'sieve']) {
+        assert.deepEqual(v[sdk].raw[0].context.library, { name: 'custom-lib', version: '9' }, sdk + ': caller-set context.library');
+      }
+    },
+  },
+  {
+    name: 'options: integrations and context on identify, group, alias, page, screen',
+    calls: `const o = { integrations: { X: false, Y: { k: 1 } }, ctxKey: 'v', context: { ip: '198.51.100.1' } };
+            await rec('i', () => analytics.identify('u1', { t: 1 }, o));
+            await rec('g', () => analytics.group('g1', { gt: 1 }, o));
+            await rec('a', () => analytics.alias('u2', 'u1', o));
+            await rec('p', () => analytics.page('C', 'N', { p: 1 }, o));
+            await rec('s', () => analytics.screen('C', 'N', { p: 1 }, o));`,
+  },
+  {
+    name: 'options: anonymousId and timestamp overrides on identify; Date traits',
+    calls: `await rec('i', () => analytics.identify('u1', { born: new Date(86400000), nested: { d: new Date(0) } }, { anonymousId: 'anon-on-identify', timestamp: new Date(1000) }));
+            await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: "track({event, properties: null}); identify(0); group(0)",
+    calls: `await rec('t', () => analytics.track({ event: 'NullProps', properties: null }));
+            await rec('i', () => analytics.identify(0, { zero: true }));
+            await rec('g', () => analytics.group(0));`,
+  },
+  {
+    name: 'page: properties.category / name from properties only; screen with name only object',
+    calls: `await rec('p', () => analytics.page({ category: 'PropCat', name: 'PropName', p: 1 }));
+            await rec('p2', () => analytics.page('OnlyName', { category: 'PropCat2' }));`,
+  },
+  // ── load options ────────────────────────────────────────────────────────────────────
+  {
+    name: 'load option initialPageview: true sends one page at load',
+    todo: 'sieve differs: initialPageview: true sends no page event at load (analytics.js sends page with properties {path, referrer, search, title, url} captured at load)',
+    path: '/landing',
+    search: '?utm_source=ip',
+    title: 'Landing',
+    loadOptions: { initialPageview: true },
+    calls: `await rec('t', () => analytics.track('AfterLoad'));`,
+  },
+  {
+    name: 'load option cookie {maxage: 7}: cookie lifetime in days',
+    storage: true,
+    loadOptions: { cookie: { maxage: 7 } },
+    calls: `await rec('i', () => analytics.identify('u1'));
+            await rec('g', () => analytics.group('g1'));`,
+  },
+  {
+    name: "load option storage {stores: ['localStorage', 'memory']}: no identity cookies",
+    storage: true,
+    loadOptions: { storage: { stores: ['localStorage', 'memory'] } },
+    calls: `await rec('i', () => analytics.identify('u1', { t: 1 }));
+            await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'load option disableClientPersistence: nothing stored, identity kept in memory',
+    storage: true,
+    loadOptions: { disableClientPersistence: true },
+    cookies: { ajs_anonymous_id: UUID_A },
+    calls: `await rec('t0', () => analytics.track('Before'));
+            await rec('i', () => analytics.identify('u1', { t: 1 }));
+            await rec('t', () => analytics.track('T'));`,
+  },
+  // ── ajs_* query string (reference §7.5) ─────────────────────────────────────────────
+  {
+    name: 'query string: ajs_uid + ajs_trait_*, ajs_event + ajs_prop_*, ajs_aid',
+    storageTodo: 'sieve differs: nothing from ajs_* is stored (analytics.js: ajs_anonymous_id "aid-1", ajs_user_id "u5" in cookies and localStorage, ajs_user_traits {plan, name})',
+    todo: 'sieve differs: ajs_* query parameters are ignored: analytics.js sets anonymousId "aid-1" (ajs_aid), sends identify("u5", {plan: "pro", name: "A B"}) and track("Clicked It", {color: "red"}) before other calls, and later events carry userId "u5"/anonymousId "aid-1"',
+    search: '?ajs_uid=u5&ajs_trait_plan=pro&ajs_trait_name=A+B&ajs_event=Clicked%20It&ajs_prop_color=red&ajs_aid=aid-1',
+    storage: true,
+    calls: `await new Promise((r) => setTimeout(r, 200));
+            await rec('t', () => analytics.track('After'));`,
+  },
+  {
+    name: 'query string: useQueryString false ignores ajs_*',
+    search: '?ajs_uid=u5&ajs_event=Clicked',
+    loadOptions: { useQueryString: false },
+    calls: `await rec('t', () => analytics.track('After'));`,
+  },
+  // ── plugins and middleware (reference §5) ───────────────────────────────────────────
+  {
+    name: 'source middleware: modify payload, next(null) keeps the event, no next() drops it',
+    todo: 'sieve differs: changes made by source middleware to payload.obj are not sent (properties.mw, context.mw missing on track and page) and an event whose middleware never calls next() ("Drop") is still sent',
+    calls: `await analytics.addSourceMiddleware(({ payload, next }) => {
+              const e = payload.obj;
+              if (e.event === 'Drop') return;
+              if (e.event === 'NullNext') return next(null);
+              e.properties = { ...e.properties, mw: true };
+              e.context.mw = 'source';
+              next(payload);
+            });
+            await rec('mod', () => analytics.track('Modified', { p: 1 }));
+            await rec('null', () => analytics.track('NullNext', { p: 2 }));
+            await rec('drop', () => analytics.track('Drop'));
+            await rec('page', () => analytics.page('P'));`,
+  },
+  {
+    name: 'plugins: before plugin edits (updateEvent) and cancels; enrichment adds context',
+    todo: 'sieve differs: registered before/enrichment plugins do not change what is sent (no properties.before from ctx.updateEvent, no context.enriched, no traits.enriched) and ctx.cancel() does not drop the event; the cancelled call resolves in Sieve while analytics.js never settles it',
+    calls: `await analytics.register({
+              name: 'Parity Before', type: 'before', version: '1', isLoaded: () => true, load: () => Promise.resolve(),
+              track: (ctx) => {
+                if (ctx.event.event === 'Cancel') ctx.cancel(new Error('cancelled by plugin'));
+                ctx.updateEvent('properties.before', 1);
+                return ctx;
+              },
+            }, {
+              name: 'Parity Enrichment', type: 'enrichment', version: '1', isLoaded: () => true, load: () => Promise.resolve(),
+              track: (ctx) => { ctx.event.context.enriched = true; return ctx; },
+              identify: (ctx) => { ctx.event.traits = { ...ctx.event.traits, enriched: true }; return ctx; },
+            });
+            await rec('t', () => analytics.track('Kept', { p: 1 }));
+            await rec('c', () => analytics.track('Cancel'));
+            await rec('i', () => analytics.identify('u1', { t: 1 }));`,
+  },
+  {
+    name: 'ready(cb) resolves/calls back after load; debug and timeout are accepted',
+    // ready(cb)'s argument is the list of analytics.js' own plugins' ready() results (an
+    // implementation detail: [undefined, undefined] for its two plugins); only the call counts.
+    calls: `await rec('ready', () => analytics.ready(() => cb('ready')()).then(() => 'ready-resolved'));
+            await rec('timeout', () => { analytics.timeout(50); return 'ok'; });
+            await rec('debug', () => { analytics.debug(false); return 'ok'; });
+            await rec('t', () => analytics.track('T', cb('fast')));`,
+  },
+  // ── identity edge cases ─────────────────────────────────────────────────────────────
+  {
+    name: 'setAnonymousId(null) clears, next event gets a fresh uuid; user().id() after identify',
+    storageTodo: 'sieve differs: the anonymousId stored is the old one (analytics.js stores the fresh uuid generated after setAnonymousId(null))',
+    todo: 'sieve differs: setAnonymousId(null) returns the current id and keeps it (analytics.js returns null, clears it, and the next event gets a fresh uuid)',
+    storage: true,
+    calls: `await rec('t0', () => analytics.track('Before'));
+            await rec('clear', () => analytics.setAnonymousId(null));
+            await rec('t1', () => analytics.track('After'));
+            await rec('i', () => analytics.identify('u1'));
+            await rec('uid', () => analytics.user().id());`,
+  },
+  {
+    name: 'identify: anonymous → identified keeps the anonymousId; same id again keeps it',
+    storage: true,
+    calls: `await rec('t0', () => analytics.track('Anon'));
+            await rec('i1', () => analytics.identify('u1', { a: 1 }));
+            await rec('i2', () => analytics.identify('u1', { b: 2 }));
+            await rec('t1', () => analytics.track('Known'));`,
+  },
+  {
+    name: 'storage: legacy _sio cookie (anonymousId----userId)',
+    storageTodo: 'sieve differs: persists the _sio ids as ajs_anonymous_id / ajs_user_id cookies and localStorage; analytics.js writes no ajs_* cookies and leaves localStorage ajs_anonymous_id = "null", ajs_user_id = "null" (it keeps reading the anonymousId from _sio)',
+    todo: 'sieve differs: takes userId "legacy-user" from the _sio cookie (analytics.js only uses its anonymousId part; userId stays null)',
+    storage: true,
+    cookies: { _sio: UUID_A + '----legacy-user' },
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'storage: legacy ajs_user cookie ({id, traits} JSON)',
+    storageTodo: 'sieve differs: analytics.js (quirk: Group shares the ajs_user legacy cookie key) adopts the legacy {id, traits} as the group too: ajs_group_id cookie (365 days) + localStorage "legacy-u", ajs_group_properties {"l":1}; Sieve stores no group',
+    storage: true,
+    cookies: { ajs_user: encodeURIComponent(JSON.stringify({ id: 'legacy-u', traits: { l: 1 } })) },
+    calls: `await rec('t', () => analytics.track('T'));
+            await rec('i', () => analytics.identify({ x: 2 }));`,
+  },
   // ── API surface and emitter ──────────────────────────────────────────────────────────
   {
     name: 'API surface: every analytics.js method exists',

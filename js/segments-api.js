@@ -1,0 +1,74 @@
+// `analytics.segments`: the part of the segments API that ships in the core bundle. It
+// buffers events until the engine (dist/segments.js + dist/sieve_segments_bg.wasm) is
+// loaded, which happens only when definitions exist (settings `segments`, the load option
+// `segments: {definitions, url}`, or a `segments.load()` call). Everything else lives in
+// js/segments.js, loaded with a dynamic import().
+
+let loader = null;
+/** Set by the entry (script tag or npm): how to import the segments module. */
+export function setSegmentsLoader(fn) {
+  loader = fn;
+}
+
+// Events kept while the engine loads (or before any definitions exist), oldest first.
+const MAX_BUFFERED = 256;
+
+export class Segments {
+  constructor(analytics, settings, options) {
+    this._a = analytics;
+    this._opt = (options && options.segments) || {};
+    this._defs = this._opt.definitions || (settings && settings.segments);
+    this._rt = null; // the loaded runtime (js/segments.js)
+    this._buf = [];
+    this._hooks = [];
+    this._loading = null;
+    if ((Array.isArray(this._defs) && this._defs.length) || this._opt.url) this._start();
+  }
+
+  _start() {
+    if (!this._loading) {
+      const load = loader ? loader() : Promise.reject(new Error('no segments loader'));
+      this._loading = load
+        .then((mod) => mod.attach(this))
+        .then((rt) => (this._rt = rt))
+        .catch((err) => {
+          console.error('[sieve] could not load the segment engine', err);
+          this._a.emit('error', { code: 'segments_unavailable', reason: err });
+        });
+    }
+    return this._loading;
+  }
+
+  // Called by the live instance with each event JSON the core built, in call order
+  // (`'!reset'` for reset()).
+  _feed(json) {
+    if (this._rt) this._rt.feed(json);
+    else if (this._buf.length < MAX_BUFFERED) this._buf.push(json);
+  }
+
+  /** Replaces the active definitions; resolves to `{accepted, errors}`. */
+  load(definitions) {
+    this._defs = definitions;
+    if (this._rt) return Promise.resolve(this._rt.load(definitions));
+    return this._start().then(() => (this._rt ? this._rt.lastReport : { accepted: [], errors: [] }));
+  }
+  isMember(key) {
+    return this._rt ? this._rt.isMember(key) : null;
+  }
+  list() {
+    return this._rt ? this._rt.list() : [];
+  }
+  explain(key) {
+    return this._rt ? this._rt.explain(key) : null;
+  }
+  on(kind, key, cb) {
+    if (typeof key === 'function') [key, cb] = [undefined, key];
+    if (typeof cb === 'function') this._hooks.push({ kind, key, cb });
+    return this;
+  }
+  off(kind, key, cb) {
+    if (typeof key === 'function') [key, cb] = [undefined, key];
+    this._hooks = this._hooks.filter((h) => !(h.kind === kind && (key === undefined || h.key === key) && (!cb || h.cb === cb)));
+    return this;
+  }
+}

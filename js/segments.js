@@ -1,0 +1,129 @@
+// The segments runtime (dist/segments.js, loaded lazily by js/segments-api.js with its own
+// wasm, dist/sieve_segments_bg.wasm). It hands events to the SegmentsWasm driver and, after
+// each wasm call has returned, runs what the transitions ask for: hooks, DOM events,
+// personalization, `Audience Entered/Exited` and identify outputs, `context.segments`.
+import init, { SegmentsWasm } from '../target/pkg/sieve_segments.js';
+import { personalize, observe } from './personalize.js';
+
+// Re-fetch interval for the `segments.url` load option.
+const REFETCH_MS = 5 * 60 * 1000;
+
+async function fetchDefinitions(url) {
+  try {
+    const res = await fetch(url, { credentials: 'omit' });
+    if (!res.ok) throw new Error('HTTP ' + res.status);
+    const body = await res.json();
+    return Array.isArray(body) ? body : body && Array.isArray(body.segments) ? body.segments : null;
+  } catch (err) {
+    console.error('[sieve] could not load segment definitions from ' + url + ' (' + err.message + ')');
+    return null;
+  }
+}
+
+/** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
+export async function attach(api, wasmUrl) {
+  const url = api._opt.url;
+  const [, fetched] = await Promise.all([init(wasmUrl ? { module_or_path: wasmUrl } : undefined), url ? fetchDefinitions(url) : null]);
+  if (fetched && api._defs === api._opt.definitions) api._defs = fetched;
+  const rt = new Runtime(api);
+  if (url) {
+    setInterval(async () => {
+      const defs = await fetchDefinitions(url);
+      if (defs) rt.load(defs);
+    }, REFETCH_MS);
+  }
+  return rt;
+}
+
+class Runtime {
+  constructor(api) {
+    const a = api._a;
+    this.api = api;
+    this.a = a;
+    this.stamp = !!api._opt.stampContext;
+    this.w = new SegmentsWasm(
+      a._get(0, null) ?? undefined,
+      a._get(1, null) ?? undefined,
+      a._get(2, '{}'),
+      a._get(4, '{}'),
+      (json) => this.later(JSON.parse(json)),
+    );
+    this.isMember = this.isMember.bind(this);
+    this.lastReport = this.load(api._defs || []);
+    // Events made before the engine was ready: one call, in call order (catch-up and
+    // baselines were applied by load() first).
+    const buffered = api._buf.splice(0);
+    if (buffered.length) this.feed(buffered.join('\n'));
+    personalize(this.isMember);
+    observe(this.isMember);
+  }
+
+  load(definitions) {
+    let text;
+    try {
+      text = JSON.stringify(definitions);
+    } catch {
+      text = 'null';
+    }
+    const report = JSON.parse(this.w.load(text ?? 'null'));
+    for (const e of report.errors) {
+      const message = 'segment definition rejected' + (e.key ? ' (' + e.key + ')' : '') + (e.path ? ' at ' + e.path : '') + ': ' + e.message;
+      console.error('[sieve] ' + message);
+      this.a.emit('error', { code: 'invalid_segment', reason: new Error(message), key: e.key, path: e.path });
+    }
+    for (const e of report.warnings) console.warn('[sieve] segment ' + e.key + ' at ' + e.path + ': ' + e.message);
+    this.later(report.transitions, true);
+    this.lastReport = { accepted: report.accepted, errors: report.errors };
+    return this.lastReport;
+  }
+
+  feed(json) {
+    const res = this.w.feed(json);
+    if (res.length > 2) this.later(JSON.parse(res));
+    else if (json === '!reset') this.later([], true);
+  }
+
+  // Hooks run after the SDK call that caused them has returned, in the same task (a
+  // microtask queued before the call's promise is observed).
+  later(transitions, refresh) {
+    if (transitions.length || refresh) queueMicrotask(() => this.fire(transitions));
+  }
+
+  fire(transitions) {
+    if (this.stamp) this.a._command(4, this.w.members());
+    personalize(this.isMember);
+    for (const t of transitions) {
+      const detail = { key: t.key, entered: t.entered, reason: t.reason, at: t.at };
+      const kind = t.entered ? 'enter' : 'exit';
+      for (const h of this.api._hooks.slice()) {
+        if ((h.kind === kind || h.kind === 'change') && (h.key === undefined || h.key === t.key)) {
+          try {
+            h.cb(detail);
+          } catch (err) {
+            console.error('[sieve] segment hook error', err);
+          }
+        }
+      }
+      try {
+        window.dispatchEvent(new CustomEvent('sieve:segment-' + kind, { detail }));
+      } catch (err) {
+        console.error('[sieve] segment event listener error', err);
+      }
+      if (t.messageId) {
+        this.a.track(t.entered ? 'Audience Entered' : 'Audience Exited', { audience_key: t.key, [t.key]: t.entered }, { messageId: t.messageId });
+      }
+      if (t.identify) this.a.identify({ [t.key]: t.entered });
+    }
+  }
+
+  isMember(key) {
+    return this.w.isMember(String(key)) ?? null;
+  }
+  list() {
+    return JSON.parse(this.w.list());
+  }
+  explain(key) {
+    const res = this.w.explain(String(key));
+    return res === undefined ? null : JSON.parse(res);
+  }
+}

@@ -1,0 +1,62 @@
+//! Page lifecycle and connectivity for delivery: `pagehide` / `visibilitychange` (send what
+//! is queued with keepalive) and `online` / `offline` (pause and resume), plus the driver's
+//! start-up (open the persisted queue, read `navigator.onLine`). Does I/O.
+
+use std::rc::Rc;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use super::{clock, pump, tabs, Shared};
+use crate::core::delivery::Claims;
+
+/// Opens the persisted queue (Web Locks when available, else leases), reads the online
+/// state, listens for lifecycle events and runs the first pump (which scans for events left
+/// by earlier pages).
+pub(crate) fn start(shared: &Shared) {
+    let claims = if tabs::locks_available() { Claims::Locks } else { Claims::Lease };
+    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        driver.core.handle_queue_open(clock::now(), claims);
+        if !online {
+            driver.core.handle_online(false);
+        }
+    }
+    listen(shared);
+    pump(shared);
+}
+
+/// `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible again
+/// returns to normal batching. `offline` pauses sending, `online` resumes it at once. The
+/// listeners live as long as the page.
+fn listen(shared: &Shared) {
+    let Some(window) = web_sys::window() else { return };
+    let weak = Rc::downgrade(shared);
+    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(shared) = weak.upgrade() else { return };
+        let kind = event.type_();
+        if let Ok(mut driver) = shared.try_borrow_mut() {
+            match kind.as_str() {
+                "online" => driver.core.handle_online(true),
+                "offline" => driver.core.handle_online(false),
+                _ => {
+                    let hidden = kind == "pagehide" || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+                    if hidden {
+                        driver.core.handle_page_hide();
+                    } else {
+                        driver.core.handle_page_show();
+                    }
+                }
+            }
+        }
+        pump(&shared);
+    });
+    let f: &js_sys::Function = handler.as_ref().unchecked_ref();
+    for kind in ["pagehide", "online", "offline"] {
+        let _ = window.add_event_listener_with_callback(kind, f);
+    }
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", f);
+    }
+    handler.forget();
+}

@@ -1,0 +1,659 @@
+//! The segments driver (`SegmentsWasm`, built only with the `web-segments` feature into its
+//! own lazily loaded wasm). Does I/O: the clock, one timer, localStorage, a
+//! BroadcastChannel, Web Locks and page-lifecycle listeners, around the pure
+//! [`Engine`](crate::segments::Engine).
+//!
+//! The shim feeds it the JSON of every event the core built, in call order, and gets back the
+//! transitions as a compact JSON array (hooks, DOM events and Audience outputs run in the shim
+//! after the call returns). Transitions caused by time alone (timer, `visibilitychange`,
+//! `pageshow`, `online`) and those broadcast by other tabs reach the shim through the callback
+//! given at construction, always after the driver's borrow has ended.
+//!
+//! **API Boundary**: the persisted state `sieve:segments:v1` (a JSON array
+//! `[userId|null, anonymousId|null, engineState]`, engine state = `Engine::encode_state`) and
+//! `sieve:segments:members:v1` (a JSON array of the current member keys, read synchronously
+//! by the script-tag entry to apply personalization before first paint).
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::clock;
+use crate::core::ids::fnv1a;
+use crate::core::time::Millis;
+use crate::json::{self, push_json_str, push_u64, Value};
+use crate::segments::definition::EventType;
+use crate::segments::{Engine, EventInput, LoadError, Reason, Transition};
+
+/// Engine state and profile (see the module docs).
+const STATE_KEY: &str = "sieve:segments:v1";
+/// Current member keys, for personalization before first paint.
+const MEMBERS_KEY: &str = "sieve:segments:members:v1";
+/// The BroadcastChannel and the Web Lock shared by the tabs of one origin.
+const CHANNEL: &str = "sieve:segments:v1";
+/// The longest single timer; later deadlines are re-armed (at least daily).
+const MAX_TIMER_MS: u64 = 86_400_000;
+
+struct SegDriver {
+    engine: Engine,
+    /// The profile the engine's state belongs to: userId when set, else anonymousId.
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+    /// Whether definitions were loaded at least once (before that, nothing is persisted).
+    loaded: bool,
+    timer: Option<(Millis, Timeout)>,
+    /// A fired timer, kept until the next arm: it cannot be dropped inside its own callback.
+    retired_timer: Option<Timeout>,
+    /// Receives `(transitionsJson)` for time-driven and remote transitions.
+    on_change: js_sys::Function,
+    /// Invariant: comma-separated transition objects (without outputs) of this turn that the
+    /// other tabs have not been told about yet.
+    turn: String,
+    /// A persist is queued for the end of this turn (microtask).
+    persist_queued: bool,
+    /// What was last written to / read from `STATE_KEY` and `MEMBERS_KEY`.
+    saved_state: String,
+    saved_members: String,
+    channel: Option<web_sys::BroadcastChannel>,
+    #[cfg(feature = "demo-clock")]
+    clock_offset: u64,
+}
+
+type Shared = Rc<RefCell<SegDriver>>;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(task: &JsValue);
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn read_key(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+fn write_key(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+fn opt_str(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn push_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// `sieve-aud-` + 32 hex digits derived from the transition and the profile: the same in
+/// every tab and on every retry, so the collector counts one transition once.
+fn audience_message_id(t: &Transition, profile: &str) -> String {
+    let mut data = String::with_capacity(64);
+    data.push_str(t.key.as_str());
+    data.push('\n');
+    push_u64(&mut data, t.version);
+    data.push_str(if t.entered { "\nin\n" } else { "\nout\n" });
+    push_u64(&mut data, t.at.0);
+    data.push('\n');
+    data.push_str(profile);
+    let a = fnv1a(data.as_bytes());
+    data.push('#');
+    let b = fnv1a(data.as_bytes());
+    let mut id = String::from("sieve-aud-");
+    for word in [a, b] {
+        for shift in (0..16).rev() {
+            let digit = ((word >> (shift * 4)) & 0xf) as u8;
+            id.push(char::from(if digit < 10 { b'0' + digit } else { b'a' + digit - 10 }));
+        }
+    }
+    id
+}
+
+fn push_transition(out: &mut String, t: &Transition, profile: Option<&str>) {
+    if out.len() > 1 {
+        out.push(',');
+    }
+    out.push_str("{\"key\":");
+    push_json_str(out, t.key.as_str());
+    out.push_str(if t.entered { ",\"entered\":true" } else { ",\"entered\":false" });
+    out.push_str(",\"reason\":\"");
+    out.push_str(t.reason.as_str());
+    out.push_str("\",\"at\":");
+    push_u64(out, t.at.0);
+    // Outputs only for moves this device observed, and only in the tab that made them.
+    if let Some(profile) = profile.filter(|_| t.reason != Reason::Baseline) {
+        if t.outputs.track {
+            out.push_str(",\"messageId\":\"");
+            out.push_str(&audience_message_id(t, profile));
+            out.push('"');
+        }
+        if t.outputs.identify {
+            out.push_str(",\"identify\":true");
+        }
+    }
+    out.push('}');
+}
+
+fn push_errors(out: &mut String, errors: &[LoadError]) {
+    out.push('[');
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"key\":");
+        push_json_str(out, &e.key);
+        out.push_str(",\"path\":");
+        push_json_str(out, &e.path);
+        out.push_str(",\"message\":");
+        push_json_str(out, e.message);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+impl SegDriver {
+    fn now(&self) -> Millis {
+        #[cfg(feature = "demo-clock")]
+        return Millis(clock::now().0.saturating_add(self.clock_offset));
+        #[cfg(not(feature = "demo-clock"))]
+        clock::now()
+    }
+
+    fn profile(&self) -> Option<&str> {
+        self.user_id.as_deref().or(self.anonymous_id.as_deref())
+    }
+
+    /// Drains the engine's transitions into a JSON array (with outputs) and into this turn's
+    /// broadcast list (without).
+    fn drain(&mut self) -> String {
+        let mut local = String::from("[");
+        while let Some(t) = self.engine.poll_transition() {
+            let profile = self.profile().unwrap_or("").to_owned();
+            push_transition(&mut local, &t, Some(&profile));
+            if self.turn.is_empty() {
+                self.turn.push('[');
+            }
+            push_transition(&mut self.turn, &t, None);
+        }
+        local.push(']');
+        local
+    }
+
+    /// Applies the identity of one event: a new non-null userId replacing another, or a
+    /// different anonymous visitor, switches to a fresh profile; an anonymous visitor's first
+    /// userId keeps the profile.
+    fn adopt_identity(&mut self, now: Millis, user_id: Option<String>, anonymous_id: Option<String>) {
+        let switch = match (&self.user_id, &user_id) {
+            (Some(old), Some(new)) => old != new,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => self.anonymous_id.is_some() && anonymous_id.is_some() && self.anonymous_id != anonymous_id,
+        };
+        if switch {
+            self.engine.handle_profile_switch(now);
+        }
+        self.user_id = user_id;
+        if anonymous_id.is_some() {
+            self.anonymous_id = anonymous_id;
+        }
+    }
+
+    /// One event built by the core (its JSON text).
+    fn feed_one(&mut self, now: Millis, text: &str) {
+        if text == "!reset" {
+            self.engine.handle_profile_switch(now);
+            self.user_id = None;
+            self.anonymous_id = None;
+            return;
+        }
+        let Ok(event) = json::parse(text) else { return };
+        self.adopt_identity(now, opt_str(event.get("userId")), opt_str(event.get("anonymousId")));
+        let empty = Value::Object(json::Map::new());
+        let properties = event.get("properties").unwrap_or(&empty);
+        let context = event.get("context");
+        let kind = match event.get("type").and_then(Value::as_str) {
+            Some("track") => EventType::Track,
+            Some("page") => EventType::Page,
+            Some("screen") => EventType::Screen,
+            Some("identify") => {
+                self.engine.handle_traits(now, event.get("traits"), None);
+                return;
+            }
+            Some("group") => {
+                self.engine.handle_traits(now, None, event.get("traits"));
+                return;
+            }
+            _ => return,
+        };
+        let name = match kind {
+            EventType::Track => event.get("event"),
+            _ => event.get("name"),
+        }
+        .and_then(Value::as_str)
+        .unwrap_or("");
+        self.engine.handle_event(now, EventInput { kind, name, properties, context });
+    }
+
+    /// The persisted state value.
+    fn state_value(&self) -> String {
+        let mut out = String::from("[");
+        push_opt_str(&mut out, self.user_id.as_deref());
+        out.push(',');
+        push_opt_str(&mut out, self.anonymous_id.as_deref());
+        out.push(',');
+        push_json_str(&mut out, &self.engine.encode_state());
+        out.push(']');
+        out
+    }
+
+    fn members_value(&self) -> String {
+        let mut out = String::from("[");
+        for status in self.engine.list() {
+            if status.state == Some(true) {
+                if out.len() > 1 {
+                    out.push(',');
+                }
+                push_json_str(&mut out, status.key.as_str());
+            }
+        }
+        out.push(']');
+        out
+    }
+
+    /// Writes what changed and tells the other tabs (state + this turn's transitions).
+    fn persist(&mut self) {
+        self.persist_queued = false;
+        if !self.loaded {
+            return;
+        }
+        let state = self.state_value();
+        if state != self.saved_state {
+            write_key(STATE_KEY, &state);
+            let members = self.members_value();
+            if members != self.saved_members {
+                write_key(MEMBERS_KEY, &members);
+                self.saved_members = members;
+            }
+            if let Some(channel) = &self.channel {
+                let mut message = String::from("{\"state\":");
+                push_json_str(&mut message, &state);
+                message.push_str(",\"transitions\":");
+                message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
+                message.push_str("]}");
+                let _ = channel.post_message(&JsValue::from_str(&message));
+            }
+            self.saved_state = state;
+        }
+        self.turn.clear();
+    }
+
+    /// Restores a state another tab wrote (same profile or not: the origin shares one).
+    /// Returns whether it was different from ours.
+    fn adopt_stored(&mut self, now: Millis, value: &str) -> bool {
+        if value == self.saved_state {
+            return false;
+        }
+        let Ok(Value::Array(items)) = json::parse(value) else { return false };
+        let Some(state) = items.get(2).and_then(Value::as_str) else { return false };
+        let user_id = opt_str(items.first());
+        let anonymous_id = opt_str(items.get(1));
+        if self.engine.restore_state(now, state).is_err() {
+            return false;
+        }
+        self.user_id = user_id;
+        self.anonymous_id = anonymous_id;
+        self.saved_state = value.to_owned();
+        true
+    }
+}
+
+/// Schedules the end-of-turn persist (one write per task, however many calls it made).
+fn queue_persist(shared: &Shared, driver: &mut SegDriver) {
+    if driver.persist_queued {
+        return;
+    }
+    driver.persist_queued = true;
+    let weak = Rc::downgrade(shared);
+    let task = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            if let Ok(mut driver) = shared.try_borrow_mut() {
+                driver.persist();
+            }
+        }
+    });
+    queue_microtask(&task);
+}
+
+fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
+    let deadline = driver.engine.poll_timeout();
+    if driver.timer.as_ref().map(|(d, _)| *d) == deadline {
+        return;
+    }
+    if let Some((_, old)) = driver.timer.take() {
+        old.cancel();
+    }
+    let Some(deadline) = deadline else { return };
+    // +1 ms: a deadline is due at `now >= deadline`; timers may fire a little early.
+    let delay = deadline.since(now).saturating_add(1).min(MAX_TIMER_MS);
+    let weak = Rc::downgrade(shared);
+    let timeout = Timeout::new(delay as u32, move || {
+        let Some(shared) = weak.upgrade() else { return };
+        if let Ok(mut driver) = shared.try_borrow_mut() {
+            driver.retired_timer = driver.timer.take().map(|(_, t)| t);
+        }
+        reevaluate(&shared);
+    });
+    driver.timer = Some((deadline, timeout));
+}
+
+/// Time may have moved: commit what fell due, once for all tabs (under a Web Lock when the
+/// browser has them; otherwise each tab commits and the deterministic messageIds dedupe).
+fn reevaluate(shared: &Shared) {
+    let weak = Rc::downgrade(shared);
+    let commit = Closure::once_into_js(move || {
+        let Some(shared) = weak.upgrade() else { return };
+        let (json, on_change) = {
+            let Ok(mut driver) = shared.try_borrow_mut() else { return };
+            let driver = &mut *driver;
+            let now = driver.now();
+            // Another tab may have committed these already: start from the shared state.
+            if let Some(stored) = read_key(STATE_KEY) {
+                if driver.adopt_stored(now, &stored) {
+                    // Whatever restoring moved was broadcast by the tab that wrote it.
+                    while driver.engine.poll_transition().is_some() {}
+                }
+            }
+            driver.engine.handle_timeout(now);
+            let json = driver.drain();
+            // Written before the lock is released, so the next tab sees it.
+            driver.persist();
+            arm_timer(&shared, driver, now);
+            (json, driver.on_change.clone())
+        };
+        if json.len() > 2 {
+            let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&json));
+        }
+    });
+    if !request_lock(&commit) {
+        let f: js_sys::Function = commit.unchecked_into();
+        let _ = f.call0(&JsValue::NULL);
+    }
+}
+
+/// `navigator.locks.request(CHANNEL, callback)`; `false` when Web Locks are missing.
+fn request_lock(callback: &JsValue) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let navigator: JsValue = window.navigator().into();
+    let Ok(locks) = js_sys::Reflect::get(&navigator, &JsValue::from_str("locks")) else { return false };
+    if locks.is_undefined() || locks.is_null() {
+        return false;
+    }
+    let Ok(request) = js_sys::Reflect::get(&locks, &JsValue::from_str("request")) else { return false };
+    let Ok(request) = request.dyn_into::<js_sys::Function>() else { return false };
+    match request.call2(&locks, &JsValue::from_str(CHANNEL), callback) {
+        Ok(promise) => {
+            // The lock request itself can reject (e.g. an opaque origin): never unhandled.
+            if let Ok(catch) = js_sys::Reflect::get(&promise, &JsValue::from_str("catch")) {
+                if let Ok(catch) = catch.dyn_into::<js_sys::Function>() {
+                    let _ = catch.call1(&promise, &Closure::once_into_js(|_: JsValue| {}));
+                }
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// A message from another tab: adopt its state and run this tab's hooks for its
+/// transitions (no outputs: the tab that made them sent them).
+fn on_broadcast(shared: &Shared, data: &str) {
+    let (transitions, on_change) = {
+        let Ok(mut driver) = shared.try_borrow_mut() else { return };
+        let driver = &mut *driver;
+        let Ok(message) = json::parse(data) else { return };
+        let Some(state) = message.get("state").and_then(Value::as_str) else { return };
+        let now = driver.now();
+        if !driver.adopt_stored(now, state) {
+            return;
+        }
+        while driver.engine.poll_transition().is_some() {}
+        driver.saved_members = driver.members_value();
+        arm_timer(shared, driver, now);
+        let transitions = message.get("transitions").map(Value::to_json).unwrap_or_default();
+        (transitions, driver.on_change.clone())
+    };
+    if transitions.len() > 2 {
+        let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&transitions));
+    }
+}
+
+fn listen(shared: &Shared) {
+    let Some(window) = web_sys::window() else { return };
+    let weak = Rc::downgrade(shared);
+    let wake = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(shared) = weak.upgrade() else { return };
+        let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+        if event.type_() == "visibilitychange" && hidden {
+            return;
+        }
+        reevaluate(&shared);
+    });
+    let f: &js_sys::Function = wake.as_ref().unchecked_ref();
+    let _ = window.add_event_listener_with_callback("pageshow", f);
+    let _ = window.add_event_listener_with_callback("online", f);
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", f);
+    }
+    wake.forget();
+
+    let weak: Weak<RefCell<SegDriver>> = Rc::downgrade(shared);
+    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+        let Some(shared) = weak.upgrade() else { return };
+        if let Some(data) = event.data().as_string() {
+            on_broadcast(&shared, &data);
+        }
+    });
+    let channel = web_sys::BroadcastChannel::new(CHANNEL).ok();
+    if let Some(channel) = &channel {
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+    } else {
+        // No BroadcastChannel: the `storage` event carries the state (no transitions; the
+        // shim refreshes personalization from the restored memberships).
+        let weak: Weak<RefCell<SegDriver>> = Rc::downgrade(shared);
+        let on_storage = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
+            let Some(shared) = weak.upgrade() else { return };
+            if event.key().as_deref() != Some(STATE_KEY) {
+                return;
+            }
+            let Some(value) = event.new_value() else { return };
+            let mut message = String::from("{\"state\":");
+            push_json_str(&mut message, &value);
+            message.push_str(",\"transitions\":[]}");
+            on_broadcast(&shared, &message);
+        });
+        let _ = window.add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref());
+        on_storage.forget();
+    }
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        driver.channel = channel;
+    }
+}
+
+/// The wasm instance behind `analytics.segments` (one per page).
+#[wasm_bindgen]
+pub struct SegmentsWasm {
+    shared: Shared,
+}
+
+impl std::fmt::Debug for SegmentsWasm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SegmentsWasm")
+    }
+}
+
+#[wasm_bindgen]
+impl SegmentsWasm {
+    /// Restores the stored state when it belongs to the current visitor (`user_id`, else
+    /// `anonymous_id`), applies the current traits (JSON objects), and starts listening for
+    /// time and other tabs. `on_change(transitionsJson)` receives transitions that no call
+    /// caused (time, other tabs).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        user_id: Option<String>,
+        anonymous_id: Option<String>,
+        user_traits: &str,
+        group_traits: &str,
+        on_change: js_sys::Function,
+    ) -> SegmentsWasm {
+        let mut engine = Engine::new();
+        let offset = js_sys::Date::new_0().get_timezone_offset();
+        engine.set_utc_offset(if offset.is_finite() { -(offset as i32) } else { 0 });
+        let mut driver = SegDriver {
+            engine,
+            user_id: None,
+            anonymous_id: None,
+            loaded: false,
+            timer: None,
+            retired_timer: None,
+            on_change,
+            turn: String::new(),
+            persist_queued: false,
+            saved_state: String::new(),
+            saved_members: read_key(MEMBERS_KEY).unwrap_or_default(),
+            channel: None,
+            #[cfg(feature = "demo-clock")]
+            clock_offset: 0,
+        };
+        let now = driver.now();
+        if let Some(stored) = read_key(STATE_KEY) {
+            driver.adopt_stored(now, &stored);
+        }
+        // A stored state of another visitor (cleared cookies, another login) is not ours.
+        driver.adopt_identity(now, user_id, anonymous_id);
+        let user = json::parse(user_traits).ok().filter(|v| v.as_object().is_some());
+        let group = json::parse(group_traits).ok().filter(|v| v.as_object().is_some());
+        driver.engine.handle_traits(now, user.as_ref(), group.as_ref());
+        let shared = Rc::new(RefCell::new(driver));
+        listen(&shared);
+        SegmentsWasm { shared }
+    }
+
+    /// Replaces the definitions (a JSON array text). Returns
+    /// `{"accepted":[keys],"errors":[{key,path,message}],"warnings":[...],"transitions":[...]}`.
+    pub fn load(&self, definitions: &str) -> String {
+        let Ok(mut driver) = self.shared.try_borrow_mut() else { return String::from("{\"errors\":[],\"busy\":true}") };
+        let driver = &mut *driver;
+        let now = driver.now();
+        let defs = match json::parse(definitions) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut out = String::from("{\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":");
+                push_json_str(&mut out, e.message());
+                out.push_str("}],\"warnings\":[],\"transitions\":[]}");
+                return out;
+            }
+        };
+        let report = driver.engine.load(now, &defs);
+        driver.loaded = true;
+        let mut out = String::from("{\"accepted\":[");
+        for (i, key) in report.accepted.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, key.as_str());
+        }
+        out.push_str("],\"errors\":");
+        push_errors(&mut out, &report.errors);
+        out.push_str(",\"warnings\":");
+        push_errors(&mut out, &report.warnings);
+        out.push_str(",\"transitions\":");
+        out.push_str(&driver.drain());
+        out.push('}');
+        arm_timer(&self.shared, driver, now);
+        queue_persist(&self.shared, driver);
+        out
+    }
+
+    /// Feeds events built by the core, in call order: one event JSON per line (`!reset` for
+    /// `reset()`). Returns the transitions they caused (a JSON array, `[]` when none).
+    pub fn feed(&self, events: &str) -> String {
+        let Ok(mut driver) = self.shared.try_borrow_mut() else { return String::from("[]") };
+        let driver = &mut *driver;
+        let now = driver.now();
+        for line in events.split('\n') {
+            driver.feed_one(now, line);
+        }
+        let json = driver.drain();
+        arm_timer(&self.shared, driver, now);
+        queue_persist(&self.shared, driver);
+        json
+    }
+
+    /// `true` member, `false` not, `undefined` unknown or no such segment.
+    #[wasm_bindgen(js_name = isMember)]
+    pub fn is_member(&self, key: &str) -> Option<bool> {
+        self.shared.try_borrow().ok()?.engine.is_member(key)
+    }
+
+    /// The keys of the segments the visitor is in now (a JSON array).
+    pub fn members(&self) -> String {
+        self.shared.try_borrow().map(|d| d.members_value()).unwrap_or_else(|_| String::from("[]"))
+    }
+
+    /// `[{key, state, since}]` for every active definition (JSON).
+    pub fn list(&self) -> String {
+        let Ok(driver) = self.shared.try_borrow() else { return String::from("[]") };
+        let mut out = String::from("[");
+        for (i, status) in driver.engine.list().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"key\":");
+            push_json_str(&mut out, status.key.as_str());
+            out.push_str(",\"state\":");
+            out.push_str(match status.state {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            });
+            out.push_str(",\"since\":");
+            match status.since {
+                Some(t) => push_u64(&mut out, t.0),
+                None => out.push_str("null"),
+            }
+            out.push('}');
+        }
+        out.push(']');
+        out
+    }
+
+    /// The evaluated condition tree of `key` (JSON), or `undefined`.
+    pub fn explain(&self, key: &str) -> Option<String> {
+        Some(self.shared.try_borrow().ok()?.engine.explain(key)?.to_json())
+    }
+
+    /// Demo builds only (`demo-clock` feature): moves this module's clock forward by `ms`
+    /// and re-evaluates, as if that much time had passed.
+    #[cfg(feature = "demo-clock")]
+    #[wasm_bindgen(js_name = travel)]
+    pub fn travel(&self, ms: f64) {
+        if let Ok(mut driver) = self.shared.try_borrow_mut() {
+            if ms.is_finite() && ms > 0.0 {
+                driver.clock_offset = driver.clock_offset.saturating_add(ms as u64);
+            }
+        }
+        reevaluate(&self.shared);
+    }
+}

@@ -1,0 +1,120 @@
+//! Sharing the persisted queue between tabs: reading the queue's localStorage keys for a
+//! scan, and Web Locks (`navigator.locks`) for holding this tab's lock and claiming the
+//! events of closed tabs. Does I/O. Every call is fallible and never throws into wasm.
+
+use std::rc::Rc;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::{clock, pump, Shared};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `navigator.locks`.
+    type LockManager;
+    #[wasm_bindgen(method, catch, js_name = request)]
+    fn request_with(this: &LockManager, name: &str, options: &JsValue, callback: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn request(this: &LockManager, name: &str, callback: &JsValue) -> Result<Promise, JsValue>;
+
+    /// A promise seen through `then(_, on_rejected)`.
+    type Promise;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then2(this: &Promise, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
+}
+
+fn get(target: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn lock_manager() -> Option<LockManager> {
+    let navigator = get(&js_sys::global(), "navigator")?;
+    Some(get(&navigator, "locks")?.unchecked_into())
+}
+
+/// Whether Web Locks are available (else the core uses leases in localStorage).
+pub(crate) fn locks_available() -> bool {
+    lock_manager().is_some()
+}
+
+/// Swallows a rejected lock request (opaque origins reject with a SecurityError). The
+/// global `Boolean` is a native function that ignores its argument: no closure to leak.
+fn ignore_rejection(promise: &Promise) {
+    if let Some(noop) = get(&js_sys::global(), "Boolean") {
+        let _ = promise.then2(&JsValue::UNDEFINED, &noop);
+    }
+}
+
+/// Every `(key, value)` of localStorage whose key starts with `prefix`.
+pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
+    let mut entries = Vec::new();
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else { return entries };
+    let n = storage.length().unwrap_or(0);
+    for i in 0..n {
+        let Ok(Some(key)) = storage.key(i) else { continue };
+        if !key.starts_with(prefix) {
+            continue;
+        }
+        if let Ok(Some(value)) = storage.get_item(&key) {
+            entries.push((key, value));
+        }
+    }
+    entries
+}
+
+/// Asks for this tab's own lock; once granted it is held until [`release_own`] resolves it
+/// (or the tab ends). A lock that is no longer wanted when granted is let go at once.
+pub(crate) fn hold_own(shared: &Shared, name: &str) {
+    let Some(locks) = lock_manager() else { return };
+    let weak = Rc::downgrade(shared);
+    let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
+        let Ok(mut driver) = shared.try_borrow_mut() else { return JsValue::UNDEFINED };
+        driver.lock_requested = false;
+        if !driver.lock_wanted {
+            return JsValue::UNDEFINED;
+        }
+        let mut release = None;
+        let held = js_sys::Promise::new(&mut |resolve, _reject| release = Some(resolve));
+        driver.lock_release = release;
+        held.into()
+    });
+    if let Ok(promise) = locks.request(name, &granted) {
+        ignore_rejection(&promise);
+    }
+}
+
+/// Lets go of this tab's own lock, if held.
+pub(crate) fn release_own(release: Option<js_sys::Function>) {
+    if let Some(resolve) = release {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// Tries to take the lock of tab `tab` without waiting. When granted, that tab is gone: its
+/// keys are read again and handed to the core, whose writes (adoption) are applied before
+/// the lock is let go.
+pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
+    let Some(locks) = lock_manager() else { return };
+    let name = [prefix, tab.as_str()].concat();
+    let weak = Rc::downgrade(shared);
+    let prefix = prefix.to_owned();
+    let granted = Closure::once_into_js(move |lock: JsValue| {
+        if lock.is_null() {
+            return; // Held: that tab is alive.
+        }
+        let Some(shared) = weak.upgrade() else { return };
+        let entries = scan(&prefix);
+        if let Ok(mut driver) = shared.try_borrow_mut() {
+            driver.core.handle_claimed(clock::now(), &tab, &entries);
+        }
+        pump(&shared);
+    });
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &JsValue::from_str("ifAvailable"), &JsValue::TRUE);
+    if let Ok(promise) = locks.request_with(&name, &options, &granted) {
+        ignore_rejection(&promise);
+    }
+}
