@@ -10,9 +10,11 @@
 mod bindings;
 mod clock;
 mod env;
+mod lifecycle;
 #[cfg(feature = "web-segments")]
 mod segments;
 mod storage;
+mod tabs;
 mod transport;
 
 use std::cell::RefCell;
@@ -21,7 +23,8 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 
-use crate::core::delivery::{BatchId, Notice, SendOutcome};
+use crate::core::delivery::{BatchId, Notice, Query};
+use crate::core::identity::Store;
 use crate::core::time::Millis;
 use crate::core::Analytics;
 
@@ -29,6 +32,8 @@ use crate::core::Analytics;
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
     fn console_warn(message: &str);
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(callback: &JsValue);
 }
 
 /// The longest single timer; longer deadlines are re-armed.
@@ -44,6 +49,14 @@ pub(crate) struct Driver {
     retired_timer: Option<Timeout>,
     storage_warned: bool,
     on_notice: js_sys::Function,
+    /// `handle_turn_end` is queued as a microtask (at most one per turn).
+    turn_end_queued: bool,
+    /// The core wants this tab's Web Lock held.
+    lock_wanted: bool,
+    /// A request for this tab's lock is waiting to be granted.
+    lock_requested: bool,
+    /// Resolving this lets go of this tab's lock (`Some` while held).
+    lock_release: Option<js_sys::Function>,
 }
 
 pub(crate) type Shared = Rc<RefCell<Driver>>;
@@ -51,22 +64,66 @@ pub(crate) type Shared = Rc<RefCell<Driver>>;
 impl Driver {
     pub(crate) fn new(core: Analytics, on_notice: js_sys::Function) -> Driver {
         let cookie_domain = if core.config().stores.cookie { storage::cookie_domain(&core.config().cookie) } else { None };
-        Driver { core, cookie_domain, timer: None, retired_timer: None, storage_warned: false, on_notice }
+        Driver {
+            core,
+            cookie_domain,
+            timer: None,
+            retired_timer: None,
+            storage_warned: false,
+            on_notice,
+            turn_end_queued: false,
+            lock_wanted: false,
+            lock_requested: false,
+            lock_release: None,
+        }
     }
 }
 
-/// Runs the core's polling protocol: storage writes, requests, timer, then notices.
+/// Runs the core's polling protocol: queries (storage scans, locks), storage writes,
+/// requests, timer, then notices; and queues the end-of-turn microtask when the core has
+/// events to persist.
 pub(crate) fn pump(shared: &Shared) {
     let now = clock::now();
-    let (sends, notices, on_notice) = {
+    let (sends, notices, on_notice, claims) = {
         let Ok(mut driver) = shared.try_borrow_mut() else { return };
         let driver = &mut *driver;
-        while let Some(write) = driver.core.poll_storage_write() {
-            let ok = storage::apply(&write, &driver.core.config().cookie, driver.cookie_domain.as_deref());
-            if !ok && !driver.storage_warned {
-                driver.storage_warned = true;
-                console_warn("[sieve] storage is unavailable (blocked or full); identity is kept in memory for this page");
+        let mut claims = Vec::new();
+        loop {
+            let mut progressed = false;
+            while let Some(query) = driver.core.poll_query() {
+                progressed = true;
+                run_query(driver, shared, now, query, &mut claims);
             }
+            while let Some(write) = driver.core.poll_storage_write() {
+                progressed = true;
+                let ok = storage::apply(&write, &driver.core.config().cookie, driver.cookie_domain.as_deref());
+                if !ok {
+                    let queue_key = driver.core.queue_prefix().is_some_and(|p| write.key.starts_with(p));
+                    if write.store == Store::Local && queue_key {
+                        driver.core.handle_storage_failed();
+                    }
+                    if !driver.storage_warned {
+                        driver.storage_warned = true;
+                        console_warn("[sieve] storage is unavailable (blocked or full); identity and the delivery queue are kept in memory for this page");
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if driver.core.needs_turn_end() && !driver.turn_end_queued {
+            driver.turn_end_queued = true;
+            let weak = Rc::downgrade(shared);
+            let turn_end = Closure::once_into_js(move || {
+                let Some(shared) = weak.upgrade() else { return };
+                if let Ok(mut driver) = shared.try_borrow_mut() {
+                    driver.turn_end_queued = false;
+                    driver.core.handle_turn_end(clock::now());
+                }
+                pump(&shared);
+            });
+            queue_microtask(&turn_end);
         }
         let mut sends = Vec::new();
         while let Some(transmit) = driver.core.poll_transmit(now) {
@@ -77,14 +134,44 @@ pub(crate) fn pump(shared: &Shared) {
         while let Some(notice) = driver.core.poll_notice() {
             notices.push(notice);
         }
-        (sends, notices, driver.on_notice.clone())
+        (sends, notices, driver.on_notice.clone(), claims)
     };
+    if let Some(prefix) = claims.first().map(|(p, _)| p.clone()) {
+        for (_, tab) in claims {
+            tabs::claim(shared, &prefix, tab);
+        }
+    }
     for transmit in sends {
         let weak = Rc::downgrade(shared);
         let id = transmit.id;
-        transport::send(&transmit, move |outcome| on_outcome(&weak, id, outcome));
+        transport::send(&transmit, move |sent| on_outcome(&weak, id, sent));
     }
     deliver_notices(&on_notice, notices);
+}
+
+/// Runs one core query: scans at once; lock requests as asked (claims are started after the
+/// borrow is released, their grants arrive as later tasks).
+fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, claims: &mut Vec<(String, String)>) {
+    let Some(prefix) = driver.core.queue_prefix().map(str::to_owned) else { return };
+    match query {
+        Query::Scan => {
+            let entries = tabs::scan(&prefix);
+            driver.core.handle_storage_scan(now, &entries);
+        }
+        Query::Claim(tab) => claims.push((prefix, tab)),
+        Query::HoldLock(true) => {
+            driver.lock_wanted = true;
+            if !driver.lock_requested && driver.lock_release.is_none() {
+                driver.lock_requested = true;
+                let name = [prefix.as_str(), driver.core.queue_tab().unwrap_or("")].concat();
+                tabs::hold_own(shared, &name);
+            }
+        }
+        Query::HoldLock(false) => {
+            driver.lock_wanted = false;
+            tabs::release_own(driver.lock_release.take());
+        }
+    }
 }
 
 fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
@@ -99,10 +186,13 @@ fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
     }
 }
 
-fn on_outcome(weak: &Weak<RefCell<Driver>>, id: BatchId, outcome: SendOutcome) {
+fn on_outcome(weak: &Weak<RefCell<Driver>>, id: BatchId, sent: transport::Sent) {
     let Some(shared) = weak.upgrade() else { return };
     if let Ok(mut driver) = shared.try_borrow_mut() {
-        driver.core.handle_send_outcome(clock::now(), id, &outcome);
+        match sent {
+            transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(clock::now(), id, &outcome),
+            transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
+        }
     }
     pump(&shared);
 }
