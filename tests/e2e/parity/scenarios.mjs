@@ -35,6 +35,7 @@ export const SCENARIOS = [
   },
   {
     name: "track: 'Event missing' rejections ('', number, none, null, {}, {properties})",
+    check: (v, assert) => assert.deepEqual(v.ajs.wire.outcomes.filter((o) => o[1] === 'rejected').map((o) => o[2]), Array(7).fill('Event missing'), 'reference §1.6'),
     calls: `await rec('empty', () => analytics.track(''));
             await rec('number', () => analytics.track(123));
             await rec('none', () => analytics.track());
@@ -112,6 +113,7 @@ export const SCENARIOS = [
   // ── page / screen overloads ──────────────────────────────────────────────────────────
   {
     name: 'page: 1, 2, 3 strings',
+    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.slice(0, 3).map((e) => [e.category, e.name]), [[undefined, 'Name'], ['Cat', 'Name'], [undefined, undefined]], 'reference §1.6'),
     calls: `await rec('one', () => analytics.page('Name'));
             await rec('two', () => analytics.page('Cat', 'Name'));
             await rec('three', () => analytics.page('a', 'b', 'c'));`,
@@ -207,6 +209,7 @@ export const SCENARIOS = [
   },
   {
     name: "campaign: '+' and %-decoding, malformed escape kept raw",
+    check: (v, assert) => assert.deepEqual(v.ajs.wire.events[0].context.campaign, { source: 'a b c', medium: '✓', term: '%E0%A4%A', content: '100%' }, 'reference §2.4 utm decoding'),
     search: '?utm_source=a+b%20c&utm_medium=%E2%9C%93&utm_term=%E0%A4%A&utm_content=100%',
     calls: `await rec('t', () => analytics.track('T'));`,
   },
@@ -273,6 +276,7 @@ export const SCENARIOS = [
   },
   {
     name: 'identify: a new userId replaces traits and regenerates the anonymousId',
+    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.map((e) => e.anonymousId), ['<uuid#1>', '<uuid#1>', '<uuid#1>', '<uuid#2>', '<uuid#2>', '<uuid#2>'], 'reference: new userId ⇒ new anonymousId'),
     storage: true,
     calls: `await rec('before', () => analytics.track('Anon'));
             await rec('a', () => analytics.identify('A', { x: 1 }));
@@ -310,6 +314,7 @@ export const SCENARIOS = [
   },
   {
     name: 'alias: identified (userId and previousId = stored id)',
+    check: (v, assert) => assert.deepEqual([v.ajs.wire.events[1].userId, v.ajs.wire.events[1].previousId], ['u1', 'u1'], 'reference §2.2 alias quirk'),
     calls: `await rec('i', () => analytics.identify('u1'));
             await rec('a', () => analytics.alias('new-id'));`,
   },
@@ -330,6 +335,7 @@ export const SCENARIOS = [
   // ── reset / user() / setAnonymousId ──────────────────────────────────────────────────
   {
     name: 'reset: after identify + group, next events are fresh',
+    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.map((e) => [e.userId, e.anonymousId]), [['u1', '<uuid#1>'], ['u1', '<uuid#1>'], ['u1', '<uuid#1>'], [null, '<uuid#2>'], [null, '<uuid#2>']], 'reference: reset clears the user'),
     storageTodo: "sieve differs: after reset analytics.js leaves localStorage ajs_user_id = 'null' and ajs_group_id = 'null'; Sieve removes both keys",
     storage: true,
     calls: `await rec('i', () => analytics.identify('u1', { x: 1 }));
@@ -373,6 +379,7 @@ export const SCENARIOS = [
   },
   {
     name: 'storage: cookie anonymousId wins over a different localStorage one',
+    check: (v, assert) => assert.equal(v.ajs.raw[0].anonymousId, '11111111-2222-4333-8444-555555555555', 'reference §3.4: cookie wins (1.84.3)'),
     storageTodo: NULL_UID,
     storage: true,
     cookies: { ajs_anonymous_id: UUID_A },
@@ -602,6 +609,86 @@ export const SCENARIOS = [
     cookies: { ajs_user: encodeURIComponent(JSON.stringify({ id: 'legacy-u', traits: { l: 1 } })) },
     calls: `await rec('t', () => analytics.track('T'));
             await rec('i', () => analytics.identify({ x: 2 }));`,
+  },
+  {
+    name: 'storage: classic analytics.js JSON-encoded cookie values (%22…%22)',
+    storage: true,
+    cookies: { ajs_user_id: '%22u-classic%22', ajs_anonymous_id: '%22' + UUID_A + '%22' },
+    calls: `await rec('t', () => analytics.track('T'));
+            await rec('uid', () => analytics.user().id());`,
+  },
+  {
+    name: 'storage: userId cookie and localStorage disagree',
+    storage: true,
+    cookies: { ajs_user_id: 'u-cookie' },
+    localStorage: { ajs_user_id: '"u-ls"' },
+    calls: `await rec('t', () => analytics.track('T'));`,
+  },
+  {
+    name: 'storage: unparsable localStorage traits',
+    storageTodo: 'sieve differs: stores ajs_user_traits {"ok":1}; analytics.js stores the spread string {"0":"{",…,"8":"n","ok":1}',
+    todo: 'sieve differs: unparsable ajs_user_traits ("{not json") read as {}; analytics.js returns the raw string from user().traits() and, on identify, spreads it into the traits ({"0":"{","1":"n",…,"8":"n","ok":1})',
+    storage: true,
+    localStorage: { ajs_user_id: '"u1"', ajs_user_traits: '{not json' },
+    calls: `await rec('traits', () => analytics.user().traits());
+            await rec('i', () => analytics.identify({ ok: 1 }));`,
+  },
+  {
+    name: 'load options user/group: custom cookie and localStorage keys',
+    storageTodo: 'sieve differs: user.cookie.key / user.localStorage.key / group.cookie.key / group.localStorage.key are ignored: Sieve writes ajs_user_id, ajs_user_traits, ajs_group_id, ajs_group_properties; analytics.js writes custom_uid, custom_traits, custom_gid, custom_gprops (cookies and localStorage)',
+    storage: true,
+    loadOptions: {
+      user: { cookie: { key: 'custom_uid' }, localStorage: { key: 'custom_traits' } },
+      group: { cookie: { key: 'custom_gid' }, localStorage: { key: 'custom_gprops' } },
+    },
+    calls: `await rec('i', () => analytics.identify('u1', { t: 1 }));
+            await rec('g', () => analytics.group('g1', { gt: 1 }));`,
+  },
+  {
+    name: "load option cookie {secure: true, sameSite: 'Strict'}",
+    storage: true,
+    loadOptions: { cookie: { secure: true, sameSite: 'Strict' } },
+    calls: `await rec('i', () => analytics.identify('u1'));`,
+  },
+  {
+    name: 'page context: empty canonical href, canonical with a fragment',
+    todo: 'sieve differs: an unparsable canonical href ("http://[bad") gives context.page.path "/"; analytics.js uses the raw href with a leading slash, "/http://[bad"',
+    search: '?x=1',
+    canonical: '',
+    calls: `await rec('empty', () => analytics.page());
+            document.querySelector('link[rel=canonical]').setAttribute('href', 'https://canon.example/a/b#frag');
+            await rec('frag', () => analytics.page());
+            document.querySelector('link[rel=canonical]').setAttribute('href', 'http://[bad');
+            await rec('bad', () => analytics.track('Bad canonical'));`,
+  },
+  {
+    name: 'trackLink / trackClick: element, dynamic name and properties',
+    todo: 'sieve differs: clicking a link bound with trackLink / trackClick sends nothing; analytics.js sends track "Link Clicked" {p: 1} and track "Dyn l2" {id: "l2"} (name/properties functions of the element)',
+    calls: `document.body.insertAdjacentHTML('beforeend', '<a id="l1" href="#go1">one</a><a id="l2" href="#go2">two</a><a id="l3" href="#go3" target="_blank">blank</a>');
+            await rec('link', () => analytics.trackLink(document.getElementById('l1'), 'Link Clicked', { p: 1 }).then(() => 'ok'));
+            await rec('click', () => analytics.trackClick([document.getElementById('l2')], (el) => 'Dyn ' + el.id, (el) => ({ id: el.id })).then(() => 'ok'));
+            document.getElementById('l1').click();
+            await new Promise((r) => setTimeout(r, 700));
+            document.getElementById('l2').click();
+            await new Promise((r) => setTimeout(r, 700));
+            await rec('hash', () => location.hash);`,
+  },
+  {
+    name: 'trackForm / trackSubmit: submit event tracked',
+    todo: 'sieve differs: submitting a form bound with trackForm sends nothing; analytics.js sends track "Form Submitted" {f: 1}',
+    calls: `document.body.insertAdjacentHTML('beforeend', '<form id="f1" action="javascript:void 0"><input name="q" value="v"></form>');
+            await rec('form', () => analytics.trackForm(document.getElementById('f1'), 'Form Submitted', { f: 1 }).then(() => 'ok'));
+            document.getElementById('f1').requestSubmit();
+            await new Promise((r) => setTimeout(r, 700));`,
+  },
+  {
+    name: 'emitter: once fires once, off removes, on/once/off chain',
+    calls: `const h = cb('on');
+            await rec('chain', () => analytics.on('track', h) === analytics && analytics.once('track', cb('once')) === analytics);
+            await rec('t1', () => analytics.track('One'));
+            await rec('t2', () => analytics.track('Two'));
+            await rec('off', () => analytics.off('track', h) === analytics);
+            await rec('t3', () => analytics.track('Three'));`,
   },
   // ── API surface and emitter ──────────────────────────────────────────────────────────
   {
