@@ -6,6 +6,8 @@
 // sanity check that delivery happens, not a loss count: batches still on their timer or in a
 // slow dispatcher arrive later).
 
+import { median } from './stats.mjs';
+
 const PROPS_NOTE = "track('Bench Event', {i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: {k: 'v'}})";
 export { PROPS_NOTE };
 
@@ -17,30 +19,53 @@ async function measure(browser, url, calls, warm) {
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push('console.error: ' + m.text()));
     await page.goto(url, { waitUntil: 'domcontentloaded' });
-    const r = await page.evaluate(async ({ calls, warm }) => {
+    await page.evaluate(async () => {
       const b = window.__bench;
       await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
       // Let the load tail (replay of the snippet's page() call, settings, storage) finish.
       await new Promise((r) => setTimeout(r, 200));
-      const a = window.analytics;
-      async function run() {
+      // The timed loop. The settle time is taken in the page when the last promise settles.
+      window.__run = (calls) => {
+        const a = window.analytics;
         const ps = new Array(calls);
         const t0 = performance.now();
         for (let i = 0; i < calls; i++) ps[i] = a.track('Bench Event', { i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: { k: 'v' } });
         const t1 = performance.now();
-        const settled = await Promise.allSettled(ps);
-        const t2 = performance.now();
-        return { syncMs: t1 - t0, settleMs: t2 - t0, rejected: settled.filter((s) => s.status === 'rejected').length };
-      }
-      const cold = await run();
-      let warmRun = null;
-      if (warm) {
-        await new Promise((r) => setTimeout(r, 50));
-        warmRun = await run();
-      }
-      return { cold, warm: warmRun };
-    }, { calls, warm });
-    return { ...r, page, errors };
+        window.__settled = Promise.allSettled(ps).then((settled) => ({
+          syncMs: t1 - t0,
+          settleMs: performance.now() - t0,
+          rejected: settled.filter((x) => x.status === 'rejected').length,
+        }));
+      };
+    });
+    // Main-thread CPU time (CDP Performance "ThreadTime", thread ticks) next to wall time: on
+    // a busy machine wall time also counts the time the renderer was not scheduled.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+    const threadMs = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime').value * 1000;
+    // What one (no-op) evaluate + one getMetrics costs the main thread; subtracted below.
+    const cal = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await threadMs();
+      await page.evaluate(() => 0);
+      cal.push((await threadMs()) - c);
+    }
+    const overheadMs = median(cal);
+    async function run() {
+      const c0 = await threadMs();
+      await page.evaluate((calls) => window.__run(calls), calls);
+      const c1 = await threadMs();
+      const wall = await page.evaluate(() => window.__settled);
+      const c2 = await threadMs();
+      return { ...wall, cpuSyncMs: c1 - c0 - overheadMs, cpuSettleMs: c2 - c0 - 2 * overheadMs };
+    }
+    const cold = await run();
+    let warmRun = null;
+    if (warm) {
+      await page.waitForTimeout(50);
+      warmRun = await run();
+    }
+    return { cold, warm: warmRun, overheadMs, page, errors };
   } catch (err) {
     await context.close();
     throw err;
@@ -54,7 +79,8 @@ async function countStored(collector, writeKey) {
 
 /**
  * `cases`: [{ id, prepare(writeKey) -> url }]. Returns { [id]: [round, ...] } where a round is
- * { cold: {syncUs, settleUs, syncMs, settleMs, rejected}, warm: {...} | null, delivered, expected, errors }.
+ * { cold: {syncUs, settleUs, cpuSyncUs, cpuSettleUs, syncMs, settleMs, cpuSyncMs, cpuSettleMs, rejected},
+ *   warm: {...} | null, cdpOverheadMs, delivered, expected, errors }.
  */
 export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, log }) {
   const out = Object.fromEntries(cases.map((c) => [c.id, []]));
@@ -74,11 +100,13 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
         await new Promise((res) => setTimeout(res, 100));
       }
       await m.page.context().close();
-      const per = (x) => x && ({ syncUs: (x.syncMs * 1000) / calls, settleUs: (x.settleMs * 1000) / calls, syncMs: x.syncMs, settleMs: x.settleMs, rejected: x.rejected });
-      const round = { cold: per(m.cold), warm: per(m.warm), delivered, expected, errors: m.errors };
+      const us = (ms) => (ms * 1000) / calls;
+      const per = (x) => x && { ...x, syncUs: us(x.syncMs), settleUs: us(x.settleMs), cpuSyncUs: us(x.cpuSyncMs), cpuSettleUs: us(x.cpuSettleMs) };
+      const round = { cold: per(m.cold), warm: per(m.warm), cdpOverheadMs: m.overheadMs, delivered, expected, errors: m.errors };
       out[c.id].push(round);
       log(
-        `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call, settled ${round.cold.settleUs.toFixed(2)} µs/call` +
+        `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSyncUs.toFixed(2)}),` +
+          ` settled ${round.cold.settleUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSettleUs.toFixed(2)})` +
           (round.warm ? `; warm sync ${round.warm.syncUs.toFixed(2)}, settled ${round.warm.settleUs.toFixed(2)}` : '') +
           `; collector has ${delivered}/${expected} after ${graceMs} ms`,
       );

@@ -174,6 +174,8 @@ async function main() {
       firstTrackMs: summary(st.map((s) => s.firstTrackMs)),
       syncUs: summary(pc.map((r) => r.cold.syncUs)),
       settleUs: summary(pc.map((r) => r.cold.settleUs)),
+      cpuSyncUs: summary(pc.map((r) => r.cold.cpuSyncUs)),
+      cpuSettleUs: summary(pc.map((r) => r.cold.cpuSettleUs)),
       warmSyncUs: opts.warm ? summary(pc.map((r) => r.warm.syncUs)) : null,
       warmSettleUs: opts.warm ? summary(pc.map((r) => r.warm.settleUs)) : null,
       storagePerCall: storage[sdk.id],
@@ -192,6 +194,7 @@ async function main() {
   const szS = sizes.sieve;
   const szN = sizes.next;
   const syncRatio = ratio(N.syncUs.median, S.syncUs.median);
+  const cpuSyncRatio = ratio(N.cpuSyncUs.median, S.cpuSyncUs.median);
 
   const budgets = [
     { name: 'ceiling: script-tag payload (shim + wasm), gzip', kind: 'ceiling', limit: BUDGETS.ceilingGzip, value: szS.total.gzip },
@@ -204,7 +207,15 @@ async function main() {
       limit: BUDGETS.withSegmentsGzip,
       value: szS.total.gzip,
     },
-    { name: `target (issue 3): sync track() ≤ 1/${BUDGETS.perCallRatio} of analytics-next`, kind: 'target', limit: BUDGETS.perCallRatio, value: syncRatio, isRatio: true },
+    {
+      // Checked on wall time (what the issue states); the main-thread CPU ratio is shown too.
+      name: `target (issue 3): sync track() ≤ 1/${BUDGETS.perCallRatio} of analytics-next`,
+      kind: 'target',
+      limit: BUDGETS.perCallRatio,
+      value: syncRatio,
+      cpuValue: cpuSyncRatio,
+      isRatio: true,
+    },
   ].map((b) => ({ ...b, ok: b.isRatio ? b.value >= b.limit : b.value <= b.limit }));
 
   // -------------------------------------------------------------------------------------------
@@ -239,8 +250,10 @@ async function main() {
     ['  first track() after initialized (sync)', msCell(S.firstTrackMs), msCell(N.firstTrackMs), fmtRatio(ratio(N.firstTrackMs.median, S.firstTrackMs.median))],
     '-',
     `track() cost, µs per call, median (min) of ${opts.rounds} interleaved rounds of ${opts.calls} calls, each on a freshly loaded page`,
-    ['  synchronous part', usCell(S.syncUs), usCell(N.syncUs), fmtRatio(syncRatio)],
-    ['  until all returned promises settle', usCell(S.settleUs), usCell(N.settleUs), fmtRatio(ratio(N.settleUs.median, S.settleUs.median))],
+    ['  synchronous part, wall', usCell(S.syncUs), usCell(N.syncUs), fmtRatio(syncRatio)],
+    ['  synchronous part, main-thread CPU', usCell(S.cpuSyncUs), usCell(N.cpuSyncUs), fmtRatio(cpuSyncRatio)],
+    ['  until all promises settle, wall', usCell(S.settleUs), usCell(N.settleUs), fmtRatio(ratio(N.settleUs.median, S.settleUs.median))],
+    ['  until all promises settle, main-thread CPU', usCell(S.cpuSettleUs), usCell(N.cpuSettleUs), fmtRatio(ratio(N.cpuSettleUs.median, S.cpuSettleUs.median))],
     ...(opts.warm
       ? [
           [`  next ${opts.calls} calls (warm), synchronous`, usCell(S.warmSyncUs), usCell(N.warmSyncUs), fmtRatio(ratio(N.warmSyncUs.median, S.warmSyncUs.median))],
@@ -254,7 +267,7 @@ async function main() {
     'Budgets (Sieve)',
     ...budgets.map((b) => [
       `  ${b.name}`,
-      b.isRatio ? `${fmtRatio(b.value)}, need ≥ ${b.limit}×` : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`,
+      b.isRatio ? `${fmtRatio(b.value)} (CPU ${fmtRatio(b.cpuValue)}), need ≥ ${b.limit}×` : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`,
       b.ok ? 'PASS' : b.kind === 'ceiling' ? 'FAIL' : 'MISS',
       '',
     ]),
@@ -267,7 +280,9 @@ async function main() {
     "dist/ taken at start; settings = the collector's Segment-shaped response, so events go to the local collector). Both SDKs:",
     'delivery strategy batching, size 10, timeout 5000 ms (analytics-next\'s own default sends one request per event); default',
     'persistence. Real network, no stubs. "Script start" = the script resource\'s Resource Timing startTime. p90 = linear interpolation.',
-    `Calls: ${PROPS_NOTE}. Timer resolution is 0.1 ms (performance.now(), not cross-origin isolated): ±${fmtNum(50 / opts.calls, 3)} µs per call over ${opts.calls} calls.`,
+    `Calls: ${PROPS_NOTE}. Wall: performance.now() in the page (0.1 ms resolution, ±${fmtNum(50 / opts.calls, 3)} µs per call).`,
+    'Main-thread CPU: CDP Performance "ThreadTime" of the renderer main thread around the loop, minus the measured CDP overhead;',
+    'it leaves out time the renderer was descheduled, so it is the steadier figure on a busy machine.',
   );
   for (const sdk of SDKS) {
     const a = agg[sdk.id];
