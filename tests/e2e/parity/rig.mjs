@@ -114,8 +114,11 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
 </body></html>`;
     await page.goto(url, sc.referrer ? { referer: sc.referrer } : {});
     const diag = () => ` (page errors: ${JSON.stringify(side.errors)}; console: ${JSON.stringify(side.logs.slice(-5))})`;
-    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 10_000 })
-      .catch((e) => { throw new Error(e.message + diag()); });
+    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 20_000 })
+      .catch(async (e) => {
+        const state = await page.evaluate(() => ({ array: Array.isArray(window.analytics), scripts: [...document.scripts].map((x) => x.src).filter(Boolean) })).catch(() => null);
+        throw new Error(e.message + diag() + ' state ' + JSON.stringify(state));
+      });
     const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END, writeKey });
     const mineNow = async () => (await (await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`)).json()).events;
     const all = await waitFor(async () => {

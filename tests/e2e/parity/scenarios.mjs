@@ -9,7 +9,6 @@
 // A track of the end marker closes every scenario (it is compared too).
 const UUID_A = '11111111-2222-4333-8444-555555555555';
 const UUID_B = '66666666-7777-4888-9999-aaaaaaaaaaaa';
-const NULL_UID = "sieve differs: analytics.js leaves localStorage ajs_user_id = 'null' (JSON null written back when an anonymous user id is read); Sieve leaves no ajs_user_id key";
 
 export const SCENARIOS = [
   // ── track: overloads (reference §1.6) ────────────────────────────────────────────────
@@ -81,7 +80,6 @@ export const SCENARIOS = [
   },
   {
     name: 'options: anonymousId override persists for later calls',
-    storageTodo: NULL_UID,
     storage: true,
     calls: `await rec('a', () => analytics.track('A', {}, { anonymousId: 'anon-from-options' }));
             await rec('b', () => analytics.track('B'));
@@ -106,7 +104,6 @@ export const SCENARIOS = [
   },
   {
     name: "integrations: per-call {'Segment.io': false} is not sent; {All: false} still is",
-    todo: "sieve differs: an event with per-call integrations {'Segment.io': false} is still sent (with that integrations object); analytics.js does not send it",
     calls: `await rec('off', () => analytics.track('NotSent', {}, { integrations: { 'Segment.io': false } }));
             await rec('allFalse', () => analytics.track('SentAllFalse', {}, { integrations: { All: false } }));`,
   },
@@ -126,7 +123,6 @@ export const SCENARIOS = [
   },
   {
     name: "page: mixed ('name', {o}), ({p}, 'name'), ('cat', fn, {p}), ('', '')",
-    todo: "sieve differs: page('', '') sends properties.name = ''; analytics.js omits properties.name when the name is '' (falsy)",
     calls: `await rec('nameObj', () => analytics.page('name', { o: 1 }));
             await rec('objName', () => analytics.page({ p: 1 }, 'name'));
             await rec('catFnObj', () => analytics.page('cat', cb('cb'), { p: 1 }));
@@ -237,8 +233,6 @@ export const SCENARIOS = [
   },
   {
     name: 'ad referrer: urid/btid query → context.referrer',
-    storageTodo: 'sieve differs: no s%3Acontext.referrer cookie ({%22id%22:%22u1%22%2C%22type%22:%22millennial-media%22}, 365 days); ' + NULL_UID.replace('sieve differs: ', ''),
-    todo: 'sieve differs: no context.referrer {id: "u1", type: "millennial-media"} from ?urid= (nor from the stored cookie on later events)',
     search: '?urid=u1&btid=b1&utm_source=s',
     storage: true,
     calls: `await rec('t', () => analytics.track('T'));
@@ -292,7 +286,6 @@ export const SCENARIOS = [
   // ── group ────────────────────────────────────────────────────────────────────────────
   {
     name: 'group: id + traits, merged traits, group(null, traits), number id',
-    storageTodo: NULL_UID,
     storage: true,
     calls: `await rec('a', () => analytics.group('g1', { name: 'Acme' }));
             await rec('b', () => analytics.group({ plan: 'pro' }));
@@ -336,7 +329,6 @@ export const SCENARIOS = [
   {
     name: 'reset: after identify + group, next events are fresh',
     check: (v, assert) => assert.deepEqual(v.ajs.wire.events.map((e) => [e.userId, e.anonymousId]), [['u1', '<uuid#1>'], ['u1', '<uuid#1>'], ['u1', '<uuid#1>'], [null, '<uuid#2>'], [null, '<uuid#2>']], 'reference: reset clears the user'),
-    storageTodo: "sieve differs: after reset analytics.js leaves localStorage ajs_user_id = 'null' and ajs_group_id = 'null'; Sieve removes both keys",
     storage: true,
     calls: `await rec('i', () => analytics.identify('u1', { x: 1 }));
             await rec('g', () => analytics.group('g1', { n: 1 }));
@@ -349,7 +341,6 @@ export const SCENARIOS = [
   },
   {
     name: 'reset: anonymous user gets a new anonymousId',
-    storageTodo: NULL_UID,
     storage: true,
     calls: `await rec('t1', () => analytics.track('Before'));
             await rec('reset', () => analytics.reset());
@@ -357,7 +348,6 @@ export const SCENARIOS = [
   },
   {
     name: 'user(): id/anonymousId/traits getters; setAnonymousId set and get',
-    storageTodo: NULL_UID,
     storage: true,
     calls: `await rec('anon0', () => analytics.user().anonymousId());
             await rec('id0', () => analytics.user().id());
@@ -369,7 +359,6 @@ export const SCENARIOS = [
   // ── identity from storage (reference §3) ─────────────────────────────────────────────
   {
     name: 'storage: identity left by analytics.js (cookies raw, localStorage JSON) is picked up',
-    storageTodo: 'sieve differs: a groupId found only in the ajs_group_id cookie is not synced: analytics.js copies it to localStorage ("g9" JSON) and rewrites the cookie with 365-day expiry; Sieve leaves the session cookie as it was and no localStorage ajs_group_id',
     storage: true,
     cookies: { ajs_anonymous_id: UUID_A, ajs_user_id: 'u9', ajs_group_id: 'g9' },
     localStorage: { ajs_user_traits: '{"a":1}', ajs_group_properties: '{"gp":1}' },
@@ -380,7 +369,6 @@ export const SCENARIOS = [
   {
     name: 'storage: cookie anonymousId wins over a different localStorage one',
     check: (v, assert) => assert.equal(v.ajs.raw[0].anonymousId, '11111111-2222-4333-8444-555555555555', 'reference §3.4: cookie wins (1.84.3)'),
-    storageTodo: NULL_UID,
     storage: true,
     cookies: { ajs_anonymous_id: UUID_A },
     localStorage: { ajs_anonymous_id: JSON.stringify(UUID_B) },
@@ -395,7 +383,6 @@ export const SCENARIOS = [
   },
   {
     name: 'storage: anonymous track: what is left behind',
-    storageTodo: NULL_UID,
     storage: true,
     calls: `await rec('t', () => analytics.track('T'));`,
   },
@@ -699,7 +686,6 @@ export const SCENARIOS = [
   },
   {
     name: 'emitter: track/page/identify/group/alias/reset events and their arguments',
-    todo: "sieve differs: the 'alias' event is emitted with (userId, previousId) after the identified-user fix-up, ('u1', 'u1'); analytics.js emits the call's (to, from) = ('u2', 'u1')",
     calls: `['track','page','screen','identify','group','alias','reset'].forEach((n) => analytics.on(n, cb('on:' + n)));
             await rec('t', () => analytics.track('T', { p: 1 }, { o: 1 }));
             await rec('p', () => analytics.page('C', 'N', { p: 2 }));

@@ -11,7 +11,7 @@ import { ROOT } from '../harness.mjs';
 
 const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
-// The Sieve build under test is read once at start (others may rebuild dist/ while the suite
+// The Sieve build under test (and analytics-next's bundle) is read once at start (others may rebuild dist/ while the suite
 // runs; a half-written wasm must not turn into a flaky failure). A wasm that does not validate
 // yet is re-read for a few seconds.
 async function snapshotDist() {
@@ -26,6 +26,9 @@ async function snapshotDist() {
     }
     files.set('/dist/' + name, bytes);
   }
+  // analytics-next's bundle too (a concurrent `npm ci` may swap node_modules under us).
+  const ajs = '/node_modules/@segment/analytics-next/dist/umd/standalone.js';
+  if (existsSync(join(ROOT, ajs))) files.set(ajs, readFileSync(join(ROOT, ajs)));
   return files;
 }
 
@@ -49,6 +52,11 @@ export async function startDocServer() {
       }
       res.writeHead(200, { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
       res.end(readFileSync(file));
+      return;
+    }
+    if (path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
       return;
     }
     const side = /(?:^|;\s*)__parity_side=(\w+)/.exec(req.headers.cookie || '');
