@@ -80,6 +80,9 @@ test('power user: enters on the 3rd Core Feature Used (settings definitions), is
   await waitFor(() => page.evaluate(() => __seen.length >= 2), { what: 'enter hooks' });
   assert.deepEqual(await page.evaluate(() => __seen), ['enter:power_user:event', 'dom-enter:power_user:event']);
 
+  // Delivered before the clock jumps (the queue drops events older than 7 days).
+  await page.evaluate(() => window.analytics.flush());
+  await waitFor(async () => (await audience(writeKey)).length === 1, { what: 'Audience Entered' });
   // 7 days without an event: the timer alone moves the visitor out.
   await page.clock.fastForward(7 * DAY + 1000);
   await waitFor(() => page.evaluate(() => __seen.length >= 4), { what: 'exit hooks' });
@@ -95,6 +98,264 @@ test('power user: enters on the 3rd Core Feature Used (settings definitions), is
     ['Audience Exited', 'power_user', false],
   ]);
   assert.match(aud[0].messageId, /^sieve-aud-[0-9a-f]{32}$/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+const defsPage = (path, writeKey, definitions, extra = {}) => segPage(path, { writeKey, loadOptions: { segments: { definitions, ...extra } } });
+const seen = (page) => page.evaluate(() => __seen);
+
+test('at risk: enters by time alone (timer); catch-up on reload after the clock moved while the page was closed', async () => {
+  const writeKey = 'seg-risk';
+  const context = await browser.newContext();
+  await context.clock.install({ time: T0 });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  const url = defsPage('/risk.html', writeKey, [AT_RISK]);
+  await page.goto(url);
+  await engineReady(page);
+  await page.evaluate(() => window.analytics.track('Logged In'));
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('at_risk')), false);
+  await page.clock.fastForward(14 * DAY + 1000);
+  await waitFor(async () => (await seen(page)).includes('dom-enter:at_risk:time'), { what: 'enter by time' });
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('at_risk')), true);
+
+  // Log in again, close the page, let 20 days pass, come back: the entry is applied on load
+  // (reason time), before any new event.
+  await page.evaluate(() => window.analytics.track('Logged In'));
+  await waitFor(async () => (await seen(page)).includes('dom-exit:at_risk:event'), { what: 'exit on login' });
+  await page.goto('about:blank');
+  await context.clock.setSystemTime(T0 + 40 * DAY);
+  await page.goto(url);
+  await engineReady(page);
+  await waitFor(async () => (await seen(page)).includes('dom-enter:at_risk:time'), { what: 'catch-up enter' });
+  assert.deepEqual(await seen(page), ['dom-enter:at_risk:time']);
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('at_risk')), true);
+  await page.evaluate(() => window.analytics.flush());
+  const aud = await waitFor(async () => {
+    const a = await audience(writeKey);
+    return a.length >= 3 && a;
+  }, { what: '3 Audience events' });
+  assert.deepEqual(aud.map((e) => e.event), ['Audience Entered', 'Audience Exited', 'Audience Entered']);
+  // The catch-up entry is dated when it fell due (14 days after the second login).
+  assert.equal(new Date(aud[2].properties && aud[2].timestamp).getTime() > 0, true);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('persistence across reload; reset() starts a fresh profile without exit events', async () => {
+  const writeKey = 'seg-persist';
+  const page = await newPage(browser);
+  await page.clock.install({ time: T0 });
+  const url = defsPage('/persist.html', writeKey, [POWER_USER]);
+  await page.goto(url);
+  await engineReady(page);
+  await page.evaluate(() => {
+    for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
+  });
+  await waitFor(async () => (await seen(page)).includes('dom-enter:power_user:event'), { what: 'enter' });
+  await page.reload();
+  await engineReady(page);
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('power_user')), true, 'restored');
+  await page.evaluate(() => window.analytics.track('Core Feature Used'));
+  assert.deepEqual(await seen(page), [], 'no transition after a reload');
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.list().map((s) => [s.key, s.state])), [['power_user', true]]);
+
+  await page.evaluate(() => window.analytics.reset());
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+  assert.notEqual(await page.evaluate(() => window.analytics.segments.isMember('power_user')), true, 'fresh profile');
+  await page.evaluate(() => window.analytics.track('Core Feature Used'));
+  assert.deepEqual(await seen(page), [], 'no exit for the previous profile');
+  await page.reload();
+  await engineReady(page);
+  assert.notEqual(await page.evaluate(() => window.analytics.segments.isMember('power_user')), true, 'fresh profile persisted');
+  await page.context().close();
+});
+
+test('a throwing hook is isolated: other hooks, DOM events and the SDK keep working', async () => {
+  const writeKey = 'seg-throw';
+  const page = await newPage(browser);
+  await page.goto(defsPage('/throw.html', writeKey, [POWER_USER]));
+  await engineReady(page);
+  const res = await page.evaluate(async () => {
+    const s = window.analytics.segments;
+    s.on('enter', 'power_user', () => {
+      throw new Error('boom');
+    });
+    s.on('change', (d) => __seen.push('change:' + d.key + ':' + d.entered));
+    for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
+    await new Promise((r) => setTimeout(r, 20));
+    const ctx = await window.analytics.track('After');
+    return ctx.event.event;
+  });
+  assert.equal(res, 'After');
+  assert.deepEqual(await seen(page), ['change:power_user:true', 'dom-enter:power_user:event']);
+  assert.ok(page.logs.some((l) => l.type === 'error' && /segment hook error/.test(l.text)), 'logged');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('invalid definitions next to valid ones: each problem logged and emitted, the valid ones work; over the limits rejected with a message', async () => {
+  const writeKey = 'seg-invalid';
+  const page = await newPage(browser);
+  await page.goto(defsPage('/invalid.html', writeKey, [POWER_USER]));
+  await engineReady(page);
+  const res = await page.evaluate(async (defs) => {
+    const errors = [];
+    window.analytics.on('error', (e) => errors.push(e.code + ':' + e.reason.message));
+    const report = await window.analytics.segments.load(defs);
+    window.analytics.track('Signed Up');
+    return { report, errors, member: window.analytics.segments.isMember('signed_up') };
+  }, [
+    { key: 'signed_up', version: 1, condition: { event: { name: 'Signed Up' }, measure: 'exists', window: { type: 'lifetime' }, test: { $eq: true } } },
+    { key: 'typo', version: 1, condition: { traits: { plan: 'pro' }, on: 'user' }, colour: 'red' },
+    { key: 'dangling', version: 1, condition: { segment: 'nope' } },
+    { key: 'Bad Key', version: 1, condition: { traits: { plan: 'pro' } } },
+  ]);
+  assert.deepEqual(res.report.accepted, ['signed_up']);
+  assert.ok(res.report.errors.length >= 3, JSON.stringify(res.report.errors));
+  assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), ['Bad Key', 'dangling', 'typo']);
+  assert.equal(res.errors.length, res.report.errors.length);
+  assert.ok(res.errors.every((e) => e.startsWith('invalid_segment:segment definition rejected')));
+  assert.equal(res.member, true);
+  assert.equal(page.logs.filter((l) => l.type === 'error' && /segment definition rejected/.test(l.text)).length, res.report.errors.length);
+
+  // 100 definitions, each with its own year-long history: the load limit (64) and the
+  // history budget (128 KB) both reject, with messages naming them.
+  const many = Array.from({ length: 100 }, (_, i) => ({
+    key: 'heavy_' + i,
+    version: 1,
+    condition: { event: { name: 'Heavy ' + i }, measure: 'count', window: { type: 'rolling', duration: 'P365D' }, test: { $gte: 32 } },
+  }));
+  const report = await page.evaluate((defs) => window.analytics.segments.load(defs), many);
+  const messages = new Set(report.errors.map((e) => e.message));
+  assert.ok(report.accepted.length < 64, 'accepted ' + report.accepted.length);
+  assert.equal(report.accepted.length + report.errors.length, 100);
+  assert.ok(messages.has('more than the limit of 64 segments per load'), [...messages].join('; '));
+  assert.ok(messages.has('history budget of 128 KB exceeded by this definition'), [...messages].join('; '));
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('hysteresis on group traits, segment references, funnel settle', async () => {
+  const writeKey = 'seg-logic';
+  const page = await newPage(browser);
+  await page.clock.install({ time: T0 });
+  await page.goto(defsPage('/logic.html', writeKey, [HIGH_MRR, CHURN_RISK, HEALTHY_HIGH_MRR, CHECKOUT_ABANDONER]));
+  await engineReady(page);
+  const states = await page.evaluate(() => {
+    const a = window.analytics;
+    const s = a.segments;
+    const row = () => [s.isMember('high_mrr'), s.isMember('healthy_high_mrr')];
+    const out = [];
+    a.track('Core Feature Used'); // not churn risk (no use in 21 days)
+    a.group('g1', { mrr: 1200 });
+    out.push(row());
+    a.group('g1', { mrr: 950 }); // between the thresholds: stays in
+    out.push(row());
+    a.group('g1', { mrr: 850 }); // below the exit threshold: out
+    out.push(row());
+    a.group('g1', { mrr: 1000 });
+    out.push(row());
+    return out;
+  });
+  assert.deepEqual(states, [[true, true], [true, true], [false, false], [true, true]]);
+
+  // Funnel: stopped at step 3 counts only once a day passed without step 4.
+  // Steps a few minutes apart (steps in the same millisecond are not counted as ordered by
+  // the engine; see the report).
+  for (const step of ['Checkout Started', 'Shipping Entered', 'Payment Entered']) {
+    await page.evaluate((name) => window.analytics.track(name), step);
+    await page.clock.runFor(5 * 60_000);
+  }
+  const funnel = await page.evaluate(() => window.analytics.segments.isMember('checkout_abandoner'));
+  assert.notEqual(funnel, true);
+  await page.clock.fastForward(DAY + 1000);
+  await waitFor(async () => (await seen(page)).includes('dom-enter:checkout_abandoner:time'), { what: 'funnel settles' }).catch(async (e) => {
+    throw new Error(e.message + JSON.stringify(await seen(page)) + JSON.stringify(await page.evaluate(() => window.analytics.segments.explain('checkout_abandoner'))));
+  });
+  const explained = await page.evaluate(() => window.analytics.segments.explain('checkout_abandoner'));
+  assert.equal(explained.key, 'checkout_abandoner');
+  assert.equal(explained.state, true);
+  await page.context().close();
+});
+
+test('two tabs: one Audience Entered in total, hooks in both; a time-driven exit is committed once', async () => {
+  const writeKey = 'seg-tabs';
+  const context = await browser.newContext();
+  await context.clock.install({ time: T0 });
+  const url = defsPage('/tabs.html', writeKey, [POWER_USER]);
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  for (const p of [a, b]) {
+    p.errors = [];
+    p.logs = [];
+    p.on('pageerror', (e) => p.errors.push(String(e)));
+    p.on('console', (m) => p.logs.push(m.text()));
+    await p.goto(url);
+    await engineReady(p).catch((e) => {
+      throw new Error(e.message + ' ' + JSON.stringify(p.logs) + JSON.stringify(p.errors));
+    });
+  }
+  await a.evaluate(() => {
+    for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
+  });
+  await waitFor(async () => (await seen(a)).includes('dom-enter:power_user:event'), { what: 'tab A hooks' });
+  await waitFor(async () => (await seen(b)).includes('dom-enter:power_user:event'), { what: 'tab B hooks' });
+  assert.equal(await b.evaluate(() => window.analytics.segments.isMember('power_user')), true);
+  await a.evaluate(() => window.analytics.flush());
+  await waitFor(async () => (await audience(writeKey)).length === 1, { what: 'Audience Entered' });
+
+  await context.clock.fastForward(7 * DAY + 1000);
+  await waitFor(async () => (await seen(a)).includes('dom-exit:power_user:time'), { what: 'tab A exit' });
+  await waitFor(async () => (await seen(b)).includes('dom-exit:power_user:time'), { what: 'tab B exit' });
+  for (const p of [a, b]) await p.evaluate(() => window.analytics.flush());
+  await waitFor(async () => (await audience(writeKey)).length >= 2, { what: 'Audience events' }).catch(async (e) => {
+    throw new Error(e.message + JSON.stringify((await collector.events(writeKey)).map((x) => [x.event, x.messageId])) + JSON.stringify([await seen(a), await seen(b), a.logs, b.logs]));
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const aud = await audience(writeKey);
+  assert.deepEqual(aud.map((e) => e.event), ['Audience Entered', 'Audience Exited']);
+  assert.deepEqual(await seen(a), ['dom-enter:power_user:event', 'dom-exit:power_user:time']);
+  assert.deepEqual(await seen(b), ['dom-enter:power_user:event', 'dom-exit:power_user:time']);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await context.close();
+});
+
+test('data-sieve-show/hide under a strict CSP (nonce\'d snippet only, wasm-unsafe-eval), applied again before the engine on reload', async () => {
+  const writeKey = 'seg-csp';
+  const nonce = 'r4nd0mN0nce';
+  const csp = `default-src 'self'; script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'; connect-src 'self' ${collector.url}; style-src 'self'`;
+  const html = snippetPage({
+    snippetOptions: { writeKey, scriptUrl: scriptUrl(), loadOptions: FAST(collector, { segments: { definitions: [POWER_USER] } }), page: false },
+    body: '<p id="banner" data-sieve-show="power_user" hidden>Welcome back, power user</p><p id="promo" data-sieve-hide="power_user">Try the core feature</p>',
+  }).replace('<script>', `<script nonce="${nonce}">`);
+  const url = web.page('/csp.html', html, { 'Content-Security-Policy': csp });
+  const page = await newPage(browser);
+  await page.goto(url);
+  await engineReady(page);
+  const state = () => page.evaluate(() => [document.getElementById('banner').hidden, document.getElementById('promo').hidden]);
+  assert.deepEqual(await state(), [true, false]);
+  await page.evaluate(() => {
+    for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
+  });
+  await waitFor(async () => (await state())[0] === false, { what: 'banner shown' });
+  assert.deepEqual(await state(), [false, true]);
+  // Elements added later are personalized too.
+  await page.evaluate(() => {
+    const el = document.createElement('div');
+    el.id = 'late';
+    el.setAttribute('data-sieve-hide', 'power_user');
+    document.body.append(el);
+  });
+  await waitFor(() => page.evaluate(() => document.getElementById('late').hidden), { what: 'late element' });
+  // Reload: the stored member list is applied by the script itself, before the engine loads.
+  await page.route('**/dist/segments.js', (route) => new Promise((r) => setTimeout(() => r(route.continue()), 1500)));
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.evaluate(() => !!window.analytics.segments._rt), false, 'engine not loaded yet');
+  assert.deepEqual(await state(), [false, true]);
+  assert.ok(!page.logs.some((l) => /Content Security Policy/.test(l.text)), JSON.stringify(page.logs));
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
