@@ -5,6 +5,10 @@ import { AnalyticsWasm } from '../target/pkg/sieve.js';
 import { encodeArgs } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
+import { Context } from './context.js';
+import { Pipeline, ContextCancelation } from './plugins.js';
+
+export { Context, ContextCancelation };
 
 export const VERSION = '0.1.0';
 const noop = () => {};
@@ -16,29 +20,6 @@ const warnOnce = (what, message) => {
   }
 };
 
-/** What event methods resolve to: analytics.js's Context, with `.event` parsed on demand. */
-export class Context {
-  constructor(json) {
-    this._json = json;
-    this._event = undefined;
-  }
-  get event() {
-    return (this._event ||= JSON.parse(this._json));
-  }
-  get id() {
-    return this.event.messageId;
-  }
-  isCancelled() {
-    return false;
-  }
-  failedDelivery() {
-    return undefined;
-  }
-  toJSON() {
-    return { id: this.id, event: this.event };
-  }
-}
-
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 
 export class Analytics extends Emitter {
@@ -49,6 +30,7 @@ export class Analytics extends Emitter {
     this.options = options || {};
     this.initialized = false;
     this._broken = false;
+    this._pipe = new Pipeline();
     this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
       this._notice(code, reason, count),
     );
@@ -86,12 +68,33 @@ export class Analytics extends Emitter {
     const [types, json, cleaned] = encodeArgs(args, true);
     if (json === null) return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
     if (cleaned) this._reject(method + '(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
-    const res = this._wasm((w) => w.call(method, types, json), '!analytics is disabled');
+    // With before/enrichment plugins or source middleware, the core only builds the event;
+    // it is queued once they are done with it.
+    const deferring = this._pipe.deferring;
+    const res = this._wasm((w) => w.call(method, types, json, !deferring), '!analytics is disabled');
     if (res[0] === '!') return this._reject(res.slice(1), 'invalid_call');
     const ctx = new Context(res);
     this.segments._feed(res); // in call order; membership is current when this call returns
-    if (this.listens(method)) this._emitEvent(method, ctx.event, args);
     const callback = args.find((a) => typeof a === 'function');
+    if (!deferring && !this._pipe.observing) return this._settle(method, ctx, args, callback);
+    return this._runPipeline(method, ctx, deferring).then(() => this._settle(method, ctx, args, callback));
+  }
+
+  async _runPipeline(method, ctx, deferring) {
+    if (deferring) {
+      if (!(await this._pipe.prepare(ctx, method))) return; // cancelled: resolves, is not sent
+      const refused = this._wasm((w) => w.command(5, ctx.json()), null);
+      if (refused) {
+        this._reject(method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped', 'invalid_payload');
+        return;
+      }
+    }
+    await this._pipe.deliver(ctx, method);
+  }
+
+  // Emitter event, then the callback after `timeout` (analytics.js); resolves with ctx.
+  _settle(method, ctx, args, callback) {
+    if (this.listens(method) && !ctx.isCancelled()) this._emitEvent(method, ctx.event, args);
     if (!callback) return Promise.resolve(ctx);
     return new Promise((resolve) => {
       setTimeout(() => {
@@ -150,7 +153,7 @@ export class Analytics extends Emitter {
     return this._wasm((w) => w.get(what), fallback) ?? fallback;
   }
   _command(what, arg) {
-    this._wasm((w) => w.command(what, arg));
+    return this._wasm((w) => w.command(what, arg));
   }
 
   reset() {
@@ -194,16 +197,34 @@ export class Analytics extends Emitter {
   }
 
   ready(callback) {
-    return Promise.resolve().then(() => {
+    return this._pipe.ready().then((res) => {
       if (typeof callback === 'function') {
         try {
-          callback([]);
+          callback(res);
         } catch (err) {
           console.error('[sieve] ready callback error', err);
         }
       }
-      return [];
+      return res;
     });
+  }
+
+  register(...plugins) {
+    return this._pipe.register(this, plugins);
+  }
+
+  deregister(...names) {
+    return this._pipe.deregister(this, names);
+  }
+
+  addSourceMiddleware(fn) {
+    if (typeof fn === 'function') this._pipe.addSourceMiddleware(fn);
+    return Promise.resolve(this);
+  }
+
+  addDestinationMiddleware(integrationName, ...fns) {
+    this._pipe.addDestinationMiddleware(integrationName, fns.filter((f) => typeof f === 'function'));
+    return Promise.resolve(this);
   }
 
   timeout(ms) {
@@ -229,10 +250,6 @@ export class Analytics extends Emitter {
 
 // Parts of the analytics.js API not implemented yet: they warn once and resolve, never throw.
 for (const [name, result] of [
-  ['register', 'ctx'],
-  ['deregister', 'ctx'],
-  ['addSourceMiddleware', 'self'],
-  ['addDestinationMiddleware', 'self'],
   ['trackLink', 'self'],
   ['trackClick', 'self'],
   ['trackForm', 'self'],

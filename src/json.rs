@@ -114,7 +114,8 @@ pub fn parse_f64(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
     let mut i = 0;
     let negative = bytes.first() == Some(&b'-');
-    if negative {
+    // A leading '+' is not JSON, but JavaScript's Number() accepts it.
+    if negative || bytes.first() == Some(&b'+') {
         i += 1;
     }
     let mut mantissa: u64 = 0;

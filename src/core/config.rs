@@ -98,6 +98,9 @@ pub struct Config {
     pub stores: Stores,
     /// Cookie attributes.
     pub cookie: CookieConfig,
+    /// `context.segments` for every event built (the `segments: {stampContext: true}` load
+    /// option: the visitor's current segment keys, set by the shim as memberships change).
+    pub context_segments: Option<Value>,
 }
 
 fn obj<'a>(v: Option<&'a Value>) -> Option<&'a Map> {
@@ -218,6 +221,7 @@ impl Config {
             segment_io,
             stores,
             cookie,
+            context_segments: None,
         }
     }
 

@@ -223,6 +223,9 @@ pub fn build(input: &BuildInput<'_>, payload: Payload, entropy: &mut Entropy) ->
         context.insert("page", Value::Object(page));
     }
     enrich_context(&mut context, input.env);
+    if let Some(segments) = &input.config.context_segments {
+        context.insert("segments", segments.clone());
+    }
     if let Some(ad) = input.identity.ad_referrer() {
         let mut referrer = match context.remove("referrer") {
             Some(Value::Object(existing)) => existing,

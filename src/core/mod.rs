@@ -72,6 +72,16 @@ impl Method {
     }
 }
 
+/// What `handle_call` does with the event it builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    /// Queue it for delivery now (no page plugins or middleware to run first).
+    Queue,
+    /// Only return it: the shim runs plugins and middleware, then calls
+    /// [`Analytics::handle_enqueue`] with the result (or drops it when they cancel).
+    Return,
+}
+
 /// Why a call produced no event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallError {
@@ -79,6 +89,8 @@ pub enum CallError {
     Args(args::ArgError),
     /// The event's JSON exceeds 32 KB.
     TooLarge,
+    /// A plugin or middleware left something that is not a well-formed event.
+    Invalid(validate::ValidationError),
 }
 
 impl CallError {
@@ -87,6 +99,7 @@ impl CallError {
         match self {
             CallError::Args(e) => e.message(),
             CallError::TooLarge => "event is larger than 32 KB and was not queued",
+            CallError::Invalid(e) => e.message(),
         }
     }
 }
@@ -117,6 +130,11 @@ impl Analytics {
         &self.config
     }
 
+    /// Sets `context.segments` for the events built from now on (`None`: none).
+    pub fn set_context_segments(&mut self, segments: Option<Value>) {
+        self.config.context_segments = segments;
+    }
+
     /// The identity (user and group).
     pub fn identity(&self) -> &Identity {
         &self.identity
@@ -135,7 +153,14 @@ impl Analytics {
     ///
     /// # Errors
     /// [`CallError`] when analytics.js would reject the call, or the event is over 32 KB.
-    pub fn handle_call(&mut self, now: Millis, method: Method, args: &[Arg], page: &BufferedPageContext) -> Result<String, CallError> {
+    pub fn handle_call(
+        &mut self,
+        now: Millis,
+        method: Method,
+        args: &[Arg],
+        page: &BufferedPageContext,
+        dispatch: Dispatch,
+    ) -> Result<String, CallError> {
         let payload = match method {
             Method::Track => Payload::Track(resolve_track(args).map_err(CallError::Args)?),
             Method::Page => Payload::Page(EventType::Page, resolve_page(args)),
@@ -175,10 +200,44 @@ impl Analytics {
         let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
         let mut event = event::build(&input, payload, &mut self.entropy);
         event.insert("writeKey", Value::str(self.config.write_key.as_str()));
-        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
+        let json = Value::Object(event.clone()).to_json();
+        match dispatch {
+            Dispatch::Queue => self.queue_event(now, kind, &event, json),
+            Dispatch::Return => Ok(json),
+        }
+    }
+
+    /// Queues an event that page plugins or middleware have finished with (built earlier by
+    /// [`Analytics::handle_call`] with [`Dispatch::Return`], then possibly changed). Returns
+    /// the JSON as queued.
+    ///
+    /// # Errors
+    /// [`CallError::Invalid`] when it is no longer a well-formed event, or
+    /// [`CallError::TooLarge`].
+    pub fn handle_enqueue(&mut self, now: Millis, json: &str) -> Result<String, CallError> {
+        let event = match crate::json::parse(json) {
+            Ok(Value::Object(event)) => event,
+            _ => return Err(CallError::Invalid(validate::ValidationError::NotAnObject)),
+        };
+        let as_value = Value::Object(event);
+        validate::validate(&as_value).map_err(CallError::Invalid)?;
+        let Value::Object(event) = as_value else { return Err(CallError::Invalid(validate::ValidationError::NotAnObject)) };
+        let kind = match event.get("type").and_then(Value::as_str) {
+            Some("page") => EventType::Page,
+            Some("screen") => EventType::Screen,
+            Some("identify") => EventType::Identify,
+            Some("group") => EventType::Group,
+            Some("alias") => EventType::Alias,
+            _ => EventType::Track,
+        };
+        let json = Value::Object(event.clone()).to_json();
+        self.queue_event(now, kind, &event, json)
+    }
+
+    /// Puts a built event in the delivery queue unless `integrations` keep it from the API.
+    fn queue_event(&mut self, now: Millis, kind: EventType, event: &Map, json: String) -> Result<String, CallError> {
         let to_segment_io = self.config.segment_io
             && !matches!(event.get("integrations").and_then(|i| i.get("Segment.io")), Some(Value::Bool(false)));
-        let json = Value::Object(event).to_json();
         if !to_segment_io {
             // `integrations: {'Segment.io': false}`: the event is built (and resolves) but
             // is not sent, as analytics.js filters destinations.
@@ -192,6 +251,7 @@ impl Analytics {
             });
             return Err(CallError::TooLarge);
         }
+        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
         self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
         Ok(json)
     }

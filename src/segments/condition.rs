@@ -429,9 +429,9 @@ fn push_js_number(out: &mut String, text: &str) {
             return;
         }
     }
-    match text.parse::<f64>() {
-        Ok(x) if x == 0.0 => out.push('0'),
-        Ok(x) if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 => push_i64(out, x as i64),
+    match crate::json::parse_f64(text) {
+        Some(x) if x == 0.0 => out.push('0'),
+        Some(x) if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 => push_i64(out, x as i64),
         _ => out.push_str(text),
     }
 }
@@ -513,7 +513,7 @@ fn string_to_number(s: &str) -> f64 {
     if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
         return f64::NAN;
     }
-    t.parse::<f64>().unwrap_or(f64::NAN)
+    crate::json::parse_f64(t).unwrap_or(f64::NAN)
 }
 
 /// The JavaScript abstract relational comparison `a < b`: `None` when undefined (NaN).

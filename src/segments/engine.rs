@@ -13,7 +13,7 @@ use super::membership::{Member, Reason};
 use super::Tri;
 use crate::core::time::Millis;
 use crate::json::{Map, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// A session starts after this long without activity (`$session_start`).
 pub const SESSION_GAP_MS: i64 = 30 * 60 * 1000;
@@ -137,7 +137,9 @@ pub struct Engine {
     /// Indexed by `SelectorId`; `None` for selectors no accepted definition uses.
     histories: Vec<Option<History>>,
     /// Event name to track/page/screen selectors with that name.
-    by_name: HashMap<String, Vec<u16>>,
+    /// Event name → selectors, sorted by name (binary search; a HashMap would add its
+    /// hasher and table code to the wasm).
+    by_name: Vec<(String, Vec<u16>)>,
     /// Event selectors without a name (match every event of their type).
     any_name: Vec<u16>,
     /// Selector to the segments reading it.
@@ -477,15 +479,16 @@ impl Engine {
     }
 
     fn install(&mut self, now: i64, table: SelectorTable, needs: Vec<Option<Needs>>, defs: Vec<Definition>) {
-        let mut old: HashMap<String, History> = HashMap::new();
+        let mut old: Vec<(String, History)> = Vec::new();
         for (i, h) in std::mem::take(&mut self.histories).into_iter().enumerate() {
             if let (Some(h), Some(sel)) = (h, self.table.selectors.get(i)) {
-                old.insert(sel.canonical.clone(), h);
+                old.push((sel.canonical.clone(), h));
             }
         }
         let mut histories = Vec::with_capacity(table.selectors.len());
         for (sel, need) in table.selectors.iter().zip(needs) {
-            histories.push(need.map(|need| match old.remove(&sel.canonical) {
+            let kept = old.iter().position(|(c, _)| *c == sel.canonical).map(|at| old.swap_remove(at).1);
+            histories.push(need.map(|need| match kept {
                 Some(mut h) => {
                     h.reconfigure(need);
                     h
@@ -520,7 +523,14 @@ impl Engine {
                     self.any_name.push(i as u16);
                 }
                 for n in names {
-                    self.by_name.entry(n.clone()).or_default().push(i as u16);
+                    match self.by_name.binary_search_by(|(k, _)| k.as_str().cmp(n.as_str())) {
+                        Ok(at) => {
+                            if let Some((_, ids)) = self.by_name.get_mut(at) {
+                                ids.push(i as u16);
+                            }
+                        }
+                        Err(at) => self.by_name.insert(at, (n.clone(), vec![i as u16])),
+                    }
                 }
             }
         }
@@ -590,7 +600,10 @@ impl Engine {
     }
 
     fn record(&mut self, now: i64, kind: EventType, name: &str, props: &Value, dirty: &mut [bool]) {
-        let mut ids: Vec<u16> = self.by_name.get(name).cloned().unwrap_or_default();
+        let mut ids: Vec<u16> = match self.by_name.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+            Ok(at) => self.by_name.get(at).map(|(_, ids)| ids.clone()).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
         ids.extend_from_slice(&self.any_name);
         for id in ids {
             let Some(sel) = self.table.selectors.get(id as usize) else { continue };

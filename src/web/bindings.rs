@@ -11,7 +11,7 @@ use super::{clock, env, pump, storage, Driver, Shared};
 use crate::core::args::decode_args;
 use crate::core::config::Config;
 use crate::core::page::BufferedPageContext;
-use crate::core::{Analytics, Method};
+use crate::core::{Analytics, Dispatch, Method};
 use crate::json::{self, Value};
 
 /// The wasm instance behind one `Analytics` object of the shim.
@@ -47,7 +47,9 @@ impl AnalyticsWasm {
 
     /// An event call. `types`/`values` are the shim's argument encoding
     /// (`core::args::decode_args`). Returns the event JSON, or `!` + the rejection message.
-    pub fn call(&self, method: &str, types: &str, values: &str) -> String {
+    /// With `queue` false the event is only built: the shim runs page plugins and
+    /// middleware on it, then hands it back with `command(5, json)`.
+    pub fn call(&self, method: &str, types: &str, values: &str, queue: bool) -> String {
         let Some(method) = Method::from_name(method) else {
             return String::from("!unknown method");
         };
@@ -61,7 +63,8 @@ impl AnalyticsWasm {
             let Ok(mut driver) = self.shared.try_borrow_mut() else {
                 return String::from("!busy");
             };
-            driver.core.handle_call(clock::now(), method, &args, &page)
+            let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
+            driver.core.handle_call(clock::now(), method, &args, &page, dispatch)
         };
         pump(&self.shared);
         match result {
@@ -98,10 +101,19 @@ impl AnalyticsWasm {
     }
 
     /// Changes state: `0` reset, `1` set the anonymous id (`None`: a fresh one), `2` replace
-    /// the user traits (JSON object text), `3` flush (send what is queued now).
-    pub fn command(&self, what: u8, arg: Option<String>) {
+    /// the user traits (JSON object text), `3` flush (send what is queued now), `4` set
+    /// `context.segments` (a JSON array text; `None`: stop stamping), `5` queue an
+    /// event that page plugins and middleware finished with (JSON). Returns `!` + a reason
+    /// when code `5` refuses the event.
+    pub fn command(&self, what: u8, arg: Option<String>) -> Option<String> {
+        let mut refused = None;
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
             match what {
+                5 => {
+                    if let Err(e) = driver.core.handle_enqueue(clock::now(), arg.as_deref().unwrap_or("")) {
+                        refused = Some(["!", e.message()].concat());
+                    }
+                }
                 0 => driver.core.handle_reset(),
                 1 => driver.core.handle_set_anonymous_id(arg),
                 2 => {
@@ -112,9 +124,11 @@ impl AnalyticsWasm {
                     driver.core.handle_set_user_traits(traits);
                 }
                 3 => driver.core.handle_flush(),
+                4 => driver.core.set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
                 _ => {}
             }
         }
         pump(&self.shared);
+        refused
     }
 }

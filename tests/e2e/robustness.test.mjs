@@ -90,13 +90,13 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
 test('unimplemented methods warn once and resolve', async () => {
   const page = await loadSnippetPage('stubs');
   const out = await page.evaluate(async () => {
-    const r1 = await analytics.register({ name: 'x' });
-    await analytics.register({ name: 'y' });
-    const r2 = await analytics.addSourceMiddleware(() => {});
-    return [r1 === undefined, r2 === analytics];
+    const r1 = await analytics.trackLink(document.body, 'Clicked');
+    await analytics.trackLink(document.body, 'Clicked again');
+    const r2 = await analytics.trackForm(document.body, 'Submitted');
+    return [r1 === analytics, r2 === analytics];
   });
   assert.deepEqual(out, [true, true]);
-  assert.equal(page.logs.filter((l) => l.text.includes('register() is not implemented')).length, 1);
+  assert.equal(page.logs.filter((l) => l.text.includes('trackLink() is not implemented')).length, 1);
   await page.context().close();
 });
 

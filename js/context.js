@@ -1,0 +1,71 @@
+// analytics.js's Context: what event methods resolve to and what plugins receive. The event
+// is kept as the JSON the core built and parsed only when someone reads it.
+
+let counter = 0;
+
+export class Context {
+  /** `source` is the event's JSON text (from the core) or an event object. */
+  constructor(source) {
+    if (typeof source === 'string') {
+      this._json = source;
+      this._event = undefined;
+    } else {
+      this._json = undefined;
+      this._event = source;
+    }
+    this.attempts = 0;
+    this.stats = { increment() {}, gauge() {}, flush() {} };
+    this._logs = [];
+    this._cancelled = undefined;
+    this._failed = undefined;
+  }
+  static system() {
+    return new Context({ type: 'track', event: 'system', messageId: 'system-' + ++counter });
+  }
+  get event() {
+    if (this._event === undefined) this._event = JSON.parse(this._json);
+    return this._event;
+  }
+  set event(event) {
+    this._event = event;
+    this._json = undefined;
+  }
+  get id() {
+    return this.event.messageId;
+  }
+  /** The event as JSON text (no re-serialisation when nobody touched it). */
+  json() {
+    return this._json !== undefined && this._event === undefined ? this._json : JSON.stringify(this.event);
+  }
+  cancel(error) {
+    this._cancelled = error || new Error('cancelled');
+    throw this._cancelled;
+  }
+  isCancelled() {
+    return this._cancelled !== undefined;
+  }
+  /** `updateEvent('a.b', v)`: sets a path, refusing to re-enable a disabled integration. */
+  updateEvent(path, value) {
+    const keys = path.split('.');
+    if (keys[0] === 'integrations' && keys.length > 1 && this.event.integrations?.[keys[1]] === false) return this.event;
+    let target = this.event;
+    for (const key of keys.slice(0, -1)) target = target[key] = target[key] && typeof target[key] === 'object' ? target[key] : {};
+    target[keys[keys.length - 1]] = value;
+    return this.event;
+  }
+  log(level, message, extras) {
+    this._logs.push({ level, message, extras, time: new Date() });
+  }
+  logs() {
+    return this._logs;
+  }
+  failedDelivery() {
+    return this._failed;
+  }
+  setFailedDelivery(failure) {
+    this._failed = failure;
+  }
+  toJSON() {
+    return { id: this.id, event: this.event, logs: this._logs };
+  }
+}
