@@ -86,11 +86,13 @@ class Runtime {
   // Hooks run after the SDK call that caused them has returned, in the same task (a
   // microtask queued before the call's promise is observed).
   later(transitions, refresh) {
-    if (transitions.length || refresh) queueMicrotask(() => this.fire(transitions));
+    if (!transitions.length && !refresh) return;
+    // context.segments is current for the very next call (the wasm call has returned).
+    if (this.stamp) this.a._command(4, this.w.members());
+    queueMicrotask(() => this.fire(transitions));
   }
 
   fire(transitions) {
-    if (this.stamp) this.a._command(4, this.w.members());
     personalize(this.isMember);
     for (const t of transitions) {
       const detail = { key: t.key, entered: t.entered, reason: t.reason, at: t.at };

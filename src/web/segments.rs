@@ -37,6 +37,8 @@ const MEMBERS_KEY: &str = "sieve:segments:members:v1";
 const CHANNEL: &str = "sieve:segments:v1";
 /// The longest single timer; later deadlines are re-armed (at least daily).
 const MAX_TIMER_MS: u64 = 86_400_000;
+/// How many delivered transitions a tab remembers (to run hooks once per transition).
+const RECENT: usize = 64;
 
 struct SegDriver {
     engine: Engine,
@@ -59,6 +61,10 @@ struct SegDriver {
     saved_state: String,
     saved_members: String,
     channel: Option<web_sys::BroadcastChannel>,
+    /// Transitions this tab already ran hooks for (key, entered, at), newest last: a
+    /// transition reaches a tab once even when it both committed it and heard it from
+    /// another tab (timers of two tabs racing for the lock).
+    recent: Vec<(String, bool, u64)>,
     #[cfg(feature = "demo-clock")]
     clock_offset: u64,
 }
@@ -170,6 +176,18 @@ impl SegDriver {
         clock::now()
     }
 
+    /// Records a transition as delivered; `false` when it already was.
+    fn first_delivery(&mut self, key: &str, entered: bool, at: u64) -> bool {
+        if self.recent.iter().any(|(k, e, a)| k == key && *e == entered && *a == at) {
+            return false;
+        }
+        if self.recent.len() >= RECENT {
+            self.recent.remove(0);
+        }
+        self.recent.push((key.to_owned(), entered, at));
+        true
+    }
+
     fn profile(&self) -> Option<&str> {
         self.user_id.as_deref().or(self.anonymous_id.as_deref())
     }
@@ -179,6 +197,9 @@ impl SegDriver {
     fn drain(&mut self) -> String {
         let mut local = String::from("[");
         while let Some(t) = self.engine.poll_transition() {
+            if !self.first_delivery(t.key.as_str(), t.entered, t.at.0) {
+                continue;
+            }
             let profile = self.profile().unwrap_or("").to_owned();
             push_transition(&mut local, &t, Some(&profile));
             if self.turn.is_empty() {
@@ -424,14 +445,22 @@ fn on_broadcast(shared: &Shared, data: &str) {
         let Ok(message) = json::parse(data) else { return };
         let Some(state) = message.get("state").and_then(Value::as_str) else { return };
         let now = driver.now();
-        if !driver.adopt_stored(now, state) {
-            return;
+        // Already adopted when this tab committed after the sender, under the lock.
+        if driver.adopt_stored(now, state) {
+            while driver.engine.poll_transition().is_some() {}
+            driver.saved_members = driver.members_value();
+            arm_timer(shared, driver, now);
         }
-        while driver.engine.poll_transition().is_some() {}
-        driver.saved_members = driver.members_value();
-        arm_timer(shared, driver, now);
-        let transitions = message.get("transitions").map(Value::to_json).unwrap_or_default();
-        (transitions, driver.on_change.clone())
+        let mut fresh = Vec::new();
+        for t in message.get("transitions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+            let entered = t.get("entered").and_then(Value::as_bool).unwrap_or(false);
+            let at = t.get("at").and_then(Value::as_f64).unwrap_or(0.0) as u64;
+            if driver.first_delivery(key, entered, at) {
+                fresh.push(t.clone());
+            }
+        }
+        (Value::Array(fresh).to_json(), driver.on_change.clone())
     };
     if transitions.len() > 2 {
         let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&transitions));
@@ -533,6 +562,7 @@ impl SegmentsWasm {
             saved_state: String::new(),
             saved_members: read_key(MEMBERS_KEY).unwrap_or_default(),
             channel: None,
+            recent: Vec::new(),
             #[cfg(feature = "demo-clock")]
             clock_offset: 0,
         };

@@ -359,3 +359,26 @@ test('data-sieve-show/hide under a strict CSP (nonce\'d snippet only, wasm-unsaf
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('stampContext: every event built after an entry carries context.segments', async () => {
+  const writeKey = 'seg-stamp';
+  const page = await newPage(browser);
+  await page.goto(defsPage('/stamp.html', writeKey, [POWER_USER, CHURN_RISK], { stampContext: true }));
+  await engineReady(page);
+  await page.evaluate(() => {
+    const a = window.analytics;
+    a.track('Before');
+    for (let i = 0; i < 3; i++) a.track('Core Feature Used');
+    a.track('After');
+    a.flush();
+  });
+  const events = await waitFor(async () => {
+    const e = await collector.events(writeKey);
+    return e.some((x) => x.event === 'After') && e.some((x) => x.event === 'Audience Entered') && e;
+  }, { what: 'events' });
+  const byName = Object.fromEntries(events.filter((e) => e.type === 'track').map((e) => [e.event, e.context.segments]));
+  assert.deepEqual(byName.Before, ['churn_risk']);
+  assert.deepEqual(byName.After, ['power_user']);
+  assert.deepEqual(byName['Audience Entered'], ['power_user']);
+  await page.context().close();
+});
