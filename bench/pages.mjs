@@ -13,7 +13,7 @@
 //   (Sieve's default; analytics-next's default is one request per event).
 // - A setter on `window.analytics` records performance.now() when the live instance
 //   (`initialized === true`) replaces the stub, so no polling runs during startup.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, renderSnippet } from '../tests/e2e/harness.mjs';
 
@@ -28,7 +28,10 @@ export const SDKS = [
     // What the script tag makes the page download, and what must load before the first event.
     files: [
       { name: 'analytics.min.js (shim)', path: 'dist/analytics.min.js' },
-      { name: 'sieve_bg.wasm', path: 'dist/sieve_bg.wasm' },
+      { name: 'sieve_bg.wasm (core)', path: 'dist/sieve_bg.wasm' },
+      // The segment engine: imported by the shim only when definitions exist (issue 6).
+      { name: 'segments.js (engine, lazy)', path: 'dist/segments.js', engine: true },
+      { name: 'sieve_segments_bg.wasm (engine, lazy)', path: 'dist/sieve_segments_bg.wasm', engine: true },
     ],
     beforeFirstEvent: ['dist/analytics.min.js', 'dist/sieve_bg.wasm'],
   },
@@ -54,7 +57,7 @@ const MIME = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 export function registerSnapshot(web) {
   const snap = {};
   for (const sdk of SDKS) {
-    for (const f of sdk.files) {
+    for (const f of presentFiles(sdk)) {
       const buf = readFileSync(join(ROOT, f.path));
       snap[f.path] = buf;
       web.page('/' + f.path, buf, { 'Content-Type': MIME[f.path.slice(f.path.lastIndexOf('.'))] || 'application/octet-stream' });
@@ -63,6 +66,11 @@ export function registerSnapshot(web) {
   // No 404 noise in the console from the browser's favicon request.
   web.page('/favicon.ico', '', { 'Content-Type': 'image/x-icon' });
   return snap;
+}
+
+/** Drops engine files a build does not have (builds before the engine had its own artefact). */
+export function presentFiles(sdk) {
+  return sdk.files.filter((f) => !f.engine || existsSync(join(ROOT, f.path)));
 }
 
 /** Serves analytics-next's lazily loaded chunks where standalone.js looks for them. */
