@@ -7,6 +7,7 @@ import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
 import { Context } from './context.js';
 import { Pipeline, ContextCancelation } from './plugins.js';
+import { trackLink, trackForm } from './autotrack.js';
 
 export { Context, ContextCancelation };
 
@@ -222,6 +223,19 @@ export class Analytics extends Emitter {
     return Promise.resolve(this);
   }
 
+  trackLink(links, event, properties, options) {
+    return Promise.resolve(trackLink(this, links, event, properties, options));
+  }
+  trackClick(...args) {
+    return this.trackLink(...args);
+  }
+  trackForm(forms, event, properties, options) {
+    return Promise.resolve(trackForm(this, forms, event, properties, options));
+  }
+  trackSubmit(...args) {
+    return this.trackForm(...args);
+  }
+
   addDestinationMiddleware(integrationName, ...fns) {
     this._pipe.addDestinationMiddleware(integrationName, fns.filter((f) => typeof f === 'function'));
     return Promise.resolve(this);
@@ -246,19 +260,6 @@ export class Analytics extends Emitter {
     const [method, ...rest] = args;
     if (typeof this[method] === 'function') this[method](...rest);
   }
-}
-
-// Parts of the analytics.js API not implemented yet: they warn once and resolve, never throw.
-for (const [name, result] of [
-  ['trackLink', 'self'],
-  ['trackClick', 'self'],
-  ['trackForm', 'self'],
-  ['trackSubmit', 'self'],
-]) {
-  Analytics.prototype[name] = function () {
-    warnOnce(name, name + '() is not implemented in this version of Sieve; the call was ignored');
-    return Promise.resolve(result === 'self' ? this : undefined);
-  };
 }
 
 export { EVENT_METHODS };

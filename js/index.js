@@ -1,6 +1,7 @@
 // npm entry: `AnalyticsBrowser`, analytics-next's buffered wrapper. Importing this module has
 // no side effects and does not touch `window` (safe under SSR); `load()` does the work.
 import { createAnalytics } from './load.js';
+import { boot, initialPageview } from './boot.js';
 import { pageContext } from './args.js';
 import { Analytics, Context, VERSION } from './analytics.js';
 import { setSegmentsLoader } from './segments-api.js';
@@ -40,17 +41,11 @@ export class AnalyticsBrowser {
     if (this._loading) return this;
     this._loading = true;
     const wasmUrl = new URL('./sieve_bg.wasm', import.meta.url);
+    const early = initialPageview(options);
     createAnalytics(settings || {}, options, wasmUrl).then((analytics) => {
       this.instance = analytics;
       this.ctx = new Context('{}');
-      analytics.emit('initialize', analytics.settings, options);
-      for (const { method, args, resolve, reject } of this._calls.splice(0)) {
-        try {
-          resolve(analytics[method](...args));
-        } catch (err) {
-          reject(err);
-        }
-      }
+      boot(analytics, options, [...early, ...this._calls.splice(0)]);
       this._resolve([analytics, this.ctx]);
     }, this._reject);
     return this;

@@ -3,6 +3,7 @@
 // replays every queued call in the order it was made (each with the page context captured
 // when it was called), and puts the live instance in place of the stub.
 import { createAnalytics } from './load.js';
+import { boot, initialPageview } from './boot.js';
 import { setSegmentsLoader } from './segments-api.js';
 import { personalizeEarly } from './personalize.js';
 
@@ -23,6 +24,10 @@ function writeKeyFromSrc(url) {
   return m ? m[1] : undefined;
 }
 
+// `initialPageview`: captured as the script starts, replayed first.
+const earlyStub = window[globalKey];
+const earlyPage = initialPageview(earlyStub && earlyStub._loadOptions);
+
 async function install() {
   const stub = window[globalKey];
   if (stub && stub.initialized) return; // a live instance is already there
@@ -39,17 +44,7 @@ async function install() {
   );
   window[globalKey] = analytics;
   // True call order; calls made while replaying reach the live instance directly.
-  const queued = Array.isArray(stub) ? stub.splice(0) : [];
-  analytics.emit('initialize', analytics.settings, options);
-  for (const call of queued) {
-    if (Array.isArray(call) && typeof analytics[call[0]] === 'function') {
-      try {
-        analytics[call[0]](...call.slice(1));
-      } catch (err) {
-        console.error('[sieve] replaying ' + call[0] + ' failed', err);
-      }
-    }
-  }
+  boot(analytics, options, [...earlyPage, ...(Array.isArray(stub) ? stub.splice(0) : [])]);
 }
 
 install().catch((err) => console.error('[sieve] Failed to load', err));

@@ -1,0 +1,35 @@
+// Start-up shared by the script-tag and npm entries, once the live instance exists: the
+// `initialize` event, the `ajs_*` query string, then every queued call in the order it was made.
+import { applyQueryString } from './querystring.js';
+import { pageContext } from './args.js';
+
+/** `initialPageview: true`: a page() captured now, to be replayed first. */
+export function initialPageview(options) {
+  return options && options.initialPageview === true ? [['page', pageContext()]] : [];
+}
+
+/**
+ * `queued` holds `[method, ...args]` (snippet) or `{method, args, resolve, reject}` (npm).
+ * Calls made meanwhile reach the live instance directly.
+ */
+export function boot(analytics, options, queued) {
+  analytics.emit('initialize', analytics.settings, options);
+  try {
+    applyQueryString(analytics, options, location);
+  } catch (err) {
+    console.error('[sieve] ajs_* query string handling failed', err);
+  }
+  for (const call of queued) {
+    const [method, args, resolve, reject] = Array.isArray(call)
+      ? [call[0], call.slice(1)]
+      : [call.method, call.args, call.resolve, call.reject];
+    if (typeof analytics[method] !== 'function') continue;
+    try {
+      const result = analytics[method](...args);
+      if (resolve) resolve(result);
+    } catch (err) {
+      if (reject) reject(err);
+      else console.error('[sieve] replaying ' + method + ' failed', err);
+    }
+  }
+}
