@@ -45,6 +45,9 @@ struct SegDriver {
     /// The profile the engine's state belongs to: userId when set, else anonymousId.
     user_id: Option<String>,
     anonymous_id: Option<String>,
+    /// Whether any definition reads `"on": "context"`: only then do events carry their
+    /// context to the engine (a context makes the engine re-evaluate every segment).
+    reads_context: bool,
     /// Whether definitions were loaded at least once (before that, nothing is persisted).
     loaded: bool,
     timer: Option<(Millis, Timeout)>,
@@ -151,6 +154,15 @@ fn push_transition(out: &mut String, t: &Transition, profile: Option<&str>) {
     out.push('}');
 }
 
+/// Whether a definition document anywhere has `"on": "context"`.
+fn reads_context(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, v)| (k == "on" && v.as_str() == Some("context")) || reads_context(v)),
+        Value::Array(items) => items.iter().any(reads_context),
+        _ => false,
+    }
+}
+
 fn push_errors(out: &mut String, errors: &[LoadError]) {
     out.push('[');
     for (i, e) in errors.iter().enumerate() {
@@ -242,7 +254,7 @@ impl SegDriver {
         self.adopt_identity(now, opt_str(event.get("userId")), opt_str(event.get("anonymousId")));
         let empty = Value::Object(json::Map::new());
         let properties = event.get("properties").unwrap_or(&empty);
-        let context = event.get("context");
+        let context = if self.reads_context { event.get("context") } else { None };
         let kind = match event.get("type").and_then(Value::as_str) {
             Some("track") => EventType::Track,
             Some("page") => EventType::Page,
@@ -553,6 +565,7 @@ impl SegmentsWasm {
             engine,
             user_id: None,
             anonymous_id: None,
+            reads_context: false,
             loaded: false,
             timer: None,
             retired_timer: None,
@@ -595,6 +608,7 @@ impl SegmentsWasm {
                 return out;
             }
         };
+        driver.reads_context = reads_context(&defs);
         let report = driver.engine.load(now, &defs);
         driver.loaded = true;
         let mut out = String::from("{\"accepted\":[");
