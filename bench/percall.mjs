@@ -11,7 +11,7 @@ import { median } from './stats.mjs';
 const PROPS_NOTE = "track('Bench Event', {i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: {k: 'v'}})";
 export { PROPS_NOTE };
 
-async function measure(browser, url, calls, warm) {
+async function measure(browser, url, calls, warm, segments) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
@@ -19,9 +19,22 @@ async function measure(browser, url, calls, warm) {
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push('console.error: ' + m.text()));
     await page.goto(url, { waitUntil: 'domcontentloaded' });
-    await page.evaluate(async () => {
+    const segReport = await page.evaluate(async (segments) => {
       const b = window.__bench;
       await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
+      let report = null;
+      if (segments) {
+        // Time only with the engine loaded (it loads lazily once definitions exist; list() is
+        // empty until then).
+        const s = window.analytics.segments;
+        const t = performance.now();
+        while (s.list().length === 0) {
+          if (performance.now() - t > 15_000) throw new Error('segment engine not loaded after 15 s');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const r = s._rt && s._rt.lastReport;
+        report = r ? { accepted: r.accepted.length, errors: r.errors.map((e) => (e.key || '') + ': ' + e.message) } : null;
+      }
       // Let the load tail (replay of the snippet's page() call, settings, storage) finish.
       await new Promise((r) => setTimeout(r, 200));
       // The timed loop. The settle time is taken in the page when the last promise settles.
@@ -37,7 +50,8 @@ async function measure(browser, url, calls, warm) {
           rejected: settled.filter((x) => x.status === 'rejected').length,
         }));
       };
-    });
+      return report;
+    }, segments);
     // Main-thread CPU time (CDP Performance "ThreadTime", thread ticks) next to wall time: on
     // a busy machine wall time also counts the time the renderer was not scheduled.
     const cdp = await context.newCDPSession(page);
@@ -65,7 +79,31 @@ async function measure(browser, url, calls, warm) {
       await page.waitForTimeout(50);
       warmRun = await run();
     }
-    return { cold, warm: warmRun, overheadMs, page, errors };
+    // Issue 6, untimed loop aside: a call that qualifies for a segment, and when its enter hook
+    // runs: same task (before a setTimeout(0) queued just before the call) and before the
+    // call's promise settles.
+    const enter = segments
+      ? await page.evaluate(({ key, event }) => {
+          const a = window.analytics;
+          return new Promise((resolve) => {
+            const r = { hookMs: null, sameTask: false, beforePromise: false };
+            let inTask = true;
+            let hooked = false;
+            a.segments.on('enter', key, () => {
+              if (hooked) return;
+              hooked = true;
+              r.hookMs = performance.now() - t0;
+              r.sameTask = inTask;
+            });
+            setTimeout(() => (inTask = false), 0);
+            const t0 = performance.now();
+            const p = a.track(event, { probe: true });
+            p.then(() => (r.beforePromise = hooked));
+            setTimeout(() => resolve(r), 500);
+          });
+        }, { key: segments.enterKey, event: segments.enterEvent })
+      : null;
+    return { cold, warm: warmRun, overheadMs, segReport, enter, page, errors };
   } catch (err) {
     await context.close();
     throw err;
@@ -78,7 +116,8 @@ async function countStored(collector, writeKey) {
 }
 
 /**
- * `cases`: [{ id, prepare(writeKey) -> url }]. Returns { [id]: [round, ...] } where a round is
+ * `cases`: [{ id, prepare(writeKey) -> url, segments? }] (`segments`: { enterKey, enterEvent }
+ * for a case with segment definitions in its settings). Returns { [id]: [round, ...] } where a round is
  * { cold: {syncUs, settleUs, cpuSyncUs, cpuSettleUs, syncMs, settleMs, cpuSyncMs, cpuSettleMs, rejected},
  *   warm: {...} | null, cdpOverheadMs, delivered, expected, errors }.
  */
@@ -89,9 +128,9 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
     for (const c of order) {
       const writeKey = `bench-${c.id}-${process.pid}-r${r}`;
       const url = await c.prepare(writeKey);
-      const m = await measure(browser, url, calls, warm);
+      const m = await measure(browser, url, calls, warm, c.segments);
       // Delivery sanity check (untimed): the snippet's page() + the tracks.
-      const expected = 1 + (warm ? 2 : 1) * calls;
+      const expected = 1 + (warm ? 2 : 1) * calls + (c.segments ? 1 : 0);
       const t0 = Date.now();
       let delivered = 0;
       while (Date.now() - t0 < graceMs) {
@@ -102,12 +141,13 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
       await m.page.context().close();
       const us = (ms) => (ms * 1000) / calls;
       const per = (x) => x && { ...x, syncUs: us(x.syncMs), settleUs: us(x.settleMs), cpuSyncUs: us(x.cpuSyncMs), cpuSettleUs: us(x.cpuSettleMs) };
-      const round = { cold: per(m.cold), warm: per(m.warm), cdpOverheadMs: m.overheadMs, delivered, expected, errors: m.errors };
+      const round = { cold: per(m.cold), warm: per(m.warm), cdpOverheadMs: m.overheadMs, segments: m.segReport, enter: m.enter, delivered, expected, errors: m.errors };
       out[c.id].push(round);
       log(
         `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSyncUs.toFixed(2)}),` +
           ` settled ${round.cold.settleUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSettleUs.toFixed(2)})` +
           (round.warm ? `; warm sync ${round.warm.syncUs.toFixed(2)}, settled ${round.warm.settleUs.toFixed(2)}` : '') +
+          (round.enter ? `; enter hook after ${round.enter.hookMs?.toFixed(2)} ms, same task ${round.enter.sameTask}` : '') +
           `; collector has ${delivered}/${expected} after ${graceMs} ms`,
       );
     }

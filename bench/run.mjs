@@ -16,6 +16,7 @@ import { fileSizes, addSizes, gzipToolName } from './sizes.mjs';
 import { summary } from './stats.mjs';
 import { runStartup } from './startup.mjs';
 import { runPerCall, storageOpsPerCall, PROPS_NOTE } from './percall.mjs';
+import { benchSegments, ENTER_EVENT, ENTER_KEY } from './segments.mjs';
 
 const KB = 1024;
 const STORAGE_CALLS = 100;
@@ -28,7 +29,10 @@ export const BUDGETS = {
   withSegmentsGzip: 28 * KB,
   // Issue 3: Sieve's synchronous track() cost at most 1/100 of analytics-next's, same run.
   perCallRatio: 100,
+  // Issue 6: track() with 50 active segments at most 2× the cost with none.
+  segmentsRatio: 2,
 };
+const SEGMENTS = 50;
 
 // Console errors that are expected on this machine and say nothing about the SDK under test.
 const EXPECTED_ERRORS = [
@@ -140,11 +144,24 @@ async function main() {
     startup = await runStartup(startupCases, opts.launches, log);
     log(`startup phase: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    // 2. Per-call cost: one browser, a new context (fresh storage) per measurement.
+    // 2. Per-call cost: one browser, a new context (fresh storage) per measurement. With a
+    // segment engine in the build, a third case: Sieve with 50 segment definitions (issue 6).
+    const perCallCases = [...cases];
+    if (snap['dist/sieve_segments_bg.wasm']) {
+      const sieve = SDKS.find((x) => x.id === 'sieve');
+      perCallCases.push({
+        id: 'sieveSeg',
+        segments: { enterKey: ENTER_KEY, enterEvent: ENTER_EVENT },
+        async prepare(writeKey) {
+          await registerSettings(web, collector, writeKey, { segments: benchSegments(SEGMENTS) });
+          return web.page(`/bench/${writeKey}.html`, benchPage({ writeKey, scriptUrl: web.url + sieve.scriptPath, cdn: web.url }));
+        },
+      });
+    }
     browser = await launch();
     chromium = browser.version();
     t = Date.now();
-    perCall = await runPerCall({ browser, collector, cases, rounds: opts.rounds, calls: opts.calls, warm: opts.warm, log });
+    perCall = await runPerCall({ browser, collector, cases: perCallCases, rounds: opts.rounds, calls: opts.calls, warm: opts.warm, log });
     log(`per-call phase: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     // 3. Storage accesses per call (untimed), once per SDK on a fresh page.
@@ -196,6 +213,27 @@ async function main() {
       errors,
     };
   }
+  let seg = null;
+  if (perCall.sieveSeg) {
+    const pc = perCall.sieveSeg;
+    const enters = pc.map((r) => r.enter);
+    seg = {
+      definitions: SEGMENTS,
+      accepted: pc[0].segments ? pc[0].segments.accepted : null,
+      definitionErrors: pc[0].segments ? pc[0].segments.errors : null,
+      syncUs: summary(pc.map((r) => r.cold.syncUs)),
+      cpuSyncUs: summary(pc.map((r) => r.cold.cpuSyncUs)),
+      settleUs: summary(pc.map((r) => r.cold.settleUs)),
+      cpuSettleUs: summary(pc.map((r) => r.cold.cpuSettleUs)),
+      enterHookMs: summary(enters.map((e) => (e.hookMs === null ? NaN : e.hookMs))),
+      enterFired: enters.filter((e) => e.hookMs !== null).length,
+      enterSameTask: enters.filter((e) => e.sameTask).length,
+      enterBeforePromise: enters.filter((e) => e.beforePromise).length,
+      samples: enters.length,
+      errors: [...new Set(pc.flatMap((r) => r.errors))].map((e) => e.split('\n')[0]),
+      delivered: pc.reduce((a, r) => a + r.delivered, 0),
+    };
+  }
   const S = agg.sieve;
   const N = agg.next;
   const szS = sizes.sieve;
@@ -227,7 +265,26 @@ async function main() {
       cpuValue: cpuSyncRatio,
       isRatio: true,
     },
-  ].map((b) => ({ ...b, ok: b.isRatio ? b.value >= b.limit : b.value <= b.limit }));
+    ...(seg
+      ? [
+          {
+            name: `target (issue 6): sync track() with ${SEGMENTS} segments ≤ ${BUDGETS.segmentsRatio}× none`,
+            kind: 'target',
+            limit: BUDGETS.segmentsRatio,
+            value: ratio(seg.syncUs.median, S.syncUs.median),
+            cpuValue: ratio(seg.cpuSyncUs.median, S.cpuSyncUs.median),
+            isRatio: true,
+            atMost: true,
+          },
+          {
+            name: 'target (issue 6): enter hook in the same task, before the promise settles',
+            kind: 'target',
+            text: `${seg.enterSameTask}/${seg.samples} same task, ${seg.enterBeforePromise}/${seg.samples} before promise`,
+            ok: seg.enterSameTask === seg.samples && seg.enterBeforePromise === seg.samples,
+          },
+        ]
+      : []),
+  ].map((b) => ({ ...b, ok: 'ok' in b ? b.ok : b.isRatio ? (b.atMost ? b.value <= b.limit : b.value >= b.limit) : b.value <= b.limit }));
 
   // -------------------------------------------------------------------------------------------
   // Table
@@ -276,12 +333,26 @@ async function main() {
       : []),
     [`  storage ops per call (${STORAGE_CALLS} calls): localStorage get/set/remove`, storageCell(S, 'localStorage'), storageCell(N, 'localStorage'), ''],
     [`  storage ops per call (${STORAGE_CALLS} calls): document.cookie read/write`, storageCell(S, 'cookie'), storageCell(N, 'cookie'), ''],
+    ...(seg
+      ? [
+          `  Sieve with ${SEGMENTS} active segments (issue 6; same rounds; ${seg.accepted ?? '?'} definitions accepted), × = vs Sieve without`,
+          ['    synchronous part, wall', `${usCell(seg.syncUs)} ${fmtRatio(ratio(seg.syncUs.median, S.syncUs.median))}`, '', ''],
+          ['    synchronous part, main-thread CPU', `${usCell(seg.cpuSyncUs)} ${fmtRatio(ratio(seg.cpuSyncUs.median, S.cpuSyncUs.median))}`, '', ''],
+          ['    until all promises settle, wall', `${usCell(seg.settleUs)} ${fmtRatio(ratio(seg.settleUs.median, S.settleUs.median))}`, '', ''],
+          [
+            '    qualifying call → enter hook, ms median',
+            `${fmtNum(seg.enterHookMs.median, 2)} (${seg.enterFired}/${seg.samples} fired, ${seg.enterSameTask} same task)`,
+            '',
+            '',
+          ],
+        ]
+      : []),
     ['  events at the collector 1 s after settling', `${fmtInt(S.delivered)} / ${fmtInt(S.expected)}`, `${fmtInt(N.delivered)} / ${fmtInt(N.expected)}`, ''],
     '-',
     'Budgets (Sieve)',
     ...budgets.map((b) => [
       `  ${b.name}`,
-      b.isRatio ? `${fmtRatio(b.value)} (CPU ${fmtRatio(b.cpuValue)}), need ≥ ${b.limit}×` : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`,
+      b.text || (b.isRatio ? `${fmtRatio(b.value)} (CPU ${fmtRatio(b.cpuValue)}), need ${b.atMost ? '≤' : '≥'} ${b.limit}×` : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`),
       b.ok ? 'PASS' : b.kind === 'ceiling' ? 'FAIL' : 'MISS',
       '',
     ]),
@@ -311,6 +382,11 @@ async function main() {
     if (a.notInitialized) warnings.push(`${sdk.label}: not initialized in ${a.notInitialized} startup samples`);
     if (a.delivered === 0) warnings.push(`${sdk.label}: the collector received no events`);
   }
+  if (seg) {
+    if (seg.accepted !== SEGMENTS) warnings.push(`Sieve + segments: ${seg.accepted} of ${SEGMENTS} definitions accepted: ${(seg.definitionErrors || []).slice(0, 3).join(' | ')}`);
+    if (seg.errors.length) warnings.push(`Sieve + segments: console/page errors: ${seg.errors.slice(0, 4).join(' | ')}`);
+    if (seg.enterFired < seg.samples) warnings.push(`Sieve + segments: the enter hook fired in ${seg.enterFired} of ${seg.samples} rounds`);
+  }
   if (distChanged) warnings.push('dist/ changed while the bench ran (a concurrent rebuild); the numbers are for the snapshot taken at start');
   if (loadBefore[0] > cpus().length || loadAfter[0] > cpus().length) warnings.push(`the machine was busy (load average above ${cpus().length}): timings are noisier than usual`);
   for (const n of expectedNotes) out.push(`Expected console error: ${n}`);
@@ -334,7 +410,7 @@ async function main() {
     options: opts,
     setup: { loadOptions: LOAD_OPTIONS, analyticsNextVersion: NEXT_VERSION, gzip: gzipToolName(), brotli: 'node zlib, quality 11', kbBytes: KB, call: PROPS_NOTE },
     sizes,
-    summary: agg,
+    summary: { ...agg, sieveSegments: seg },
     budgets,
     expectedErrors: [...expectedNotes],
     warnings,
