@@ -25,3 +25,15 @@ await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js',
 // exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
 await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm' });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
+
+// Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
+// demo-clock glue, next to its wasm in target/demo/ (served by scripts/serve.mjs).
+if (process.env.SIEVE_DEMO_CLOCK === '1') {
+  const demoGlue = {
+    name: 'demo-glue',
+    setup(b) {
+      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({ path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname }));
+    },
+  };
+  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue] });
+}

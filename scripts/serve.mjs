@@ -81,6 +81,12 @@ function renderIndex(collectorUrl) {
 
 /** Maps a URL path to a file under www/ or dist/, or null (never outside those dirs). */
 function fileFor(pathname) {
+  // Demo builds (SIEVE_DEMO_CLOCK=1 bash scripts/build.sh) leave a segments engine with the
+  // demo-only clock in target/demo/; the demo serves it in place of dist/'s. Never shipped.
+  if (pathname === '/dist/segments.js' || pathname === '/dist/sieve_segments_bg.wasm') {
+    const demo = join(ROOT, 'target/demo', pathname.slice('/dist/'.length));
+    if (existsSync(demo)) return demo;
+  }
   const [base, rel] = pathname.startsWith('/dist/') ? [DIST, pathname.slice('/dist/'.length)] : [WWW, pathname.slice(1)];
   const file = resolve(base, rel);
   if (!file.startsWith(base + sep)) return null;
@@ -207,7 +213,7 @@ function startCollectorProcess(port, dataDir, segmentsFile) {
  * collector (child process), exited (promise: the collector's exit), stop() }.
  * `segmentsFile` is passed to the collector (`--segments-file`, served in the settings).
  */
-export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = join(ROOT, '.data/collector'), segmentsFile } = {}) {
+export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = join(ROOT, '.data/collector'), segmentsFile = join(WWW, 'segments.json') } = {}) {
   if (!existsSync(join(DIST, 'analytics.min.js')) || !existsSync(join(DIST, 'sieve_bg.wasm'))) {
     throw new DemoError('dist/ is not built: run `npm run build` (or `npm start`, which builds)');
   }
