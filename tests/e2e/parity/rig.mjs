@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { ROOT, startCollector, launch, waitFor } from '../harness.mjs';
+import { chromium } from 'playwright-core';
+import { ROOT, CHROMIUM_ARGS, startCollector, waitFor } from '../harness.mjs';
 import { startDocServer } from './server.mjs';
 
 const require = createRequire(import.meta.url);
@@ -27,10 +28,13 @@ function snippetCode(writeKey, scriptUrl) {
 export async function startRig({ lanes = 3 } = {}) {
   const collector = await startCollector();
   const web = await startDocServer();
-  const browser = await launch();
+  // The harness' Chromium flags, plus one loopback name with real domain levels
+  // (`*.parity.test` → 127.0.0.1) for cookie-domain (TLD probing) scenarios. Still loopback only.
+  const args = CHROMIUM_ARGS.map((a) => (a.startsWith('--host-resolver-rules=') ? a.replace('=', '=MAP *.parity.test 127.0.0.1, ') : a));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args, headless: true });
   const scripts = {
-    ajs: web.url + '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
-    sieve: web.url + '/dist/analytics.min.js',
+    ajs: '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
+    sieve: '/dist/analytics.min.js',
   };
   // Lanes: independent pairs of contexts so a few scenarios run at once (most of a scenario is
   // waiting for batch timers and the collector).
@@ -93,9 +97,11 @@ export async function startRig({ lanes = 3 } = {}) {
     side.errors.length = 0;
     side.logs.length = 0;
     await context.clearCookies();
-    await context.addCookies([{ name: '__parity_side', value: side.key, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
+    // `host`: serve the scenario from another loopback name (same port) instead of localhost.
+    const origin = sc.host ? web.url.replace('localhost', sc.host) : web.url;
+    await context.addCookies([{ name: '__parity_side', value: side.key, url: origin, httpOnly: true, sameSite: 'Lax' }]);
     const path = sc.path || '/parity/page';
-    const url = web.url + path + (sc.search || '') + (sc.hash || '');
+    const url = origin + path + (sc.search || '') + (sc.hash || '');
     const loadOptions = sc.loadOptions || {};
     web.docs[side.key] = `<!doctype html><html><head><meta charset="utf-8"><title>${sc.title ?? 'Parity Page'}</title>
 ${sc.canonical !== undefined ? `<link rel="canonical" href="${sc.canonical}">` : ''}
@@ -104,7 +110,7 @@ try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
 ${Object.entries(sc.localStorage || {}).map(([k, v]) => `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n')}
 ${Object.entries(sc.cookies || {}).map(([k, v]) => `document.cookie = ${JSON.stringify(k + '=' + v + '; path=/')};`).join('\n')}
 </script>
-<script>${snippetCode(writeKey, scripts[side.sdk])}</script>
+<script>${snippetCode(writeKey, origin + scripts[side.sdk])}</script>
 <script>analytics._cdn = ${JSON.stringify(collector.url)};</script>
 </head><body>
 <script>

@@ -152,7 +152,9 @@ export const SCENARIOS = [
     calls: `await rec('none', () => analytics.screen());
             await rec('cat', () => analytics.screen('Cat', 'Name', { p: 1 }, { o: 1 }));
             await rec('name', () => analytics.screen('Name'));
-            await rec('obj', () => analytics.screen({ p: 2 }));`,
+            await rec('obj', () => analytics.screen({ p: 2 }));
+            await rec('three', () => analytics.screen('a', 'b', 'c'));
+            await rec('fn', () => analytics.screen('Cat', cb('cb'), { p: 3 }));`,
   },
   // ── page context: URL, canonical, referrer, title (reference §2.3) ───────────────────
   {
@@ -470,7 +472,6 @@ export const SCENARIOS = [
   // ── load options ────────────────────────────────────────────────────────────────────
   {
     name: 'load option initialPageview: true sends one page at load',
-    todo: 'sieve differs: initialPageview: true sends no page event at load (analytics.js sends page with properties {path, referrer, search, title, url} captured at load)',
     path: '/landing',
     search: '?utm_source=ip',
     title: 'Landing',
@@ -503,8 +504,6 @@ export const SCENARIOS = [
   // ── ajs_* query string (reference §7.5) ─────────────────────────────────────────────
   {
     name: 'query string: ajs_uid + ajs_trait_*, ajs_event + ajs_prop_*, ajs_aid',
-    storageTodo: 'sieve differs: nothing from ajs_* is stored (analytics.js: ajs_anonymous_id "aid-1", ajs_user_id "u5" in cookies and localStorage, ajs_user_traits {plan, name})',
-    todo: 'sieve differs: ajs_* query parameters are ignored: analytics.js sets anonymousId "aid-1" (ajs_aid), sends identify("u5", {plan: "pro", name: "A B"}) and track("Clicked It", {color: "red"}) before other calls, and later events carry userId "u5"/anonymousId "aid-1"',
     search: '?ajs_uid=u5&ajs_trait_plan=pro&ajs_trait_name=A+B&ajs_event=Clicked%20It&ajs_prop_color=red&ajs_aid=aid-1',
     storage: true,
     calls: `await new Promise((r) => setTimeout(r, 200));
@@ -519,7 +518,6 @@ export const SCENARIOS = [
   // ── plugins and middleware (reference §5) ───────────────────────────────────────────
   {
     name: 'source middleware: modify payload, next(null) keeps the event, no next() drops it',
-    todo: 'sieve differs: changes made by source middleware to payload.obj are not sent (properties.mw, context.mw missing on track and page) and an event whose middleware never calls next() ("Drop") is still sent',
     calls: `await analytics.addSourceMiddleware(({ payload, next }) => {
               const e = payload.obj;
               if (e.event === 'Drop') return;
@@ -535,7 +533,7 @@ export const SCENARIOS = [
   },
   {
     name: 'plugins: before plugin edits (updateEvent) and cancels; enrichment adds context',
-    todo: 'sieve differs: registered before/enrichment plugins do not change what is sent (no properties.before from ctx.updateEvent, no context.enriched, no traits.enriched) and ctx.cancel() does not drop the event; the cancelled call resolves in Sieve while analytics.js never settles it',
+    todo: 'sieve differs: a track cancelled by a before plugin (ctx.cancel()) resolves with its context in Sieve; in analytics.js its promise never settles (both drop the event)',
     calls: `await analytics.register({
               name: 'Parity Before', type: 'before', version: '1', isLoaded: () => true, load: () => Promise.resolve(),
               track: (ctx) => {
@@ -564,8 +562,6 @@ export const SCENARIOS = [
   // ── identity edge cases ─────────────────────────────────────────────────────────────
   {
     name: 'setAnonymousId(null) clears, next event gets a fresh uuid; user().id() after identify',
-    storageTodo: 'sieve differs: the anonymousId stored is the old one (analytics.js stores the fresh uuid generated after setAnonymousId(null))',
-    todo: 'sieve differs: setAnonymousId(null) returns the current id and keeps it (analytics.js returns null, clears it, and the next event gets a fresh uuid)',
     storage: true,
     calls: `await rec('t0', () => analytics.track('Before'));
             await rec('clear', () => analytics.setAnonymousId(null));
@@ -583,15 +579,13 @@ export const SCENARIOS = [
   },
   {
     name: 'storage: legacy _sio cookie (anonymousId----userId)',
-    storageTodo: 'sieve differs: persists the _sio ids as ajs_anonymous_id / ajs_user_id cookies and localStorage; analytics.js writes no ajs_* cookies and leaves localStorage ajs_anonymous_id = "null", ajs_user_id = "null" (it keeps reading the anonymousId from _sio)',
-    todo: 'sieve differs: takes userId "legacy-user" from the _sio cookie (analytics.js only uses its anonymousId part; userId stays null)',
     storage: true,
     cookies: { _sio: UUID_A + '----legacy-user' },
     calls: `await rec('t', () => analytics.track('T'));`,
   },
   {
     name: 'storage: legacy ajs_user cookie ({id, traits} JSON)',
-    storageTodo: 'sieve differs: analytics.js (quirk: Group shares the ajs_user legacy cookie key) adopts the legacy {id, traits} as the group too: ajs_group_id cookie (365 days) + localStorage "legacy-u", ajs_group_properties {"l":1}; Sieve stores no group',
+    storageTodo: 'sieve differs: analytics.js (quirk: Group shares the ajs_user legacy cookie key) also adopts the legacy traits as group properties: localStorage ajs_group_properties {"l":1}; Sieve has no ajs_group_properties key',
     storage: true,
     cookies: { ajs_user: encodeURIComponent(JSON.stringify({ id: 'legacy-u', traits: { l: 1 } })) },
     calls: `await rec('t', () => analytics.track('T'));
@@ -639,7 +633,6 @@ export const SCENARIOS = [
   },
   {
     name: 'page context: empty canonical href, canonical with a fragment',
-    todo: 'sieve differs: an unparsable canonical href ("http://[bad") gives context.page.path "/"; analytics.js uses the raw href with a leading slash, "/http://[bad"',
     search: '?x=1',
     canonical: '',
     calls: `await rec('empty', () => analytics.page());
@@ -650,7 +643,6 @@ export const SCENARIOS = [
   },
   {
     name: 'trackLink / trackClick: element, dynamic name and properties',
-    todo: 'sieve differs: clicking a link bound with trackLink / trackClick sends nothing; analytics.js sends track "Link Clicked" {p: 1} and track "Dyn l2" {id: "l2"} (name/properties functions of the element)',
     calls: `document.body.insertAdjacentHTML('beforeend', '<a id="l1" href="#go1">one</a><a id="l2" href="#go2">two</a><a id="l3" href="#go3" target="_blank">blank</a>');
             await rec('link', () => analytics.trackLink(document.getElementById('l1'), 'Link Clicked', { p: 1 }).then(() => 'ok'));
             await rec('click', () => analytics.trackClick([document.getElementById('l2')], (el) => 'Dyn ' + el.id, (el) => ({ id: el.id })).then(() => 'ok'));
@@ -662,7 +654,6 @@ export const SCENARIOS = [
   },
   {
     name: 'trackForm / trackSubmit: submit event tracked',
-    todo: 'sieve differs: submitting a form bound with trackForm sends nothing; analytics.js sends track "Form Submitted" {f: 1}',
     calls: `document.body.insertAdjacentHTML('beforeend', '<form id="f1" action="javascript:void 0"><input name="q" value="v"></form>');
             await rec('form', () => analytics.trackForm(document.getElementById('f1'), 'Form Submitted', { f: 1 }).then(() => 'ok'));
             document.getElementById('f1').requestSubmit();
@@ -676,6 +667,77 @@ export const SCENARIOS = [
             await rec('t2', () => analytics.track('Two'));
             await rec('off', () => analytics.off('track', h) === analytics);
             await rec('t3', () => analytics.track('Three'));`,
+  },
+  // ── cookie domain (reference §3.2: TLD probing with a throwaway cookie) ─────────────
+  {
+    name: 'cookie domain: top-level domain probed on www.shop.parity.test',
+    check: (v, assert) => assert.deepEqual(v.ajs.storage.cookies.map((c) => c.domain), ['.parity.test', '.parity.test', '.parity.test'], 'reference §3.2: highest accepted level'),
+    host: 'www.shop.parity.test',
+    storage: true,
+    calls: `await rec('i', () => analytics.identify('u1'));
+            await rec('g', () => analytics.group('g1'));
+            await rec('cookie', () => document.cookie.split('; ').map((c) => c.split('=')[0]).sort().join(','));`,
+  },
+  {
+    name: 'cookie domain: explicit cookie.domain option',
+    host: 'www.shop.parity.test',
+    storage: true,
+    loadOptions: { cookie: { domain: 'shop.parity.test' } },
+    calls: `await rec('i', () => analytics.identify('u1'));`,
+  },
+  {
+    name: 'cookie domain: host-only on an IP address',
+    check: (v, assert) => assert.deepEqual(v.ajs.storage.cookies.map((c) => c.domain), ['127.0.0.1', '127.0.0.1'], 'reference §3.2: host-only on IPs'),
+    host: '127.0.0.1',
+    storage: true,
+    calls: `await rec('i', () => analytics.identify('u1'));`,
+  },
+  // ── more pre-load ───────────────────────────────────────────────────────────────────
+  {
+    // analytics.js applies buffered setAnonymousId/on before replaying anything else; called
+    // first, call order and its order agree.
+    name: 'pre-load: setAnonymousId and on() first, an invalid track, then calls',
+    pre: `window.__emitted = [];
+          analytics.setAnonymousId('pre-anon');
+          analytics.on('track', function (name, props) { window.__emitted.push([name, props]); });
+          analytics.track('');
+          analytics.track('Valid', { v: 1 });
+          analytics.page('P');`,
+    calls: `await rec('emitted', () => window.__emitted.filter((e) => e[0] !== '__parity_end__'));
+            await rec('anon', () => analytics.user().anonymousId());`,
+  },
+  // ── delivery shape ──────────────────────────────────────────────────────────────────
+  {
+    name: 'batching: 130 events split over requests, order kept',
+    calls: `const ps = [];
+            for (let i = 0; i < 130; i++) ps.push(analytics.track('Bulk', { i }));
+            await rec('count', () => ps.length);
+            await Promise.all(ps);`,
+    check: (v, assert) => {
+      for (const sdk of ['ajs', 'sieve']) {
+        assert.deepEqual(v[sdk].raw.filter((e) => e.event === 'Bulk').map((e) => e.properties.i), [...Array(130).keys()], sdk + ': order');
+      }
+    },
+  },
+  {
+    name: 'track: a 20 KB property value',
+    calls: `await rec('t', () => analytics.track('Big', { s: 'x'.repeat(20000), arr: Array.from({ length: 200 }, (_, i) => i) }));`,
+  },
+  {
+    name: 'destination middleware never applies to Segment.io',
+    calls: `await rec('add', () => analytics.addDestinationMiddleware('Segment.io', ({ payload, next }) => { payload.obj.properties.dm = 1; next(null); }).then(() => 'ok'));
+            await rec('addAll', () => analytics.addDestinationMiddleware('*', () => {}).then(() => 'ok'));
+            await rec('t', () => analytics.track('T', { p: 1 }));`,
+  },
+  {
+    name: 'plugins: a failing destination plugin does not affect Segment.io; deregister',
+    calls: `await analytics.register({
+              name: 'Broken Dest', type: 'destination', version: '1', isLoaded: () => true, load: () => Promise.resolve(),
+              track: () => { throw new Error('boom'); },
+            });
+            await rec('t', () => analytics.track('WithBroken'));
+            await rec('dereg', () => analytics.deregister('Broken Dest').then(() => 'ok'));
+            await rec('t2', () => analytics.track('AfterDeregister'));`,
   },
   // ── API surface and emitter ──────────────────────────────────────────────────────────
   {
