@@ -13,13 +13,6 @@ export { Context, ContextCancelation };
 
 export const VERSION = '0.1.0';
 const noop = () => {};
-const warned = new Set();
-const warnOnce = (what, message) => {
-  if (!warned.has(what)) {
-    warned.add(what);
-    console.warn('[sieve] ' + message);
-  }
-};
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 
@@ -164,15 +157,17 @@ export class Analytics extends Emitter {
   }
 
   setAnonymousId(id) {
-    if (id !== undefined) this._command(1, id == null ? undefined : String(id));
-    return this._get(1, null);
+    if (id === undefined) return this._get(1, null);
+    // null clears it (a fresh one comes with the next event or read), as in analytics.js.
+    this._command(1, id === null ? undefined : String(id));
+    return id === null ? null : this._get(1, null);
   }
 
   user() {
     const self = this;
     return {
       id(value) {
-        if (value !== undefined) warnOnce('user.id', 'user().id(value) is not supported yet; use identify()');
+        if (value !== undefined) self._command(6, value === null ? undefined : String(value));
         return self._get(0, null);
       },
       anonymousId(value) {

@@ -204,18 +204,17 @@ impl Identity {
             Some((s.get(..at)?, s.get(at + 4..)?))
         });
 
-        let user_id = ordered(USER_ID_KEY)
-            .or_else(|| {
-                legacy_user.as_ref().and_then(|v| match v.get("id") {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(Value::Number(n)) => Some(n.as_str().to_owned()),
-                    _ => None,
-                })
-            })
-            .or_else(|| sio_parts.map(|(_, u)| u.to_owned()).filter(|u| !u.is_empty() && u != "null"));
-        let anonymous_id = cookie(ANONYMOUS_ID_KEY)
-            .or_else(|| local(ANONYMOUS_ID_KEY))
-            .or_else(|| sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty()));
+        // The legacy `ajs_user` cookie backs both the user and (an analytics.js quirk: Group
+        // inherits User's legacy key) the group.
+        let legacy_id = legacy_user.as_ref().and_then(|v| match v.get("id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.as_str().to_owned()),
+            _ => None,
+        });
+        let user_id = ordered(USER_ID_KEY).or_else(|| legacy_id.clone());
+        let anonymous_id = cookie(ANONYMOUS_ID_KEY).or_else(|| local(ANONYMOUS_ID_KEY));
+        // `_sio` only supplies an anonymousId, read as a fallback and never synced.
+        let sio_anonymous_id = sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty());
         let read_traits = |k: &str| -> Map {
             if !stores.local {
                 return Map::new();
@@ -225,19 +224,25 @@ impl Identity {
                 _ => Map::new(),
             }
         };
+        let legacy_traits = match legacy_user.as_ref().and_then(|v| v.get("traits")) {
+            Some(Value::Object(t)) => t.clone(),
+            _ => Map::new(),
+        };
         let mut user_traits = read_traits(USER_TRAITS_KEY);
         if user_traits.is_empty() {
-            if let Some(Value::Object(t)) = legacy_user.as_ref().and_then(|v| v.get("traits")) {
-                user_traits = t.clone();
-            }
+            user_traits = legacy_traits.clone();
+        }
+        let mut group_traits = read_traits(GROUP_TRAITS_KEY);
+        if group_traits.is_empty() {
+            group_traits = legacy_traits;
         }
         let mut identity = Identity {
             stores,
             user_id,
             anonymous_id,
             user_traits,
-            group_id: ordered(GROUP_ID_KEY),
-            group_traits: read_traits(GROUP_TRAITS_KEY),
+            group_id: ordered(GROUP_ID_KEY).or(legacy_id),
+            group_traits,
             ad_referrer: if stores.cookie {
                 snapshot.cookie(AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| match json::parse(&t) {
                     Ok(Value::Object(m)) => Some(m),
@@ -250,13 +255,19 @@ impl Identity {
             null_user_synced: false,
             null_group_synced: snapshot.local(GROUP_ID_KEY) == Some("null"),
         };
-        if identity.anonymous_id.is_none() {
-            identity.anonymous_id = Some(entropy.uuid_v4());
-        }
         // analytics.js reads ids with `getAndSync`: what was found is written back to every
         // store (cookie ↔ localStorage consistency, and a fresh 365-day cookie expiry), and an
-        // absent userId is stored as JSON `null` in localStorage.
-        identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+        // absent id is stored as JSON `null` in localStorage.
+        if identity.anonymous_id.is_some() {
+            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+        } else if let Some(sio) = sio_anonymous_id {
+            // Stores are synced to "nothing found"; the id keeps coming from `_sio`.
+            identity.write_id(ANONYMOUS_ID_KEY, None);
+            identity.anonymous_id = Some(sio);
+        } else {
+            identity.anonymous_id = Some(entropy.uuid_v4());
+            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+        }
         identity.write_id(USER_ID_KEY, identity.user_id.clone());
         identity.null_user_synced = true;
         if identity.group_id.is_some() {
@@ -341,13 +352,24 @@ impl Identity {
         }
     }
 
-    /// `user().anonymousId(id)`: sets (or, with `None`, clears and regenerates) the id.
-    pub fn set_anonymous_id(&mut self, id: Option<String>, entropy: &mut Entropy) {
-        let id = id.filter(|s| !s.is_empty()).unwrap_or_else(|| entropy.uuid_v4());
-        if self.anonymous_id.as_deref() != Some(id.as_str()) {
-            self.anonymous_id = Some(id);
+    /// `user().anonymousId(id)`: sets the id; `None` clears it (a fresh one is generated on the
+    /// next read, [`Identity::ensure_anonymous_id`]).
+    pub fn set_anonymous_id(&mut self, id: Option<String>) {
+        let id = id.filter(|s| !s.is_empty());
+        if self.anonymous_id != id {
+            self.anonymous_id = id;
             self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
         }
+    }
+
+    /// The anonymous id, generated (and stored) first when it was cleared
+    /// (`setAnonymousId(null)`), as analytics.js does on its next read.
+    pub fn ensure_anonymous_id(&mut self, entropy: &mut Entropy) -> &str {
+        if self.anonymous_id.is_none() {
+            self.anonymous_id = Some(entropy.uuid_v4());
+            self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+        }
+        self.anonymous_id.as_deref().unwrap_or_default()
     }
 
     /// `user.identify(id?, traits)`: same (or no) user ⇒ traits merge; a different user ⇒
@@ -361,17 +383,26 @@ impl Identity {
         }
         if let Some(id) = id {
             if self.user_id.as_deref() != Some(id.as_str()) {
-                if self.user_id.is_some() {
-                    // A different user on this browser: a fresh anonymous id.
-                    self.anonymous_id = Some(entropy.uuid_v4());
-                    self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
-                }
-                self.user_id = Some(id);
-                self.write_id(USER_ID_KEY, self.user_id.clone());
+                self.set_user_id(Some(id));
+                self.ensure_anonymous_id(entropy);
             }
         }
         let traits = self.user_traits.clone();
         self.write_traits(USER_TRAITS_KEY, Some(&traits));
+    }
+
+    /// `user().id(id)`: sets (or with `None` clears) the user id without an event; a
+    /// different user replacing another clears the anonymous id (a fresh one comes with the
+    /// next read), as analytics.js does.
+    pub fn set_user_id(&mut self, id: Option<String>) {
+        let changing_user = id.is_some() && self.user_id.is_some() && id != self.user_id;
+        self.user_id = id;
+        self.write_id(USER_ID_KEY, self.user_id.clone());
+        self.null_user_synced = true;
+        if changing_user {
+            self.anonymous_id = None;
+            self.write_id(ANONYMOUS_ID_KEY, None);
+        }
     }
 
     /// `group.identify(id?, traits)`, same merge rules as the user.

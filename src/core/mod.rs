@@ -178,7 +178,7 @@ impl Analytics {
         // options.anonymousId on any call changes the stored anonymousId (analytics.js).
         if let Some(Value::String(anonymous_id)) = options.get("anonymousId") {
             let anonymous_id = anonymous_id.clone();
-            self.identity.set_anonymous_id(Some(anonymous_id), &mut self.entropy);
+            self.identity.set_anonymous_id(Some(anonymous_id));
         }
         self.identity.touch_user_id();
         if let Some(ad) = page::ad_referrer_from_query(&page.search) {
@@ -189,6 +189,7 @@ impl Analytics {
             Payload::Group(a) => self.identity.group(a.id.clone(), a.traits.clone()),
             _ => {}
         }
+        self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
         let kind = match &payload {
             Payload::Track(_) => EventType::Track,
@@ -268,9 +269,21 @@ impl Analytics {
         self.collect_writes();
     }
 
-    /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` generates a fresh one.
+    /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` clears it.
     pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
-        self.identity.set_anonymous_id(id, &mut self.entropy);
+        self.identity.set_anonymous_id(id);
+        self.collect_writes();
+    }
+
+    /// `user().id(id)`: sets or (with `None`) clears the user id without an event.
+    pub fn handle_set_user_id(&mut self, id: Option<String>) {
+        self.identity.set_user_id(id);
+        self.collect_writes();
+    }
+
+    /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.
+    pub fn handle_anonymous_id_read(&mut self) {
+        self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
     }
 

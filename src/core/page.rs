@@ -67,9 +67,15 @@ pub fn canonical_path(canonical: &str) -> String {
         let scheme = canonical.get(..scheme_end).unwrap_or("");
         let valid_scheme = !scheme.is_empty()
             && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        if valid_scheme {
-            let rest = canonical.get(scheme_end + 3..).unwrap_or("");
-            let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let rest = canonical.get(scheme_end + 3..).unwrap_or("");
+        let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host = rest.get(..path_start).unwrap_or("");
+        // Roughly what makes `new URL()` throw: an empty host, an unclosed IPv6 bracket,
+        // characters no host may contain.
+        let valid_host = !host.is_empty()
+            && host.contains('[') == host.contains(']')
+            && !host.bytes().any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'\\' | b'"'));
+        if valid_scheme && valid_host {
             let after_host = rest.get(path_start..).unwrap_or("");
             let path_end = after_host.find(['?', '#']).unwrap_or(after_host.len());
             let path = after_host.get(..path_end).unwrap_or("");
@@ -194,6 +200,7 @@ mod tests {
             (Some("http://c.com"), "http://a.com/", "/", "", "/", "http://c.com"),
             (Some("relative/path"), "http://a.com/", "/", "", "/relative/path", "relative/path"),
             (Some("/abs"), "http://a.com/", "/", "?a", "/abs", "/abs?a"),
+            (Some("http://[bad"), "http://a.com/", "/", "", "/http://[bad", "http://[bad"),
         ];
         for (c, u, p, s, want_path, want_url) in cases {
             let ctx = bpc(c, u, p, s).to_page_context();

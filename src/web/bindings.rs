@@ -77,9 +77,15 @@ impl AnalyticsWasm {
     /// `4` group traits (JSON), `5` events queued and not yet confirmed (decimal).
     /// One multiplexed export instead of six: each export costs glue in the wasm and the JS.
     pub fn get(&self, what: u8) -> Option<String> {
-        if what == 3 {
+        // Reads analytics.js turns into writes: an absent group id is stored as JSON null, a
+        // cleared anonymous id is generated.
+        if what == 1 || what == 3 {
             if let Ok(mut driver) = self.shared.try_borrow_mut() {
-                driver.core.handle_group_id_read();
+                if what == 1 {
+                    driver.core.handle_anonymous_id_read();
+                } else {
+                    driver.core.handle_group_id_read();
+                }
             }
             pump(&self.shared);
         }
@@ -102,7 +108,8 @@ impl AnalyticsWasm {
 
     /// Changes state: `0` reset, `1` set the anonymous id (`None`: a fresh one), `2` replace
     /// the user traits (JSON object text), `3` flush (send what is queued now), `4` set
-    /// `context.segments` (a JSON array text; `None`: stop stamping), `5` queue an
+    /// `context.segments` (a JSON array text; `None`: stop stamping), `6` set the user id
+    /// (`None`: clear it), `5` queue an
     /// event that page plugins and middleware finished with (JSON). Returns `!` + a reason
     /// when code `5` refuses the event.
     pub fn command(&self, what: u8, arg: Option<String>) -> Option<String> {
@@ -124,6 +131,7 @@ impl AnalyticsWasm {
                     driver.core.handle_set_user_traits(traits);
                 }
                 3 => driver.core.handle_flush(),
+                6 => driver.core.handle_set_user_id(arg),
                 4 => driver.core.set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
                 _ => {}
             }

@@ -87,16 +87,19 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
   await page.context().close();
 });
 
-test('unimplemented methods warn once and resolve', async () => {
-  const page = await loadSnippetPage('stubs');
-  const out = await page.evaluate(async () => {
-    const r1 = await analytics.trackLink(document.body, 'Clicked');
-    await analytics.trackLink(document.body, 'Clicked again');
-    const r2 = await analytics.trackForm(document.body, 'Submitted');
-    return [r1 === analytics, r2 === analytics];
+test('user().id(value) sets and clears the id without an event; a new user gets a new anonymousId', async () => {
+  const page = await loadSnippetPage('user-id');
+  const out = await page.evaluate(() => {
+    const a0 = analytics.user().anonymousId();
+    const set = analytics.user().id('first');
+    const a1 = analytics.user().anonymousId();
+    analytics.user().id('second');
+    const a2 = analytics.user().anonymousId();
+    const cleared = analytics.user().id(null);
+    return { set, same: a0 === a1, changed: a1 !== a2 && a2.length === 36, cleared, ls: localStorage.getItem('ajs_user_id') };
   });
-  assert.deepEqual(out, [true, true]);
-  assert.equal(page.logs.filter((l) => l.text.includes('trackLink() is not implemented')).length, 1);
+  assert.deepEqual(out, { set: 'first', same: true, changed: true, cleared: null, ls: 'null' });
+  assert.equal((await collector.events('user-id')).length, 0, 'no event sent');
   await page.context().close();
 });
 

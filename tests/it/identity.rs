@@ -25,20 +25,45 @@ fn restores_what_analytics_js_stored() {
         // userId: localStorage first, then the cookie.
         (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[("ajs_user_id", "\"u-local\"")], "a", Some("u-local")),
         (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[], "a", Some("u-cookie")),
-        // Legacy cookies: `_sio` ("anon----user") and `ajs_user` ({id, traits}).
-        (&[("_sio", "a-sio----u-sio")], &[], "a-sio", Some("u-sio")),
+        // Legacy `_sio` ("anon----user"): analytics.js takes only the anonymousId part.
+        (&[("_sio", "a-sio----u-sio")], &[], "a-sio", None),
     ];
     for (cookies, local, anon, user) in table {
         let sim = Sim::with_storage("{}", "{}", snapshot(cookies, local));
         assert_eq!(sim.core.identity().anonymous_id(), Some(anon), "{cookies:?} {local:?}");
         assert_eq!(sim.core.identity().user_id(), user, "{cookies:?} {local:?}");
-        // Whatever was found is synced to both stores, in their encodings.
-        assert_eq!(sim.cookies.get("ajs_anonymous_id").map(String::as_str).or(Some(anon)), Some(anon));
-        assert_eq!(sim.local.get("ajs_anonymous_id").cloned().unwrap_or_else(|| Value::str(anon).to_json()), Value::str(anon).to_json());
+        if cookies.iter().any(|(k, _)| *k == "_sio") {
+            // The `_sio` fallback is never synced: stores say "nothing found".
+            assert_eq!(sim.local.get("ajs_anonymous_id").map(String::as_str), Some("null"));
+            assert!(!sim.cookies.contains_key("ajs_anonymous_id"));
+        } else {
+            // Whatever was found is synced to both stores, in their encodings.
+            assert_eq!(sim.cookies.get("ajs_anonymous_id").map(String::as_str), Some(anon));
+            assert_eq!(sim.local.get("ajs_anonymous_id").cloned(), Some(Value::str(anon).to_json()));
+        }
     }
     let legacy = Sim::with_storage("{}", "{}", snapshot(&[("ajs_user", "%7B%22id%22%3A%22u-old%22%2C%22traits%22%3A%7B%22a%22%3A1%7D%7D")], &[]));
     assert_eq!(legacy.core.identity().user_id(), Some("u-old"));
     assert_eq!(Value::Object(legacy.core.identity().user_traits().clone()).to_json(), r#"{"a":1}"#);
+    // analytics.js quirk: Group inherits User's legacy cookie key, so the group is adopted too.
+    assert_eq!(legacy.core.identity().group_id(), Some("u-old"));
+    assert_eq!(Value::Object(legacy.core.identity().group_traits().clone()).to_json(), r#"{"a":1}"#);
+    assert_eq!(legacy.cookies.get("ajs_group_id").map(String::as_str), Some("u-old"));
+}
+
+#[test]
+fn set_anonymous_id_null_clears_and_the_next_event_gets_a_fresh_one() {
+    let mut sim = Sim::new("{}", "{}");
+    let before = sim.core.identity().anonymous_id().unwrap().to_owned();
+    sim.core.handle_set_anonymous_id(None);
+    sim.step();
+    assert_eq!(sim.core.identity().anonymous_id(), None);
+    assert_eq!(sim.local.get("ajs_anonymous_id").map(String::as_str), Some("null"));
+    let e = sim.track("Next");
+    let fresh = e.get("anonymousId").and_then(Value::as_str).unwrap().to_owned();
+    assert_ne!(fresh, before);
+    assert_eq!(fresh.len(), 36);
+    assert_eq!(sim.cookies.get("ajs_anonymous_id"), Some(&fresh));
 }
 
 #[test]
@@ -127,4 +152,23 @@ fn cookie_codec_and_domain_candidates() {
     for (host, want) in domains {
         assert_eq!(cookie_domain_candidates(host), want, "{host}");
     }
+}
+
+#[test]
+fn user_id_setter_follows_analytics_js() {
+    let mut sim = Sim::new("{}", "{}");
+    let anon = sim.core.identity().anonymous_id().unwrap().to_owned();
+    sim.core.handle_set_user_id(Some("first".into()));
+    sim.step();
+    assert_eq!(sim.core.identity().anonymous_id(), Some(anon.as_str()), "anonymous → first user keeps the anonymousId");
+    sim.core.handle_set_user_id(Some("second".into()));
+    sim.step();
+    assert_eq!(sim.core.identity().anonymous_id(), None, "a different user clears it");
+    let e = sim.track("x");
+    assert_eq!(e.get("userId").and_then(Value::as_str), Some("second"));
+    assert_ne!(e.get("anonymousId").and_then(Value::as_str), Some(anon.as_str()));
+    sim.core.handle_set_user_id(None);
+    sim.step();
+    assert_eq!(sim.local.get("ajs_user_id").map(String::as_str), Some("null"));
+    assert!(!sim.cookies.contains_key("ajs_user_id"));
 }
