@@ -9,7 +9,8 @@ const GENERATED_MESSAGE_ID = /^(ajs-next|sieve)-\d{10,}-[0-9a-z-]+$/i;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 export const LIBRARY = {
-  ajs: (lib) => lib && lib.name === 'analytics.js' && /^next-1\.84\.3$/.test(lib.version),
+  // 'next-1.84.3' from the script-tag bundle, 'npm:next-1.84.3' from the npm entry.
+  ajs: (lib) => lib && lib.name === 'analytics.js' && /^(npm:)?next-1\.84\.3$/.test(lib.version),
   sieve: (lib) => lib && lib.name === 'sieve-analytics' && typeof lib.version === 'string',
 };
 

@@ -25,6 +25,22 @@ function snippetCode(writeKey, scriptUrl) {
   return code.replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(scriptUrl));
 }
 
+/**
+ * npm mode: `AnalyticsBrowser.load({writeKey, cdnURL}, options)` from each SDK's npm entry
+ * (analytics-next bundled by esbuild; Sieve's dist/index.js as an ES module), the buffered
+ * wrapper kept in `window.analytics`, `pre` calls made on it before the load resolves.
+ */
+function npmHead(sdk, writeKey, loadOptions, pre, cdnURL) {
+  const settings = JSON.stringify({ writeKey, cdnURL });
+  const opts = JSON.stringify(loadOptions);
+  const body = `window.analytics = AnalyticsBrowser.load(${settings}, ${opts});
+window.analytics.then(() => { window.__npmLoaded = true; }, (e) => console.error('load failed', e));
+${pre || ''}`;
+  return sdk === 'ajs'
+    ? `<script src="/parity/ajs-npm.js"></script></head><body><script>const { AnalyticsBrowser } = window.AJSNext;\n${body}</script>`
+    : `</head><body><script type="module">import { AnalyticsBrowser } from '/dist/index.js';\n${body}</script>`;
+}
+
 export async function startRig({ lanes = 3 } = {}) {
   const collector = await startCollector();
   const web = await startDocServer();
@@ -110,17 +126,17 @@ try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
 ${Object.entries(sc.localStorage || {}).map(([k, v]) => `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n')}
 ${Object.entries(sc.cookies || {}).map(([k, v]) => `document.cookie = ${JSON.stringify(k + '=' + v + '; path=/')};`).join('\n')}
 </script>
-<script>${snippetCode(writeKey, origin + scripts[side.sdk])}</script>
+${sc.npm ? npmHead(side.sdk, writeKey, loadOptions, sc.pre, collector.url) : `<script>${snippetCode(writeKey, origin + scripts[side.sdk])}</script>
 <script>analytics._cdn = ${JSON.stringify(collector.url)};</script>
 </head><body>
 <script>
 ${sc.pre || ''}
 analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
-</script>
+</script>`}
 </body></html>`;
     await page.goto(url, sc.referrer ? { referer: sc.referrer } : {});
     const diag = () => ` (page errors: ${JSON.stringify(side.errors)}; console: ${JSON.stringify(side.logs.slice(-5))})`;
-    await waitFor(() => page.evaluate(() => !!(window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics))), { what: side.sdk + ' initialized', timeout: 20_000 })
+    await waitFor(() => page.evaluate(() => !!(window.analytics && (window.__npmLoaded || (window.analytics.initialized === true && !Array.isArray(window.analytics))))), { what: side.sdk + ' initialized', timeout: 20_000 })
       .catch(async (e) => {
         const state = await page.evaluate(() => ({ array: Array.isArray(window.analytics), scripts: [...document.scripts].map((x) => x.src).filter(Boolean) })).catch(() => null);
         throw new Error(e.message + diag() + ' state ' + JSON.stringify(state));

@@ -739,6 +739,50 @@ export const SCENARIOS = [
             await rec('dereg', () => analytics.deregister('Broken Dest').then(() => 'ok'));
             await rec('t2', () => analytics.track('AfterDeregister'));`,
   },
+  // ── npm entry: the buffered AnalyticsBrowser wrapper (reference §1.5, §7.4) ─────────
+  {
+    name: 'npm: AnalyticsBrowser.load, calls after load through the wrapper',
+    npm: true,
+    search: '?utm_source=npm',
+    storage: true,
+    calls: `await rec('t', () => analytics.track('T', { p: 1 }, { o: 1 }));
+            await rec('p', () => analytics.page('C', 'N', { p: 2 }));
+            await rec('i', () => analytics.identify('u1', { t: 1 }));
+            await rec('g', () => analytics.group('g1', { gt: 1 }));
+            await rec('a', () => analytics.alias('u2'));
+            await rec('s', () => analytics.screen('S'));
+            await rec('missing', () => analytics.track(''));
+            await rec('anon', () => analytics.setAnonymousId('npm-anon'));
+            await rec('chain', () => analytics.on('track', () => {}) === analytics);
+            await rec('reset', () => analytics.reset());
+            await rec('t2', () => analytics.track('AfterReset'));`,
+  },
+  {
+    name: 'npm: calls buffered before load (anonymous), page context captured at call time',
+    npm: true,
+    path: '/npm-first',
+    title: 'NPM First',
+    pre: `window.__pre = [];
+          const note = (label, p) => p.then((ctx) => window.__pre.push([label, 'resolved', ctx && ctx.event && ctx.event.type]), (e) => window.__pre.push([label, 'rejected', e && e.message]));
+          note('t1', analytics.track('First', { n: 1 }));
+          note('p1', analytics.page());
+          history.replaceState(null, '', '/npm-second?utm_medium=m');
+          document.title = 'NPM Second';
+          note('s1', analytics.screen('Scr'));
+          note('bad', analytics.track(''));
+          note('t2', analytics.track('Second', { n: 2 }));`,
+    calls: `await new Promise((r) => setTimeout(r, 300));
+            await rec('pre', () => [...window.__pre].sort((a, b) => (a[0] < b[0] ? -1 : 1)));`,
+  },
+  {
+    name: 'npm: identify buffered first, then group/track before load',
+    npm: true,
+    storage: true,
+    pre: `analytics.identify('npm-user', { plan: 'pro' });
+          analytics.group('npm-group', { seats: 3 });
+          analytics.track('Buffered', { b: 1 });`,
+    calls: `await rec('t', () => analytics.track('After'));`,
+  },
   // ── API surface and emitter ──────────────────────────────────────────────────────────
   {
     name: 'API surface: every analytics.js method exists',

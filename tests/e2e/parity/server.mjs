@@ -32,9 +32,28 @@ async function snapshotDist() {
   return files;
 }
 
+/** analytics-next's npm entry (what `import { AnalyticsBrowser } from '@segment/analytics-next'`
+ * gives a bundler user), bundled by esbuild into a classic script exposing
+ * `window.AJSNext.AnalyticsBrowser`; its lazy chunks are inlined. */
+async function bundleAnalyticsNextNpm() {
+  const { build } = await import('esbuild');
+  const out = await build({
+    stdin: { contents: "export { AnalyticsBrowser } from '@segment/analytics-next';", resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    format: 'iife',
+    globalName: 'AJSNext',
+    platform: 'browser',
+    write: false,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'error',
+  });
+  return Buffer.from(out.outputFiles[0].contents);
+}
+
 export async function startDocServer() {
   const docs = {};
   const dist = await snapshotDist();
+  dist.set('/parity/ajs-npm.js', await bundleAnalyticsNextNpm());
   const server = createServer((req, res) => {
     const u = new URL(req.url, 'http://x');
     const path = decodeURIComponent(u.pathname);
