@@ -121,9 +121,10 @@ async function countStored(collector, writeKey) {
  * { cold: {syncUs, settleUs, cpuSyncUs, cpuSettleUs, syncMs, settleMs, cpuSyncMs, cpuSettleMs, rejected},
  *   warm: {...} | null, cdpOverheadMs, delivered, expected, errors }.
  */
-export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, log }) {
+export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, deadline = Infinity, minRounds = 3, log }) {
   const out = Object.fromEntries(cases.map((c) => [c.id, []]));
   for (let r = 0; r < rounds; r++) {
+    const roundStart = Date.now();
     const order = cases.map((_, i) => cases[(i + r) % cases.length]);
     for (const c of order) {
       const writeKey = `bench-${c.id}-${process.pid}-r${r}`;
@@ -150,6 +151,12 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
           (round.enter ? `; enter hook after ${round.enter.hookMs?.toFixed(2)} ms, same task ${round.enter.sameTask}` : '') +
           `; collector has ${delivered}/${expected} after ${graceMs} ms`,
       );
+    }
+    // Time guard: stop early (never before `minRounds`) when another round would end past the
+    // deadline; the report states how many rounds ran.
+    if (r + 1 >= minRounds && r + 1 < rounds && Date.now() + (Date.now() - roundStart) > deadline) {
+      log(`per-call: stopping after ${r + 1} of ${rounds} rounds (time budget)`);
+      break;
     }
   }
   return out;
