@@ -1,6 +1,6 @@
 // `npm run bench`: Sieve vs analytics-next in headless Chromium, side by side.
 //
-//   node bench/run.mjs [--launches=11] [--rounds=5] [--calls=2000] [--budget=300] [--warm] [--quick]
+//   node bench/run.mjs [--launches=11] [--rounds=5] [--calls=2000] [--budget=240] [--warm] [--quick]
 //
 // --budget (seconds, from the bench's start): per-call rounds stop early, after at least 3,
 // when the next round would end past it (analytics-next's rounds take 20-45 s each on a busy
@@ -46,7 +46,7 @@ const EXPECTED_ERRORS = [
 ];
 
 function parseArgs(argv) {
-  const opts = { launches: 11, rounds: 5, calls: 2000, budget: 300, warm: false };
+  const opts = { launches: 11, rounds: 5, calls: 2000, budget: 240, warm: false };
   for (const a of argv) {
     const m = /^--(\w+)(?:=(.*))?$/.exec(a);
     if (m && m[1] === 'quick' && m[2] === undefined) Object.assign(opts, { launches: 3, rounds: 2 });
