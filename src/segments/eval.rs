@@ -595,9 +595,13 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
         let mut reached = 1usize;
         let mut t = a0;
         let mut maybe_more = false;
-        for h in hs.iter().skip(1) {
+        for (i, h) in hs.iter().enumerate().skip(1) {
             let Some(h) = h else { break };
-            let found = h.ring.iter().find(|&&x| x > t && x <= deadline && x <= now).copied();
+            // Steps tracked in the same millisecond count in order (calls made in one
+            // synchronous block share a timestamp); a step that repeats the previous
+            // selector needs a later occurrence.
+            let same_selector = steps.get(i) == steps.get(i - 1);
+            let found = h.ring.iter().find(|&&x| (x > t || (x == t && !same_selector)) && x <= deadline && x <= now).copied();
             match found {
                 Some(x) => {
                     reached += 1;

@@ -107,6 +107,22 @@ fn funnel_settles_before_counting_a_stop() {
         sim.advance(1);
     }
     assert_eq!(sim.member("s"), Some(true));
+
+    // Steps tracked in the same millisecond (one synchronous block) still count in order.
+    let mut sim = Sim::new(&one(&unsettled));
+    for name in ["Checkout Started", "Shipping Entered", "Payment Entered"] {
+        sim.track(name, "{}");
+    }
+    assert_eq!(sim.member("s"), Some(true));
+    // A repeated step needs a later occurrence: two steps of the same event at one instant
+    // are one step.
+    let repeated = r#"{"funnel": {"steps": [{"name": "A"}, {"name": "A"}], "within": "P1D", "window": {"type": "rolling", "duration": "P30D"}}, "test": {"maxStep": {"$eq": 2}}, "settle": false}"#;
+    let mut sim = Sim::new(&one(repeated));
+    sim.track("A", "{}");
+    assert_eq!(sim.member("s"), Some(false));
+    sim.advance(1);
+    sim.track("A", "{}");
+    assert_eq!(sim.member("s"), Some(true));
 }
 
 #[test]
