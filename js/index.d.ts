@@ -62,6 +62,51 @@ export interface InitOptions {
   [key: string]: unknown;
 }
 
+export interface Plugin {
+  name: string;
+  type: 'before' | 'enrichment' | 'destination' | 'after' | 'utility';
+  version: string;
+  alternativeNames?: string[];
+  isLoaded(): boolean;
+  load(ctx: Context, analytics: Analytics): Promise<unknown>;
+  unload?(ctx: Context, analytics: Analytics): Promise<unknown> | unknown;
+  ready?(): Promise<unknown>;
+  track?(ctx: Context): Promise<Context> | Context;
+  page?(ctx: Context): Promise<Context> | Context;
+  screen?(ctx: Context): Promise<Context> | Context;
+  identify?(ctx: Context): Promise<Context> | Context;
+  group?(ctx: Context): Promise<Context> | Context;
+  alias?(ctx: Context): Promise<Context> | Context;
+}
+
+export interface MiddlewarePayload {
+  obj: SegmentEvent;
+  type(): string;
+  event(): string | undefined;
+  properties(): JSONObject | undefined;
+  traits(): JSONObject | undefined;
+  userId(): string | null;
+  anonymousId(): string;
+}
+export type SourceMiddleware = (input: { payload: MiddlewarePayload; integrations: Record<string, boolean>; next: (payload: MiddlewarePayload | null) => void }) => void | Promise<void>;
+export type DestinationMiddleware = (input: { payload: MiddlewarePayload; integration: string; next: (payload: MiddlewarePayload | null) => void }) => void | Promise<void>;
+
+/** Segment membership change, as hooks and `sieve:segment-enter/exit` DOM events get it. */
+export interface SegmentChange {
+  key: string;
+  entered: boolean;
+  reason: 'baseline' | 'event' | 'time';
+  at: number;
+}
+export interface SegmentsApi {
+  load(definitions: JSONObject[]): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
+  isMember(key: string): boolean | null;
+  list(): Array<{ key: string; state: boolean | null; since: number | null }>;
+  explain(key: string): JSONObject | null;
+  on(kind: 'enter' | 'exit' | 'change', key: string | ((change: SegmentChange) => void), cb?: (change: SegmentChange) => void): SegmentsApi;
+  off(kind: 'enter' | 'exit' | 'change', key: string | ((change: SegmentChange) => void), cb?: (change: SegmentChange) => void): SegmentsApi;
+}
+
 export declare class Analytics {
   readonly VERSION: string;
   readonly initialized: boolean;
@@ -82,6 +127,15 @@ export declare class Analytics {
   timeout(ms: number): void;
   debug(on: boolean): this;
   flush(): void;
+  register(...plugins: Plugin[]): Promise<Context>;
+  deregister(...names: string[]): Promise<Context>;
+  addSourceMiddleware(fn: SourceMiddleware): Promise<Analytics>;
+  addDestinationMiddleware(integrationName: string, ...fns: DestinationMiddleware[]): Promise<Analytics>;
+  trackLink(links: Element | Element[] | ArrayLike<Element>, event: string | ((el: Element) => string), properties?: JSONObject | ((el: Element) => JSONObject), options?: Options): Promise<Analytics>;
+  trackClick: Analytics['trackLink'];
+  trackForm(forms: Element | Element[] | ArrayLike<Element>, event: string | ((el: Element) => string), properties?: JSONObject | ((el: Element) => JSONObject), options?: Options): Promise<Analytics>;
+  trackSubmit: Analytics['trackForm'];
+  readonly segments: SegmentsApi;
 }
 
 export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context]> {
@@ -107,4 +161,9 @@ export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context
   once(event: string, fn: (...args: any[]) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   debug(on: boolean): this;
+  register(...plugins: Plugin[]): Promise<Context>;
+  deregister(...names: string[]): Promise<Context>;
+  addSourceMiddleware(fn: SourceMiddleware): Promise<Analytics>;
+  addDestinationMiddleware(integrationName: string, ...fns: DestinationMiddleware[]): Promise<Analytics>;
+  readonly segments: SegmentsApi;
 }
