@@ -141,6 +141,9 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
         const state = await page.evaluate(() => ({ array: Array.isArray(window.analytics), scripts: [...document.scripts].map((x) => x.src).filter(Boolean) })).catch(() => null);
         throw new Error(e.message + diag() + ' state ' + JSON.stringify(state));
       });
+    // With buffered calls, let the replay finish first (analytics.js sets `initialized` before it
+    // replays, one task per call), so post-load calls and the end marker come after it.
+    if (sc.pre) await page.waitForTimeout(400);
     const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END, writeKey });
     const mineNow = async () => (await (await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`)).json()).events;
     const all = await waitFor(async () => {
