@@ -2,6 +2,7 @@
 //! named here. Pure: the JSON texts arrive from the driver.
 
 use crate::core::identity::Stores;
+use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
 use crate::json::{Map, Value};
 
 /// The library name in `context.library`.
@@ -32,7 +33,7 @@ pub enum Strategy {
 }
 
 /// Retry policy knobs (analytics.js `httpConfig.backoffConfig` / `rateLimitConfig`).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RetryConfig {
     /// Attempts after the first before an event is dropped.
     pub max_retry_count: u32,
@@ -44,6 +45,14 @@ pub struct RetryConfig {
     pub jitter_percent: u64,
     /// Ceiling for a `Retry-After` (ms).
     pub max_retry_after_ms: u64,
+    /// An event still failing this long after it was accepted is dropped (ms).
+    pub max_total_backoff_ms: u64,
+    /// `statusCodeOverrides`: per-status retry/drop.
+    pub overrides: Vec<(u16, Behavior)>,
+    /// `default4xxBehavior` (drop).
+    pub default_4xx: Behavior,
+    /// `default5xxBehavior` (retry).
+    pub default_5xx: Behavior,
 }
 
 impl Default for RetryConfig {
@@ -54,6 +63,10 @@ impl Default for RetryConfig {
             max_backoff_ms: 60_000,
             jitter_percent: 10,
             max_retry_after_ms: 300_000,
+            max_total_backoff_ms: 43_200_000,
+            overrides: DEFAULT_OVERRIDES.to_vec(),
+            default_4xx: Behavior::Drop,
+            default_5xx: Behavior::Retry,
         }
     }
 }
@@ -121,6 +134,14 @@ fn num(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64).filter(|x| x.is_finite())
 }
 
+fn behavior(v: Option<&Value>) -> Option<Behavior> {
+    match v.and_then(Value::as_str) {
+        Some("retry") => Some(Behavior::Retry),
+        Some("drop") => Some(Behavior::Drop),
+        _ => None,
+    }
+}
+
 fn clamp_ms(v: Option<&Value>, default_ms: u64, lo_s: f64, hi_s: f64) -> u64 {
     num(v).map_or(default_ms, |s| (s.clamp(lo_s, hi_s) * 1000.0) as u64)
 }
@@ -154,13 +175,16 @@ impl Config {
 
         // httpConfig: defaults ← init ← CDN (CDN wins), clamped as analytics.js clamps.
         let mut http = Map::new();
-        if let Some(Value::Object(init_io)) = init_integrations.get("Segment.io") {
-            if let Some(Value::Object(h)) = init_io.get("httpConfig") {
+        let mut status_overrides = Map::new();
+        let init_http = init_integrations.get("Segment.io").and_then(|io| io.get("httpConfig"));
+        for source in [init_http, cdn_io.get("httpConfig")] {
+            if let Some(Value::Object(h)) = source {
                 http.extend(h.clone());
+                // statusCodeOverrides are deep-merged (the CDN's entries win).
+                if let Some(Value::Object(o)) = h.get("statusCodeOverrides") {
+                    status_overrides.extend(o.clone());
+                }
             }
-        }
-        if let Some(Value::Object(h)) = cdn_io.get("httpConfig") {
-            http.extend(h.clone());
         }
         let backoff = obj(http.get("backoffConfig")).unwrap_or(&empty);
         let rate = obj(http.get("rateLimitConfig")).unwrap_or(&empty);
@@ -171,7 +195,18 @@ impl Config {
             max_backoff_ms: clamp_ms(backoff.get("maxBackoffInterval"), defaults.max_backoff_ms, 0.1, 86_400.0),
             jitter_percent: num(backoff.get("jitterPercent")).map_or(defaults.jitter_percent, |n| n.clamp(0.0, 100.0) as u64),
             max_retry_after_ms: clamp_ms(rate.get("maxRetryInterval"), defaults.max_retry_after_ms, 0.1, 86_400.0),
+            max_total_backoff_ms: clamp_ms(backoff.get("maxTotalBackoffDuration"), defaults.max_total_backoff_ms, 60.0, 604_800.0),
+            default_4xx: behavior(http.get("default4xxBehavior")).unwrap_or(defaults.default_4xx),
+            default_5xx: behavior(http.get("default5xxBehavior")).unwrap_or(defaults.default_5xx),
+            overrides: defaults.overrides.clone(),
         };
+        for (code, value) in status_overrides.iter() {
+            let (Ok(code), Some(b)) = (code.parse::<u16>(), behavior(Some(value))) else { continue };
+            match retry.overrides.iter_mut().find(|(c, _)| *c == code) {
+                Some(slot) => slot.1 = b,
+                None => retry.overrides.push((code, b)),
+            }
+        }
         if let Some(n) = num(dconf.get("maxRetries")) {
             retry.max_retry_count = n.clamp(0.0, 100.0) as u32;
         }

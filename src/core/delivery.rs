@@ -519,7 +519,7 @@ impl Delivery {
                 p.mark(event.seg);
             }
         }
-        match status_behavior(outcome.status) {
+        match status_behavior(&config.retry, outcome.status) {
             Behavior::Success => {
                 for event in &events {
                     self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
@@ -542,7 +542,8 @@ impl Delivery {
                 let mut exhausted = 0;
                 for mut event in events {
                     event.attempts += 1;
-                    if event.attempts > config.retry.max_retry_count {
+                    let retrying_too_long = now.since(event.queued_at) > config.retry.max_total_backoff_ms;
+                    if event.attempts > config.retry.max_retry_count || retrying_too_long {
                         self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
                         exhausted += 1;
                     } else {

@@ -14,16 +14,29 @@ pub enum Behavior {
     Drop,
 }
 
-/// analytics.js's status matrix: `< 400` success; 408, 410, 429, 460 retry; 501, 505, 511
-/// drop; other 5xx retry; other 4xx drop. Status 0 (network error) retries.
-pub fn status_behavior(status: u16) -> Behavior {
+/// analytics.js's default `statusCodeOverrides`.
+pub const DEFAULT_OVERRIDES: [(u16, Behavior); 7] = [
+    (408, Behavior::Retry),
+    (410, Behavior::Retry),
+    (429, Behavior::Retry),
+    (460, Behavior::Retry),
+    (501, Behavior::Drop),
+    (505, Behavior::Drop),
+    (511, Behavior::Drop),
+];
+
+/// analytics.js's status matrix: `< 400` success; then `statusCodeOverrides` (by default
+/// 408, 410, 429, 460 retry; 501, 505, 511 drop); other 5xx `default5xxBehavior` (retry);
+/// other 4xx `default4xxBehavior` (drop). Status 0 (network error) retries.
+pub fn status_behavior(config: &RetryConfig, status: u16) -> Behavior {
     match status {
         0 => Behavior::Retry,
         1..=399 => Behavior::Success,
-        408 | 410 | 429 | 460 => Behavior::Retry,
-        501 | 505 | 511 => Behavior::Drop,
-        500..=599 => Behavior::Retry,
-        _ => Behavior::Drop,
+        _ => match config.overrides.iter().find(|(code, _)| *code == status) {
+            Some((_, behavior)) => *behavior,
+            None if status >= 500 => config.default_5xx,
+            None => config.default_4xx,
+        },
     }
 }
 
@@ -70,8 +83,20 @@ mod tests {
             (511, Behavior::Drop),
             (0, Behavior::Retry),
         ];
+        let defaults = RetryConfig::default();
         for (status, want) in cases {
-            assert_eq!(status_behavior(status), want, "{status}");
+            assert_eq!(status_behavior(&defaults, status), want, "{status}");
+        }
+        // httpConfig: overrides and default behaviours.
+        let custom = RetryConfig {
+            overrides: vec![(503, Behavior::Drop), (418, Behavior::Retry)],
+            default_4xx: Behavior::Retry,
+            default_5xx: Behavior::Drop,
+            ..RetryConfig::default()
+        };
+        let cases = [(503, Behavior::Drop), (418, Behavior::Retry), (404, Behavior::Retry), (500, Behavior::Drop), (200, Behavior::Success)];
+        for (status, want) in cases {
+            assert_eq!(status_behavior(&custom, status), want, "custom {status}");
         }
     }
 

@@ -189,3 +189,32 @@ fn events_over_32_kb_are_rejected_at_the_call() {
     sim.track("Small");
     assert_eq!(sim.core.queued(), 1, "later calls still work");
 }
+
+#[test]
+fn http_config_overrides_default_behaviours_and_total_backoff() {
+    // The CDN's overrides are merged over the init options' and analytics.js's defaults.
+    let settings = r#"{"integrations":{"Segment.io":{"apiHost":"collector.test/v1","protocol":"http","httpConfig":{"statusCodeOverrides":{"503":"drop"}}}}}"#;
+    let options = r#"{"integrations":{"Segment.io":{"httpConfig":{"statusCodeOverrides":{"404":"retry"},"default5xxBehavior":"drop"}}}}"#;
+    for (code, retried) in [(503, false), (404, true), (502, false), (429, true), (400, false)] {
+        let mut sim = Sim::new(settings, options);
+        sim.track("x");
+        sim.advance(5_000);
+        sim.network.push_back(status(code));
+        sim.answer_all();
+        sim.drive(60_000);
+        assert_eq!(sim.sent.len(), if retried { 2 } else { 1 }, "status {code}");
+    }
+    // maxTotalBackoffDuration (clamped to at least 60 s): an event failing for longer is dropped.
+    let options = r#"{"integrations":{"Segment.io":{"httpConfig":{"backoffConfig":{"maxTotalBackoffDuration":60,"maxRetryCount":100,"jitterPercent":0}}}}}"#;
+    let mut sim = Sim::new(DEFAULTS, options);
+    sim.track("x");
+    sim.advance(5_000);
+    for _ in 0..100 {
+        sim.network.push_back(status(503));
+    }
+    sim.drive(3_600_000);
+    assert_eq!(sim.core.queued(), 0);
+    assert_eq!(sim.notices.len(), 1);
+    let last = sim.sent.last().unwrap().0;
+    assert!(last.since(sim.sent[0].0) <= 60_000 + 5_000, "gave up after about a minute");
+}
