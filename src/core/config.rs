@@ -1,7 +1,7 @@
 //! Settings (CDN settings) and load options, parsed once into [`Config`]; every default is
 //! named here. Pure: the JSON texts arrive from the driver.
 
-use crate::core::identity::Stores;
+use crate::core::identity::{Keys, Stores};
 use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
 use crate::json::{Map, Value};
 
@@ -111,6 +111,8 @@ pub struct Config {
     pub stores: Stores,
     /// Cookie attributes.
     pub cookie: CookieConfig,
+    /// Storage key names (`user`/`group` load options).
+    pub keys: Keys,
     /// `context.segments` for every event built (the `segments: {stampContext: true}` load
     /// option: the visitor's current segment keys, set by the shim as memberships change).
     pub context_segments: Option<Value>,
@@ -256,6 +258,18 @@ impl Config {
             segment_io,
             stores,
             cookie,
+            keys: {
+                let key = |who: &str, store: &str| {
+                    options.get(who).and_then(|o| o.get(store)).and_then(|o| o.get("key")).and_then(Value::as_str).filter(|k| !k.is_empty())
+                };
+                let defaults = Keys::default();
+                Keys {
+                    user_id: key("user", "cookie").map_or(defaults.user_id, str::to_owned),
+                    user_traits: key("user", "localStorage").map_or(defaults.user_traits, str::to_owned),
+                    group_id: key("group", "cookie").map_or(defaults.group_id, str::to_owned),
+                    group_traits: key("group", "localStorage").map_or(defaults.group_traits, str::to_owned),
+                }
+            },
             context_segments: None,
         }
     }

@@ -27,8 +27,48 @@ pub const LEGACY_SIO_COOKIE: &str = "_sio";
 /// js-cookie writes it).
 pub const AD_REFERRER_COOKIE: &str = "s%3Acontext.referrer";
 
-/// Every localStorage key the driver must read into the snapshot.
-pub const LOCAL_KEYS: [&str; 5] = [ANONYMOUS_ID_KEY, USER_ID_KEY, USER_TRAITS_KEY, GROUP_ID_KEY, GROUP_TRAITS_KEY];
+/// Storage key names: analytics.js's defaults, or the `user.cookie.key`,
+/// `user.localStorage.key`, `group.cookie.key`, `group.localStorage.key` load options (an id
+/// key names both its cookie and its localStorage entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keys {
+    /// The user id.
+    pub user_id: String,
+    /// The user traits (localStorage only).
+    pub user_traits: String,
+    /// The group id.
+    pub group_id: String,
+    /// The group traits (localStorage only).
+    pub group_traits: String,
+}
+
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys {
+            user_id: USER_ID_KEY.to_owned(),
+            user_traits: USER_TRAITS_KEY.to_owned(),
+            group_id: GROUP_ID_KEY.to_owned(),
+            group_traits: GROUP_TRAITS_KEY.to_owned(),
+        }
+    }
+}
+
+impl Keys {
+    /// Every localStorage key the driver must read into the snapshot.
+    pub fn local_keys(&self) -> [&str; 5] {
+        [ANONYMOUS_ID_KEY, &self.user_id, &self.user_traits, &self.group_id, &self.group_traits]
+    }
+}
+
+/// Which stored value an identity write concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    AnonymousId,
+    UserId,
+    UserTraits,
+    GroupId,
+    GroupTraits,
+}
 
 /// A store analytics.js knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +84,7 @@ pub enum Store {
 pub struct StorageSnapshot {
     /// Cookies (name, raw value as in `document.cookie`).
     pub cookies: Vec<(String, String)>,
-    /// localStorage values of [`LOCAL_KEYS`].
+    /// localStorage values of [`Keys::local_keys`].
     pub local: Vec<(String, String)>,
 }
 
@@ -166,6 +206,7 @@ pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
 #[derive(Clone, Debug)]
 pub struct Identity {
     stores: Stores,
+    keys: Keys,
     user_id: Option<String>,
     anonymous_id: Option<String>,
     user_traits: Map,
@@ -186,7 +227,7 @@ impl Identity {
     /// over localStorage when they disagree; userId/groupId read localStorage first; legacy
     /// `ajs_user` and `_sio` cookies are migrated. A missing anonymousId is generated.
     /// Values found are written back to every store (`getAndSync`).
-    pub fn restore(snapshot: &StorageSnapshot, stores: Stores, entropy: &mut Entropy) -> Identity {
+    pub fn restore(snapshot: &StorageSnapshot, stores: Stores, keys: Keys, entropy: &mut Entropy) -> Identity {
         let cookie = |k: &str| if stores.cookie { snapshot.cookie(k).and_then(decode_cookie_value) } else { None };
         let local = |k: &str| if stores.local { snapshot.local(k).and_then(decode_local_id) } else { None };
         let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
@@ -211,7 +252,7 @@ impl Identity {
             Some(Value::Number(n)) => Some(n.as_str().to_owned()),
             _ => None,
         });
-        let user_id = ordered(USER_ID_KEY).or_else(|| legacy_id.clone());
+        let user_id = ordered(&keys.user_id).or_else(|| legacy_id.clone());
         let anonymous_id = cookie(ANONYMOUS_ID_KEY).or_else(|| local(ANONYMOUS_ID_KEY));
         // `_sio` only supplies an anonymousId, read as a fallback and never synced.
         let sio_anonymous_id = sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty());
@@ -228,20 +269,24 @@ impl Identity {
             Some(Value::Object(t)) => t.clone(),
             _ => Map::new(),
         };
-        let mut user_traits = read_traits(USER_TRAITS_KEY);
+        let mut user_traits = read_traits(&keys.user_traits);
         if user_traits.is_empty() {
             user_traits = legacy_traits.clone();
         }
-        let mut group_traits = read_traits(GROUP_TRAITS_KEY);
+        let mut group_traits = read_traits(&keys.group_traits);
         if group_traits.is_empty() {
             group_traits = legacy_traits;
         }
+        let group_traits_from_legacy = read_traits(&keys.group_traits).is_empty() && !group_traits.is_empty();
+        let group_id = ordered(&keys.group_id).or(legacy_id);
+        let null_group_synced = snapshot.local(&keys.group_id) == Some("null");
         let mut identity = Identity {
             stores,
+            keys,
             user_id,
             anonymous_id,
             user_traits,
-            group_id: ordered(GROUP_ID_KEY).or(legacy_id),
+            group_id,
             group_traits,
             ad_referrer: if stores.cookie {
                 snapshot.cookie(AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| match json::parse(&t) {
@@ -253,25 +298,30 @@ impl Identity {
             },
             writes: Vec::new(),
             null_user_synced: false,
-            null_group_synced: snapshot.local(GROUP_ID_KEY) == Some("null"),
+            null_group_synced,
         };
         // analytics.js reads ids with `getAndSync`: what was found is written back to every
         // store (cookie ↔ localStorage consistency, and a fresh 365-day cookie expiry), and an
         // absent id is stored as JSON `null` in localStorage.
         if identity.anonymous_id.is_some() {
-            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
         } else if let Some(sio) = sio_anonymous_id {
             // Stores are synced to "nothing found"; the id keeps coming from `_sio`.
-            identity.write_id(ANONYMOUS_ID_KEY, None);
+            identity.write_id(Slot::AnonymousId, None);
             identity.anonymous_id = Some(sio);
         } else {
             identity.anonymous_id = Some(entropy.uuid_v4());
-            identity.write_id(ANONYMOUS_ID_KEY, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
         }
-        identity.write_id(USER_ID_KEY, identity.user_id.clone());
+        identity.write_id(Slot::UserId, identity.user_id.clone());
         identity.null_user_synced = true;
         if identity.group_id.is_some() {
-            identity.write_id(GROUP_ID_KEY, identity.group_id.clone());
+            identity.write_id(Slot::GroupId, identity.group_id.clone());
+        }
+        if group_traits_from_legacy {
+            // analytics.js's Group reads the legacy cookie's traits and stores them.
+            let traits = identity.group_traits.clone();
+            identity.write_traits(Slot::GroupTraits, Some(&traits));
         }
         identity
     }
@@ -299,7 +349,18 @@ impl Identity {
 
     /// Writes an id to every store as analytics.js `UniversalStorage.set` does: a JSON
     /// string (or JSON `null`) in localStorage, the raw value (or a removal) as a cookie.
-    fn write_id(&mut self, key: &str, value: Option<String>) {
+    fn key(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::AnonymousId => ANONYMOUS_ID_KEY,
+            Slot::UserId => &self.keys.user_id,
+            Slot::UserTraits => &self.keys.user_traits,
+            Slot::GroupId => &self.keys.group_id,
+            Slot::GroupTraits => &self.keys.group_traits,
+        }
+    }
+
+    fn write_id(&mut self, slot: Slot, value: Option<String>) {
+        let key = self.key(slot).to_owned();
         if self.stores.local {
             self.writes.push(StorageWrite {
                 store: Store::Local,
@@ -317,7 +378,8 @@ impl Identity {
     }
 
     /// Removes an id from every store (analytics.js `clear`).
-    fn remove_id(&mut self, key: &str) {
+    fn remove_id(&mut self, slot: Slot) {
+        let key = self.key(slot).to_owned();
         for (store, on) in [(Store::Local, self.stores.local), (Store::Cookie, self.stores.cookie)] {
             if on {
                 self.writes.push(StorageWrite { store, key: key.to_owned(), value: None });
@@ -330,7 +392,7 @@ impl Identity {
     pub fn touch_user_id(&mut self) {
         if self.user_id.is_none() && !self.null_user_synced {
             self.null_user_synced = true;
-            self.write_id(USER_ID_KEY, None);
+            self.write_id(Slot::UserId, None);
         }
     }
 
@@ -338,11 +400,12 @@ impl Identity {
     pub fn touch_group_id(&mut self) {
         if self.group_id.is_none() && !self.null_group_synced {
             self.null_group_synced = true;
-            self.write_id(GROUP_ID_KEY, None);
+            self.write_id(Slot::GroupId, None);
         }
     }
 
-    fn write_traits(&mut self, key: &str, traits: Option<&Map>) {
+    fn write_traits(&mut self, slot: Slot, traits: Option<&Map>) {
+        let key = self.key(slot).to_owned();
         if self.stores.local {
             self.writes.push(StorageWrite {
                 store: Store::Local,
@@ -358,7 +421,7 @@ impl Identity {
         let id = id.filter(|s| !s.is_empty());
         if self.anonymous_id != id {
             self.anonymous_id = id;
-            self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
         }
     }
 
@@ -367,7 +430,7 @@ impl Identity {
     pub fn ensure_anonymous_id(&mut self, entropy: &mut Entropy) -> &str {
         if self.anonymous_id.is_none() {
             self.anonymous_id = Some(entropy.uuid_v4());
-            self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
         }
         self.anonymous_id.as_deref().unwrap_or_default()
     }
@@ -388,7 +451,7 @@ impl Identity {
             }
         }
         let traits = self.user_traits.clone();
-        self.write_traits(USER_TRAITS_KEY, Some(&traits));
+        self.write_traits(Slot::UserTraits, Some(&traits));
     }
 
     /// `user().id(id)`: sets (or with `None` clears) the user id without an event; a
@@ -397,11 +460,11 @@ impl Identity {
     pub fn set_user_id(&mut self, id: Option<String>) {
         let changing_user = id.is_some() && self.user_id.is_some() && id != self.user_id;
         self.user_id = id;
-        self.write_id(USER_ID_KEY, self.user_id.clone());
+        self.write_id(Slot::UserId, self.user_id.clone());
         self.null_user_synced = true;
         if changing_user {
             self.anonymous_id = None;
-            self.write_id(ANONYMOUS_ID_KEY, None);
+            self.write_id(Slot::AnonymousId, None);
         }
     }
 
@@ -416,11 +479,11 @@ impl Identity {
         if let Some(id) = id {
             if self.group_id.as_deref() != Some(id.as_str()) {
                 self.group_id = Some(id);
-                self.write_id(GROUP_ID_KEY, self.group_id.clone());
+                self.write_id(Slot::GroupId, self.group_id.clone());
             }
         }
         let traits = self.group_traits.clone();
-        self.write_traits(GROUP_TRAITS_KEY, Some(&traits));
+        self.write_traits(Slot::GroupTraits, Some(&traits));
     }
 
     /// `analytics.reset()`: user and group cleared from every store; a new anonymousId.
@@ -429,14 +492,14 @@ impl Identity {
         self.user_traits = Map::new();
         self.group_id = None;
         self.group_traits = Map::new();
-        self.remove_id(USER_ID_KEY);
-        self.remove_id(GROUP_ID_KEY);
+        self.remove_id(Slot::UserId);
+        self.remove_id(Slot::GroupId);
         self.null_user_synced = false;
         self.null_group_synced = false;
-        self.write_traits(USER_TRAITS_KEY, None);
-        self.write_traits(GROUP_TRAITS_KEY, None);
+        self.write_traits(Slot::UserTraits, None);
+        self.write_traits(Slot::GroupTraits, None);
         self.anonymous_id = Some(entropy.uuid_v4());
-        self.write_id(ANONYMOUS_ID_KEY, self.anonymous_id.clone());
+        self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
     }
 
     /// The ad-click referrer to merge into `context.referrer`, if any.
@@ -470,6 +533,6 @@ impl Identity {
     pub fn replace_user_traits(&mut self, traits: Map) {
         self.user_traits = traits;
         let traits = self.user_traits.clone();
-        self.write_traits(USER_TRAITS_KEY, Some(&traits));
+        self.write_traits(Slot::UserTraits, Some(&traits));
     }
 }

@@ -120,7 +120,7 @@ impl Analytics {
     /// A new instance from its config, browser facts, a storage snapshot and a random seed.
     pub fn new(config: Config, env: Env, snapshot: &StorageSnapshot, seed: [u8; 16]) -> Analytics {
         let mut entropy = Entropy::from_seed(seed);
-        let mut identity = Identity::restore(snapshot, config.stores, &mut entropy);
+        let mut identity = Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
         let writes = identity.take_writes().into();
         Analytics { config, env, identity, entropy, delivery: Delivery::default(), writes }
     }

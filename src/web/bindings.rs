@@ -38,7 +38,7 @@ impl AnalyticsWasm {
     #[wasm_bindgen(constructor)]
     pub fn new(write_key: &str, settings: &str, options: &str, on_notice: js_sys::Function) -> AnalyticsWasm {
         let config = Config::from_settings(write_key, &parse_or_empty(settings), &parse_or_empty(options));
-        let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot() } else { Default::default() };
+        let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot(&config.keys) } else { Default::default() };
         let core = Analytics::new(config, env::read(), &snapshot, clock::seed());
         let shared: Shared = Rc::new(RefCell::new(Driver::new(core, on_notice)));
         super::lifecycle::start(&shared);

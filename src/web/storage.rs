@@ -5,7 +5,7 @@
 use wasm_bindgen::JsCast;
 
 use crate::core::config::CookieConfig;
-use crate::core::identity::{cookie_domain_candidates, StorageSnapshot, StorageWrite, Store, LOCAL_KEYS};
+use crate::core::identity::{cookie_domain_candidates, Keys, StorageSnapshot, StorageWrite, Store};
 use crate::json::push_u64;
 
 fn document() -> Option<web_sys::HtmlDocument> {
@@ -25,11 +25,11 @@ fn set_cookie(line: &str) -> bool {
 }
 
 /// Reads what identity needs.
-pub(crate) fn snapshot() -> StorageSnapshot {
+pub(crate) fn snapshot(keys: &Keys) -> StorageSnapshot {
     let cookies = StorageSnapshot::parse_cookie_header(&read_cookies());
     let mut local = Vec::new();
     if let Some(storage) = local_storage() {
-        for key in LOCAL_KEYS {
+        for key in keys.local_keys() {
             if let Ok(Some(value)) = storage.get_item(key) {
                 local.push((key.to_owned(), value));
             }

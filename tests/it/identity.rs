@@ -172,3 +172,20 @@ fn user_id_setter_follows_analytics_js() {
     assert_eq!(sim.local.get("ajs_user_id").map(String::as_str), Some("null"));
     assert!(!sim.cookies.contains_key("ajs_user_id"));
 }
+
+#[test]
+fn custom_storage_keys_from_load_options() {
+    let options = r#"{"user":{"cookie":{"key":"custom_uid"},"localStorage":{"key":"custom_traits"}},"group":{"cookie":{"key":"custom_gid"},"localStorage":{"key":"custom_gprops"}}}"#;
+    let snapshot = snapshot(&[("custom_uid", "u-custom")], &[("custom_traits", r#"{"a":1}"#)]);
+    let mut sim = Sim::with_storage("{}", options, snapshot);
+    assert_eq!(sim.core.identity().user_id(), Some("u-custom"));
+    assert_eq!(Value::Object(sim.core.identity().user_traits().clone()).to_json(), r#"{"a":1}"#);
+    sim.call_wire("identify", "o", r#"[{"b":2}]"#).unwrap();
+    sim.call_wire("group", "so", r#"["g1",{"plan":"pro"}]"#).unwrap();
+    assert_eq!(sim.local.get("custom_traits").map(String::as_str), Some(r#"{"a":1,"b":2}"#));
+    assert_eq!(sim.cookies.get("custom_gid").map(String::as_str), Some("g1"));
+    assert_eq!(sim.local.get("custom_gprops").map(String::as_str), Some(r#"{"plan":"pro"}"#));
+    for default_key in ["ajs_user_id", "ajs_user_traits", "ajs_group_id", "ajs_group_properties"] {
+        assert!(!sim.local.contains_key(default_key) && !sim.cookies.contains_key(default_key), "{default_key} unused");
+    }
+}
