@@ -8,6 +8,8 @@
 
 #[cfg(feature = "web-core")]
 mod bindings;
+#[cfg(feature = "web-core")]
+mod alloc;
 mod clock;
 mod env;
 mod lifecycle;
@@ -35,6 +37,11 @@ extern "C" {
     #[wasm_bindgen(js_name = queueMicrotask)]
     fn queue_microtask(callback: &JsValue);
 }
+
+/// The script-tag wasm's allocator (the segments wasm keeps std's dlmalloc).
+#[cfg(feature = "web-core")]
+#[global_allocator]
+static ALLOC: alloc::Global = alloc::Global::new();
 
 /// The longest single timer; longer deadlines are re-armed.
 const MAX_TIMER_MS: u64 = 86_400_000;
