@@ -201,7 +201,7 @@ impl Analytics {
         let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
         let mut event = event::build(&input, payload, &mut self.entropy);
         event.insert("writeKey", Value::str(self.config.write_key.as_str()));
-        let json = Value::Object(event.clone()).to_json();
+        let json = event.to_json();
         match dispatch {
             Dispatch::Queue => self.queue_event(now, kind, &event, json),
             Dispatch::Return => Ok(json),
@@ -231,7 +231,7 @@ impl Analytics {
             Some("alias") => EventType::Alias,
             _ => EventType::Track,
         };
-        let json = Value::Object(event.clone()).to_json();
+        let json = event.to_json();
         self.queue_event(now, kind, &event, json)
     }
 
