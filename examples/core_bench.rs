@@ -7,7 +7,7 @@ use sieve::core::event::Env;
 use sieve::core::identity::StorageSnapshot;
 use sieve::core::page::BufferedPageContext;
 use sieve::core::time::Millis;
-use sieve::core::{Analytics, Dispatch, Method};
+use sieve::core::{Analytics, Dispatch, EventType};
 use sieve::json;
 
 fn main() {
@@ -22,7 +22,7 @@ fn main() {
     let values = r#"["Bench Event",{"i":1,"plan":"pro","revenue":12.5,"tags":["a","b"],"nested":{"k":"v"}},{"__t":"bpc","p":"/p.html","u":"http://localhost:1234/p.html","s":"","t":"T","r":""}]"#;
     {
         let (args, page) = decode_args("sob", &json::parse(values).unwrap());
-        let json = core.handle_call(Millis(1), Method::Track, &args, &page.unwrap(), Dispatch::Return).unwrap();
+        let json = core.handle_call(Millis(1), EventType::Track, &args, &page.unwrap(), Dispatch::Return).unwrap();
         println!("event: {} bytes", json.len());
         if std::env::var("SHOW").is_ok() {
             println!("{json}");
@@ -34,7 +34,7 @@ fn main() {
         for i in 0..n {
             let (args, page) = decode_args("sob", &json::parse(values).unwrap());
             let page = page.unwrap_or_else(BufferedPageContext::default);
-            let _ = core.handle_call(Millis(1_795_000_000_000 + i), Method::Track, &args, &page, dispatch);
+            let _ = core.handle_call(Millis(1_795_000_000_000 + i), EventType::Track, &args, &page, dispatch);
             while core.poll_storage_write().is_some() {}
         }
         let per = t0.elapsed().as_secs_f64() * 1e6 / n as f64;

@@ -15,6 +15,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(unreachable_pub)]
 
+pub mod base64;
 pub mod core;
 pub mod json;
 #[cfg(feature = "segments")]

@@ -41,6 +41,19 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// From the `type` field, which is also the analytics.js method name.
+    pub fn from_name(name: &str) -> Option<EventType> {
+        Some(match name {
+            "track" => EventType::Track,
+            "page" => EventType::Page,
+            "screen" => EventType::Screen,
+            "identify" => EventType::Identify,
+            "group" => EventType::Group,
+            "alias" => EventType::Alias,
+            _ => return None,
+        })
+    }
+
     /// The `type` field.
     pub fn as_str(self) -> &'static str {
         match self {

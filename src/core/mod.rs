@@ -32,45 +32,14 @@ use std::collections::VecDeque;
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
 use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
-use event::{BuildInput, Env, EventType, Payload};
+use event::{BuildInput, Env, Payload};
+pub use event::EventType;
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
 use page::BufferedPageContext;
 use time::Millis;
 
 use crate::json::{Map, Value};
-
-/// An event-producing call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// `track`
-    Track,
-    /// `page`
-    Page,
-    /// `screen`
-    Screen,
-    /// `identify`
-    Identify,
-    /// `group`
-    Group,
-    /// `alias`
-    Alias,
-}
-
-impl Method {
-    /// From the analytics.js method name.
-    pub fn from_name(name: &str) -> Option<Method> {
-        Some(match name {
-            "track" => Method::Track,
-            "page" => Method::Page,
-            "screen" => Method::Screen,
-            "identify" => Method::Identify,
-            "group" => Method::Group,
-            "alias" => Method::Alias,
-            _ => return None,
-        })
-    }
-}
 
 /// What `handle_call` does with the event it builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,18 +125,18 @@ impl Analytics {
     pub fn handle_call(
         &mut self,
         now: Millis,
-        method: Method,
+        method: EventType,
         args: &[Arg],
         page: &BufferedPageContext,
         dispatch: Dispatch,
     ) -> Result<String, CallError> {
         let payload = match method {
-            Method::Track => Payload::Track(resolve_track(args).map_err(CallError::Args)?),
-            Method::Page => Payload::Page(EventType::Page, resolve_page(args)),
-            Method::Screen => Payload::Page(EventType::Screen, resolve_page(args)),
-            Method::Identify => Payload::Identify(resolve_user(args)),
-            Method::Group => Payload::Group(resolve_user(args)),
-            Method::Alias => Payload::Alias(resolve_alias(args)),
+            EventType::Track => Payload::Track(resolve_track(args).map_err(CallError::Args)?),
+            EventType::Page => Payload::Page(EventType::Page, resolve_page(args)),
+            EventType::Screen => Payload::Page(EventType::Screen, resolve_page(args)),
+            EventType::Identify => Payload::Identify(resolve_user(args)),
+            EventType::Group => Payload::Group(resolve_user(args)),
+            EventType::Alias => Payload::Alias(resolve_alias(args)),
         };
         let options = match &payload {
             Payload::Track(a) => &a.options,
@@ -191,13 +160,7 @@ impl Analytics {
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
-        let kind = match &payload {
-            Payload::Track(_) => EventType::Track,
-            Payload::Page(k, _) => *k,
-            Payload::Identify(_) => EventType::Identify,
-            Payload::Group(_) => EventType::Group,
-            Payload::Alias(_) => EventType::Alias,
-        };
+        let kind = method;
         let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
         let mut event = event::build(&input, payload, &mut self.entropy);
         event.insert("writeKey", Value::str(self.config.write_key.as_str()));
@@ -223,14 +186,8 @@ impl Analytics {
         let as_value = Value::Object(event);
         validate::validate(&as_value).map_err(CallError::Invalid)?;
         let Value::Object(event) = as_value else { return Err(CallError::Invalid(validate::ValidationError::NotAnObject)) };
-        let kind = match event.get("type").and_then(Value::as_str) {
-            Some("page") => EventType::Page,
-            Some("screen") => EventType::Screen,
-            Some("identify") => EventType::Identify,
-            Some("group") => EventType::Group,
-            Some("alias") => EventType::Alias,
-            _ => EventType::Track,
-        };
+        // validate() guarantees one of the six types.
+        let kind = event.get("type").and_then(Value::as_str).and_then(EventType::from_name).unwrap_or(EventType::Track);
         let json = event.to_json();
         self.queue_event(now, kind, &event, json)
     }

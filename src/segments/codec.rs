@@ -199,7 +199,7 @@ pub fn encode(snap: &Snapshot) -> String {
         w.opt(m.last_exit);
         w.0.push(u8::from(m.baseline));
     }
-    base64_encode(&w.0)
+    crate::base64::encode(&w.0)
 }
 
 /// Decodes base64 text written by [`encode`].
@@ -207,7 +207,7 @@ pub fn encode(snap: &Snapshot) -> String {
 /// # Errors
 /// [`StateError`] for anything but a well-formed v1 state.
 pub fn decode(text: &str) -> Result<Snapshot, StateError> {
-    let bytes = base64_decode(text).ok_or(StateError::Malformed)?;
+    let bytes = crate::base64::decode(text).ok_or(StateError::Malformed)?;
     let mut r = R { b: &bytes, pos: 0 };
     if r.byte()? != MAGIC[0] || r.byte()? != MAGIC[1] {
         return Err(StateError::Malformed);
@@ -293,64 +293,9 @@ pub fn decode(text: &str) -> Result<Snapshot, StateError> {
     Ok(snap)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(B64[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64 (padding optional); `None` on any invalid character.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trip() {
-        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", &[0, 255, 128, 7]] {
-            assert_eq!(base64_decode(&base64_encode(data)).as_deref(), Some(data));
-        }
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_decode("!!"), None);
-    }
 
     #[test]
     fn garbage_never_panics() {
@@ -361,7 +306,7 @@ mod tests {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 bytes.push((seed >> 33) as u8);
             }
-            let _ = decode(&base64_encode(&bytes));
+            let _ = decode(&crate::base64::encode(&bytes));
         }
     }
 }

@@ -11,7 +11,7 @@ use super::{clock, env, pump, storage, Driver, Shared};
 use crate::core::args::decode_args;
 use crate::core::config::Config;
 use crate::core::page::BufferedPageContext;
-use crate::core::{Analytics, Dispatch, Method};
+use crate::core::{Analytics, Dispatch, EventType};
 use crate::json::{self, Value};
 
 /// The wasm instance behind one `Analytics` object of the shim.
@@ -50,7 +50,7 @@ impl AnalyticsWasm {
     /// With `queue` false the event is only built: the shim runs page plugins and
     /// middleware on it, then hands it back with `command(5, json)`.
     pub fn call(&self, method: &str, types: &str, values: &str, queue: bool) -> String {
-        let Some(method) = Method::from_name(method) else {
+        let Some(method) = EventType::from_name(method) else {
             return String::from("!unknown method");
         };
         let values = match json::parse(values) {

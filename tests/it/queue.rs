@@ -8,7 +8,7 @@ use sieve::core::config::Config;
 use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit};
 use sieve::core::identity::{StorageSnapshot, Store};
 use sieve::core::time::Millis;
-use sieve::core::{Analytics, Dispatch, Method};
+use sieve::core::{Analytics, Dispatch, EventType};
 use sieve::json::{self, Value};
 
 use crate::sim::{env, page_at, T0};
@@ -109,7 +109,7 @@ impl World {
     /// A `track` without ending the turn.
     fn call(&mut self, i: usize, name: &str) -> String {
         let args = sieve::core::args::decode_args("s", &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap()).0;
-        let json = self.tabs[i].core.handle_call(self.now, Method::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
+        let json = self.tabs[i].core.handle_call(self.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
         json::parse(&json).unwrap().get("messageId").unwrap().as_str().unwrap().to_owned()
     }
 
@@ -434,7 +434,7 @@ fn the_queue_is_bounded_in_bytes() {
     let blob = "z".repeat(30_000);
     for i in 0..80 {
         let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
-        w.tabs[t].core.handle_call(w.now, Method::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
+        w.tabs[t].core.handle_call(w.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
         w.step(t);
     }
     let bytes: usize = w.queue_keys().iter().map(|k| w.local[k].len()).sum();
@@ -569,7 +569,7 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     let mut ids = Vec::new();
     for i in 0..6 {
         let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
-        let json = w.tabs[a].core.handle_call(w.now, Method::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
+        let json = w.tabs[a].core.handle_call(w.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
         ids.push(message_id(&json::parse(&json).unwrap()));
     }
     w.tabs[a].core.handle_page_hide();

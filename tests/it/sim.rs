@@ -10,7 +10,7 @@ use sieve::core::event::Env;
 use sieve::core::identity::{StorageSnapshot, Store};
 use sieve::core::page::BufferedPageContext;
 use sieve::core::time::Millis;
-use sieve::core::{Analytics, CallError, Dispatch, Method};
+use sieve::core::{Analytics, CallError, Dispatch, EventType};
 use sieve::json::{self, Value};
 
 pub const T0: u64 = 1_795_000_000_000;
@@ -84,7 +84,7 @@ impl Sim {
     }
 
     pub fn call_args(&mut self, method: &str, args: &[Arg], page: BufferedPageContext) -> Result<Value, CallError> {
-        let method = Method::from_name(method).unwrap();
+        let method = EventType::from_name(method).unwrap();
         let res = self.core.handle_call(self.now, method, args, &page, Dispatch::Queue);
         self.step();
         res.map(|json| json::parse(&json).unwrap())
