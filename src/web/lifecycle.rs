@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::{clock, pump, tabs, Shared};
 use crate::core::delivery::Claims;
@@ -32,9 +32,10 @@ pub(crate) fn start(shared: &Shared) {
 fn listen(shared: &Shared) {
     let Some(window) = web_sys::window() else { return };
     let weak = Rc::downgrade(shared);
-    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(shared) = weak.upgrade() else { return };
-        let kind = event.type_();
+    // The one closure signature of `super::once`, kept for the page's lifetime.
+    let handler = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |event: JsValue| {
+        let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
+        let kind = event.unchecked_ref::<web_sys::Event>().type_();
         if let Ok(mut driver) = shared.try_borrow_mut() {
             match kind.as_str() {
                 "online" => driver.core.handle_online(true),
@@ -50,6 +51,7 @@ fn listen(shared: &Shared) {
             }
         }
         pump(&shared);
+        JsValue::UNDEFINED
     });
     let f: &js_sys::Function = handler.as_ref().unchecked_ref();
     for kind in ["pagehide", "online", "offline"] {

@@ -22,7 +22,6 @@ mod transport;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 
 use crate::core::delivery::{BatchId, Notice, Query};
@@ -36,6 +35,17 @@ extern "C" {
     fn console_warn(message: &str);
     #[wasm_bindgen(js_name = queueMicrotask)]
     fn queue_microtask(callback: &JsValue);
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Every callback handed to JS has this one signature, `(value) => value`: each distinct
+/// closure signature costs an invoke shim in the wasm and a cast and a wrapper in the glue.
+/// The closure frees itself after its one call (or, never called, when JS collects it).
+pub(crate) fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> JsValue {
+    Closure::once_into_js(f)
 }
 
 /// The script-tag wasm's allocator (the segments wasm keeps std's dlmalloc).
@@ -49,11 +59,8 @@ const MAX_TIMER_MS: u64 = 86_400_000;
 pub(crate) struct Driver {
     core: Analytics,
     cookie_domain: Option<String>,
-    /// The armed timer and its deadline.
-    timer: Option<(Millis, Timeout)>,
-    /// A fired timer, kept until the next arm: dropping it inside its own callback is not
-    /// allowed by wasm-bindgen.
-    retired_timer: Option<Timeout>,
+    /// The armed timer: its deadline and `setTimeout` id.
+    timer: Option<(Millis, JsValue)>,
     storage_warned: bool,
     on_notice: js_sys::Function,
     /// `handle_turn_end` is queued as a microtask (at most one per turn).
@@ -75,7 +82,6 @@ impl Driver {
             core,
             cookie_domain,
             timer: None,
-            retired_timer: None,
             storage_warned: false,
             on_notice,
             turn_end_queued: false,
@@ -122,13 +128,15 @@ pub(crate) fn pump(shared: &Shared) {
         if driver.core.needs_turn_end() && !driver.turn_end_queued {
             driver.turn_end_queued = true;
             let weak = Rc::downgrade(shared);
-            let turn_end = Closure::once_into_js(move || {
-                let Some(shared) = weak.upgrade() else { return };
-                if let Ok(mut driver) = shared.try_borrow_mut() {
-                    driver.turn_end_queued = false;
-                    driver.core.handle_turn_end(clock::now());
+            let turn_end = once(move |_| {
+                if let Some(shared) = weak.upgrade() {
+                    if let Ok(mut driver) = shared.try_borrow_mut() {
+                        driver.turn_end_queued = false;
+                        driver.core.handle_turn_end(clock::now());
+                    }
+                    pump(&shared);
                 }
-                pump(&shared);
+                JsValue::UNDEFINED
             });
             queue_microtask(&turn_end);
         }
@@ -210,18 +218,20 @@ fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
         return;
     }
     if let Some((_, old)) = driver.timer.take() {
-        old.cancel();
+        clear_timeout(&old);
     }
     let Some(deadline) = deadline else { return };
     let delay = deadline.since(now).min(MAX_TIMER_MS);
     let weak = Rc::downgrade(shared);
-    let timeout = Timeout::new(delay as u32, move || {
-        let Some(shared) = weak.upgrade() else { return };
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            driver.retired_timer = driver.timer.take().map(|(_, t)| t);
-            driver.core.handle_timeout(clock::now());
+    let handler = once(move |_| {
+        if let Some(shared) = weak.upgrade() {
+            if let Ok(mut driver) = shared.try_borrow_mut() {
+                driver.timer = None;
+                driver.core.handle_timeout(clock::now());
+            }
+            pump(&shared);
         }
-        pump(&shared);
+        JsValue::UNDEFINED
     });
-    driver.timer = Some((deadline, timeout));
+    driver.timer = Some((deadline, set_timeout(&handler, delay as u32)));
 }

@@ -4,7 +4,8 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::closure::Closure;
+use std::cell::Cell;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -23,6 +24,12 @@ extern "C" {
     type Promise;
     #[wasm_bindgen(method, js_name = then)]
     fn then2(this: &Promise, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
+
+    /// `new Promise(executor)`.
+    #[wasm_bindgen(js_name = Promise)]
+    type PromiseCtor;
+    #[wasm_bindgen(constructor, js_class = "Promise")]
+    fn new_promise(executor: &JsValue) -> PromiseCtor;
 }
 
 fn get(target: &JsValue, key: &str) -> Option<JsValue> {
@@ -69,16 +76,21 @@ pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
 pub(crate) fn hold_own(shared: &Shared, name: &str) {
     let Some(locks) = lock_manager() else { return };
     let weak = Rc::downgrade(shared);
-    let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+    let granted = super::once(move |_lock: JsValue| -> JsValue {
         let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
         let Ok(mut driver) = shared.try_borrow_mut() else { return JsValue::UNDEFINED };
         driver.lock_requested = false;
         if !driver.lock_wanted {
             return JsValue::UNDEFINED;
         }
-        let mut release = None;
-        let held = js_sys::Promise::new(&mut |resolve, _reject| release = Some(resolve));
-        driver.lock_release = release;
+        // The executor runs synchronously inside `new Promise`: it hands `resolve` out.
+        let release = Rc::new(Cell::new(None));
+        let slot = Rc::clone(&release);
+        let held = PromiseCtor::new_promise(&super::once(move |resolve: JsValue| {
+            slot.set(Some(resolve.unchecked_into::<js_sys::Function>()));
+            JsValue::UNDEFINED
+        }));
+        driver.lock_release = release.take();
         held.into()
     });
     if let Ok(promise) = locks.request(name, &granted) {
@@ -101,16 +113,18 @@ pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
     let name = [prefix, tab.as_str()].concat();
     let weak = Rc::downgrade(shared);
     let prefix = prefix.to_owned();
-    let granted = Closure::once_into_js(move |lock: JsValue| {
-        if lock.is_null() {
-            return; // Held: that tab is alive.
+    let granted = super::once(move |lock: JsValue| {
+        // Null: held, that tab is alive.
+        if !lock.is_null() {
+            if let Some(shared) = weak.upgrade() {
+                let entries = scan(&prefix);
+                if let Ok(mut driver) = shared.try_borrow_mut() {
+                    driver.core.handle_claimed(clock::now(), &tab, &entries);
+                }
+                pump(&shared);
+            }
         }
-        let Some(shared) = weak.upgrade() else { return };
-        let entries = scan(&prefix);
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            driver.core.handle_claimed(clock::now(), &tab, &entries);
-        }
-        pump(&shared);
+        JsValue::UNDEFINED
     });
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &JsValue::from_str("ifAvailable"), &JsValue::TRUE);

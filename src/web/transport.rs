@@ -2,7 +2,6 @@
 //! response (or the rejection) to a [`SendOutcome`]; falls back to `navigator.sendBeacon`
 //! when keepalive fetch is missing or refused. Does I/O.
 
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::delivery::{SendOutcome, Transmit};
@@ -76,7 +75,7 @@ pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
     let fallback = transmit.keepalive.then(|| (transmit.url.clone(), transmit.body.clone()));
     // One self-freeing closure serves as both the fulfilment and the rejection handler:
     // exactly one of them runs, once.
-    let handler = Closure::once_into_js(move |value: JsValue| {
+    let handler = super::once(move |value: JsValue| {
         let sent = match value.dyn_into::<web_sys::Response>() {
             Ok(response) => Sent::Outcome(SendOutcome {
                 status: response.status(),
@@ -88,6 +87,7 @@ pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
             },
         };
         on_done(sent);
+        JsValue::UNDEFINED
     });
     let _ = promise.unchecked_ref::<Thenable>().then_both(&handler, &handler);
 }
