@@ -1,26 +1,13 @@
 // The rest of the analytics.js surface in headless Chromium: ajs_* query parameters,
 // initialPageview, trackLink/trackForm.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+import { useRig, eventsOf as waitForEvents, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
 
 let collector, web, browser;
-before(async () => {
-  collector = await startCollector();
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig((rig) => ({ collector, web, browser } = rig));
 
-const eventsOf = (writeKey, n) =>
-  waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.length >= n && e;
-  }, { what: n + ' events for ' + writeKey });
+const eventsOf = (writeKey, n) => waitForEvents(collector, writeKey, n);
 
 async function open(writeKey, { query = '', loadOptions = {}, body = '', page = false } = {}) {
   const p = await newPage(browser);

@@ -3,21 +3,12 @@
 // with one closed while the API is down, offline/online. Every scenario asserts zero lost
 // events and reports duplicates (the collector dedupes by messageId and counts them; a
 // duplicate with a different messageId would show up as two stored events of one name).
-import { test, before, after, beforeEach } from 'node:test';
+import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor } from './harness.mjs';
+import { useRig, newPage, snippetPage, waitFor } from './harness.mjs';
 
 let collector, web, browser;
-before(async () => {
-  collector = await startCollector();
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig((rig) => ({ collector, web, browser } = rig));
 beforeEach(async () => {
   await collector.clearFaults();
   await collector.clear();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, extname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const require = createRequire(import.meta.url);
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -152,3 +153,30 @@ export const FAST = (collector, extra = {}) => ({
   integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 100 } } } },
   ...extra,
 });
+
+/**
+ * Starts the collector, a static server and Chromium before a test file's tests and stops
+ * them after; `assign` receives `{collector, web, browser}` once they are up.
+ * `collectorOptions` (or a function returning them, run first) goes to startCollector.
+ */
+export function useRig(assign, collectorOptions) {
+  let rig = {};
+  before(async () => {
+    const options = typeof collectorOptions === 'function' ? collectorOptions() : collectorOptions;
+    rig = { collector: await startCollector(options), web: await startStatic(), browser: await launch() };
+    assign(rig);
+  });
+  after(async () => {
+    await rig.browser?.close();
+    await rig.web?.stop();
+    await rig.collector?.stop();
+  });
+}
+
+/** Waits until `collector` holds at least `n` events for `writeKey`, and returns them. */
+export function eventsOf(collector, writeKey, n) {
+  return waitFor(async () => {
+    const events = await collector.events(writeKey);
+    return events.length >= n && events;
+  }, { what: n + ' events for ' + writeKey });
+}

@@ -2,21 +2,12 @@
 // edit and cancel, enrichment failures are isolated, destinations get events (filtered by
 // integrations, with destination middleware) without being able to break delivery, source
 // middleware next() semantics, and ready() despite a failing destination.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+import { useRig, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
 
 let collector, web, browser;
-before(async () => {
-  collector = await startCollector();
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig((rig) => ({ collector, web, browser } = rig));
 
 async function loaded(writeKey) {
   const page = await newPage(browser);

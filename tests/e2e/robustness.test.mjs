@@ -1,20 +1,11 @@
 // Bad input never breaks the host page; loading problems are reported, never thrown; the
 // npm entry and the wasm MIME-type fallback work.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+import { useRig, eventsOf as waitForEvents, startStatic, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
 
 let collector, web, browser;
-before(async () => {
-  collector = await startCollector();
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig((rig) => ({ collector, web, browser } = rig));
 
 async function loadSnippetPage(writeKey, extra = {}) {
   const page = await newPage(browser);
@@ -26,11 +17,7 @@ async function loadSnippetPage(writeKey, extra = {}) {
   return page;
 }
 
-const eventsOf = (writeKey, n) =>
-  waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.length >= n && e;
-  }, { what: n + ' events for ' + writeKey });
+const eventsOf = (writeKey, n) => waitForEvents(collector, writeKey, n);
 
 test('bad calls after load warn, emit error, reject without throwing, and later calls work', async () => {
   const writeKey = 'bad-input';

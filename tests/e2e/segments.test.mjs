@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+import { useRig, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
 import { POWER_USER, AT_RISK, CHECKOUT_ABANDONER, HIGH_MRR, CHURN_RISK, HEALTHY_HIGH_MRR } from './segments/defs.mjs';
 
 const DAY = 86_400_000;
@@ -14,17 +14,13 @@ const T0 = new Date('2030-03-04T10:00:00Z').getTime();
 let collector, web, browser;
 const segmentsFile = join(mkdtempSync(join(tmpdir(), 'sieve-seg-')), 'segments.json');
 
-before(async () => {
-  writeFileSync(segmentsFile, JSON.stringify([POWER_USER]));
-  collector = await startCollector({ segmentsFile });
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig(
+  (rig) => ({ collector, web, browser } = rig),
+  () => {
+    writeFileSync(segmentsFile, JSON.stringify([POWER_USER]));
+    return { segmentsFile };
+  },
+);
 
 const scriptUrl = () => web.url + '/dist/analytics.min.js';
 

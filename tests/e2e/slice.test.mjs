@@ -1,21 +1,12 @@
 // The foundation's vertical slice in headless Chromium against the real collector: the
 // official snippet queues calls before load, dist/analytics.min.js replays them in call order
 // with each call's page context, and the events arrive as a batch with the Segment fields.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startStatic, launch, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
+import { useRig, newPage, snippetPage, waitFor, FAST } from './harness.mjs';
 
 let collector, web, browser;
-before(async () => {
-  collector = await startCollector();
-  web = await startStatic();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await web?.stop();
-  await collector?.stop();
-});
+useRig((rig) => ({ collector, web, browser } = rig));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
