@@ -57,7 +57,9 @@ function renderIndex(collectorUrl) {
   const template = readFileSync(join(WWW, 'index.html'), 'utf8');
   // The URL goes into an inline script and a CSP header: only a plain http origin is accepted.
   if (!/^http:\/\/[\w.:[\]-]+$/.test(collectorUrl)) throw new Error('unexpected collector URL: ' + collectorUrl);
-  const snippet = renderSnippet('/dist/analytics.min.js', { cdnURL: collectorUrl });
+  // stampContext: every event carries the visitor's current segments (context.segments), so the
+  // feed can count events per segment.
+  const snippet = renderSnippet('/dist/analytics.min.js', { cdnURL: collectorUrl, segments: { stampContext: true } });
   const head =
     `<meta name="sieve-collector" content="${escapeAttr(collectorUrl)}">\n` +
     `  <meta name="sieve-write-key" content="${escapeAttr(WRITE_KEY)}">\n` +

@@ -199,8 +199,26 @@
     return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
   }
 
+  // Events per segment key (context.segments), over everything the feed has seen.
+  const perSegment = new Map();
+  let eventsSeen = 0;
+  function countSegments(e) {
+    eventsSeen++;
+    const keys = Array.isArray(e.context?.segments) ? e.context.segments : [];
+    for (const key of keys.length ? keys : ['(no segment)']) perSegment.set(String(key), (perSegment.get(String(key)) || 0) + 1);
+    const body = $('segment-counts').tBodies[0];
+    body.replaceChildren(
+      ...[...perSegment.entries()].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
+        const tr = el('tr');
+        tr.append(el('td', 'key', key), el('td', 'count', n), el('td', 'share', Math.round((100 * n) / eventsSeen) + ' %'));
+        return tr;
+      }),
+    );
+  }
+
   function addRow(row) {
     const e = row.event || {};
+    countSegments(e);
     const li = el('li', 'event');
     li.dataset.seq = row.seq;
     li.dataset.type = e.type || '';
