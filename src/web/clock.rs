@@ -1,6 +1,15 @@
 //! The clock: the one place that reads the time (`Date.now()`). Does I/O (reads the clock).
 
+use wasm_bindgen::prelude::*;
+
 use crate::core::time::Millis;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues(buf)`; `Err` when `crypto` is missing or refuses.
+    #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
+}
 
 /// Now, as epoch milliseconds.
 pub(crate) fn now() -> Millis {
@@ -11,9 +20,7 @@ pub(crate) fn now() -> Millis {
 /// 16 random bytes from `crypto.getRandomValues`, or `Math.random` when crypto is missing.
 pub(crate) fn seed() -> [u8; 16] {
     let mut seed = [0u8; 16];
-    let from_crypto = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut seed).is_ok());
+    let from_crypto = get_random_values(&mut seed).is_ok();
     if !from_crypto {
         for b in seed.iter_mut() {
             *b = (js_sys::Math::random() * 256.0) as u8;

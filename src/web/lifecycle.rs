@@ -5,17 +5,32 @@
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::{clock, pump, tabs, Shared};
 use crate::core::delivery::Claims;
+
+#[wasm_bindgen]
+extern "C" {
+    type Globals;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = onLine)]
+    fn on_line() -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, getter = hidden)]
+    fn hidden() -> Result<bool, JsValue>;
+    /// `addEventListener` of the global scope (the window).
+    #[wasm_bindgen(catch, js_name = addEventListener)]
+    fn listen_window(kind: &str, listener: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = document, js_name = addEventListener)]
+    fn listen_document(kind: &str, listener: &JsValue) -> Result<(), JsValue>;
+}
 
 /// Opens the persisted queue (Web Locks when available, else leases), reads the online
 /// state, listens for lifecycle events and runs the first pump (which scans for events left
 /// by earlier pages).
 pub(crate) fn start(shared: &Shared) {
     let claims = if tabs::locks_available() { Claims::Locks } else { Claims::Lease };
-    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    let online = Globals::on_line().unwrap_or(true);
     if let Ok(mut driver) = shared.try_borrow_mut() {
         driver.core.handle_queue_open(clock::now(), claims);
         if !online {
@@ -30,7 +45,6 @@ pub(crate) fn start(shared: &Shared) {
 /// returns to normal batching. `offline` pauses sending, `online` resumes it at once. The
 /// listeners live as long as the page.
 fn listen(shared: &Shared) {
-    let Some(window) = web_sys::window() else { return };
     let weak = Rc::downgrade(shared);
     // The one closure signature of `super::once`, kept for the page's lifetime.
     let handler = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |event: JsValue| {
@@ -41,7 +55,7 @@ fn listen(shared: &Shared) {
                 "online" => driver.core.handle_online(true),
                 "offline" => driver.core.handle_online(false),
                 _ => {
-                    let hidden = kind == "pagehide" || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+                    let hidden = kind == "pagehide" || Globals::hidden().unwrap_or(false);
                     if hidden {
                         driver.core.handle_page_hide();
                     } else {
@@ -53,12 +67,10 @@ fn listen(shared: &Shared) {
         pump(&shared);
         JsValue::UNDEFINED
     });
-    let f: &js_sys::Function = handler.as_ref().unchecked_ref();
+    let f: &JsValue = handler.as_ref();
     for kind in ["pagehide", "online", "offline"] {
-        let _ = window.add_event_listener_with_callback(kind, f);
+        let _ = listen_window(kind, f);
     }
-    if let Some(document) = window.document() {
-        let _ = document.add_event_listener_with_callback("visibilitychange", f);
-    }
+    let _ = listen_document("visibilitychange", f);
     handler.forget();
 }

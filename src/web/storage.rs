@@ -2,37 +2,51 @@
 //! written through on change; cookie-domain probing. Does I/O. Every access is fallible
 //! (private mode, sandboxed iframes, quota): failures degrade to memory, never throw.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 use crate::core::config::CookieConfig;
 use crate::core::identity::{cookie_domain_candidates, Keys, StorageSnapshot, StorageWrite, Store};
 use crate::json::push_u64;
 
-fn document() -> Option<web_sys::HtmlDocument> {
-    web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+// Direct bindings to the globals (`document.cookie`, `localStorage.*`, `location.hostname`)
+// instead of web-sys objects: fewer imports and less glue. Every one catches, so a missing
+// global (ReferenceError), a blocked store (SecurityError) or a null `localStorage`
+// (TypeError) is an `Err`, never a throw into wasm.
+#[wasm_bindgen]
+extern "C" {
+    type Globals;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, getter = cookie)]
+    fn cookie() -> Result<String, JsValue>;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, setter = cookie)]
+    fn set_cookie_line(line: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = location, getter = hostname)]
+    fn hostname() -> Result<String, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
+    pub(crate) fn local_get(key: &str) -> Result<Option<String>, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = setItem)]
+    fn local_set(key: &str, value: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = removeItem)]
+    fn local_remove(key: &str) -> Result<(), JsValue>;
+    /// The `index`-th key, `None` past the end.
+    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = key)]
+    pub(crate) fn local_key(index: u32) -> Result<Option<String>, JsValue>;
 }
 
 fn read_cookies() -> String {
-    document().and_then(|d| d.cookie().ok()).unwrap_or_default()
+    Globals::cookie().unwrap_or_default()
 }
 
 fn set_cookie(line: &str) -> bool {
-    document().is_some_and(|d| d.set_cookie(line).is_ok())
+    Globals::set_cookie_line(line).is_ok()
 }
 
 /// Reads what identity needs.
 pub(crate) fn snapshot(keys: &Keys) -> StorageSnapshot {
     let cookies = StorageSnapshot::parse_cookie_header(&read_cookies());
     let mut local = Vec::new();
-    if let Some(storage) = local_storage() {
-        for key in keys.local_keys() {
-            if let Ok(Some(value)) = storage.get_item(key) {
-                local.push((key.to_owned(), value));
-            }
+    for key in keys.local_keys() {
+        if let Ok(Some(value)) = local_get(key) {
+            local.push((key.to_owned(), value));
         }
     }
     StorageSnapshot { cookies, local }
@@ -44,7 +58,7 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
     if config.domain.is_some() {
         return config.domain.clone();
     }
-    let hostname = web_sys::window()?.location().hostname().ok()?;
+    let hostname = Globals::hostname().ok()?;
     for candidate in cookie_domain_candidates(&hostname) {
         let domain = [".", candidate.as_str()].concat();
         if !set_cookie(&["__tld__=1; path=/; domain=", &domain].concat()) {
@@ -62,13 +76,10 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
 /// Applies one write. Returns `false` when the store refused it (blocked or full).
 pub(crate) fn apply(write: &StorageWrite, cookie: &CookieConfig, domain: Option<&str>) -> bool {
     match write.store {
-        Store::Local => {
-            let Some(storage) = local_storage() else { return false };
-            match &write.value {
-                Some(value) => storage.set_item(&write.key, value).is_ok(),
-                None => storage.remove_item(&write.key).is_ok(),
-            }
-        }
+        Store::Local => match &write.value {
+            Some(value) => local_set(&write.key, value).is_ok(),
+            None => local_remove(&write.key).is_ok(),
+        },
         Store::Cookie => {
             let mut line = String::with_capacity(160);
             line.push_str(&write.key);

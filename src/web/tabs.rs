@@ -9,6 +9,7 @@ use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::storage::{local_get, local_key};
 use super::{clock, pump, Shared};
 
 #[wasm_bindgen]
@@ -25,6 +26,14 @@ extern "C" {
     #[wasm_bindgen(method, js_name = then)]
     fn then2(this: &Promise, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
 
+    type Globals;
+    /// `navigator.locks` (`None` when missing).
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = locks)]
+    fn locks() -> Result<Option<LockManager>, JsValue>;
+    /// The global `Boolean`.
+    #[wasm_bindgen(static_method_of = Globals, js_class = globalThis, getter = Boolean)]
+    fn boolean() -> JsValue;
+
     /// `new Promise(executor)`.
     #[wasm_bindgen(js_name = Promise)]
     type PromiseCtor;
@@ -32,13 +41,8 @@ extern "C" {
     fn new_promise(executor: &JsValue) -> PromiseCtor;
 }
 
-fn get(target: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
-}
-
 fn lock_manager() -> Option<LockManager> {
-    let navigator = get(&js_sys::global(), "navigator")?;
-    Some(get(&navigator, "locks")?.unchecked_into())
+    Globals::locks().ok().flatten()
 }
 
 /// Whether Web Locks are available (else the core uses leases in localStorage).
@@ -49,22 +53,20 @@ pub(crate) fn locks_available() -> bool {
 /// Swallows a rejected lock request (opaque origins reject with a SecurityError). The
 /// global `Boolean` is a native function that ignores its argument: no closure to leak.
 fn ignore_rejection(promise: &Promise) {
-    if let Some(noop) = get(&js_sys::global(), "Boolean") {
-        let _ = promise.then2(&JsValue::UNDEFINED, &noop);
-    }
+    let _ = promise.then2(&JsValue::UNDEFINED, &Globals::boolean());
 }
 
 /// Every `(key, value)` of localStorage whose key starts with `prefix`.
 pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
     let mut entries = Vec::new();
-    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else { return entries };
-    let n = storage.length().unwrap_or(0);
-    for i in 0..n {
-        let Ok(Some(key)) = storage.key(i) else { continue };
+    // `key(i)` is null exactly from `length` on (nothing writes during the scan).
+    let mut i = 0;
+    while let Ok(Some(key)) = local_key(i) {
+        i += 1;
         if !key.starts_with(prefix) {
             continue;
         }
-        if let Ok(Some(value)) = storage.get_item(&key) {
+        if let Ok(Some(value)) = local_get(&key) {
             entries.push((key, value));
         }
     }

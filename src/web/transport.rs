@@ -16,6 +16,18 @@ extern "C" {
 
     #[wasm_bindgen(catch, js_namespace = navigator, js_name = sendBeacon)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
+
+    /// The global `fetch(url, init)`.
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch(url: &str, init: &JsValue) -> Thenable;
+
+    type Globals;
+    #[wasm_bindgen(catch, static_method_of = Globals, js_class = Request, getter = prototype)]
+    fn request_prototype() -> Result<JsValue, JsValue>;
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
 }
 
 /// How a request ended.
@@ -28,8 +40,7 @@ pub(crate) enum Sent {
 
 /// Whether `fetch` understands `keepalive` (`'keepalive' in Request.prototype`).
 fn keepalive_supported() -> bool {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("Request"))
-        .and_then(|request| js_sys::Reflect::get(&request, &JsValue::from_str("prototype")))
+    Globals::request_prototype()
         .and_then(|proto| js_sys::Reflect::has(&proto, &JsValue::from_str("keepalive")))
         .unwrap_or(false)
 }
@@ -43,33 +54,28 @@ const NETWORK_ERROR: SendOutcome = SendOutcome { status: 0, retry_after: None };
 /// Sends `transmit`; `on_done` runs exactly once (from a later task, except when the request
 /// could not even start).
 pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
-    let Some(window) = web_sys::window() else {
-        on_done(Sent::Outcome(NETWORK_ERROR));
-        return;
-    };
     if transmit.keepalive && !keepalive_supported() {
         // No keepalive fetch (older browsers): a beacon survives the page going away.
         on_done(if beacon(&transmit.url, &transmit.body) { Sent::Beacon } else { Sent::Outcome(NETWORK_ERROR) });
         return;
     }
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&transmit.body));
+    // The init and its headers as plain objects (what `fetch` accepts).
+    let init: JsValue = js_sys::Object::new().into();
+    set(&init, "method", &JsValue::from_str("POST"));
+    set(&init, "body", &JsValue::from_str(&transmit.body));
     if transmit.keepalive {
-        // web-sys has no setter for `keepalive`.
-        let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
+        set(&init, "keepalive", &JsValue::TRUE);
     }
-    if let Ok(headers) = web_sys::Headers::new() {
-        // text/plain keeps first attempts free of a CORS preflight.
-        let _ = headers.set("Content-Type", "text/plain");
-        if transmit.retry_count > 0 {
-            let mut n = String::new();
-            push_u64(&mut n, u64::from(transmit.retry_count));
-            let _ = headers.set("X-Retry-Count", &n);
-        }
-        init.set_headers(&headers);
+    let headers: JsValue = js_sys::Object::new().into();
+    // text/plain keeps first attempts free of a CORS preflight.
+    set(&headers, "Content-Type", &JsValue::from_str("text/plain"));
+    if transmit.retry_count > 0 {
+        let mut n = String::new();
+        push_u64(&mut n, u64::from(transmit.retry_count));
+        set(&headers, "X-Retry-Count", &JsValue::from_str(&n));
     }
-    let promise = window.fetch_with_str_and_init(&transmit.url, &init);
+    set(&init, "headers", &headers);
+    let promise = fetch(&transmit.url, &init);
     // A refused keepalive fetch (over the browser's keepalive quota, or cancelled by the
     // unload) rejects: the same body then goes out as a beacon.
     let fallback = transmit.keepalive.then(|| (transmit.url.clone(), transmit.body.clone()));
@@ -89,5 +95,5 @@ pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
         on_done(sent);
         JsValue::UNDEFINED
     });
-    let _ = promise.unchecked_ref::<Thenable>().then_both(&handler, &handler);
+    let _ = promise.then_both(&handler, &handler);
 }
