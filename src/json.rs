@@ -247,23 +247,27 @@ impl Map {
     }
     /// Appends the object as compact JSON.
     pub fn write_json(&self, out: &mut String) {
-        out.push('{');
-        for (i, (k, v)) in self.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_json_str(out, k);
-            out.push(':');
-            v.write_json(out);
-        }
-        out.push('}');
+        out.push_str(&self.to_json());
     }
 
     /// The object as compact JSON.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256);
-        self.write_json(&mut out);
-        out
+        let mut out = Vec::with_capacity(1024);
+        self.emit(&mut out);
+        into_string(out)
+    }
+
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (k, v)) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            emit_json_str(out, k);
+            out.push(b':');
+            v.emit(out);
+        }
+        out.push(b'}');
     }
 
     /// Shallow merge: every key of `other` overwrites (`{...self, ...other}`).
@@ -354,32 +358,44 @@ impl Value {
 
     /// Serializes as compact JSON (the same text `JSON.stringify` gives for the same tree).
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write_json(&mut out);
-        out
+        let mut out = Vec::with_capacity(256);
+        self.emit(&mut out);
+        into_string(out)
     }
 
     /// Appends compact JSON to `out`.
     pub fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_json());
+    }
+
+    /// The writer behind [`Value::to_json`]: bytes, because pushing ASCII punctuation to a
+    /// `Vec<u8>` is a plain store while `String::push(char)` encodes UTF-8 every time.
+    fn emit(&self, out: &mut Vec<u8>) {
         match self {
-            Value::Null => out.push_str("null"),
-            Value::Bool(true) => out.push_str("true"),
-            Value::Bool(false) => out.push_str("false"),
-            Value::Number(n) => out.push_str(n.as_str()),
-            Value::String(s) => push_json_str(out, s),
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => out.extend_from_slice(n.as_str().as_bytes()),
+            Value::String(s) => emit_json_str(out, s),
             Value::Array(items) => {
-                out.push('[');
+                out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    item.write_json(out);
+                    item.emit(out);
                 }
-                out.push(']');
+                out.push(b']');
             }
-            Value::Object(map) => map.write_json(out),
+            Value::Object(map) => map.emit(out),
         }
     }
+}
+
+/// Bytes written by the emitters are UTF-8 by construction (copied from `&str`s and ASCII);
+/// the check costs a pass over the text and keeps the code free of `unsafe`.
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl From<Map> for Value {
@@ -388,39 +404,43 @@ impl From<Map> for Value {
     }
 }
 
-/// Appends `s` as a JSON string literal, escaped as `JSON.stringify` escapes it. Runs of
-/// bytes that need no escape are copied whole (this is the hot path of every event).
+/// Appends `s` as a JSON string literal, escaped as `JSON.stringify` escapes it.
 pub fn push_json_str(out: &mut String, s: &str) {
+    let mut bytes = Vec::with_capacity(s.len() + 2);
+    emit_json_str(&mut bytes, s);
+    out.push_str(&into_string(bytes));
+}
+
+/// [`push_json_str`] on bytes. Runs of bytes that need no escape are copied whole (this is
+/// the hot path of every event).
+fn emit_json_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(s.len() + 2);
-    out.push('"');
+    out.push(b'"');
     let bytes = s.as_bytes();
     let mut run_start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escape: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Only ASCII bytes end a run, so both slices fall on char boundaries.
-        out.push_str(s.get(run_start..i).unwrap_or(""));
-        if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        } else {
-            out.push_str(escape);
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(bytes.get(run_start..i).unwrap_or_default());
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+            }
         }
         run_start = i + 1;
     }
-    out.push_str(s.get(run_start..).unwrap_or(""));
-    out.push('"');
+    out.extend_from_slice(bytes.get(run_start..).unwrap_or_default());
+    out.push(b'"');
 }
 
 /// Appends a decimal integer (no `core::fmt`).
