@@ -1,0 +1,70 @@
+//! Unit tests of `json` (the module's private helpers; integration tests live in tests/it).
+
+use super::*;
+
+#[test]
+fn round_trips_keep_text_and_order() {
+    let cases = [
+        r#"{"b":1,"a":[true,false,null],"c":{"d":"x\ny"}}"#,
+        r#"[1.5,-0,1e+21,0.1,"\u0001"]"#,
+        r#""é😀""#,
+        r#"{}"#,
+        r#"[]"#,
+    ];
+    for text in cases {
+        let value = parse(text).unwrap();
+        assert_eq!(value.to_json(), text, "{text}");
+    }
+}
+
+#[test]
+fn rejects_malformed_input_without_panicking() {
+    let cases = [
+        ("", ParseError::UnexpectedEnd),
+        ("{", ParseError::UnexpectedEnd),
+        ("[1,]", ParseError::UnexpectedChar),
+        ("01", ParseError::BadNumber),
+        ("1.", ParseError::BadNumber),
+        ("\"\\x\"", ParseError::BadEscape),
+        ("nul", ParseError::UnexpectedEnd),
+        ("1 2", ParseError::TrailingCharacters),
+        ("{\"a\" 1}", ParseError::UnexpectedChar),
+    ];
+    for (text, err) in cases {
+        assert_eq!(parse(text), Err(err), "{text:?}");
+    }
+    let deep = "[".repeat(MAX_DEPTH + 2);
+    assert_eq!(parse(&deep), Err(ParseError::TooDeep));
+}
+
+#[test]
+fn surrogate_escapes() {
+    assert_eq!(parse(r#""\ud83d\ude00""#).unwrap(), Value::str("😀"));
+    assert_eq!(parse(r#""\ud800x""#).unwrap(), Value::str("\u{FFFD}x"));
+}
+
+#[test]
+fn parses_numbers_like_javascript() {
+    let cases = ["0", "-0", "1", "-12.5", "0.1", "0.3", "1e21", "1E-7", "123456789.123456789", "9007199254740993", "2.5e-300", "1.7976931348623157e308"];
+    for text in cases {
+        let want: f64 = text.parse().unwrap();
+        let got = parse_f64(text).unwrap();
+        let relative = if want == 0.0 { got.abs() } else { ((got - want) / want).abs() };
+        assert!(relative < 1e-12, "{text}: {got} vs {want}");
+    }
+    for exact in ["0.1", "0.3", "12.34", "-7.25e3", "99.99", "1e-5"] {
+        assert_eq!(parse_f64(exact), exact.parse().ok(), "{exact} must be exact");
+    }
+    for bad in ["", "-", "1e", "1.2.3", "abc"] {
+        assert_eq!(parse_f64(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn numbers_from_floats() {
+    let cases = [(3.0, "3"), (-2.5, "-2.5"), (0.125, "0.125"), (1.0 / 3.0, "0.333333333")];
+    for (x, text) in cases {
+        assert_eq!(Number::from_f64(x).unwrap().as_str(), text);
+    }
+    assert!(Number::from_f64(f64::NAN).is_none());
+}

@@ -1,0 +1,52 @@
+//! Unit tests of `regex` (the module's private helpers; integration tests live in tests/it).
+
+use super::*;
+
+fn m(p: &str, t: &str) -> bool {
+    Regex::new(p, false).unwrap().is_match(t)
+}
+
+#[test]
+fn matches_like_javascript() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("-12-25$", "1980-12-25", true),
+        ("-12-25$", "1980-12-250", false),
+        ("(Mobile|Tablet)", "Android Mobile Browser", true),
+        ("^ping", "pingpong", true),
+        ("^ping", "a pingpong", false),
+        ("a{2,3}b", "caab", true),
+        ("a{2,3}b", "cab", false),
+        ("^a{2}$", "aaa", false),
+        ("x{", "x{", true),
+        ("[a-c]+\\d", "zzb7", true),
+        ("[^a-c]", "abc", false),
+        ("\\bfoo\\b", "a foo b", true),
+        ("\\bfoo\\b", "afoo", false),
+        ("^(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", false),
+        ("a.c", "a\nc", false),
+        ("(?:ab)*c", "ababc", true),
+        ("(?<y>\\d{4})-", "2024-", true),
+        ("", "anything", true),
+        ("a|", "b", true),
+        ("[\\w-]+@", "x-y@", true),
+        ("\\u0041", "A", true),
+        ("\\s", "a\u{a0}b", true),
+    ];
+    for &(p, t, want) in cases {
+        assert_eq!(m(p, t), want, "{p} on {t}");
+    }
+    assert!(Regex::new("(MOBILE|TABLET)", true).unwrap().is_match("android mobile"));
+    assert!(Regex::new("[A-Z]x", true).unwrap().is_match("qX"));
+}
+
+#[test]
+fn classifies_errors() {
+    for p in ["/???***[)", "(", "a)", "[a", "*a", "a**", "[z-a]", "a{3,1}", "(?x)"] {
+        assert_eq!(Regex::new(p, false).err(), Some(RegexError::Invalid), "{p}");
+    }
+    for p in ["(a)\\1", "a(?=b)", "(?<!x)y", "(?<=x)y", "a{1000}{1000}"] {
+        assert!(Regex::new(p, false).is_err(), "{p}");
+    }
+    assert_eq!(Regex::new("(a)\\1", false).err(), Some(RegexError::Unsupported));
+    assert_eq!(Regex::new("x{5000}", false).err(), Some(RegexError::Unsupported));
+}
