@@ -451,6 +451,19 @@ pub fn push_i64(out: &mut String, n: i64) {
     push_u64(out, n.unsigned_abs());
 }
 
+/// Reads a decimal unsigned integer exactly as `str::parse::<u64>` does (an optional `+`,
+/// then digits, no overflow); narrower types go through `try_from`, which keeps their
+/// `parse` semantics. One instance of the parser instead of one per integer type.
+#[inline(never)]
+pub fn parse_u64(text: &str) -> Option<u64> {
+    text.parse().ok()
+}
+
+/// Reads a decimal `u32` as `str::parse::<u32>` does (see [`parse_u64`]).
+pub fn parse_u32(text: &str) -> Option<u32> {
+    u32::try_from(parse_u64(text)?).ok()
+}
+
 /// Appends a decimal unsigned integer (no `core::fmt`).
 pub fn push_u64(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];

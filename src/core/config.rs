@@ -3,7 +3,7 @@
 
 use crate::core::identity::{Keys, Stores};
 use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
-use crate::json::{Map, Value};
+use crate::json::{self, Map, Value};
 
 /// The library name in `context.library`.
 pub const LIBRARY_NAME: &str = "sieve-analytics";
@@ -203,7 +203,7 @@ impl Config {
             overrides: defaults.overrides.clone(),
         };
         for (code, value) in status_overrides.iter() {
-            let (Ok(code), Some(b)) = (code.parse::<u16>(), behavior(Some(value))) else { continue };
+            let (Some(code), Some(b)) = (json::parse_u64(code).and_then(|n| u16::try_from(n).ok()), behavior(Some(value))) else { continue };
             match retry.overrides.iter_mut().find(|(c, _)| *c == code) {
                 Some(slot) => slot.1 = b,
                 None => retry.overrides.push((code, b)),

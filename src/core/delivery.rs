@@ -171,13 +171,19 @@ struct Persist {
     /// Lock mode: whether the driver was told to hold our lock.
     lock_held: bool,
     next_scan: Millis,
-    writes: VecDeque<StorageWrite>,
-    queries: VecDeque<Query>,
+    writes: Vec<StorageWrite>,
+    queries: Vec<Query>,
+}
+
+/// Takes the oldest item of a small FIFO. These hold a handful of items per pump, and a
+/// `Vec` costs less wasm per element type than a `VecDeque`.
+pub(crate) fn pop_front<T>(items: &mut Vec<T>) -> Option<T> {
+    (!items.is_empty()).then(|| items.remove(0))
 }
 
 impl Persist {
     fn write(&mut self, key: String, value: Option<String>) {
-        self.writes.push_back(StorageWrite { store: Store::Local, key, value });
+        self.writes.push(StorageWrite { store: Store::Local, key, value });
     }
 
     fn mark(&mut self, seg: u32) {
@@ -229,7 +235,7 @@ pub struct Delivery {
     /// `navigator.onLine`.
     online: bool,
     next_id: u64,
-    notices: VecDeque<Notice>,
+    notices: Vec<Notice>,
     persist: Option<Persist>,
 }
 
@@ -248,7 +254,7 @@ impl Default for Delivery {
             unloading: false,
             online: true,
             next_id: 0,
-            notices: VecDeque::new(),
+            notices: Vec::new(),
             persist: None,
         }
     }
@@ -266,8 +272,7 @@ impl Delivery {
         for i in 0..12 {
             tab.push(char::from(b"0123456789abcdef"[((bits >> (i * 4)) & 15) as usize]));
         }
-        let mut queries = VecDeque::new();
-        queries.push_back(Query::Scan);
+        let queries = vec![Query::Scan];
         self.persist = Some(Persist {
             prefix: queue::prefix(write_key),
             tab,
@@ -280,7 +285,7 @@ impl Delivery {
             lease_until: None,
             lock_held: false,
             next_scan: now.plus(SCAN_INTERVAL_MS),
-            writes: VecDeque::new(),
+            writes: Vec::new(),
             queries,
         });
     }
@@ -324,7 +329,7 @@ impl Delivery {
             dropped += 1;
         }
         if dropped > 0 {
-            self.notices.push_back(Notice {
+            self.notices.push(Notice {
                 code: "queue_full",
                 reason: String::from("the delivery queue is full; the oldest events were dropped"),
                 count: dropped,
@@ -469,7 +474,7 @@ impl Delivery {
             events.push(event);
         }
         if expired > 0 {
-            self.notices.push_back(Notice {
+            self.notices.push(Notice {
                 code: "event_expired",
                 reason: String::from("events older than 7 days were dropped"),
                 count: expired,
@@ -535,7 +540,7 @@ impl Delivery {
                 }
                 let mut reason = String::from("the API rejected the events with status ");
                 push_u64(&mut reason, u64::from(outcome.status));
-                self.notices.push_back(Notice { code: "delivery_failure", reason, count: events.len() });
+                self.notices.push(Notice { code: "delivery_failure", reason, count: events.len() });
             }
             Behavior::Retry => {
                 let mut kept = Vec::with_capacity(events.len());
@@ -551,7 +556,7 @@ impl Delivery {
                     }
                 }
                 if exhausted > 0 {
-                    self.notices.push_back(Notice {
+                    self.notices.push(Notice {
                         code: "delivery_failure",
                         reason: String::from("retry attempts exhausted"),
                         count: exhausted,
@@ -594,7 +599,7 @@ impl Delivery {
         if let Some(p) = &mut self.persist {
             if p.next_scan <= now {
                 p.next_scan = now.plus(SCAN_INTERVAL_MS);
-                p.queries.push_back(Query::Scan);
+                p.queries.push(Query::Scan);
             }
         }
         self.persist_changes(now);
@@ -619,22 +624,22 @@ impl Delivery {
 
     /// Queues a notice for the page.
     pub fn notify(&mut self, notice: Notice) {
-        self.notices.push_back(notice);
+        self.notices.push(notice);
     }
 
     /// The next notice for the page.
     pub fn poll_notice(&mut self) -> Option<Notice> {
-        self.notices.pop_front()
+        pop_front(&mut self.notices)
     }
 
     /// The next storage write of the persisted queue.
     pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        self.persist.as_mut()?.writes.pop_front()
+        pop_front(&mut self.persist.as_mut()?.writes)
     }
 
     /// The next thing only the driver can do.
     pub fn poll_query(&mut self) -> Option<Query> {
-        self.persist.as_mut()?.queries.pop_front()
+        pop_front(&mut self.persist.as_mut()?.queries)
     }
 
     /// Whether this turn changed what must be persisted (the driver then calls
@@ -682,14 +687,14 @@ impl Delivery {
                         foreign.push(tab);
                     }
                 }
-                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(value.trim().parse().unwrap_or(0)))),
+                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(crate::json::parse_u64(value.trim()).unwrap_or(0)))),
                 None => {}
             }
         }
         match p.claims {
             Claims::Locks => {
                 for tab in foreign {
-                    p.queries.push_back(Query::Claim(tab.to_owned()));
+                    p.queries.push(Query::Claim(tab.to_owned()));
                 }
             }
             Claims::Lease => {
@@ -771,7 +776,7 @@ impl Delivery {
             p.dirty.push(seg);
         }
         if expired > 0 {
-            self.notices.push_back(Notice {
+            self.notices.push(Notice {
                 code: "event_expired",
                 reason: String::from("events older than 7 days were dropped"),
                 count: expired,
@@ -841,7 +846,7 @@ impl Delivery {
             Claims::Locks => {
                 if has_events != p.lock_held {
                     p.lock_held = has_events;
-                    p.queries.push_back(Query::HoldLock(has_events));
+                    p.queries.push(Query::HoldLock(has_events));
                 }
             }
             Claims::Lease => {

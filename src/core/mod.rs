@@ -27,8 +27,6 @@ pub mod retry;
 pub mod time;
 pub mod validate;
 
-use std::collections::VecDeque;
-
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
 use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
@@ -82,7 +80,7 @@ pub struct Analytics {
     entropy: Entropy,
     delivery: Delivery,
     /// Invariant: in the order the changes happened.
-    writes: VecDeque<StorageWrite>,
+    writes: Vec<StorageWrite>,
 }
 
 impl Analytics {
@@ -90,7 +88,7 @@ impl Analytics {
     pub fn new(config: Config, env: Env, snapshot: &StorageSnapshot, seed: [u8; 16]) -> Analytics {
         let mut entropy = Entropy::from_seed(seed);
         let mut identity = Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
-        let writes = identity.take_writes().into();
+        let writes = identity.take_writes();
         Analytics { config, env, identity, entropy, delivery: Delivery::default(), writes }
     }
 
@@ -342,7 +340,7 @@ impl Analytics {
 
     /// The next storage change to apply.
     pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        self.writes.pop_front().or_else(|| self.delivery.poll_storage_write())
+        delivery::pop_front(&mut self.writes).or_else(|| self.delivery.poll_storage_write())
     }
 
     /// The next notice (`error` event) for the page.

@@ -87,8 +87,8 @@ fn decode_line(line: &str) -> Option<Stored> {
     parsed.as_object()?;
     let message_id = parsed.get("messageId").and_then(|v| v.as_str()).unwrap_or("").to_owned();
     Some(Stored {
-        attempts: attempts.parse().ok()?,
-        queued_at: Millis(queued_at.parse().ok()?),
+        attempts: json::parse_u32(attempts)?,
+        queued_at: Millis(json::parse_u64(queued_at)?),
         kind,
         message_id,
         json: json.to_owned(),
@@ -114,7 +114,7 @@ pub fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
     if what == LEASE {
         return Some(KeyKind::Lease(tab));
     }
-    Some(KeyKind::Segment(tab, what.parse().ok()?))
+    Some(KeyKind::Segment(tab, json::parse_u32(what)?))
 }
 
 /// The key of segment `n` of `tab`.
