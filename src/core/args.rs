@@ -137,7 +137,7 @@ pub fn resolve_track(args: &[Arg]) -> Result<TrackArgs, ArgError> {
 /// `resolvePageArguments` for page and screen (position-insensitive legacy rules; only the
 /// first five arguments count).
 pub fn resolve_page(args: &[Arg]) -> PageArgs {
-    let args: Vec<&Arg> = (0..5).map(|i| arg(args, i)).collect();
+    let args: [&Arg; 5] = std::array::from_fn(|i| arg(args, i));
     let strings: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
     let mut out = PageArgs::default();
     match strings.len() {
@@ -227,7 +227,7 @@ pub fn resolve_user(args: &[Arg]) -> UserArgs {
 
 /// `resolveAliasArguments`.
 pub fn resolve_alias(args: &[Arg]) -> AliasArgs {
-    let args: Vec<&Arg> = (0..4).map(|i| arg(args, i)).collect();
+    let args: [&Arg; 4] = std::array::from_fn(|i| arg(args, i));
     let promote = |a: &Arg| match a {
         Arg::Str(s) | Arg::Num(s) => Some(s.clone()),
         _ => None,

@@ -280,7 +280,7 @@ impl Config {
         if host.starts_with("http://") || host.starts_with("https://") {
             host.to_owned()
         } else {
-            [self.protocol.as_str(), "://", host].concat()
+            crate::json::concat(&[self.protocol.as_str(), "://", host])
         }
     }
 }

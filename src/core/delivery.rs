@@ -485,14 +485,14 @@ impl Delivery {
         }
         let url = if standard {
             let kind = events.first().map_or("t", |e| e.kind.endpoint());
-            [config.api_base().as_str(), "/", kind].concat()
+            crate::json::concat(&[config.api_base().as_str(), "/", kind])
         } else {
             body.push_str("],\"sentAt\":");
             push_json_str(&mut body, &now.to_iso());
             body.push_str(",\"writeKey\":");
             push_json_str(&mut body, &config.write_key);
             body.push('}');
-            [config.api_base().as_str(), "/batch"].concat()
+            crate::json::concat(&[config.api_base().as_str(), "/batch"])
         };
         self.next_id += 1;
         let id = BatchId(self.next_id);

@@ -199,7 +199,7 @@ pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
     if labels.len() < 2 || is_ipv4 || hostname.contains(':') {
         return Vec::new();
     }
-    (2..=labels.len()).map(|n| labels[labels.len() - n..].join(".")).collect()
+    (2..=labels.len()).map(|n| json::join(&labels[labels.len() - n..], ".")).collect()
 }
 
 /// The identity state (user and group), cached in memory and written through on change.

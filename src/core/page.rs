@@ -39,7 +39,7 @@ impl BufferedPageContext {
     pub fn to_page_context(&self) -> Map {
         let (path, url) = match &self.canonical {
             Some(c) => {
-                let url = if c.contains('?') { c.clone() } else { [c.as_str(), &self.search].concat() };
+                let url = if c.contains('?') { c.clone() } else { crate::json::concat(&[c.as_str(), &self.search]) };
                 (canonical_path(c), url)
             }
             None => {
@@ -85,7 +85,7 @@ pub fn canonical_path(canonical: &str) -> String {
     if canonical.starts_with('/') {
         canonical.to_owned()
     } else {
-        ["/", canonical].concat()
+        crate::json::concat(&["/", canonical])
     }
 }
 

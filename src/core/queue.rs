@@ -17,7 +17,7 @@ use crate::json::{self, push_u64};
 
 /// The key prefix of every queue key of this write key.
 pub fn prefix(write_key: &str) -> String {
-    ["sieve:q1:", write_key, ":"].concat()
+    crate::json::concat(&["sieve:q1:", write_key, ":"])
 }
 
 /// The lease key suffix.
@@ -129,5 +129,5 @@ pub fn segment_key(prefix: &str, tab: &str, n: u32) -> String {
 
 /// The lease key of `tab`.
 pub fn lease_key(prefix: &str, tab: &str) -> String {
-    [prefix, tab, ":", LEASE].concat()
+    crate::json::concat(&[prefix, tab, ":", LEASE])
 }

@@ -68,3 +68,40 @@ fn numbers_from_floats() {
     }
     assert!(Number::from_f64(f64::NAN).is_none());
 }
+
+#[test]
+fn integer_parsers_match_str_parse() {
+    let mut cases: Vec<String> = [
+        "", "+", "-", "-0", "0", "+0", "00", "007", "1", "+1", "++1", " 1", "1 ", "1a", "a1", "1.0", "1e3",
+        "4294967295", "4294967296", "+4294967296", "65535", "65536", "18446744073709551615",
+        "18446744073709551616", "99999999999999999999", "0000000000000000000000018446744073709551615", "١",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 22) as usize;
+        let s: String = (0..len).map(|i| b"0123456789+-9a "[((x >> (i * 2)) % 15) as usize] as char).collect();
+        cases.push(s);
+        cases.push((x >> (x % 64)).to_string());
+    }
+    for s in &cases {
+        assert_eq!(parse_u64(s), s.parse::<u64>().ok(), "{s:?}");
+        assert_eq!(parse_u32(s), s.parse::<u32>().ok(), "{s:?}");
+        assert_eq!(parse_u64(s).and_then(|n| u16::try_from(n).ok()), s.parse::<u16>().ok(), "{s:?}");
+    }
+}
+
+#[test]
+fn join_and_concat_match_std() {
+    let cases: [&[&str]; 5] = [&[], &[""], &["a"], &["a", "", "bc"], &["é", "😀", "x y"]];
+    for parts in cases {
+        assert_eq!(concat(parts), parts.concat());
+        assert_eq!(join(parts, "."), parts.join("."));
+        assert_eq!(join(parts, "::"), parts.join("::"));
+    }
+}

@@ -55,7 +55,7 @@ impl AnalyticsWasm {
         };
         let values = match json::parse(values) {
             Ok(v) => v,
-            Err(e) => return ["!", e.message()].concat(),
+            Err(e) => return crate::json::concat(&["!", e.message()]),
         };
         let (args, page) = decode_args(types, &values);
         let page = page.unwrap_or_else(BufferedPageContext::default);
@@ -69,7 +69,7 @@ impl AnalyticsWasm {
         pump(&self.shared);
         match result {
             Ok(json) => json,
-            Err(e) => ["!", e.message()].concat(),
+            Err(e) => crate::json::concat(&["!", e.message()]),
         }
     }
 
@@ -118,7 +118,7 @@ impl AnalyticsWasm {
             match what {
                 5 => {
                     if let Err(e) = driver.core.handle_enqueue(clock::now(), arg.as_deref().unwrap_or("")) {
-                        refused = Some(["!", e.message()].concat());
+                        refused = Some(crate::json::concat(&["!", e.message()]));
                     }
                 }
                 0 => driver.core.handle_reset(),

@@ -178,7 +178,7 @@ fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, cl
             driver.lock_wanted = true;
             if !driver.lock_requested && driver.lock_release.is_none() {
                 driver.lock_requested = true;
-                let name = [prefix.as_str(), driver.core.queue_tab().unwrap_or("")].concat();
+                let name = crate::json::concat(&[prefix.as_str(), driver.core.queue_tab().unwrap_or("")]);
                 tabs::hold_own(shared, &name);
             }
         }

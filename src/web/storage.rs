@@ -60,13 +60,13 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
     }
     let hostname = Globals::hostname().ok()?;
     for candidate in cookie_domain_candidates(&hostname) {
-        let domain = [".", candidate.as_str()].concat();
-        if !set_cookie(&["__tld__=1; path=/; domain=", &domain].concat()) {
+        let domain = crate::json::concat(&[".", candidate.as_str()]);
+        if !set_cookie(&crate::json::concat(&["__tld__=1; path=/; domain=", &domain])) {
             return None;
         }
         let accepted = read_cookies().split(';').any(|c| c.trim_start() == "__tld__=1");
         if accepted {
-            set_cookie(&["__tld__=; max-age=0; path=/; domain=", &domain].concat());
+            set_cookie(&crate::json::concat(&["__tld__=; max-age=0; path=/; domain=", &domain]));
             return Some(candidate);
         }
     }

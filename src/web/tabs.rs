@@ -112,7 +112,7 @@ pub(crate) fn release_own(release: Option<js_sys::Function>) {
 /// the lock is let go.
 pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
     let Some(locks) = lock_manager() else { return };
-    let name = [prefix, tab.as_str()].concat();
+    let name = crate::json::concat(&[prefix, tab.as_str()]);
     let weak = Rc::downgrade(shared);
     let prefix = prefix.to_owned();
     let granted = super::once(move |lock: JsValue| {
