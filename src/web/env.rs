@@ -14,19 +14,24 @@ extern "C" {
     fn user_agent() -> Result<String, JsValue>;
     #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = language)]
     fn language() -> Result<Option<String>, JsValue>;
+    /// `None` when missing (undefined or null).
     #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = userAgentData)]
-    fn user_agent_data() -> Result<JsValue, JsValue>;
+    fn user_agent_data() -> Result<Option<UaData>, JsValue>;
+    type UaData;
+    /// `JSON.stringify(value)` (`None`: undefined).
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = stringify)]
+    fn stringify(value: &UaData) -> Result<Option<String>, JsValue>;
 
     type DateTimeFormat;
     /// `Intl.DateTimeFormat()`: the default locale and options.
     #[wasm_bindgen(catch, js_namespace = Intl, js_name = DateTimeFormat)]
     fn date_time_format() -> Result<DateTimeFormat, JsValue>;
     #[wasm_bindgen(method, js_name = resolvedOptions)]
-    fn resolved_options(this: &DateTimeFormat) -> JsValue;
-}
-
-fn get(target: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    fn resolved_options(this: &DateTimeFormat) -> ResolvedOptions;
+    type ResolvedOptions;
+    /// `timeZone` (`None` when missing).
+    #[wasm_bindgen(method, getter = timeZone)]
+    fn time_zone(this: &ResolvedOptions) -> Option<String>;
 }
 
 /// Reads the environment.
@@ -37,11 +42,10 @@ pub(crate) fn read() -> Env {
     // navigator.userAgentData.toJSON() → {brands, mobile, platform}, via JSON.
     env.user_agent_data = Globals::user_agent_data()
         .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-        .and_then(|data| js_sys::JSON::stringify(&data).ok())
-        .and_then(|s| s.as_string())
+        .flatten()
+        .and_then(|data| stringify(&data).ok().flatten())
         .and_then(|s| json::parse(&s).ok())
         .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()));
-    env.timezone = date_time_format().ok().and_then(|f| get(&f.resolved_options(), "timeZone")).and_then(|v| v.as_string());
+    env.timezone = date_time_format().ok().and_then(|f| f.resolved_options().time_zone());
     env
 }

@@ -10,21 +10,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::storage::{local_get, local_key};
-use super::{clock, pump, Shared};
+use super::{clock, pump, Shared, Thenable};
 
 #[wasm_bindgen]
 extern "C" {
     /// `navigator.locks`.
     type LockManager;
     #[wasm_bindgen(method, catch, js_name = request)]
-    fn request_with(this: &LockManager, name: &str, options: &JsValue, callback: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn request(this: &LockManager, name: &str, callback: &JsValue) -> Result<Promise, JsValue>;
-
-    /// A promise seen through `then(_, on_rejected)`.
-    type Promise;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then2(this: &Promise, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
+    fn request_with(this: &LockManager, name: &str, options: &JsValue, callback: &JsValue) -> Result<Thenable, JsValue>;
 
     type Globals;
     /// `navigator.locks` (`None` when missing).
@@ -52,8 +45,8 @@ pub(crate) fn locks_available() -> bool {
 
 /// Swallows a rejected lock request (opaque origins reject with a SecurityError). The
 /// global `Boolean` is a native function that ignores its argument: no closure to leak.
-fn ignore_rejection(promise: &Promise) {
-    let _ = promise.then2(&JsValue::UNDEFINED, &Globals::boolean());
+fn ignore_rejection(promise: &Thenable) {
+    let _ = promise.then(&JsValue::UNDEFINED, &Globals::boolean());
 }
 
 /// Every `(key, value)` of localStorage whose key starts with `prefix`.
@@ -95,7 +88,9 @@ pub(crate) fn hold_own(shared: &Shared, name: &str) {
         driver.lock_release = release.take();
         held.into()
     });
-    if let Ok(promise) = locks.request(name, &granted) {
+    // No options: `undefined` is the default (empty) options dictionary, and one
+    // `request` import serves both calls.
+    if let Ok(promise) = locks.request_with(name, &JsValue::UNDEFINED, &granted) {
         ignore_rejection(&promise);
     }
 }
@@ -103,7 +98,9 @@ pub(crate) fn hold_own(shared: &Shared, name: &str) {
 /// Lets go of this tab's own lock, if held.
 pub(crate) fn release_own(release: Option<js_sys::Function>) {
     if let Some(resolve) = release {
-        let _ = resolve.call0(&JsValue::UNDEFINED);
+        // resolve(undefined): `call3` is the import the notices already use (one fewer).
+        let u = &JsValue::UNDEFINED;
+        let _ = resolve.call3(u, u, u, u);
     }
 }
 

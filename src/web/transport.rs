@@ -6,14 +6,10 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::delivery::{SendOutcome, Transmit};
 use crate::json::push_u64;
+use super::Thenable;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// A promise seen through `then(on_fulfilled, on_rejected)` with plain function values.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_both(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
-
     #[wasm_bindgen(catch, js_namespace = navigator, js_name = sendBeacon)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 
@@ -95,5 +91,5 @@ pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
         on_done(sent);
         JsValue::UNDEFINED
     });
-    let _ = promise.then_both(&handler, &handler);
+    let _ = promise.then(&handler, &handler);
 }
