@@ -138,11 +138,28 @@ pub fn resolve_track(args: &[Arg]) -> Result<TrackArgs, ArgError> {
 /// first five arguments count).
 pub fn resolve_page(args: &[Arg]) -> PageArgs {
     let args: [&Arg; 5] = std::array::from_fn(|i| arg(args, i));
-    let strings: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
+    // How many strings and objects there are, with the first string and first two objects
+    // (no collected Vecs: less code).
+    let (mut n_strings, mut first_string) = (0, "");
+    let (mut n_objects, mut objects) = (0, [None::<&Map>; 2]);
+    for a in args {
+        if let Some(s) = a.as_str() {
+            if n_strings == 0 {
+                first_string = s;
+            }
+            n_strings += 1;
+        }
+        if let Some(m) = a.as_obj() {
+            if let Some(slot) = objects.get_mut(n_objects) {
+                *slot = Some(m);
+            }
+            n_objects += 1;
+        }
+    }
     let mut out = PageArgs::default();
-    match strings.len() {
+    match n_strings {
         1 => {
-            out.name = Some(args[1].as_str().unwrap_or(strings[0]).to_owned());
+            out.name = Some(args[1].as_str().unwrap_or(first_string).to_owned());
         }
         2 => {
             out.category = args[0].as_str().map(str::to_owned);
@@ -150,20 +167,20 @@ pub fn resolve_page(args: &[Arg]) -> PageArgs {
         }
         _ => {}
     }
-    let objects: Vec<&Map> = args.iter().filter_map(|a| a.as_obj()).collect();
-    match objects.len() {
+    let clone = |m: Option<&Map>| m.cloned().unwrap_or_default();
+    match n_objects {
         1 => {
             if let Some(p) = args[2].as_obj() {
                 out.properties = p.clone();
             } else if let Some(o) = args[3].as_obj() {
                 out.options = o.clone();
             } else {
-                out.properties = objects[0].clone();
+                out.properties = clone(objects[0]);
             }
         }
         2 => {
-            out.properties = objects[0].clone();
-            out.options = objects[1].clone();
+            out.properties = clone(objects[0]);
+            out.options = clone(objects[1]);
         }
         _ => {}
     }

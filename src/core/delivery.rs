@@ -820,10 +820,23 @@ impl Delivery {
         }
         if !p.dirty.is_empty() {
             let mut texts: Vec<(u32, String)> = std::mem::take(&mut p.dirty).into_iter().map(|seg| (seg, String::new())).collect();
-            let held = self.pending.iter().chain(self.beaconed.iter()).chain(self.in_flight.iter().flat_map(|f| f.1.iter()));
-            for event in held {
+            // Pending, then beaconed, then in-flight events (plain loops: a chained
+            // iterator costs more code).
+            #[inline(never)]
+            fn add(texts: &mut [(u32, String)], event: &Queued) {
                 if let Some((_, text)) = texts.iter_mut().find(|t| t.0 == event.seg) {
                     queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
+                }
+            }
+            for event in &self.pending {
+                add(&mut texts, event);
+            }
+            for event in &self.beaconed {
+                add(&mut texts, event);
+            }
+            for flight in &self.in_flight {
+                for event in &flight.1 {
+                    add(&mut texts, event);
                 }
             }
             for (seg, text) in texts {
