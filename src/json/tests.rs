@@ -105,3 +105,20 @@ fn join_and_concat_match_std() {
         assert_eq!(join(parts, "::"), parts.join("::"));
     }
 }
+
+#[test]
+fn emitted_text_is_always_valid_utf8() {
+    // Escapes sit next to multi-byte characters: the runs must never split one (the
+    // writer's UTF-8 check would then fall back to an empty string).
+    let pieces = ["é", "😀", "\"", "\\", "\n", "\u{1}", "a", "\u{7f}", "中", "\u{2028}", "\t"];
+    let mut x: u32 = 12345;
+    for _ in 0..500 {
+        let mut s = String::new();
+        for _ in 0..(x % 9) {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            s.push_str(pieces[(x >> 16) as usize % pieces.len()]);
+        }
+        let text = Value::String(s.clone()).to_json();
+        assert_eq!(parse(&text).ok(), Some(Value::String(s)), "{text:?}");
+    }
+}
