@@ -91,11 +91,10 @@ pub struct StorageSnapshot {
 impl StorageSnapshot {
     /// Parses a `document.cookie` string.
     pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
-        header
-            .split(';')
+        json::split_byte(header, b';')
             .filter_map(|part| {
                 let part = part.trim_start();
-                let (name, value) = part.split_once('=')?;
+                let (name, value) = json::split_once_byte(part, b'=')?;
                 Some((name.to_owned(), value.to_owned()))
             })
             .collect()
@@ -194,9 +193,9 @@ pub fn encode_cookie_value(value: &str) -> String {
 /// `www.example.co.uk`). Empty for IPv4 addresses and single labels (`localhost`): those
 /// get host-only cookies. The driver probes each with a throwaway `__tld__` cookie.
 pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
-    let labels: Vec<&str> = hostname.split('.').collect();
+    let labels: Vec<&str> = json::split_byte(hostname, b'.').collect();
     let is_ipv4 = labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
-    if labels.len() < 2 || is_ipv4 || hostname.contains(':') {
+    if labels.len() < 2 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
         return Vec::new();
     }
     (2..=labels.len()).map(|n| json::join(&labels[labels.len() - n..], ".")).collect()

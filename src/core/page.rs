@@ -2,7 +2,7 @@
 //! `utm_*` campaign parsing, exactly as analytics.js computes them. Pure: the driver (or the
 //! snippet) captures `location`/`document` values; this module only computes.
 
-use crate::json::{Map, Value};
+use crate::json::{find_byte, replace_byte, split_byte, Map, Value};
 
 /// A page context captured at call time (the snippet's `{__t:"bpc", c, p, u, s, t, r}`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -39,11 +39,11 @@ impl BufferedPageContext {
     pub fn to_page_context(&self) -> Map {
         let (path, url) = match &self.canonical {
             Some(c) => {
-                let url = if c.contains('?') { c.clone() } else { crate::json::concat(&[c.as_str(), &self.search]) };
+                let url = if find_byte(c, b'?').is_some() { c.clone() } else { crate::json::concat(&[c.as_str(), &self.search]) };
                 (canonical_path(c), url)
             }
             None => {
-                let url = match self.url.find('#') {
+                let url = match find_byte(&self.url, b'#') {
                     Some(i) => self.url.get(..i).unwrap_or("").to_owned(),
                     None => self.url.clone(),
                 };
@@ -68,16 +68,16 @@ pub fn canonical_path(canonical: &str) -> String {
         let valid_scheme = !scheme.is_empty()
             && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         let rest = canonical.get(scheme_end + 3..).unwrap_or("");
-        let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let path_start = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
         let host = rest.get(..path_start).unwrap_or("");
         // Roughly what makes `new URL()` throw: an empty host, an unclosed IPv6 bracket,
         // characters no host may contain.
         let valid_host = !host.is_empty()
-            && host.contains('[') == host.contains(']')
+            && find_byte(host, b'[').is_some() == find_byte(host, b']').is_some()
             && !host.bytes().any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'\\' | b'"'));
         if valid_scheme && valid_host {
             let after_host = rest.get(path_start..).unwrap_or("");
-            let path_end = after_host.find(['?', '#']).unwrap_or(after_host.len());
+            let path_end = after_host.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(after_host.len());
             let path = after_host.get(..path_end).unwrap_or("");
             return if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         }
@@ -101,13 +101,13 @@ pub fn find_sub(haystack: &str, needle: &str) -> Option<usize> {
 
 /// `decodeURIComponent(s.replace(/\+/g, ' '))`, or `s` unchanged when it is malformed.
 pub fn graceful_decode(s: &str) -> String {
-    let replaced = s.replace('+', " ");
+    let replaced = replace_byte(s, b'+', " ");
     percent_decode(&replaced).unwrap_or_else(|| s.to_owned())
 }
 
 /// Strict `decodeURIComponent`: `None` on a bad escape or invalid UTF-8.
 pub fn percent_decode(s: &str) -> Option<String> {
-    if !s.contains('%') {
+    if find_byte(s, b'%').is_none() {
         return Some(s.to_owned());
     }
     let bytes = s.as_bytes();
@@ -139,10 +139,10 @@ fn hex_val(b: u8) -> Option<u8> {
 /// analytics.js `utm(query)`: `utm_*` parameters to a campaign object (`utm_campaign` →
 /// `name`; the key is whatever follows the first four characters; last duplicate wins).
 pub fn campaign_from_query(search: &str) -> Map {
-    let query = search.strip_prefix('?').unwrap_or(search).replace('?', "&");
+    let query = replace_byte(search.strip_prefix('?').unwrap_or(search), b'?', "&");
     let mut campaign = Map::new();
-    for part in query.split('&') {
-        let mut kv = part.split('=');
+    for part in split_byte(&query, b'&') {
+        let mut kv = split_byte(part, b'=');
         let key = kv.next().unwrap_or("");
         let value = kv.next().unwrap_or("");
         if find_sub(key, "utm_").is_some() && key.chars().count() > 4 {
@@ -159,9 +159,9 @@ pub fn campaign_from_query(search: &str) -> Map {
 /// Ad-click ids analytics.js recognises in the query (`btid` → dataxu, `urid` →
 /// millennial-media; the first one found wins): `{id, type}` for `context.referrer`.
 pub fn ad_referrer_from_query(search: &str) -> Option<Map> {
-    let query = search.strip_prefix('?').unwrap_or(search).replace('?', "&");
-    for part in query.split('&') {
-        let mut kv = part.split('=');
+    let query = replace_byte(search.strip_prefix('?').unwrap_or(search), b'?', "&");
+    for part in split_byte(&query, b'&') {
+        let mut kv = split_byte(part, b'=');
         let kind = match kv.next() {
             Some("btid") => "dataxu",
             Some("urid") => "millennial-media",

@@ -75,12 +75,12 @@ pub struct Stored {
 
 /// Decodes a segment; malformed lines are skipped (never a panic).
 pub fn decode(text: &str) -> Vec<Stored> {
-    text.split('\n').filter_map(decode_line).collect()
+    json::split_byte(text, b'\n').filter_map(decode_line).collect()
 }
 
 fn decode_line(line: &str) -> Option<Stored> {
-    let (attempts, rest) = line.split_once(',')?;
-    let (queued_at, rest) = rest.split_once(',')?;
+    let (attempts, rest) = json::split_once_byte(line, b',')?;
+    let (queued_at, rest) = json::split_once_byte(rest, b',')?;
     let kind = kind_from_letter(*rest.as_bytes().first()?)?;
     let json = rest.get(1..)?;
     let parsed = json::parse(json).ok()?;

@@ -122,3 +122,25 @@ fn emitted_text_is_always_valid_utf8() {
         assert_eq!(parse(&text).ok(), Some(Value::String(s)), "{text:?}");
     }
 }
+
+#[test]
+fn byte_helpers_match_str_char_patterns() {
+    let pieces = ["a", ";", "=", "é", "😀", "", "&", "?", "+", "中", ".", ":", "\n", ",", "#"];
+    let mut x: u32 = 777;
+    for _ in 0..3000 {
+        let mut s = String::new();
+        for _ in 0..(x % 8) {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            s.push_str(pieces[(x >> 16) as usize % pieces.len()]);
+        }
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        for sep in [';', '=', '&', '?', '+', '.', ':', '\n', ',', '#'] {
+            let b = sep as u8;
+            assert_eq!(find_byte(&s, b), s.find(sep), "{s:?} {sep:?}");
+            assert_eq!(split_once_byte(&s, b), s.split_once(sep), "{s:?} {sep:?}");
+            assert_eq!(split_byte(&s, b).collect::<Vec<_>>(), s.split(sep).collect::<Vec<_>>(), "{s:?} {sep:?}");
+            assert_eq!(replace_byte(&s, b, "&"), s.replace(sep, "&"), "{s:?} {sep:?}");
+            assert_eq!(replace_byte(&s, b, " "), s.replace(sep, " "), "{s:?} {sep:?}");
+        }
+    }
+}
