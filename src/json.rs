@@ -457,7 +457,8 @@ pub fn push_i64(out: &mut String, n: i64) {
 /// `s.find(sep)` for an ASCII `sep`, on bytes. `str`'s char patterns (`split(';')`,
 /// `split_once('=')`, `contains('?')`, `replace('+', " ")`) each bring a char searcher and
 /// `memchr` (≈ 1.5 KB of wasm together); these byte helpers give the same results for an
-/// ASCII separator.
+/// ASCII separator. For the same reason prefixes and suffixes are `&str` patterns
+/// (`strip_prefix("?")`, not `'?'`).
 pub fn find_byte(s: &str, sep: u8) -> Option<usize> {
     s.bytes().position(|b| b == sep)
 }
@@ -509,6 +510,23 @@ pub fn replace_byte(s: &str, from: u8, to: &str) -> String {
     out
 }
 
+/// `s.trim()` (`both`) or `s.trim_start()`: the same `char::is_whitespace` rule in one
+/// forward pass, instead of std's two generic searchers.
+pub fn trim_ws(s: &str, both: bool) -> &str {
+    let (mut start, mut end) = (s.len(), s.len());
+    let mut seen = false;
+    for (i, c) in s.char_indices() {
+        if !c.is_whitespace() {
+            if !seen {
+                seen = true;
+                start = i;
+            }
+            end = i + c.len_utf8();
+        }
+    }
+    s.get(start..if both { end } else { s.len() }).unwrap_or("")
+}
+
 /// `parts.join(sep)` for string slices. `[..].concat()` and `join` go through std's
 /// `join_generic_copy` (≈ 0.9 KB of wasm); this loop is a fraction of that.
 #[inline(never)]
@@ -533,7 +551,7 @@ pub fn concat(parts: &[&str]) -> String {
 /// `parse` semantics. One instance of the parser instead of one per integer type.
 #[inline(never)]
 pub fn parse_u64(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
+    let digits = text.strip_prefix("+").unwrap_or(text);
     if digits.is_empty() {
         return None;
     }

@@ -277,7 +277,7 @@ impl Config {
     /// `scheme://host/path` base for the API (no trailing slash).
     pub fn api_base(&self) -> String {
         let mut host = self.api_host.as_str();
-        while let Some(h) = host.strip_suffix('/') {
+        while let Some(h) = host.strip_suffix("/") {
             host = h;
         }
         if host.starts_with("http://") || host.starts_with("https://") {

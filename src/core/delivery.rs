@@ -63,7 +63,7 @@ impl Queued {
             out.push_str(&self.json);
             return;
         }
-        let body = self.json.strip_suffix('}').unwrap_or(&self.json);
+        let body = self.json.strip_suffix("}").unwrap_or(&self.json);
         out.push_str(body);
         let mut first = body.len() <= 1;
         if self.attempts > 0 {
@@ -187,7 +187,7 @@ impl Persist {
     }
 
     fn mark(&mut self, seg: u32) {
-        if seg != 0 && !self.dirty.contains(&seg) {
+        if seg != 0 && !self.dirty.iter().any(|&d| d == seg) {
             self.dirty.push(seg);
         }
     }
@@ -687,7 +687,7 @@ impl Delivery {
                         foreign.push(tab);
                     }
                 }
-                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(crate::json::parse_u64(value.trim()).unwrap_or(0)))),
+                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(crate::json::parse_u64(crate::json::trim_ws(value, true)).unwrap_or(0)))),
                 None => {}
             }
         }
@@ -700,7 +700,7 @@ impl Delivery {
             Claims::Lease => {
                 // Our own segments that vanished were adopted by another tab that saw our
                 // lease expire (e.g. while this tab was throttled): it sends them now.
-                let vanished: Vec<u32> = p.segs.iter().filter(|s| s.1 && !own_on_disk.contains(&s.0)).map(|s| s.0).collect();
+                let vanished: Vec<u32> = p.segs.iter().filter(|s| s.1 && !own_on_disk.iter().any(|&n| n == s.0)).map(|s| s.0).collect();
                 if !vanished.is_empty() {
                     for n in &vanished {
                         p.remove_seg(*n);
@@ -708,7 +708,7 @@ impl Delivery {
                     }
                     let mut kept = VecDeque::with_capacity(self.pending.len());
                     for event in std::mem::take(&mut self.pending) {
-                        if vanished.contains(&event.seg) {
+                        if vanished.iter().any(|&n| n == event.seg) {
                             self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
                             self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
                         } else {
@@ -810,7 +810,7 @@ impl Delivery {
             }
         }
         if let Some((seg, text)) = p.open.take() {
-            if !p.dirty.contains(&seg) && !text.is_empty() {
+            if !p.dirty.iter().any(|&d| d == seg) && !text.is_empty() {
                 let key = queue::segment_key(&p.prefix, &p.tab, seg);
                 p.write(key, Some(text));
                 p.set_seg(seg, true);

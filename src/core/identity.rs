@@ -93,7 +93,7 @@ impl StorageSnapshot {
     pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
         json::split_byte(header, b';')
             .filter_map(|part| {
-                let part = part.trim_start();
+                let part = json::trim_ws(part, false);
                 let (name, value) = json::split_once_byte(part, b'=')?;
                 Some((name.to_owned(), value.to_owned()))
             })

@@ -82,7 +82,7 @@ pub fn canonical_path(canonical: &str) -> String {
             return if path.is_empty() { "/".to_owned() } else { path.to_owned() };
         }
     }
-    if canonical.starts_with('/') {
+    if canonical.starts_with("/") {
         canonical.to_owned()
     } else {
         crate::json::concat(&["/", canonical])
@@ -139,7 +139,7 @@ fn hex_val(b: u8) -> Option<u8> {
 /// analytics.js `utm(query)`: `utm_*` parameters to a campaign object (`utm_campaign` →
 /// `name`; the key is whatever follows the first four characters; last duplicate wins).
 pub fn campaign_from_query(search: &str) -> Map {
-    let query = replace_byte(search.strip_prefix('?').unwrap_or(search), b'?', "&");
+    let query = replace_byte(search.strip_prefix("?").unwrap_or(search), b'?', "&");
     let mut campaign = Map::new();
     for part in split_byte(&query, b'&') {
         let mut kv = split_byte(part, b'=');
@@ -159,7 +159,7 @@ pub fn campaign_from_query(search: &str) -> Map {
 /// Ad-click ids analytics.js recognises in the query (`btid` → dataxu, `urid` →
 /// millennial-media; the first one found wins): `{id, type}` for `context.referrer`.
 pub fn ad_referrer_from_query(search: &str) -> Option<Map> {
-    let query = replace_byte(search.strip_prefix('?').unwrap_or(search), b'?', "&");
+    let query = replace_byte(search.strip_prefix("?").unwrap_or(search), b'?', "&");
     for part in split_byte(&query, b'&') {
         let mut kv = split_byte(part, b'=');
         let kind = match kv.next() {

@@ -53,7 +53,7 @@ pub fn backoff_ms(config: &RetryConfig, attempt: u32, unit: f64) -> u64 {
 /// A `Retry-After` header in whole seconds, capped by the config; `None` when absent or
 /// not an integer.
 pub fn retry_after_ms(config: &RetryConfig, header: Option<&str>) -> Option<u64> {
-    let secs = crate::json::parse_u64(header?.trim())?;
+    let secs = crate::json::parse_u64(crate::json::trim_ws(header?, true))?;
     Some(secs.saturating_mul(1000).min(config.max_retry_after_ms))
 }
 

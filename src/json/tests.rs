@@ -144,3 +144,12 @@ fn byte_helpers_match_str_char_patterns() {
         }
     }
 }
+
+#[test]
+fn trim_ws_matches_std() {
+    let cases = ["", " ", "  a ", "a", "\t\n x y \r\n", "\u{a0}é\u{2003}", "\u{3000}", " 😀 ", "x\u{85}", "\u{feff}a"];
+    for s in cases {
+        assert_eq!(trim_ws(s, true), s.trim(), "{s:?}");
+        assert_eq!(trim_ws(s, false), s.trim_start(), "{s:?}");
+    }
+}
