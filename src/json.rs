@@ -460,7 +460,16 @@ pub fn push_i64(out: &mut String, n: i64) {
 /// ASCII separator. For the same reason prefixes and suffixes are `&str` patterns
 /// (`strip_prefix("?")`, not `'?'`).
 pub fn find_byte(s: &str, sep: u8) -> Option<usize> {
-    s.bytes().position(|b| b == sep)
+    // A plain loop: `position` gets unrolled into several times this code.
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == sep {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `s.split_once(sep)` for an ASCII `sep` (see [`find_byte`]).
