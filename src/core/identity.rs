@@ -409,7 +409,7 @@ impl Identity {
             self.writes.push(StorageWrite {
                 store: Store::Local,
                 key: key.to_owned(),
-                value: traits.map(|t| Value::Object(t.clone()).to_json()),
+                value: traits.map(|t| t.to_json()),
             });
         }
     }
@@ -515,7 +515,7 @@ impl Identity {
             self.writes.push(StorageWrite {
                 store: Store::Cookie,
                 key: AD_REFERRER_COOKIE.to_owned(),
-                value: Some(encode_cookie_value(&Value::Object(ad.clone()).to_json())),
+                value: Some(encode_cookie_value(&ad.to_json())),
             });
         }
         self.ad_referrer = Some(ad);

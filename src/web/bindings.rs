@@ -94,9 +94,9 @@ impl AnalyticsWasm {
         match what {
             0 => identity.user_id().map(str::to_owned),
             1 => identity.anonymous_id().map(str::to_owned),
-            2 => Some(Value::Object(identity.user_traits().clone()).to_json()),
+            2 => Some(identity.user_traits().to_json()),
             3 => identity.group_id().map(str::to_owned),
-            4 => Some(Value::Object(identity.group_traits().clone()).to_json()),
+            4 => Some(identity.group_traits().to_json()),
             5 => {
                 let mut n = String::new();
                 json::push_u64(&mut n, driver.core.queued() as u64);
