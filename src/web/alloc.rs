@@ -7,7 +7,7 @@
 //! bodies. The cost is up to 2× internal waste per block and memory that a class keeps for
 //! reuse (wasm memory never shrinks anyway).
 //!
-//! The logic is generic over [`Pages`] so that native tests (`tests/alloc.rs`) can drive it
+//! The logic is generic over [`Pages`] so that native tests (`tests/it/alloc.rs`) can drive it
 //! over an ordinary buffer; this file has no wasm or std dependencies.
 
 /// Bytes per wasm page.

@@ -5,7 +5,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "../src/web/alloc.rs"]
+#[path = "../../src/web/alloc.rs"]
 mod alloc;
 
 use alloc::{class, Heap, Pages, PAGE};
