@@ -378,3 +378,35 @@ test('stampContext: every event built after an entry carries context.segments', 
   assert.deepEqual(byName['Audience Entered'], ['power_user']);
   await page.context().close();
 });
+
+test('npm wrapper: segments.load and on() buffered before load; outputs.identify sets the trait', async () => {
+  const writeKey = 'seg-npm';
+  const page = await newPage(browser);
+  const definition = { ...POWER_USER, outputs: { track: true, identify: true } };
+  const url = web.page('/seg-npm.html', `<!doctype html><html><head><title>NPM segments</title></head><body><script type="module">
+    import { AnalyticsBrowser } from '/dist/index.js';
+    const analytics = new AnalyticsBrowser();
+    window.seen = [];
+    window.before = analytics.segments.isMember('power_user');
+    analytics.segments.on('enter', 'power_user', (d) => window.seen.push(d.key + ':' + d.reason));
+    const report = analytics.segments.load([${JSON.stringify(definition)}]);
+    analytics.load({ writeKey: ${JSON.stringify(writeKey)}, cdnURL: ${JSON.stringify(collector.url)} },
+      { integrations: { 'Segment.io': { deliveryStrategy: { config: { timeout: 100 } } } } });
+    window.report = await report;
+    const [a] = await analytics;
+    for (let i = 0; i < 3; i++) a.track('Core Feature Used', { i });
+    window.member = a.segments.isMember('power_user');
+  </script></body></html>`);
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.member !== undefined && window.seen.length > 0), { what: 'enter via the npm wrapper' });
+  const out = await page.evaluate(() => ({ before: window.before, accepted: window.report.accepted, member: window.member, seen: window.seen }));
+  assert.deepEqual(out, { before: null, accepted: ['power_user'], member: true, seen: ['power_user:event'] });
+  const events = await waitFor(async () => {
+    const e = await collector.events(writeKey);
+    return e.some((x) => x.type === 'identify') && e.some((x) => x.event === 'Audience Entered') && e;
+  }, { what: 'identify + Audience Entered' });
+  const identify = events.find((e) => e.type === 'identify');
+  assert.equal(identify.traits.power_user, true, 'outputs.identify sets the trait');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
