@@ -410,3 +410,23 @@ test('npm wrapper: segments.load and on() buffered before load; outputs.identify
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('segments.url: definitions fetched at load and re-fetched every 5 minutes', async () => {
+  const writeKey = 'seg-url';
+  web.page('/defs/segments.json', JSON.stringify([POWER_USER]));
+  const page = await newPage(browser);
+  await page.clock.install({ time: T0 });
+  // No definitions in the settings for this write key would still give POWER_USER from the
+  // collector's file, so the load option's definitions are what changes: the URL replaces them.
+  await page.goto(segPage('/seg-url.html', { writeKey, loadOptions: { segments: { definitions: [AT_RISK], url: web.url + '/defs/segments.json' } } }));
+  await engineReady(page);
+  const keys = () => page.evaluate(() => window.analytics.segments.list().map((s) => s.key).sort());
+  await waitFor(async () => (await keys()).includes('power_user'), { what: 'definitions from the URL' });
+  assert.deepEqual(await keys(), ['power_user']);
+  web.page('/defs/segments.json', JSON.stringify([POWER_USER, CHECKOUT_ABANDONER]));
+  await page.clock.runFor(5 * 60 * 1000 + 1000);
+  await waitFor(async () => (await keys()).length === 2, { what: 're-fetched definitions' });
+  assert.deepEqual(await keys(), ['checkout_abandoner', 'power_user']);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
