@@ -35,6 +35,9 @@ const STATE_KEY: &str = "sieve:segments:v1";
 const MEMBERS_KEY: &str = "sieve:segments:members:v1";
 /// The BroadcastChannel and the Web Lock shared by the tabs of one origin.
 const CHANNEL: &str = "sieve:segments:v1";
+/// Without BroadcastChannel, the last broadcast message (state + transitions) goes through
+/// this localStorage key and the other tabs' `storage` events.
+const MESSAGE_KEY: &str = "sieve:segments:msg:v1";
 /// The longest single timer; later deadlines are re-armed (at least daily).
 const MAX_TIMER_MS: u64 = 86_400_000;
 /// How many delivered transitions a tab remembers (to run hooks once per transition).
@@ -318,13 +321,16 @@ impl SegDriver {
                 write_key(MEMBERS_KEY, &members);
                 self.saved_members = members;
             }
-            if let Some(channel) = &self.channel {
-                let mut message = String::from("{\"state\":");
-                push_json_str(&mut message, &state);
-                message.push_str(",\"transitions\":");
-                message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
-                message.push_str("]}");
-                let _ = channel.post_message(&JsValue::from_str(&message));
+            let mut message = String::from("{\"state\":");
+            push_json_str(&mut message, &state);
+            message.push_str(",\"transitions\":");
+            message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
+            message.push_str("]}");
+            match &self.channel {
+                Some(channel) => {
+                    let _ = channel.post_message(&JsValue::from_str(&message));
+                }
+                None => write_key(MESSAGE_KEY, &message),
             }
             self.saved_state = state;
         }
@@ -510,18 +516,15 @@ fn listen(shared: &Shared) {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
     } else {
-        // No BroadcastChannel: the `storage` event carries the state (no transitions; the
-        // shim refreshes personalization from the restored memberships).
+        // No BroadcastChannel: the same message arrives through localStorage and the other
+        // tabs' `storage` events, so they restore the state and run their hooks too.
         let weak: Weak<RefCell<SegDriver>> = Rc::downgrade(shared);
         let on_storage = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
             let Some(shared) = weak.upgrade() else { return };
-            if event.key().as_deref() != Some(STATE_KEY) {
+            if event.key().as_deref() != Some(MESSAGE_KEY) {
                 return;
             }
-            let Some(value) = event.new_value() else { return };
-            let mut message = String::from("{\"state\":");
-            push_json_str(&mut message, &value);
-            message.push_str(",\"transitions\":[]}");
+            let Some(message) = event.new_value() else { return };
             on_broadcast(&shared, &message);
         });
         let _ = window.add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref());

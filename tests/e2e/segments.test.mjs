@@ -430,3 +430,28 @@ test('segments.url: definitions fetched at load and re-fetched every 5 minutes',
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('two tabs without BroadcastChannel: the storage event carries state and transitions, hooks run in both', async () => {
+  const writeKey = 'seg-tabs-storage';
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete window.BroadcastChannel;
+  });
+  const url = defsPage('/tabs-storage.html', writeKey, [POWER_USER]);
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  for (const p of [a, b]) {
+    p.errors = [];
+    p.on('pageerror', (e) => p.errors.push(String(e)));
+    await p.goto(url);
+    await engineReady(p);
+  }
+  assert.equal(await a.evaluate(() => typeof window.BroadcastChannel), 'undefined');
+  await a.evaluate(() => {
+    for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
+  });
+  await waitFor(async () => (await seen(a)).includes('dom-enter:power_user:event'), { what: 'tab A hooks' });
+  await waitFor(async () => (await seen(b)).includes('dom-enter:power_user:event'), { what: 'tab B hooks via the storage event' });
+  assert.equal(await b.evaluate(() => window.analytics.segments.isMember('power_user')), true);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await context.close();
+});
