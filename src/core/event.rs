@@ -93,6 +93,27 @@ pub enum Payload {
     Alias(AliasArgs),
 }
 
+impl Payload {
+    /// The call's options.
+    pub fn options(&self) -> &Map {
+        match self {
+            Payload::Track(a) => &a.options,
+            Payload::Page(_, a) => &a.options,
+            Payload::Identify(a) | Payload::Group(a) => &a.options,
+            Payload::Alias(a) => &a.options,
+        }
+    }
+
+    fn options_mut(&mut self) -> &mut Map {
+        match self {
+            Payload::Track(a) => &mut a.options,
+            Payload::Page(_, a) => &mut a.options,
+            Payload::Identify(a) | Payload::Group(a) => &mut a.options,
+            Payload::Alias(a) => &mut a.options,
+        }
+    }
+}
+
 /// Everything one event build needs besides the payload.
 #[derive(Debug)]
 pub struct BuildInput<'a> {
@@ -123,14 +144,9 @@ fn id_value(id: Option<&str>) -> Value {
 }
 
 /// Builds a Segment event, field for field as analytics.js sends it to Segment.io.
-pub fn build(input: &BuildInput<'_>, payload: Payload, entropy: &mut Entropy) -> Map {
-    let options = match &payload {
-        Payload::Track(a) => &a.options,
-        Payload::Page(_, a) => &a.options,
-        Payload::Identify(a) | Payload::Group(a) => &a.options,
-        Payload::Alias(a) => &a.options,
-    }
-    .clone();
+pub fn build(input: &BuildInput<'_>, mut payload: Payload, entropy: &mut Entropy) -> Map {
+    // Taken, not cloned: the payload's options are not read again.
+    let options = std::mem::take(payload.options_mut());
 
     // normalize(): options split into overrides (top level) and context (everything else).
     let mut context = Map::new();

@@ -136,14 +136,8 @@ impl Analytics {
             EventType::Group => Payload::Group(resolve_user(args)),
             EventType::Alias => Payload::Alias(resolve_alias(args)),
         };
-        let options = match &payload {
-            Payload::Track(a) => &a.options,
-            Payload::Page(_, a) => &a.options,
-            Payload::Identify(a) | Payload::Group(a) => &a.options,
-            Payload::Alias(a) => &a.options,
-        };
         // options.anonymousId on any call changes the stored anonymousId (analytics.js).
-        if let Some(Value::String(anonymous_id)) = options.get("anonymousId") {
+        if let Some(Value::String(anonymous_id)) = payload.options().get("anonymousId") {
             let anonymous_id = anonymous_id.clone();
             self.identity.set_anonymous_id(Some(anonymous_id));
         }
