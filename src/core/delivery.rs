@@ -328,13 +328,7 @@ impl Delivery {
             self.forget(&event);
             dropped += 1;
         }
-        if dropped > 0 {
-            self.notices.push(Notice {
-                code: "queue_full",
-                reason: String::from("the delivery queue is full; the oldest events were dropped"),
-                count: dropped,
-            });
-        }
+        self.notify_dropped("queue_full", "the delivery queue is full; the oldest events were dropped", dropped);
     }
 
     /// Bookkeeping for an event taken out of `pending` for good.
@@ -473,13 +467,7 @@ impl Delivery {
             retry_count = retry_count.max(event.attempts);
             events.push(event);
         }
-        if expired > 0 {
-            self.notices.push(Notice {
-                code: "event_expired",
-                reason: String::from("events older than 7 days were dropped"),
-                count: expired,
-            });
-        }
+        self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
         if events.is_empty() {
             return None;
         }
@@ -555,13 +543,7 @@ impl Delivery {
                         kept.push(event);
                     }
                 }
-                if exhausted > 0 {
-                    self.notices.push(Notice {
-                        code: "delivery_failure",
-                        reason: String::from("retry attempts exhausted"),
-                        count: exhausted,
-                    });
-                }
+                self.notify_dropped("delivery_failure", "retry attempts exhausted", exhausted);
                 let attempt = kept.iter().map(|e| e.attempts).max().unwrap_or(1);
                 let (wait, rate_limited) = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
                     (429, Some(ms)) => (ms, true),
@@ -625,6 +607,13 @@ impl Delivery {
     /// Queues a notice for the page.
     pub fn notify(&mut self, notice: Notice) {
         self.notices.push(notice);
+    }
+
+    /// An `error` notice for `count` dropped events (none when nothing was dropped).
+    fn notify_dropped(&mut self, code: &'static str, reason: &str, count: usize) {
+        if count > 0 {
+            self.notices.push(Notice { code, reason: String::from(reason), count });
+        }
     }
 
     /// The next notice for the page.
@@ -775,13 +764,7 @@ impl Delivery {
             p.segs.push((seg, false));
             p.dirty.push(seg);
         }
-        if expired > 0 {
-            self.notices.push(Notice {
-                code: "event_expired",
-                reason: String::from("events older than 7 days were dropped"),
-                count: expired,
-            });
-        }
+        self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
         // Older than anything accepted on this page: in front, oldest first.
         adopted.sort_unstable_by_key(|e| e.queued_at.0);
         for event in adopted.into_iter().rev() {
