@@ -24,7 +24,7 @@ pub const MAX_KEEPALIVE_BODY: usize = 54 * 1024;
 /// keeps the total of its own in-flight keepalive bodies under this.
 pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
 /// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
-pub const MAX_QUEUE_EVENTS: usize = 1_000;
+pub const MAX_QUEUE_EVENTS: usize = 3_000;
 /// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_BYTES: usize = 2 * 1024 * 1024;
 /// Events older than this are dropped instead of sent (Segment rejects very old timestamps).

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sieve::core::config::Config;
-use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit};
+use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS};
 use sieve::core::identity::{StorageSnapshot, Store};
 use sieve::core::time::Millis;
 use sieve::core::{Analytics, Dispatch, EventType};
@@ -413,16 +413,16 @@ fn a_tab_whose_lease_lapsed_forgets_what_another_tab_adopted() {
 fn the_queue_is_bounded_in_events_with_an_error_counting_the_dropped() {
     let mut w = World::new(Claims::Locks);
     w.api_default = status(503);
-    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":1000,"timeout":3600000}}}}}"#);
-    for i in 0..1_005 {
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":100000,"timeout":3600000}}}}}"#);
+    for i in 0..MAX_QUEUE_EVENTS + 5 {
         w.call(t, &format!("E{i}"));
     }
     w.step(t);
-    assert_eq!(w.tabs[t].core.queued(), 1_000);
+    assert_eq!(w.tabs[t].core.queued(), MAX_QUEUE_EVENTS);
     let full: usize = w.tabs[t].notices.iter().filter(|n| n.code == "queue_full").map(|n| n.count).sum();
     assert_eq!(full, 5, "the 5 oldest were dropped");
     let on_disk: usize = w.queue_keys().iter().map(|k| w.local[k].lines().count()).sum();
-    assert_eq!(on_disk, 1_000);
+    assert_eq!(on_disk, MAX_QUEUE_EVENTS);
     assert!(!w.local.values().any(|v| v.contains("\"E0\"")), "the oldest is gone from disk too");
 }
 
@@ -430,7 +430,7 @@ fn the_queue_is_bounded_in_events_with_an_error_counting_the_dropped() {
 fn the_queue_is_bounded_in_bytes() {
     let mut w = World::new(Claims::Locks);
     w.api_default = status(503);
-    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":1000,"timeout":3600000}}}}}"#);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":100000,"timeout":3600000}}}}}"#);
     let blob = "z".repeat(30_000);
     for i in 0..80 {
         let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
