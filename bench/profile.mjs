@@ -1,15 +1,20 @@
 // Developer tool (not part of `npm run bench`): CPU profile of `calls` track() calls on the
 // bench page in headless Chromium, printed as the top functions by self time.
 //
-//   node bench/profile.mjs [calls=2000] [top=40]
+//   node bench/profile.mjs [calls=2000] [top=40] [rounds=3]
+//
+// Then, unprofiled, `rounds` of the bench's own per-call measurement (bench/percall.mjs) for
+// Sieve alone: wall and main-thread CPU per call, synchronous part and until settled.
 //
 // For wasm function names, build a named wasm first (wasm-opt -g) and serve it as
 // dist/sieve_bg.wasm; stripped builds show wasm-function[N].
 import { ROOT, startCollector, startStatic, launch } from '../tests/e2e/harness.mjs';
 import { SDKS, benchPage, registerSettings, registerSnapshot } from './pages.mjs';
+import { runPerCall } from './percall.mjs';
 
 const calls = Number(process.argv[2] || 2000);
 const top = Number(process.argv[3] || 40);
+const rounds = Number(process.argv[4] || 3);
 const collector = await startCollector();
 const web = await startStatic();
 const browser = await launch();
@@ -47,6 +52,19 @@ try {
   }
   console.log(`sync loop: ${((ms * 1000) / calls).toFixed(1)} µs/call wall; profiled (non-idle) ${(total / calls).toFixed(1)} µs/call`);
   for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log((t / calls).toFixed(2).padStart(8), 'µs', name);
+  await context.close();
+  const cases = [
+    {
+      id: 'sieve',
+      async prepare(wk) {
+        await registerSettings(web, collector, wk);
+        return web.page(`/bench/${wk}.html`, benchPage({ writeKey: wk, scriptUrl: web.url + sdk.scriptPath, cdn: web.url }));
+      },
+    },
+  ];
+  const out = await runPerCall({ browser, collector, cases, rounds, calls, log: (m) => console.log(m) });
+  const med = (k) => out.sieve.map((r) => r.cold[k]).sort((a, b) => a - b)[Math.floor(out.sieve.length / 2)].toFixed(2);
+  console.log(`median of ${rounds}: sync ${med('syncUs')} µs wall, ${med('cpuSyncUs')} µs CPU; settled ${med('settleUs')} µs wall, ${med('cpuSettleUs')} µs CPU`);
 } finally {
   await browser.close();
   await web.close?.();

@@ -20,6 +20,36 @@ export function pageContext() {
   };
 }
 
+// The page context's JSON, re-made only when the URL, title or canonical link changed (the
+// path and query follow the URL; the referrer is fixed for the document).
+let page = { u: null, t: null, c: null, json: '' };
+function pageJson() {
+  const canonical = document.querySelector("link[rel='canonical']");
+  const c = (canonical && canonical.getAttribute('href')) || undefined;
+  const u = location.href;
+  const t = document.title;
+  if (u !== page.u || t !== page.t || c !== page.c) page = { u, t, c, json: JSON.stringify(pageContext()) };
+  return page.json;
+}
+
+// A cheap pre-check: whether a value may hold something JSON.stringify would silently drop
+// or mangle (functions, DOM nodes) or throw on (BigInts, very deep or circular structures).
+// False positives only cost the careful path below.
+function suspect(v, depth) {
+  if (depth > 64) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (odd(v[i], depth)) return true;
+    return false;
+  }
+  for (const k in v) if (odd(v[k], depth)) return true;
+  return false;
+}
+function odd(x, depth) {
+  const t = typeof x;
+  if (t === 'object') return x !== null && (x.nodeType !== undefined || suspect(x, depth + 1));
+  return t === 'function' || t === 'bigint';
+}
+
 // Values JSON cannot carry faithfully: BigInts become strings, DOM nodes a "[nodeName]"
 // marker, functions are dropped (as JSON.stringify drops them). Each sets `flags.cleaned`.
 function replacer(flags, seen) {
@@ -87,18 +117,21 @@ export function encodeArgs(args, withPage) {
       values.push(null);
     }
   });
+  let page = '';
   if (withPage && !types.endsWith('b')) {
     types += 'b';
-    values.push(pageContext());
+    page = pageJson();
   }
+  // The page context goes last, as its cached JSON text.
+  const appendPage = (json) => (!page ? json : json.length > 2 ? json.slice(0, -1) + ',' + page + ']' : '[' + page + ']');
   const flags = { cleaned: false };
   try {
-    const json = JSON.stringify(values, replacer(flags));
-    return [types, json, flags.cleaned];
+    const json = suspect(values, 0) ? JSON.stringify(values, replacer(flags)) : JSON.stringify(values);
+    return [types, appendPage(json), flags.cleaned];
   } catch (_) {
     // A circular structure: mark repeated objects (second pass, only on this slow path).
     try {
-      return [types, JSON.stringify(values, replacer(flags, new WeakSet())), true];
+      return [types, appendPage(JSON.stringify(values, replacer(flags, new WeakSet()))), true];
     } catch (_) {
       // A getter or toJSON that throws: nothing sensible can be sent.
       return [types, null, true];

@@ -257,7 +257,7 @@ impl Map {
         into_string(out)
     }
 
-    fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.push(b'{');
         for (i, (k, v)) in self.iter().enumerate() {
             if i > 0 {
@@ -370,7 +370,7 @@ impl Value {
 
     /// The writer behind [`Value::to_json`]: bytes, because pushing ASCII punctuation to a
     /// `Vec<u8>` is a plain store while `String::push(char)` encodes UTF-8 every time.
-    fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         match self {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -397,7 +397,7 @@ impl Value {
 /// check always passes; it costs a pass over the text and keeps the code free of `unsafe`.
 /// The unreachable fallback is an empty string rather than `from_utf8_lossy`, which would
 /// add ≈ 0.7 KB of wasm for a case that cannot happen.
-fn into_string(bytes: Vec<u8>) -> String {
+pub(crate) fn into_string(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
@@ -416,7 +416,7 @@ pub fn push_json_str(out: &mut String, s: &str) {
 
 /// [`push_json_str`] on bytes. Runs of bytes that need no escape are copied whole (this is
 /// the hot path of every event).
-fn emit_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn emit_json_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -444,6 +444,52 @@ fn emit_json_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(bytes.get(run_start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// The top-level items of a JSON array text, as slices of it, found without parsing them:
+/// only strings (with their escapes) and bracket depth are followed, nothing is validated.
+/// For text `JSON.stringify` wrote (no whitespace). `None` when `text` is not one array.
+pub fn array_items(text: &str) -> Option<Vec<&str>> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'[') {
+        return None;
+    }
+    let mut items = Vec::with_capacity(4);
+    let (mut depth, mut in_string, mut escaped, mut start) = (0u32, false, false, 1);
+    for (i, &b) in bytes.iter().enumerate().skip(1) {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b',' | b']' if depth == 0 => {
+                let item = text.get(start..i)?;
+                if b == b']' {
+                    // The closing bracket must end the text; `[]` has no items.
+                    if i + 1 != bytes.len() || (item.is_empty() && !items.is_empty()) {
+                        return None;
+                    }
+                    if !item.is_empty() {
+                        items.push(item);
+                    }
+                    return Some(items);
+                }
+                items.push(item);
+                start = i + 1;
+            }
+            b']' | b'}' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Appends a decimal integer (no `core::fmt`).

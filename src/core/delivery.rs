@@ -23,6 +23,9 @@ pub const MAX_KEEPALIVE_BODY: usize = 54 * 1024;
 /// Browsers refuse keepalive requests once 64 KB of keepalive bodies are in flight; Sieve
 /// keeps the total of its own in-flight keepalive bodies under this.
 pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
+/// A segment of the persisted queue is closed once its text reaches this size (a burst of
+/// calls is written as several segments).
+pub const MAX_SEGMENT_BYTES: usize = 16 * 1024;
 /// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_EVENTS: usize = 3_000;
 /// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
@@ -158,6 +161,8 @@ struct Persist {
     /// The segment collecting this turn's events and its encoded text.
     /// Invariant: its id is in `segs`.
     open: Option<(u32, String)>,
+    /// This turn's earlier segments, full (over [`MAX_SEGMENT_BYTES`]): written with `open`.
+    sealed: Vec<(u32, String)>,
     /// Own segments, with whether they are on disk. (Vecs, not BTree collections: a tab has
     /// few segments, and each BTree instantiation costs kilobytes of wasm.)
     segs: Vec<(u32, bool)>,
@@ -279,6 +284,7 @@ impl Delivery {
             claims,
             next_seg: 1,
             open: None,
+            sealed: Vec::new(),
             segs: Vec::new(),
             dirty: Vec::new(),
             adopted_keys: Vec::new(),
@@ -303,6 +309,11 @@ impl Delivery {
     /// Accepts an event (persisted at the end of the turn), then applies the bounds.
     pub fn push(&mut self, mut event: Queued) {
         if let Some(p) = &mut self.persist {
+            // A burst of calls becomes several segments, so that a response confirming one
+            // batch rewrites one small segment, not the whole burst.
+            if let Some(full) = p.open.take_if(|(_, text)| text.len() >= MAX_SEGMENT_BYTES) {
+                p.sealed.push(full);
+            }
             let (seg, text) = p.open.get_or_insert_with(|| {
                 let seg = p.next_seg;
                 (seg, String::new())
@@ -634,7 +645,7 @@ impl Delivery {
     /// Whether this turn changed what must be persisted (the driver then calls
     /// `handle_turn_end` once before the task ends, e.g. from a queued microtask).
     pub fn needs_turn_end(&self) -> bool {
-        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.dirty.is_empty())
+        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.sealed.is_empty() || !p.dirty.is_empty())
     }
 
     /// The end of a turn: this turn's events become one segment write.
@@ -792,7 +803,9 @@ impl Delivery {
                 p.write(key, Some(value));
             }
         }
-        if let Some((seg, text)) = p.open.take() {
+        let mut fresh = std::mem::take(&mut p.sealed);
+        fresh.extend(p.open.take());
+        for (seg, text) in fresh {
             if !p.dirty.iter().any(|&d| d == seg) && !text.is_empty() {
                 let key = queue::segment_key(&p.prefix, &p.tab, seg);
                 p.write(key, Some(text));

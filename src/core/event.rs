@@ -8,7 +8,7 @@ use crate::core::identity::Identity;
 use crate::core::ids::Entropy;
 use crate::core::page::{campaign_from_query, BufferedPageContext};
 use crate::core::time::Millis;
-use crate::json::{push_u64, Map, Value};
+use crate::json::{emit_json_str, push_u64, Map, Value};
 
 /// Browser facts read once by the driver at start-up.
 #[derive(Clone, Debug, Default)]
@@ -282,6 +282,117 @@ pub fn build(input: &BuildInput<'_>, mut payload: Payload, entropy: &mut Entropy
     };
     event.insert("messageId", Value::String(message_id));
     event
+}
+
+/// Pre-written JSON for [`write_track`]: the environment members of `context`, and the
+/// `page` / `campaign` members for the last page context seen (keyed by its JSON text).
+#[derive(Debug, Default)]
+pub struct Fragments {
+    /// `,"userAgent":…` up to and including `library` (what [`enrich_context`] puts before
+    /// `campaign`).
+    env_head: Vec<u8>,
+    /// `,"timezone":…` (or empty): what comes after `campaign`.
+    env_tail: Vec<u8>,
+    /// The page context's JSON text the members below were written for.
+    page_key: String,
+    /// `"page":{…}`
+    page: Vec<u8>,
+    /// `,"campaign":{…}` or empty.
+    campaign: Vec<u8>,
+    /// The ad-click referrer in this page's query, if any.
+    ad_referrer: Option<Map>,
+}
+
+impl Fragments {
+    /// Writes the environment members through [`enrich_context`] itself, so the two event
+    /// writers cannot drift apart.
+    pub fn new(env: &Env) -> Fragments {
+        let mut context = Map::new();
+        enrich_context(&mut context, env);
+        let mut f = Fragments::default();
+        for (key, value) in context.iter() {
+            let out = if key == "timezone" { &mut f.env_tail } else { &mut f.env_head };
+            emit_member(out, key, value);
+        }
+        f
+    }
+
+    /// Re-writes the page members when `key` (the page context's JSON text) changed.
+    /// Returns the ad-click referrer of the page's query.
+    pub fn set_page(&mut self, key: &str, page: impl FnOnce() -> BufferedPageContext) -> Option<&Map> {
+        if self.page_key != key || self.page.is_empty() {
+            let page = page();
+            let page_ctx = page.to_page_context();
+            self.page.clear();
+            emit_member(&mut self.page, "page", &Value::Object(page_ctx));
+            self.page.remove(0);
+            self.campaign.clear();
+            if !page.search.is_empty() {
+                emit_member(&mut self.campaign, "campaign", &Value::Object(campaign_from_query(&page.search)));
+            }
+            self.ad_referrer = crate::core::page::ad_referrer_from_query(&page.search);
+            self.page_key = key.to_owned();
+        }
+        self.ad_referrer.as_ref()
+    }
+}
+
+/// Appends `,"key":value`.
+fn emit_member(out: &mut Vec<u8>, key: &str, value: &Value) {
+    out.push(b',');
+    emit_json_str(out, key);
+    out.push(b':');
+    value.emit(out);
+}
+
+/// The event [`build`] makes for `track(name, properties)` without options, written straight
+/// as JSON (same members, same order, `writeKey` last as the core adds it): no tree, and the
+/// name and properties copied verbatim from the JSON texts the shim sent (`name` a string
+/// literal, `properties` an object). `fragments` must be set for the call's page context.
+pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, properties: &str, message_id: &str) -> String {
+    let mut out = Vec::with_capacity(320 + fragments.env_head.len() + fragments.page.len() + properties.len());
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    out.extend_from_slice(input.now.to_iso().as_bytes());
+    out.extend_from_slice(b"\",\"integrations\":");
+    input.config.integrations.emit(&mut out);
+    out.extend_from_slice(b",\"event\":");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b",\"type\":\"track\",\"properties\":");
+    out.extend_from_slice(properties.as_bytes());
+    out.extend_from_slice(b",\"userId\":");
+    id_value(input.identity.user_id()).emit(&mut out);
+    if let Some(anonymous_id) = input.identity.anonymous_id() {
+        out.extend_from_slice(b",\"anonymousId\":");
+        emit_json_str(&mut out, anonymous_id);
+    }
+    out.extend_from_slice(b",\"context\":{");
+    out.extend_from_slice(&fragments.page);
+    out.extend_from_slice(&fragments.env_head);
+    out.extend_from_slice(&fragments.campaign);
+    out.extend_from_slice(&fragments.env_tail);
+    if let Some(segments) = &input.config.context_segments {
+        emit_member(&mut out, "segments", segments);
+    }
+    if let Some(ad) = input.identity.ad_referrer() {
+        emit_member(&mut out, "referrer", &Value::Object(ad.clone()));
+    }
+    out.extend_from_slice(b"},\"messageId\":");
+    emit_json_str(&mut out, message_id);
+    out.extend_from_slice(b",\"writeKey\":");
+    emit_json_str(&mut out, &input.config.write_key);
+    out.push(b'}');
+    crate::json::into_string(out)
+}
+
+/// What [`write_track`] reads besides the call itself.
+#[derive(Debug)]
+pub struct TrackInput<'a> {
+    /// Now.
+    pub now: Millis,
+    /// Instance configuration.
+    pub config: &'a Config,
+    /// Identity after the call's identity effects.
+    pub identity: &'a Identity,
 }
 
 /// The environment enrichment plugin: userAgent (always), userAgentData, locale (unless

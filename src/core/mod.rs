@@ -30,7 +30,7 @@ pub mod validate;
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
 use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
-use event::{BuildInput, Env, Payload};
+use event::{BuildInput, Env, Fragments, Payload, TrackInput};
 pub use event::EventType;
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
@@ -79,6 +79,8 @@ pub struct Analytics {
     identity: Identity,
     entropy: Entropy,
     delivery: Delivery,
+    /// Pre-written JSON for plain `track` calls ([`Analytics::handle_track_text`]).
+    fragments: Fragments,
     /// Invariant: in the order the changes happened.
     writes: Vec<StorageWrite>,
 }
@@ -89,7 +91,8 @@ impl Analytics {
         let mut entropy = Entropy::from_seed(seed);
         let mut identity = Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
         let writes = identity.take_writes();
-        Analytics { config, env, identity, entropy, delivery: Delivery::default(), writes }
+        let fragments = Fragments::new(&env);
+        Analytics { config, env, identity, entropy, delivery: Delivery::default(), fragments, writes }
     }
 
     /// The configuration.
@@ -163,6 +166,40 @@ impl Analytics {
         }
     }
 
+    /// `track(name)` / `track(name, properties)` without options or callback-only extras:
+    /// the same effects and the same event as [`Analytics::handle_call`], written straight
+    /// from the call's JSON texts (`name` a JSON string literal, `properties` a JSON object,
+    /// `page` the buffered page context object) without building a tree. The shim's JSON
+    /// texts come from `JSON.stringify`, so they are copied verbatim.
+    ///
+    /// # Errors
+    /// As [`Analytics::handle_call`].
+    pub fn handle_track_text(&mut self, now: Millis, name: &str, properties: &str, page: &str, dispatch: Dispatch) -> Result<String, CallError> {
+        if name == "\"\"" {
+            return Err(CallError::Args(args::ArgError::EventMissing));
+        }
+        self.identity.touch_user_id();
+        let ad = self.fragments.set_page(page, || match crate::json::parse(page) {
+            Ok(Value::Object(bpc)) => BufferedPageContext::from_bpc(&bpc),
+            _ => BufferedPageContext::default(),
+        });
+        if let Some(ad) = ad {
+            self.identity.set_ad_referrer(ad.clone());
+        }
+        self.identity.ensure_anonymous_id(&mut self.entropy);
+        self.collect_writes();
+        let message_id = event::new_message_id(now, &mut self.entropy);
+        let input = TrackInput { now, config: &self.config, identity: &self.identity };
+        let json = event::write_track(&input, &self.fragments, name, properties, &message_id);
+        match dispatch {
+            Dispatch::Queue => {
+                let to_api = self.to_api(&self.config.integrations);
+                self.push_event(now, EventType::Track, message_id, json, to_api)
+            }
+            Dispatch::Return => Ok(json),
+        }
+    }
+
     /// Queues an event that page plugins or middleware have finished with (built earlier by
     /// [`Analytics::handle_call`] with [`Dispatch::Return`], then possibly changed). Returns
     /// the JSON as queued.
@@ -184,11 +221,23 @@ impl Analytics {
         self.queue_event(now, kind, &event, json)
     }
 
+    /// Whether an event with these `integrations` goes to the API.
+    fn to_api(&self, integrations: &Map) -> bool {
+        self.config.segment_io && !matches!(integrations.get("Segment.io"), Some(Value::Bool(false)))
+    }
+
     /// Puts a built event in the delivery queue unless `integrations` keep it from the API.
     fn queue_event(&mut self, now: Millis, kind: EventType, event: &Map, json: String) -> Result<String, CallError> {
-        let to_segment_io = self.config.segment_io
-            && !matches!(event.get("integrations").and_then(|i| i.get("Segment.io")), Some(Value::Bool(false)));
-        if !to_segment_io {
+        let empty = Map::new();
+        let integrations = event.get("integrations").and_then(Value::as_object).unwrap_or(&empty);
+        let to_api = self.to_api(integrations);
+        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
+        self.push_event(now, kind, message_id, json, to_api)
+    }
+
+    /// Queues an event's JSON for delivery (when `to_api`), enforcing the size limit.
+    fn push_event(&mut self, now: Millis, kind: EventType, message_id: String, json: String, to_api: bool) -> Result<String, CallError> {
+        if !to_api {
             // `integrations: {'Segment.io': false}`: the event is built (and resolves) but
             // is not sent, as analytics.js filters destinations.
             return Ok(json);
@@ -201,7 +250,6 @@ impl Analytics {
             });
             return Err(CallError::TooLarge);
         }
-        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
         self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
         Ok(json)
     }

@@ -153,3 +153,21 @@ fn trim_ws_matches_std() {
         assert_eq!(trim_ws(s, false), s.trim_start(), "{s:?}");
     }
 }
+
+#[test]
+fn array_items_splits_top_level_items_without_parsing() {
+    let table: [(&str, Option<&[&str]>); 9] = [
+        ("[]", Some(&[])),
+        (r#"["a"]"#, Some(&[r#""a""#])),
+        (r#"["a,]\"",{"k":[1,{"x":"}"}]},null]"#, Some(&[r#""a,]\"""#, r#"{"k":[1,{"x":"}"}]}"#, "null"])),
+        (r#"["\\",1]"#, Some(&[r#""\\""#, "1"])),
+        ("", None),
+        ("{}", None),
+        ("[1,2", None),
+        ("[1]]", None),
+        ("[1,]", None),
+    ];
+    for (text, want) in table {
+        assert_eq!(array_items(text).as_deref(), want, "{text}");
+    }
+}

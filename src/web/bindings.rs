@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::{clock, env, pump, storage, Driver, Shared};
+use super::{clock, env, pump, pump_after_call, storage, Driver, Shared};
 use crate::core::args::decode_args;
 use crate::core::config::Config;
 use crate::core::page::BufferedPageContext;
@@ -26,8 +26,34 @@ impl std::fmt::Debug for AnalyticsWasm {
     }
 }
 
+/// The name, properties and page context JSON texts of a `track(name)` /
+/// `track(name, properties)` call (wire types `sb` / `sob`), when that is what it is.
+fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
+    if types != "sb" && types != "sob" {
+        return None;
+    }
+    match json::array_items(values)?.as_slice() {
+        [name, page] if types == "sb" => Some((name, "{}", page)),
+        [name, properties, page] if types == "sob" => Some((name, properties, page)),
+        _ => None,
+    }
+}
+
 fn parse_or_empty(text: &str) -> Value {
     json::parse(text).unwrap_or(Value::Object(json::Map::new()))
+}
+
+impl AnalyticsWasm {
+    /// Runs `f` on the core, then [`pump_after_call`]; `None` when the instance is busy (a
+    /// re-entrant call).
+    fn with_core<T>(&self, f: impl FnOnce(&mut Analytics) -> T) -> Option<T> {
+        let result = {
+            let mut driver = self.shared.try_borrow_mut().ok()?;
+            f(&mut driver.core)
+        };
+        pump_after_call(&self.shared);
+        Some(result)
+    }
 }
 
 #[wasm_bindgen]
@@ -53,23 +79,27 @@ impl AnalyticsWasm {
         let Some(method) = EventType::from_name(method) else {
             return String::from("!unknown method");
         };
-        let values = match json::parse(values) {
-            Ok(v) => v,
-            Err(e) => return crate::json::concat(&["!", e.message()]),
+        let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
+        let items = if method == EventType::Track { plain_track(types, values) } else { None };
+        let result = match items {
+            // `track(name)` / `track(name, properties)`, the common call: written without a tree.
+            Some((name, properties, page)) => {
+                self.with_core(|core| core.handle_track_text(clock::now(), name, properties, page, dispatch))
+            }
+            None => {
+                let values = match json::parse(values) {
+                    Ok(v) => v,
+                    Err(e) => return crate::json::concat(&["!", e.message()]),
+                };
+                let (args, page) = decode_args(types, &values);
+                let page = page.unwrap_or_else(BufferedPageContext::default);
+                self.with_core(|core| core.handle_call(clock::now(), method, &args, &page, dispatch))
+            }
         };
-        let (args, page) = decode_args(types, &values);
-        let page = page.unwrap_or_else(BufferedPageContext::default);
-        let result = {
-            let Ok(mut driver) = self.shared.try_borrow_mut() else {
-                return String::from("!busy");
-            };
-            let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
-            driver.core.handle_call(clock::now(), method, &args, &page, dispatch)
-        };
-        pump(&self.shared);
         match result {
-            Ok(json) => json,
-            Err(e) => crate::json::concat(&["!", e.message()]),
+            Some(Ok(json)) => json,
+            Some(Err(e)) => crate::json::concat(&["!", e.message()]),
+            None => String::from("!busy"),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Page lifecycle and connectivity for delivery: `pagehide` / `visibilitychange` (send what
 //! is queued with keepalive) and `online` / `offline` (pause and resume), plus the driver's
-//! start-up (open the persisted queue, read `navigator.onLine`). Does I/O.
+//! start-up (open the persisted queue, read `navigator.onLine`). Each of these events runs
+//! the driver's I/O task at once (the queue is on disk before a hidden page can be
+//! discarded). Does I/O.
 
 use std::rc::Rc;
 
@@ -8,7 +10,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{clock, pump, tabs, Shared};
+use super::{clock, pump, run_io_task, tabs, Shared};
 use crate::core::delivery::Claims;
 
 #[wasm_bindgen]
@@ -64,7 +66,8 @@ fn listen(shared: &Shared) {
                 }
             }
         }
-        pump(&shared);
+        // Not waiting for a queued I/O task: a hidden page may never run another task.
+        run_io_task(&shared);
         JsValue::UNDEFINED
     });
     let f: &JsValue = handler.as_ref();

@@ -33,8 +33,6 @@ use crate::core::Analytics;
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
     fn console_warn(message: &str);
-    #[wasm_bindgen(js_name = queueMicrotask)]
-    fn queue_microtask(callback: &JsValue);
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -68,8 +66,8 @@ pub(crate) struct Driver {
     timer: Option<(Millis, JsValue)>,
     storage_warned: bool,
     on_notice: js_sys::Function,
-    /// `handle_turn_end` is queued as a microtask (at most one per turn).
-    turn_end_queued: bool,
+    /// The I/O task is queued (at most one at a time): see [`pump_after_call`].
+    io_task_queued: bool,
     /// The core wants this tab's Web Lock held.
     lock_wanted: bool,
     /// A request for this tab's lock is waiting to be granted.
@@ -89,7 +87,7 @@ impl Driver {
             timer: None,
             storage_warned: false,
             on_notice,
-            turn_end_queued: false,
+            io_task_queued: false,
             lock_wanted: false,
             lock_requested: false,
             lock_release: None,
@@ -98,9 +96,34 @@ impl Driver {
 }
 
 /// Runs the core's polling protocol: queries (storage scans, locks), storage writes,
-/// requests, timer, then notices; and queues the end-of-turn microtask when the core has
-/// events to persist.
+/// requests, timer, then notices; and queues the I/O task when the core has events to
+/// persist.
 pub(crate) fn pump(shared: &Shared) {
+    pump_with(shared, false);
+}
+
+/// [`pump`] after an API call: identity's storage writes and notices happen now; requests,
+/// the timer and the queue's persistence wait for the I/O task, queued with
+/// `setTimeout(0)` so it runs right after the caller's task (one task for a burst of calls)
+/// and the caller's task stays short. `pagehide` and `visibilitychange` to hidden run it at
+/// once (see `lifecycle.rs`), so an unloading page still has its events on disk.
+pub(crate) fn pump_after_call(shared: &Shared) {
+    pump_with(shared, true);
+}
+
+/// The I/O task: the end of the turn (events accepted since become one segment write),
+/// then a full [`pump`].
+pub(crate) fn run_io_task(shared: &Shared) {
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        driver.io_task_queued = false;
+        if driver.core.needs_turn_end() {
+            driver.core.handle_turn_end(clock::now());
+        }
+    }
+    pump(shared);
+}
+
+fn pump_with(shared: &Shared, after_call: bool) {
     let now = clock::now();
     let (sends, notices, on_notice, claims) = {
         let Ok(mut driver) = shared.try_borrow_mut() else { return };
@@ -130,26 +153,24 @@ pub(crate) fn pump(shared: &Shared) {
                 break;
             }
         }
-        if driver.core.needs_turn_end() && !driver.turn_end_queued {
-            driver.turn_end_queued = true;
+        if (after_call || driver.core.needs_turn_end()) && !driver.io_task_queued {
+            driver.io_task_queued = true;
             let weak = Rc::downgrade(shared);
-            let turn_end = once(move |_| {
+            let task = once(move |_| {
                 if let Some(shared) = weak.upgrade() {
-                    if let Ok(mut driver) = shared.try_borrow_mut() {
-                        driver.turn_end_queued = false;
-                        driver.core.handle_turn_end(clock::now());
-                    }
-                    pump(&shared);
+                    run_io_task(&shared);
                 }
                 JsValue::UNDEFINED
             });
-            queue_microtask(&turn_end);
+            set_timeout(&task, 0);
         }
         let mut sends = Vec::new();
-        while let Some(transmit) = driver.core.poll_transmit(now) {
-            sends.push(transmit);
+        if !after_call {
+            while let Some(transmit) = driver.core.poll_transmit(now) {
+                sends.push(transmit);
+            }
+            arm_timer(driver, shared, now);
         }
-        arm_timer(driver, shared, now);
         let mut notices = Vec::new();
         while let Some(notice) = driver.core.poll_notice() {
             notices.push(notice);

@@ -2,6 +2,7 @@
 
 use sieve::core::args::{decode_args, resolve_alias, resolve_page, resolve_track, resolve_user};
 use sieve::core::page::BufferedPageContext;
+use sieve::core::Dispatch;
 use sieve::json::{self, Value};
 
 use crate::sim::Sim;
@@ -214,4 +215,49 @@ fn an_empty_page_name_is_not_copied_into_properties() {
     let props = e.get("properties").unwrap();
     assert_eq!(props.get("category").and_then(Value::as_str), Some(""));
     assert!(props.get("name").is_none());
+}
+
+/// The tree-free `track` writer (`handle_track_text`) gives, byte for byte, the event and the
+/// storage effects the general path (`handle_call`) gives for the same call.
+#[test]
+fn plain_track_text_matches_the_general_path() {
+    let plain = r#"{"__t":"bpc","p":"/shop","u":"https://www.example.com/shop#top","s":"","t":"Shop","r":""}"#;
+    let utm = r#"{"__t":"bpc","p":"/l","u":"https://x.io/l?utm_source=news&utm_medium=mail&btid=B1","s":"?utm_source=news&utm_medium=mail&btid=B1","t":"L","r":"https://ref.example/"}"#;
+    let canonical = r#"{"__t":"bpc","c":"https://x.io/canon","p":"/a","u":"https://x.io/a?q=1","s":"?q=1","t":"T \"q\" é","r":""}"#;
+    let off = r#"{"integrations":{"Segment.io":false,"Amplitude":true}}"#;
+    // (options, setup, properties (None: `track(name)`) as JSON.stringify writes them, page context)
+    let table: [(&str, &str, Option<&str>, &str); 7] = [
+        ("{}", "", Some(r#"{"i":1,"plan":"pro","revenue":12.5,"tags":["a","b"],"nested":{"k":"v"}}"#), plain),
+        ("{}", "", None, plain),
+        ("{}", "", Some("{\"s\":\"line\\nbreak \u{2028} \\\"x\\\"\"}"), utm),
+        ("{}", "identify", Some("{}"), canonical),
+        ("{}", "segments", Some(r#"{"a":[]}"#), utm),
+        (off, "", Some(r#"{"a":1}"#), plain),
+        (r#"{"integrations":{"Mixpanel":false}}"#, "identify", None, canonical),
+    ];
+    for (options, setup, properties, page) in table {
+        let mut general = Sim::new("{}", options);
+        let mut text = Sim::new("{}", options);
+        for sim in [&mut general, &mut text] {
+            match setup {
+                "identify" => drop(sim.call_wire("identify", "so", r#"["u1",{"email":"a@b.c"}]"#).unwrap()),
+                "segments" => sim.core.set_context_segments(Some(json::parse(r#"[{"key":"vip"}]"#).unwrap())),
+                _ => {}
+            }
+        }
+        let (types, values) = match properties {
+            Some(p) => ("sob", format!(r#"["Bench \"Event\"",{p},{page}]"#)),
+            None => ("sb", format!(r#"["Bench \"Event\"",{page}]"#)),
+        };
+        let want = general.call_wire("track", types, &values).unwrap().to_json();
+        let got = text.core.handle_track_text(text.now, r#""Bench \"Event\"""#, properties.unwrap_or("{}"), page, Dispatch::Queue).unwrap();
+        text.step();
+        assert_eq!(got, want, "{options} {setup} {page}");
+        if page == utm {
+            assert!(want.contains(r#""referrer":{"id":"B1","type":"dataxu"}"#) && want.contains(r#""campaign":{"#), "{want}");
+        }
+        assert_eq!((text.core.queued(), &text.cookies, &text.local), (general.core.queued(), &general.cookies, &general.local), "{options} {setup}");
+    }
+    let mut sim = Sim::new("{}", "{}");
+    assert_eq!(sim.core.handle_track_text(sim.now, r#""""#, "{}", plain, Dispatch::Queue).unwrap_err().message(), "Event missing");
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sieve::core::config::Config;
-use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS};
+use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS, MAX_SEGMENT_BYTES};
 use sieve::core::identity::{StorageSnapshot, Store};
 use sieve::core::time::Millis;
 use sieve::core::{Analytics, Dispatch, EventType};
@@ -253,7 +253,7 @@ fn assert_all_delivered(world: &World, ids: &[String]) {
 }
 
 #[test]
-fn one_turn_is_one_storage_write_whatever_the_number_of_events() {
+fn one_turn_is_one_storage_write_below_a_segments_size() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab("{}");
     let before = w.queue_writes;
@@ -272,6 +272,30 @@ fn one_turn_is_one_storage_write_whatever_the_number_of_events() {
     assert_eq!(w.queue_writes, before + 2);
     assert_eq!(w.queue_keys().len(), 2);
     assert_eq!(w.local[&keys[0]].lines().count(), 7);
+}
+
+#[test]
+fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(FAST);
+    let before = w.queue_writes;
+    let ids: Vec<String> = (0..200).map(|i| w.call(t, &format!("E{i}"))).collect();
+    w.step(t);
+    let keys = w.queue_keys();
+    assert!(keys.len() >= 4, "{} segments", keys.len());
+    assert_eq!(w.queue_writes, before + keys.len(), "written at the end of the turn, once each");
+    let lines: usize = keys.iter().map(|k| w.local[k].lines().count()).sum();
+    assert_eq!(lines, 200);
+    let biggest = keys.iter().map(|k| w.local[k].len()).max().unwrap_or(0);
+    assert!(biggest < MAX_SEGMENT_BYTES + 2048, "a segment stops growing at {MAX_SEGMENT_BYTES} bytes: {biggest}");
+    // The first batch of 10 is confirmed: only the segment holding it is rewritten.
+    let before = w.queue_writes;
+    assert_eq!(w.tabs[t].in_flight.len(), 1, "one batch in flight at a time");
+    w.answer(t);
+    assert_eq!(w.queue_writes, before + 1);
+    w.run(60_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.queue_keys().is_empty());
 }
 
 #[test]
