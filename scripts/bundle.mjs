@@ -13,14 +13,20 @@ await build({
   // The script tag passes its own wasm URL; wasm-bindgen's import.meta default is never used.
   define: { 'import.meta.url': '""' },
 });
-// dist/index.js imports './segments.js' at run time (the file built below, next to it).
-const segmentsExternal = {
-  name: 'segments-external',
+// The lazily loaded parts (js/chunks.js): dist/index.js imports './<name>.js' at run time
+// (the files built below, next to it); the script tag imports them from its own URL.
+const CHUNKS = ['plugins', 'autotrack', 'querystring'];
+const chunksExternal = {
+  name: 'chunks-external',
   setup(b) {
-    b.onResolve({ filter: /^\.\/segments\.js$/ }, (args) => (args.importer.endsWith('index.js') ? { path: './segments.js', external: true } : undefined));
+    b.onResolve({ filter: /^\.\/(segments|plugins|autotrack|querystring)\.js$/ }, (args) =>
+      args.importer.endsWith('index.js') ? { path: args.path, external: true } : undefined,
+    );
   },
 };
-await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [segmentsExternal] });
+await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [chunksExternal] });
+// Each imports nothing: the core hands them what they need (the Context class).
+await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outdir: 'dist', format: 'esm' });
 // The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
 // exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
 await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm' });
