@@ -42,6 +42,21 @@ export default async function ({ module_or_path: url }) {
 `,
   ],
 ];
+// The wasm's imports are named `__wbg_<name>_<16 hex digits>`: ~300 B of gzip that cannot be
+// compressed. The glue's import object gets short keys (`<name>_` + the fewest hex digits
+// that keep them apart), and a Proxy maps the wasm's names to them as it is instantiated
+// (the wasm is untouched).
+function shortImportNames(code, path) {
+  const HEAD = /\n        __wbg_([A-Za-z0-9_]*_)([0-9a-f]{16}): /g;
+  const names = [...code.matchAll(HEAD)];
+  let n = 0;
+  while (new Set(names.map((m) => m[1] + m[2].slice(0, n))).size < names.length) n++;
+  const lookup = '"./sieve_bg.js": new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' + n + '})[0-9a-f]{' + (16 - n) + '}$/, "$1")] }),';
+  const next = code.replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ').replace('"./sieve_bg.js": import0,', lookup);
+  if (!names.length || !next.includes(lookup)) throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
+  return next;
+}
+
 const trimGlue = {
   name: 'trim-glue',
   setup(b) {
@@ -52,7 +67,7 @@ const trimGlue = {
         if (next === code) throw new Error('scripts/bundle.mjs: a GLUE_EDITS pattern no longer matches ' + args.path + ': ' + pattern);
         code = next;
       }
-      return { contents: code, loader: 'js' };
+      return { contents: shortImportNames(code, args.path), loader: 'js' };
     });
   },
 };
