@@ -3,9 +3,10 @@
 import { build } from 'esbuild';
 import { copyFileSync, readFileSync } from 'node:fs';
 
-// wasm-bindgen's glue for the core wasm (target/pkg/sieve.js) carries code Sieve never runs.
-// Each edit below must apply (the build fails otherwise: re-check them when wasm-bindgen or
-// the exports change); together they take ~500 B off analytics.min.js (gzip).
+// wasm-bindgen's glue (target/pkg/sieve.js for the core, sieve_segments.js for the segment
+// engine) carries code Sieve never runs. Each edit below must apply (the build fails
+// otherwise: re-check them when wasm-bindgen or the exports change); together they take
+// ~500 B off analytics.min.js (gzip).
 const GLUE_EDITS = [
   // free() and Symbol.dispose: the instance lives as long as the page.
   [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n'],
@@ -18,7 +19,7 @@ const GLUE_EDITS = [
     /function passStringToWasm0\(arg, malloc, realloc\) \{\n    if \(realloc === undefined\) \{.*?\n    \}\n/s,
     'function passStringToWasm0(arg) {\n    const malloc = wasm.__wbindgen_malloc, realloc = wasm.__wbindgen_realloc;\n',
   ],
-  // Loading: js/load.js calls `init({module_or_path: url})` once (it keeps the promise), so
+  // Loading: js/load.js and js/segments.js call `init({module_or_path: url})` once, so
   // initSync, deprecated call shapes, defaults and non-URL inputs go. What stays: streaming
   // instantiation, and the arrayBuffer() fallback (with a warning) when the server sends
   // the wasm with another MIME type.
@@ -51,16 +52,16 @@ function shortImportNames(code, path) {
   const names = [...code.matchAll(HEAD)];
   let n = 0;
   while (new Set(names.map((m) => m[1] + m[2].slice(0, n))).size < names.length) n++;
-  const lookup = '"./sieve_bg.js": new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' + n + '})[0-9a-f]{' + (16 - n) + '}$/, "$1")] }),';
-  const next = code.replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ').replace('"./sieve_bg.js": import0,', lookup);
-  if (!names.length || !next.includes(lookup)) throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
+  const proxy = 'new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' + n + '})[0-9a-f]{' + (16 - n) + '}$/, "$1")] }),';
+  const next = code.replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ').replace(/("\.\/sieve(_segments)?_bg\.js": )import0,/, (_, key) => key + proxy);
+  if (!names.length || !next.includes(proxy)) throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
   return next;
 }
 
 const trimGlue = {
   name: 'trim-glue',
   setup(b) {
-    b.onLoad({ filter: /[\\/]target[\\/]pkg[\\/]sieve\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]pkg[\\/]sieve(_segments)?\.js$/ }, (args) => {
       let code = readFileSync(args.path, 'utf8');
       for (const [pattern, replacement] of GLUE_EDITS) {
         const next = code.replace(pattern, replacement);
@@ -99,7 +100,7 @@ await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js',
 await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outdir: 'dist', format: 'esm' });
 // The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
 // exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
-await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm' });
+await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm', plugins: [trimGlue] });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
 
 // Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
@@ -111,5 +112,5 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
       b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({ path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname }));
     },
   };
-  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue] });
+  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue, trimGlue] });
 }
