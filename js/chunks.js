@@ -13,7 +13,7 @@ export const importChunk = (name) => Promise.resolve(name).then((n) => loader(n)
 
 /** A failed load: a console warning and an `error` event, never an exception. */
 export function chunkFailed(emitter, name, reason) {
-  console.warn('[sieve] could not load ' + name + '.js; ' + name + ' calls are ignored', reason);
+  console.warn('[sieve] could not load ' + name + '.js', reason);
   emitter.emit('error', { code: 'chunk_unavailable', reason, chunk: name });
 }
 
