@@ -11,6 +11,12 @@ const GLUE_EDITS = [
   // free() and Symbol.dispose: the instance lives as long as the page.
   [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n'],
   [/if \(Symbol\.dispose\)[^\n]*\n/, ''],
+  // Freeing the arguments already copied when copying the next one fails: that failure is a
+  // wasm trap (out of memory), after which the instance is not used again (js/analytics.js).
+  [
+    /\n( *)try \{\n((?: *(?:ptr|len)\d+ = [^\n]*\n)+) *\} catch \(e\) \{\n(?: *if \(ptr\d+\) \{ wasm\.__wbindgen_free\([^\n]*\n)+ *throw e;\n *\}\n/g,
+    '\n$2',
+  ],
   // TextEncoder.encodeInto is in every browser that runs es2020.
   [/\nif \(!\('encodeInto' in cachedTextEncoder\)\) \{.*?\n\}\n/s, '\n'],
   // passStringToWasm0 is always given wasm's malloc and realloc: its other branch is dead.
