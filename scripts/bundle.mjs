@@ -12,7 +12,8 @@ const GLUE_EDITS = [
   [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n'],
   [/if \(Symbol\.dispose\)[^\n]*\n/, ''],
   // Freeing the arguments already copied when copying the next one fails: that failure is a
-  // wasm trap (out of memory), after which the instance is not used again (js/analytics.js).
+  // wasm trap (malloc out of memory), after which the core instance is disabled
+  // (js/analytics.js `_wasm`) and a few leaked bytes do not matter.
   [
     /\n( *)try \{\n((?: *(?:ptr|len)\d+ = [^\n]*\n)+) *\} catch \(e\) \{\n(?: *if \(ptr\d+\) \{ wasm\.__wbindgen_free\([^\n]*\n)+ *throw e;\n *\}\n/g,
     '\n$2',
