@@ -6,10 +6,9 @@ import { encodeArgs } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
 import { Context } from './context.js';
-import { Pipeline, ContextCancelation } from './plugins.js';
-import { trackLink, trackForm } from './autotrack.js';
+import { LazyPipeline, chunk } from './chunks.js';
 
-export { Context, ContextCancelation };
+export { Context };
 
 export const VERSION = '0.1.0';
 const noop = () => {};
@@ -24,7 +23,7 @@ export class Analytics extends Emitter {
     this.options = options || {};
     this.initialized = false;
     this._broken = false;
-    this._pipe = new Pipeline();
+    this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
     this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
       this._notice(code, reason, count),
     );
@@ -218,14 +217,18 @@ export class Analytics extends Emitter {
     return Promise.resolve(this);
   }
 
-  trackLink(links, event, properties, options) {
-    return Promise.resolve(trackLink(this, links, event, properties, options));
+  // dist/autotrack.js, loaded on first use; resolves with the instance.
+  _autotrack(fn, args) {
+    return chunk('autotrack', this).then((m) => (m && m[fn](this, ...args), this));
+  }
+  trackLink(...args) {
+    return this._autotrack('trackLink', args);
   }
   trackClick(...args) {
     return this.trackLink(...args);
   }
-  trackForm(forms, event, properties, options) {
-    return Promise.resolve(trackForm(this, forms, event, properties, options));
+  trackForm(...args) {
+    return this._autotrack('trackForm', args);
   }
   trackSubmit(...args) {
     return this.trackForm(...args);

@@ -1,6 +1,5 @@
 // Start-up shared by the script-tag and npm entries, once the live instance exists: the
 // `initialize` event, the `ajs_*` query string, then every queued call in the order it was made.
-import { applyQueryString } from './querystring.js';
 import { pageContext } from './args.js';
 
 /** `initialPageview: true`: a page() captured now, to be replayed first. */
@@ -10,12 +9,13 @@ export function initialPageview(options) {
 
 /**
  * `queued` holds `[method, ...args]` (snippet) or `{method, args, resolve, reject}` (npm).
+ * `query` runs the `ajs_*` parameters' calls (from createAnalytics; undefined without any).
  * Calls made meanwhile reach the live instance directly.
  */
-export function boot(analytics, options, queued) {
+export function boot(analytics, options, queued, query) {
   analytics.emit('initialize', analytics.settings, options);
   try {
-    applyQueryString(analytics, options, location);
+    if (query) query(analytics);
   } catch (err) {
     console.error('[sieve] ajs_* query string handling failed', err);
   }

@@ -4,10 +4,17 @@ import { createAnalytics } from './load.js';
 import { boot, initialPageview } from './boot.js';
 import { pageContext } from './args.js';
 import { Analytics, Context, VERSION } from './analytics.js';
-import { setSegmentsLoader } from './segments-api.js';
+import { setChunkLoader } from './chunks.js';
 
-// dist/segments.js, next to this file; imported only when definitions exist.
-setSegmentsLoader(() => import('./segments.js'));
+// Lazily loaded parts (js/chunks.js), next to this file. Literal paths, so that bundlers
+// (Vite, webpack, esbuild) find them and emit them as their own chunks.
+const CHUNKS = {
+  plugins: () => import('./plugins.js'),
+  autotrack: () => import('./autotrack.js'),
+  querystring: () => import('./querystring.js'),
+  segments: () => import('./segments.js'),
+};
+setChunkLoader((name) => CHUNKS[name]());
 
 const PROMISED = [
   'track', 'page', 'screen', 'identify', 'group', 'alias', 'reset', 'ready', 'user', 'register', 'deregister',
@@ -42,10 +49,10 @@ export class AnalyticsBrowser {
     this._loading = true;
     const wasmUrl = new URL('./sieve_bg.wasm', import.meta.url);
     const early = initialPageview(options);
-    createAnalytics(settings || {}, options, wasmUrl).then((analytics) => {
+    createAnalytics(settings || {}, options, wasmUrl).then(([analytics, query]) => {
       this.instance = analytics;
       this.ctx = new Context('{}');
-      boot(analytics, options, [...early, ...this._calls.splice(0)]);
+      boot(analytics, options, [...early, ...this._calls.splice(0)], query);
       this._resolve([analytics, this.ctx]);
     }, this._reject);
     return this;

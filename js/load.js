@@ -2,6 +2,7 @@
 // wrong MIME type) and the settings (`cdnSettings`, else fetched from the CDN URL).
 import init from '../target/pkg/sieve.js';
 import { Analytics } from './analytics.js';
+import { importChunk, chunkFailed } from './chunks.js';
 
 export const DEFAULT_CDN = 'https://cdn.segment.com';
 let wasmReady;
@@ -24,8 +25,30 @@ async function fetchSettings(cdnURL, writeKey) {
   }
 }
 
-/** Creates a live instance once the wasm and the settings are in. */
+// The query's `ajs_*` part (location.search, else the `?…` part of the hash), if any.
+function ajsQuery(options) {
+  if (options.useQueryString === false) return;
+  const { search, hash } = location;
+  const query = search || (hash.includes('?') ? hash.slice(hash.indexOf('?')) : '');
+  return query.includes('ajs_') ? query : undefined;
+}
+
+/**
+ * Resolves to `[analytics, query]` once the wasm and the settings are in: the live instance,
+ * and a function that runs the `ajs_*` parameters' calls on it (dist/querystring.js, fetched
+ * meanwhile), undefined when the page has none.
+ */
 export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options, wasmUrl) {
-  const [settings] = await Promise.all([cdnSettings || fetchSettings(cdnURL || DEFAULT_CDN, writeKey), instantiate(wasmUrl)]);
-  return new Analytics(writeKey, settings, options || {});
+  options ||= {};
+  const q = ajsQuery(options);
+  const [settings, , query] = await Promise.all([
+    cdnSettings || fetchSettings(cdnURL || DEFAULT_CDN, writeKey),
+    instantiate(wasmUrl),
+    q &&
+      importChunk('querystring').then(
+        (m) => (a) => m.applyQueryString(a, options, q),
+        (err) => (a) => chunkFailed(a, 'querystring', err),
+      ),
+  ]);
+  return [new Analytics(writeKey, settings, options), query];
 }

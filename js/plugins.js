@@ -2,7 +2,8 @@
 // `enrichment` plugins (and source middleware) see an event before it is queued, then
 // `destination` plugins (device mode; destination middleware applies per destination) and
 // `after` plugins see it once it is queued. A loop here is over plugins for one event.
-import { Context } from './context.js';
+// dist/plugins.js, loaded by the core's LazyPipeline (js/chunks.js) on first use; the core
+// hands over its Context class (one class for both, so `instanceof` holds).
 
 export class ContextCancelation {
   constructor({ retry = true, type = 'plugin Error', reason = '' } = {}) {
@@ -63,7 +64,8 @@ function sourceMiddlewarePlugin(fn, destinations) {
 }
 
 export class Pipeline {
-  constructor() {
+  constructor(Context) {
+    this.C = Context;
     this.plugins = [];
     this.failedInitializations = [];
     this._destinationMiddleware = []; // [name lowercased or '*', fn]
@@ -80,7 +82,7 @@ export class Pipeline {
   }
 
   async register(analytics, plugins) {
-    const ctx = Context.system();
+    const ctx = this.C.system();
     await Promise.all(
       plugins.map(async (plugin) => {
         if (!plugin || typeof plugin !== 'object' || !plugin.name) {
@@ -106,7 +108,7 @@ export class Pipeline {
   }
 
   async deregister(analytics, names) {
-    const ctx = Context.system();
+    const ctx = this.C.system();
     for (const name of names) {
       const plugin = this.plugins.find((p) => p.name === name);
       if (!plugin) continue;
@@ -142,7 +144,7 @@ export class Pipeline {
       if (typeof p[method] !== 'function') continue;
       try {
         const out = await p[method](ctx);
-        if (!(out instanceof Context)) throw new ContextCancelation({ reason: 'plugin "' + p.name + '" did not return a context' });
+        if (!(out instanceof this.C)) throw new ContextCancelation({ reason: 'plugin "' + p.name + '" did not return a context' });
       } catch (err) {
         // ctx.cancel() throws by design; either way the event stops here.
         if (!ctx.isCancelled()) ctx._cancelled = err;
@@ -170,7 +172,7 @@ export class Pipeline {
         const event = await this._applyDestinationMiddleware(p, ctx.event);
         if (!event) return;
         try {
-          await p[method](new Context(event));
+          await p[method](new this.C(event));
         } catch (err) {
           ctx.log('warn', 'destination "' + p.name + '" failed', err);
         }

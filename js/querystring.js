@@ -1,15 +1,12 @@
 // analytics.js `ajs_*` query parameters: `ajs_aid` → setAnonymousId, `ajs_uid` (+ `ajs_trait_*`)
 // → identify, `ajs_event` (+ `ajs_prop_*`) → track. Read from `location.search`, else from
 // the `?…` part of the hash. Disabled with `useQueryString: false`; `{aid, uid}` RegExps
-// validate the ids (default: anything non-empty).
+// validate the ids (default: anything non-empty). dist/querystring.js: loaded (in parallel
+// with the wasm) only when the query has `ajs_` in it (js/load.js `ajsQuery`).
 
 /** Runs the query's calls on `analytics` before the replayed ones; returns their promises. */
-export function applyQueryString(analytics, options, location) {
+export function applyQueryString(analytics, options, query) {
   const setting = options.useQueryString;
-  if (setting === false) return [];
-  let query = location.search;
-  if (!query && location.hash.includes('?')) query = location.hash.slice(location.hash.indexOf('?'));
-  if (!query.includes('ajs_')) return [];
   const params = new URLSearchParams(query);
   const pattern = (key) => (setting && setting[key] instanceof RegExp ? setting[key] : /.+/);
   const prefixed = (prefix) => {

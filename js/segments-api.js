@@ -3,12 +3,7 @@
 // loaded, which happens only when definitions exist (settings `segments`, the load option
 // `segments: {definitions, url}`, or a `segments.load()` call). Everything else lives in
 // js/segments.js, loaded with a dynamic import().
-
-let loader = null;
-/** Set by the entry (script tag or npm): how to import the segments module. */
-export function setSegmentsLoader(fn) {
-  loader = fn;
-}
+import { importChunk } from './chunks.js';
 
 // Events kept while the engine loads (or before any definitions exist), oldest first.
 const MAX_BUFFERED = 256;
@@ -27,8 +22,7 @@ export class Segments {
 
   _start() {
     if (!this._loading) {
-      const load = loader ? loader() : Promise.reject(new Error('no segments loader'));
-      this._loading = load
+      this._loading = importChunk('segments')
         .then((mod) => mod.attach(this))
         .then((rt) => (this._rt = rt))
         .catch((err) => {

@@ -23,7 +23,7 @@ async function fetchDefinitions(url) {
 /** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
 export async function attach(api, wasmUrl) {
   const url = api._opt.url;
-  const [, fetched] = await Promise.all([init(wasmUrl ? { module_or_path: wasmUrl } : undefined), url ? fetchDefinitions(url) : null]);
+  const [, fetched] = await Promise.all([init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }), url ? fetchDefinitions(url) : null]);
   if (fetched && api._defs === api._opt.definitions) api._defs = fetched;
   const rt = new Runtime(api);
   if (url) {

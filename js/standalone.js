@@ -4,15 +4,15 @@
 // when it was called), and puts the live instance in place of the stub.
 import { createAnalytics } from './load.js';
 import { boot, initialPageview } from './boot.js';
-import { setSegmentsLoader } from './segments-api.js';
+import { setChunkLoader } from './chunks.js';
 import { personalizeEarly } from './personalize.js';
 
 const script = document.currentScript;
 const src = (script && script.src) || '';
 const globalKey = (script && script.getAttribute('data-global-segment-analytics-key')) || 'analytics';
 
-// Segments (only when definitions exist): dist/segments.js next to this script.
-setSegmentsLoader(() => import(new URL('segments.js', src || location.href).href));
+// Lazily loaded parts (js/chunks.js): dist/<name>.js next to this script.
+setChunkLoader((name) => import(new URL(name + '.js', src || location.href).href));
 try {
   personalizeEarly();
 } catch (err) {
@@ -37,14 +37,14 @@ async function install() {
     return;
   }
   const options = (stub && stub._loadOptions) || {};
-  const analytics = await createAnalytics(
+  const [analytics, query] = await createAnalytics(
     { writeKey, cdnURL: options.cdnURL || (stub && stub._cdn), cdnSettings: options.cdnSettings },
     options,
     new URL('sieve_bg.wasm', src || location.href),
   );
   window[globalKey] = analytics;
   // True call order; calls made while replaying reach the live instance directly.
-  boot(analytics, options, [...earlyPage, ...(Array.isArray(stub) ? stub.splice(0) : [])]);
+  boot(analytics, options, [...earlyPage, ...(Array.isArray(stub) ? stub.splice(0) : [])], query);
 }
 
 install().catch((err) => console.error('[sieve] Failed to load', err));

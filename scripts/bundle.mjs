@@ -1,7 +1,84 @@
 // Bundles the JS shim with esbuild: dist/analytics.min.js (script tag, IIFE) and
 // dist/index.js (ESM for bundlers), and copies the hand-written types.
 import { build } from 'esbuild';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
+
+// wasm-bindgen's glue (target/pkg/sieve.js for the core, sieve_segments.js for the segment
+// engine) carries code Sieve never runs. Each edit below must apply (the build fails
+// otherwise: re-check them when wasm-bindgen or the exports change); together they take
+// ~500 B off analytics.min.js (gzip).
+const GLUE_EDITS = [
+  // free() and Symbol.dispose: the instance lives as long as the page.
+  [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n'],
+  [/if \(Symbol\.dispose\)[^\n]*\n/, ''],
+  // Freeing the arguments already copied when copying the next one fails: that failure is a
+  // wasm trap (malloc out of memory), after which the core instance is disabled
+  // (js/analytics.js `_wasm`) and a few leaked bytes do not matter.
+  [
+    /\n( *)try \{\n((?: *(?:ptr|len)\d+ = [^\n]*\n)+) *\} catch \(e\) \{\n(?: *if \(ptr\d+\) \{ wasm\.__wbindgen_free\([^\n]*\n)+ *throw e;\n *\}\n/g,
+    '\n$2',
+  ],
+  // TextEncoder.encodeInto is in every browser that runs es2020.
+  [/\nif \(!\('encodeInto' in cachedTextEncoder\)\) \{.*?\n\}\n/s, '\n'],
+  // passStringToWasm0 is always given wasm's malloc and realloc: its other branch is dead.
+  [/passStringToWasm0\(([a-z_0-9]+), wasm\.__wbindgen_malloc, wasm\.__wbindgen_realloc\)/g, 'passStringToWasm0($1)'],
+  [
+    /function passStringToWasm0\(arg, malloc, realloc\) \{\n    if \(realloc === undefined\) \{.*?\n    \}\n/s,
+    'function passStringToWasm0(arg) {\n    const malloc = wasm.__wbindgen_malloc, realloc = wasm.__wbindgen_realloc;\n',
+  ],
+  // Loading: js/load.js and js/segments.js call `init({module_or_path: url})` once, so
+  // initSync, deprecated call shapes, defaults and non-URL inputs go. What stays: streaming
+  // instantiation, and the arrayBuffer() fallback (with a warning) when the server sends
+  // the wasm with another MIME type.
+  [
+    /\nasync function __wbg_load\(.*$/s,
+    `
+export default async function ({ module_or_path: url }) {
+    const imports = __wbg_get_imports();
+    const res = await fetch(url);
+    if (!res.ok) throw new Error('HTTP ' + res.status + ' fetching ' + res.url);
+    let r;
+    try {
+        r = await WebAssembly.instantiateStreaming(res, imports);
+    } catch (e) {
+        if (res.headers.get('Content-Type') == 'application/wasm') throw e;
+        console.warn('[sieve] ' + res.url + ' is not served as application/wasm: instantiating it without streaming (slower)');
+        r = await WebAssembly.instantiate(await res.arrayBuffer(), imports);
+    }
+    return __wbg_finalize_init(r.instance, r.module);
+}
+`,
+  ],
+];
+// The wasm's imports are named `__wbg_<name>_<16 hex digits>`: ~300 B of gzip that cannot be
+// compressed. The glue's import object gets short keys (`<name>_` + the fewest hex digits
+// that keep them apart), and a Proxy maps the wasm's names to them as it is instantiated
+// (the wasm is untouched).
+function shortImportNames(code, path) {
+  const HEAD = /\n        __wbg_([A-Za-z0-9_]*_)([0-9a-f]{16}): /g;
+  const names = [...code.matchAll(HEAD)];
+  let n = 0;
+  while (new Set(names.map((m) => m[1] + m[2].slice(0, n))).size < names.length) n++;
+  const proxy = 'new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' + n + '})[0-9a-f]{' + (16 - n) + '}$/, "$1")] }),';
+  const next = code.replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ').replace(/("\.\/sieve(_segments)?_bg\.js": )import0,/, (_, key) => key + proxy);
+  if (!names.length || !next.includes(proxy)) throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
+  return next;
+}
+
+const trimGlue = {
+  name: 'trim-glue',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pkg[\\/]sieve(_segments)?\.js$/ }, (args) => {
+      let code = readFileSync(args.path, 'utf8');
+      for (const [pattern, replacement] of GLUE_EDITS) {
+        const next = code.replace(pattern, replacement);
+        if (next === code) throw new Error('scripts/bundle.mjs: a GLUE_EDITS pattern no longer matches ' + args.path + ': ' + pattern);
+        code = next;
+      }
+      return { contents: shortImportNames(code, args.path), loader: 'js' };
+    });
+  },
+};
 
 const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning' };
 
@@ -12,18 +89,25 @@ await build({
   format: 'iife',
   // The script tag passes its own wasm URL; wasm-bindgen's import.meta default is never used.
   define: { 'import.meta.url': '""' },
+  plugins: [trimGlue],
 });
-// dist/index.js imports './segments.js' at run time (the file built below, next to it).
-const segmentsExternal = {
-  name: 'segments-external',
+// The lazily loaded parts (js/chunks.js): dist/index.js imports './<name>.js' at run time
+// (the files built below, next to it); the script tag imports them from its own URL.
+const CHUNKS = ['plugins', 'autotrack', 'querystring'];
+const chunksExternal = {
+  name: 'chunks-external',
   setup(b) {
-    b.onResolve({ filter: /^\.\/segments\.js$/ }, (args) => (args.importer.endsWith('index.js') ? { path: './segments.js', external: true } : undefined));
+    b.onResolve({ filter: /^\.\/(segments|plugins|autotrack|querystring)\.js$/ }, (args) =>
+      args.importer.endsWith('index.js') ? { path: args.path, external: true } : undefined,
+    );
   },
 };
-await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [segmentsExternal] });
+await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [chunksExternal, trimGlue] });
+// Each imports nothing: the core hands them what they need (the Context class).
+await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outdir: 'dist', format: 'esm' });
 // The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
 // exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
-await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm' });
+await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm', plugins: [trimGlue] });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
 
 // Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
@@ -35,5 +119,5 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
       b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({ path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname }));
     },
   };
-  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue] });
+  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue, trimGlue] });
 }

@@ -58,10 +58,12 @@ test('trackLink tracks then navigates; trackForm tracks then submits', async () 
   const page = await open(writeKey, {
     body: `<a id="link" href="${target}">go</a><form id="form" action="${target}" method="get"><input name="q" value="1"><button id="submit">send</button></form>`,
   });
-  await page.evaluate(() => {
-    analytics.trackLink(document.getElementById('link'), 'Link Clicked', (el) => ({ href: el.getAttribute('href') }));
-    analytics.trackForm(document.getElementById('form'), 'Form Submitted', { form: 'search' });
-  });
+  // Bound once their promises resolve (dist/autotrack.js loads on first use, as analytics.js's
+  // auto-track chunk does).
+  await page.evaluate(() => Promise.all([
+    analytics.trackLink(document.getElementById('link'), 'Link Clicked', (el) => ({ href: el.getAttribute('href') })),
+    analytics.trackForm(document.getElementById('form'), 'Form Submitted', { form: 'search' }),
+  ]));
   await page.click('#link');
   await page.waitForURL(/landed\.html$/);
   const events = await eventsOf(writeKey, 1);

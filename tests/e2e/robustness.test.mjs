@@ -172,6 +172,7 @@ test('a server sending the wasm with the wrong MIME type still works (fallback)'
     await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
     const events = await eventsOf(writeKey, 1);
     assert.equal(events[0].type, 'page');
+    assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('is not served as application/wasm')), 'one warning says why');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   } finally {

@@ -51,6 +51,9 @@ test('snippet calls replay in call order with their buffered page context, as on
     'track:Second',
     'group:user-1',
   ]);
+  // Playwright may report the request after the collector has answered the poll above.
+  await waitFor(() => requests.length > 0, { what: 'the request event' });
+  await new Promise((r) => setTimeout(r, 200));
   assert.equal(requests.length, 1, 'one batch request');
   const req = requests[0];
   assert.equal(new URL(req.url()).pathname, '/v1/batch');
