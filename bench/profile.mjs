@@ -14,7 +14,7 @@ import { runPerCall } from './percall.mjs';
 
 const calls = Number(process.argv[2] || 2000);
 const top = Number(process.argv[3] || 40);
-const rounds = Number(process.argv[4] || 3);
+const rounds = Number(process.argv[4] ?? 3);
 const collector = await startCollector();
 const web = await startStatic();
 const browser = await launch();
@@ -32,14 +32,18 @@ try {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
-  await cdp.send('Profiler.start');
+  // console.profile/profileEnd around the loop: the profile holds the synchronous loop only.
+  const finished = new Promise((resolve) => cdp.once('Profiler.consoleProfileFinished', (e) => resolve(e.profile)));
   const ms = await page.evaluate((calls) => {
     const a = window.analytics;
+    console.profile('loop');
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) a.track('Bench Event', { i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: { k: 'v' } });
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    console.profileEnd('loop');
+    return ms;
   }, calls);
-  const { profile } = await cdp.send('Profiler.stop');
+  const profile = await finished;
   const self = new Map();
   const dt = new Map();
   for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) || 0) + profile.timeDeltas[i]);
@@ -62,9 +66,9 @@ try {
       },
     },
   ];
-  const out = await runPerCall({ browser, collector, cases, rounds, calls, log: (m) => console.log(m) });
+  const out = rounds === 0 ? null : await runPerCall({ browser, collector, cases, rounds, calls, log: (m) => console.log(m) });
   const med = (k) => out.sieve.map((r) => r.cold[k]).sort((a, b) => a - b)[Math.floor(out.sieve.length / 2)].toFixed(2);
-  console.log(`median of ${rounds}: sync ${med('syncUs')} µs wall, ${med('cpuSyncUs')} µs CPU; settled ${med('settleUs')} µs wall, ${med('cpuSettleUs')} µs CPU`);
+  if (out) console.log(`median of ${rounds}: sync ${med('syncUs')} µs wall, ${med('cpuSyncUs')} µs CPU; settled ${med('settleUs')} µs wall, ${med('cpuSettleUs')} µs CPU`);
 } finally {
   await browser.close();
   await web.close?.();
