@@ -2,6 +2,8 @@
 // is kept as the JSON the core built and parsed only when someone reads it.
 
 let counter = 0;
+// analytics.js's per-context stats; no-ops here, one object shared by every context.
+const STATS = { increment() {}, gauge() {}, flush() {} };
 
 export class Context {
   /** `source` is the event's JSON text (from the core) or an event object. */
@@ -14,8 +16,8 @@ export class Context {
       this._event = source;
     }
     this.attempts = 0;
-    this.stats = { increment() {}, gauge() {}, flush() {} };
-    this._logs = [];
+    this.stats = STATS;
+    this._logs = undefined; // created on the first log()
     this._cancelled = undefined;
     this._failed = undefined;
   }
@@ -54,10 +56,10 @@ export class Context {
     return this.event;
   }
   log(level, message, extras) {
-    this._logs.push({ level, message, extras, time: new Date() });
+    (this._logs ||= []).push({ level, message, extras, time: new Date() });
   }
   logs() {
-    return this._logs;
+    return (this._logs ||= []);
   }
   failedDelivery() {
     return this._failed;
@@ -66,6 +68,6 @@ export class Context {
     this._failed = failure;
   }
   toJSON() {
-    return { id: this.id, event: this.event, logs: this._logs };
+    return { id: this.id, event: this.event, logs: this.logs() };
   }
 }
