@@ -54,12 +54,12 @@ pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
     let mut entries = Vec::new();
     // `key(i)` is null exactly from `length` on (nothing writes during the scan).
     let mut i = 0;
-    while let Ok(Some(key)) = local_key(i) {
+    while let Some(key) = local_key(i) {
         i += 1;
         if !key.starts_with(prefix) {
             continue;
         }
-        if let Ok(Some(value)) = local_get(&key) {
+        if let Some(value) = local_get(&key) {
             entries.push((key, value));
         }
     }
