@@ -17,10 +17,10 @@ use crate::json;
 // - `null` on a network error (fetch rejected, or the beacon was refused too).
 // The init and its headers are plain objects (what `fetch` accepts); `text/plain` keeps
 // first attempts free of a CORS preflight.
-#[wasm_bindgen(inline_js = "export function sieve_send(u,b,k,r,done){\\
-const t=g=>{try{return g()}catch(e){}},beacon=()=>done(t(()=>navigator.sendBeacon(u,b))?'b':null);\\
-if(k&&!t(()=>'keepalive'in Request.prototype))return beacon();\\
-const h={'Content-Type':'text/plain'},i={method:'POST',body:b,headers:h};if(r)h['X-Retry-Count']=''+r;if(k)i.keepalive=!0;\\
+#[wasm_bindgen(inline_js = "export function sieve_send(u,b,k,r,done){\
+const t=g=>{try{return g()}catch(e){}},beacon=()=>done(t(()=>navigator.sendBeacon(u,b))?'b':null);\
+if(k&&!t(()=>'keepalive'in Request.prototype))return beacon();\
+const h={'Content-Type':'text/plain'},i={method:'POST',body:b,headers:h};if(r)h['X-Retry-Count']=''+r;if(k)i.keepalive=!0;\
 fetch(u,i).then(x=>{const a=x.headers.get('Retry-After');done(x.status+(a==null?'':','+a))},()=>k?beacon():done(null))}")]
 extern "C" {
     fn sieve_send(url: &str, body: &str, keepalive: bool, retry_count: u32, done: &JsValue);
