@@ -39,11 +39,6 @@ extern "C" {
     fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
-
-    /// A promise seen through `then(on_fulfilled, on_rejected)` (fetch, Web Locks).
-    pub(crate) type Thenable;
-    #[wasm_bindgen(method)]
-    pub(crate) fn then(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
 }
 
 /// Every callback handed to JS has this one signature, `(value) => value`: each distinct
