@@ -192,13 +192,25 @@ pub fn encode_cookie_value(value: &str) -> String {
 /// Cookie-domain candidates for `hostname`, most general first (`co.uk`, `example.co.uk`,
 /// `www.example.co.uk`). Empty for IPv4 addresses and single labels (`localhost`): those
 /// get host-only cookies. The driver probes each with a throwaway `__tld__` cookie.
-pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
+pub fn cookie_domain_candidates(hostname: &str) -> Vec<&str> {
     let labels: Vec<&str> = json::split_byte(hostname, b'.').collect();
     let is_ipv4 = labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
     if labels.len() < 2 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
         return Vec::new();
     }
-    (2..=labels.len()).map(|n| json::join(&labels[labels.len() - n..], ".")).collect()
+    // The suffixes of two labels or more: what follows each dot but the last, right to left.
+    let mut candidates = Vec::new();
+    let mut dots = 0;
+    for (i, b) in hostname.bytes().enumerate().rev() {
+        if b == b'.' {
+            dots += 1;
+            if dots >= 2 {
+                candidates.extend(hostname.get(i + 1..));
+            }
+        }
+    }
+    candidates.push(hostname);
+    candidates
 }
 
 /// The identity state (user and group), cached in memory and written through on change.
