@@ -41,11 +41,60 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-/// Every callback handed to JS has this one signature, `(value) => value`: each distinct
-/// closure signature costs an invoke shim in the wasm and a cast and a wrapper in the glue.
-/// The closure frees itself after its one call (or, never called, when JS collects it).
-pub(crate) fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> JsValue {
-    Closure::once_into_js(f)
+/// What a one-shot callback handed to JS wakes the driver for.
+pub(crate) enum Wake {
+    /// The end-of-turn microtask.
+    TurnEnd,
+    /// The timer.
+    Timer,
+    /// The answer of request `.0` (see `transport::send`).
+    Sent(BatchId),
+    /// A claim on the lock of tab `.1` (queue prefix `.0`) was answered (see `tabs::claim`).
+    Claimed(String, String),
+    /// This tab's own lock was granted (see `tabs::hold_own`).
+    Held,
+}
+
+/// A one-shot callback `(value) => value` that hands `value` to the driver with `wake`. Every
+/// one-shot callback is this one closure type: each distinct closure type costs an invoke
+/// shim and drop glue in the wasm. It frees itself after its one call (or, never called,
+/// when JS collects it).
+pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> JsValue {
+    let weak = Rc::downgrade(shared);
+    Closure::once_into_js(move |value: JsValue| on_wake(&weak, wake, value))
+}
+
+/// Runs a [`Wake`]: the core hears about it, then the driver pumps.
+fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue {
+    let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
+    let entries = match &wake {
+        Wake::Held => return tabs::held(&shared, value),
+        // Null: that tab holds its lock (it is alive).
+        Wake::Claimed(..) if value.is_null() => return JsValue::UNDEFINED,
+        Wake::Claimed(prefix, _) => tabs::scan(prefix),
+        _ => Vec::new(),
+    };
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        let now = clock::now();
+        match wake {
+            Wake::TurnEnd => {
+                driver.turn_end_queued = false;
+                driver.core.handle_turn_end(now);
+            }
+            Wake::Timer => {
+                driver.timer = None;
+                driver.core.handle_timeout(now);
+            }
+            Wake::Sent(id) => match transport::answer(value) {
+                transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(now, id, &outcome),
+                transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
+            },
+            Wake::Claimed(_, tab) => driver.core.handle_claimed(now, &tab, &entries),
+            Wake::Held => {}
+        }
+    }
+    pump(&shared);
+    JsValue::UNDEFINED
 }
 
 /// The script-tag wasm's allocator (the segments wasm keeps std's dlmalloc).
@@ -127,18 +176,7 @@ pub(crate) fn pump(shared: &Shared) {
         }
         if driver.core.needs_turn_end() && !driver.turn_end_queued {
             driver.turn_end_queued = true;
-            let weak = Rc::downgrade(shared);
-            let turn_end = once(move |_| {
-                if let Some(shared) = weak.upgrade() {
-                    if let Ok(mut driver) = shared.try_borrow_mut() {
-                        driver.turn_end_queued = false;
-                        driver.core.handle_turn_end(clock::now());
-                    }
-                    pump(&shared);
-                }
-                JsValue::UNDEFINED
-            });
-            queue_microtask(&turn_end);
+            queue_microtask(&wake_on(shared, Wake::TurnEnd));
         }
         let mut sends = Vec::new();
         while let Some(transmit) = driver.core.poll_transmit(now) {
@@ -157,9 +195,7 @@ pub(crate) fn pump(shared: &Shared) {
         }
     }
     for transmit in sends {
-        let weak = Rc::downgrade(shared);
-        let id = transmit.id;
-        transport::send(&transmit, move |sent| on_outcome(&weak, id, sent));
+        transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)));
     }
     deliver_notices(&on_notice, notices);
 }
@@ -201,17 +237,6 @@ fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
     }
 }
 
-fn on_outcome(weak: &Weak<RefCell<Driver>>, id: BatchId, sent: transport::Sent) {
-    let Some(shared) = weak.upgrade() else { return };
-    if let Ok(mut driver) = shared.try_borrow_mut() {
-        match sent {
-            transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(clock::now(), id, &outcome),
-            transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
-        }
-    }
-    pump(&shared);
-}
-
 fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
     let deadline = driver.core.poll_timeout();
     if driver.timer.as_ref().map(|(d, _)| *d) == deadline {
@@ -222,16 +247,5 @@ fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
     }
     let Some(deadline) = deadline else { return };
     let delay = deadline.since(now).min(MAX_TIMER_MS);
-    let weak = Rc::downgrade(shared);
-    let handler = once(move |_| {
-        if let Some(shared) = weak.upgrade() {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.timer = None;
-                driver.core.handle_timeout(clock::now());
-            }
-            pump(&shared);
-        }
-        JsValue::UNDEFINED
-    });
-    driver.timer = Some((deadline, set_timeout(&handler, delay as u32)));
+    driver.timer = Some((deadline, set_timeout(&wake_on(shared, Wake::Timer), delay as u32)));
 }

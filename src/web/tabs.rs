@@ -2,13 +2,11 @@
 //! scan, and Web Locks (`navigator.locks`) for holding this tab's lock and claiming the
 //! events of closed tabs. Does I/O. Every call is fallible and never throws into wasm.
 
-use std::rc::Rc;
-
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::storage::{local_get, local_key};
-use super::{clock, pump, Shared};
+use super::{wake_on, Shared, Wake};
 
 // Web Locks in one inline-JS import. `sieve_lock(name, ifAvailable, granted)` requests the
 // lock (`ifAvailable`: without waiting) and answers whether `navigator.locks` exists; with
@@ -45,21 +43,22 @@ pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
     entries
 }
 
-/// Asks for this tab's own lock; once granted it is held until [`release_own`] resolves it
-/// (or the tab ends). A lock that is no longer wanted when granted is let go at once.
+/// Asks for this tab's own lock; once granted ([`held`]) it is held until [`release_own`]
+/// resolves it (or the tab ends).
 pub(crate) fn hold_own(shared: &Shared, name: &str) {
-    let weak = Rc::downgrade(shared);
-    let granted = super::once(move |release: JsValue| -> JsValue {
-        let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
-        let Ok(mut driver) = shared.try_borrow_mut() else { return JsValue::UNDEFINED };
-        driver.lock_requested = false;
-        if !driver.lock_wanted {
-            return JsValue::UNDEFINED;
-        }
-        driver.lock_release = Some(release.unchecked_into());
-        JsValue::TRUE
-    });
-    sieve_lock(name, false, &granted);
+    sieve_lock(name, false, &wake_on(shared, Wake::Held));
+}
+
+/// This tab's own lock was granted: kept with its `release` while still wanted (answers
+/// true), else let go at once.
+pub(crate) fn held(shared: &Shared, release: JsValue) -> JsValue {
+    let Ok(mut driver) = shared.try_borrow_mut() else { return JsValue::UNDEFINED };
+    driver.lock_requested = false;
+    if !driver.lock_wanted {
+        return JsValue::UNDEFINED;
+    }
+    driver.lock_release = Some(release.unchecked_into());
+    JsValue::TRUE
 }
 
 /// Lets go of this tab's own lock, if held.
@@ -76,20 +75,5 @@ pub(crate) fn release_own(release: Option<js_sys::Function>) {
 /// the lock is let go.
 pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
     let name = crate::json::concat(&[prefix, tab.as_str()]);
-    let weak = Rc::downgrade(shared);
-    let prefix = prefix.to_owned();
-    let granted = super::once(move |release: JsValue| {
-        // Null: held, that tab is alive.
-        if !release.is_null() {
-            if let Some(shared) = weak.upgrade() {
-                let entries = scan(&prefix);
-                if let Ok(mut driver) = shared.try_borrow_mut() {
-                    driver.core.handle_claimed(clock::now(), &tab, &entries);
-                }
-                pump(&shared);
-            }
-        }
-        JsValue::UNDEFINED
-    });
-    sieve_lock(&name, true, &granted);
+    sieve_lock(&name, true, &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)));
 }

@@ -36,23 +36,24 @@ pub(crate) enum Sent {
 
 const NETWORK_ERROR: SendOutcome = SendOutcome { status: 0, retry_after: None };
 
-/// Sends `transmit`; `on_done` runs exactly once (from a later task, except when the request
-/// could not even start).
-pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
-    let done = super::once(move |answer: JsValue| {
-        on_done(match answer.as_string() {
-            Some(b) if b == "b" => Sent::Beacon,
-            Some(text) => {
-                let (status, retry_after) = match json::split_once_byte(&text, b',') {
-                    Some((status, retry_after)) => (status, Some(retry_after.to_owned())),
-                    None => (text.as_str(), None),
-                };
-                let status = json::parse_u64(status).and_then(|n| u16::try_from(n).ok()).unwrap_or(0);
-                Sent::Outcome(SendOutcome { status, retry_after })
-            }
-            None => Sent::Outcome(NETWORK_ERROR),
-        });
-        JsValue::UNDEFINED
-    });
-    sieve_send(&transmit.url, &transmit.body, transmit.keepalive, transmit.retry_count, &done);
+/// Sends `transmit`; `done` (a [`super::wake_on`] callback) is called exactly once with the
+/// answer for [`answer`] (from a later task, except when the request could not even start).
+pub(crate) fn send(transmit: &Transmit, done: &JsValue) {
+    sieve_send(&transmit.url, &transmit.body, transmit.keepalive, transmit.retry_count, done);
+}
+
+/// How the request ended, from the answer `sieve_send` gave `done`.
+pub(crate) fn answer(answer: JsValue) -> Sent {
+    match answer.as_string() {
+        Some(b) if b == "b" => Sent::Beacon,
+        Some(text) => {
+            let (status, retry_after) = match json::split_once_byte(&text, b',') {
+                Some((status, retry_after)) => (status, Some(retry_after.to_owned())),
+                None => (text.as_str(), None),
+            };
+            let status = json::parse_u64(status).and_then(|n| u16::try_from(n).ok()).unwrap_or(0);
+            Sent::Outcome(SendOutcome { status, retry_after })
+        }
+        None => Sent::Outcome(NETWORK_ERROR),
+    }
 }
