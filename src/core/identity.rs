@@ -100,13 +100,22 @@ impl StorageSnapshot {
             .collect()
     }
 
-    fn cookie(&self, key: &str) -> Option<&str> {
-        // document.cookie lists the most specific path first; the first match wins.
-        self.cookies.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-
     fn local(&self, key: &str) -> Option<&str> {
-        self.local.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        lookup(&self.local, key)
+    }
+}
+
+/// The value of the first `key` entry (document.cookie lists the most specific path first:
+/// the first match wins).
+fn lookup<'a>(entries: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// A JSON object text's map (`None` for anything else).
+fn parse_object(text: &str) -> Option<Map> {
+    match json::parse(text) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
     }
 }
 
@@ -239,22 +248,20 @@ impl Identity {
     /// `ajs_user` and `_sio` cookies are migrated. A missing anonymousId is generated.
     /// Values found are written back to every store (`getAndSync`).
     pub fn restore(snapshot: &StorageSnapshot, stores: Stores, keys: Keys, entropy: &mut Entropy) -> Identity {
-        let cookie = |k: &str| if stores.cookie { snapshot.cookie(k).and_then(decode_cookie_value) } else { None };
-        let local = |k: &str| if stores.local { snapshot.local(k).and_then(decode_local_id) } else { None };
+        // What each store holds, or nothing when it is not used.
+        let cookies: &[(String, String)] = if stores.cookie { &snapshot.cookies } else { &[] };
+        let locals: &[(String, String)] = if stores.local { &snapshot.local } else { &[] };
+        let cookie = |k: &str| lookup(cookies, k).and_then(decode_cookie_value);
+        let local = |k: &str| lookup(locals, k).and_then(decode_local_id);
         let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
-        let legacy_user = if stores.cookie {
-            snapshot.cookie(LEGACY_USER_COOKIE).and_then(|raw| {
-                let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
-                json::parse(&text).ok()
-            })
-        } else {
-            None
-        };
-        let sio = if stores.cookie { snapshot.cookie(LEGACY_SIO_COOKIE).and_then(percent_decode) } else { None };
-        let sio_parts = sio.as_deref().and_then(|s| {
-            let at = find_sub(s, "----")?;
-            Some((s.get(..at)?, s.get(at + 4..)?))
+        let legacy_user = lookup(cookies, LEGACY_USER_COOKIE).and_then(|raw| {
+            let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+            json::parse(&text).ok()
         });
+        let sio = lookup(cookies, LEGACY_SIO_COOKIE).and_then(percent_decode);
+        // `_sio` (`<anonymousId>----<userId>`) only supplies an anonymousId, read as a
+        // fallback and never synced.
+        let sio_anonymous_id = sio.as_deref().and_then(|s| s.get(..find_sub(s, "----")?)).filter(|a| !a.is_empty()).map(str::to_owned);
 
         // The legacy `ajs_user` cookie backs both the user and (an analytics.js quirk: Group
         // inherits User's legacy key) the group.
@@ -265,17 +272,7 @@ impl Identity {
         });
         let user_id = ordered(&keys.user_id).or_else(|| legacy_id.clone());
         let anonymous_id = cookie(ANONYMOUS_ID_KEY).or_else(|| local(ANONYMOUS_ID_KEY));
-        // `_sio` only supplies an anonymousId, read as a fallback and never synced.
-        let sio_anonymous_id = sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty());
-        let read_traits = |k: &str| -> Map {
-            if !stores.local {
-                return Map::new();
-            }
-            match snapshot.local(k).map(json::parse) {
-                Some(Ok(Value::Object(m))) => m,
-                _ => Map::new(),
-            }
-        };
+        let read_traits = |k: &str| lookup(locals, k).and_then(parse_object).unwrap_or_default();
         let legacy_traits = match legacy_user.as_ref().and_then(|v| v.get("traits")) {
             Some(Value::Object(t)) => t.clone(),
             _ => Map::new(),
@@ -285,12 +282,13 @@ impl Identity {
             user_traits = legacy_traits.clone();
         }
         let mut group_traits = read_traits(&keys.group_traits);
+        let group_traits_from_legacy = group_traits.is_empty() && !legacy_traits.is_empty();
         if group_traits.is_empty() {
             group_traits = legacy_traits;
         }
-        let group_traits_from_legacy = read_traits(&keys.group_traits).is_empty() && !group_traits.is_empty();
         let group_id = ordered(&keys.group_id).or(legacy_id);
         let null_group_synced = snapshot.local(&keys.group_id) == Some("null");
+        let ad_referrer = lookup(cookies, AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| parse_object(&t));
         let mut identity = Identity {
             stores,
             keys,
@@ -299,14 +297,7 @@ impl Identity {
             user_traits,
             group_id,
             group_traits,
-            ad_referrer: if stores.cookie {
-                snapshot.cookie(AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| match json::parse(&t) {
-                    Ok(Value::Object(m)) => Some(m),
-                    _ => None,
-                })
-            } else {
-                None
-            },
+            ad_referrer,
             writes: Vec::new(),
             null_user_synced: false,
             null_group_synced,
