@@ -70,6 +70,15 @@ enum Slot {
     GroupTraits,
 }
 
+/// What a traits write does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Persist {
+    /// Store the traits as they are now.
+    Current,
+    /// Remove the key.
+    Remove,
+}
+
 /// A store analytics.js knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Store {
@@ -322,8 +331,7 @@ impl Identity {
         }
         if group_traits_from_legacy {
             // analytics.js's Group reads the legacy cookie's traits and stores them.
-            let traits = identity.group_traits.clone();
-            identity.write_traits(Slot::GroupTraits, Some(&traits));
+            identity.write_traits(Slot::GroupTraits, Persist::Current);
         }
         identity
     }
@@ -364,28 +372,26 @@ impl Identity {
     fn write_id(&mut self, slot: Slot, value: Option<String>) {
         let key = self.key(slot).to_owned();
         if self.stores.local {
-            self.writes.push(StorageWrite {
-                store: Store::Local,
-                key: key.to_owned(),
-                value: Some(value.as_ref().map_or_else(|| String::from("null"), |v| Value::str(v.as_str()).to_json())),
-            });
+            let mut json = String::new();
+            match &value {
+                Some(v) => json::push_json_str(&mut json, v),
+                None => json.push_str("null"),
+            }
+            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: Some(json) });
         }
         if self.stores.cookie {
-            self.writes.push(StorageWrite {
-                store: Store::Cookie,
-                key: key.to_owned(),
-                value: value.as_deref().map(encode_cookie_value),
-            });
+            self.writes.push(StorageWrite { store: Store::Cookie, key, value: value.as_deref().map(encode_cookie_value) });
         }
     }
 
     /// Removes an id from every store (analytics.js `clear`).
     fn remove_id(&mut self, slot: Slot) {
         let key = self.key(slot).to_owned();
-        for (store, on) in [(Store::Local, self.stores.local), (Store::Cookie, self.stores.cookie)] {
-            if on {
-                self.writes.push(StorageWrite { store, key: key.to_owned(), value: None });
-            }
+        if self.stores.local {
+            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: None });
+        }
+        if self.stores.cookie {
+            self.writes.push(StorageWrite { store: Store::Cookie, key, value: None });
         }
     }
 
@@ -406,14 +412,16 @@ impl Identity {
         }
     }
 
-    fn write_traits(&mut self, slot: Slot, traits: Option<&Map>) {
-        let key = self.key(slot).to_owned();
+    /// Writes the user or group traits (`slot`) as they are now, or removes them.
+    fn write_traits(&mut self, slot: Slot, what: Persist) {
         if self.stores.local {
-            self.writes.push(StorageWrite {
-                store: Store::Local,
-                key: key.to_owned(),
-                value: traits.map(|t| t.to_json()),
-            });
+            let traits = if slot == Slot::GroupTraits { &self.group_traits } else { &self.user_traits };
+            let value = match what {
+                Persist::Current => Some(traits.to_json()),
+                Persist::Remove => None,
+            };
+            let key = self.key(slot).to_owned();
+            self.writes.push(StorageWrite { store: Store::Local, key, value });
         }
     }
 
@@ -452,8 +460,7 @@ impl Identity {
                 self.ensure_anonymous_id(entropy);
             }
         }
-        let traits = self.user_traits.clone();
-        self.write_traits(Slot::UserTraits, Some(&traits));
+        self.write_traits(Slot::UserTraits, Persist::Current);
     }
 
     /// `user().id(id)`: sets (or with `None` clears) the user id without an event; a
@@ -484,8 +491,7 @@ impl Identity {
                 self.write_id(Slot::GroupId, self.group_id.clone());
             }
         }
-        let traits = self.group_traits.clone();
-        self.write_traits(Slot::GroupTraits, Some(&traits));
+        self.write_traits(Slot::GroupTraits, Persist::Current);
     }
 
     /// `analytics.reset()`: user and group cleared from every store; a new anonymousId.
@@ -498,8 +504,8 @@ impl Identity {
         self.remove_id(Slot::GroupId);
         self.null_user_synced = false;
         self.null_group_synced = false;
-        self.write_traits(Slot::UserTraits, None);
-        self.write_traits(Slot::GroupTraits, None);
+        self.write_traits(Slot::UserTraits, Persist::Remove);
+        self.write_traits(Slot::GroupTraits, Persist::Remove);
         self.anonymous_id = Some(entropy.uuid_v4());
         self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
     }
@@ -534,7 +540,6 @@ impl Identity {
     /// Replaces the user traits (`user().traits(t)`).
     pub fn replace_user_traits(&mut self, traits: Map) {
         self.user_traits = traits;
-        let traits = self.user_traits.clone();
-        self.write_traits(Slot::UserTraits, Some(&traits));
+        self.write_traits(Slot::UserTraits, Persist::Current);
     }
 }
