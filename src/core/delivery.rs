@@ -744,7 +744,7 @@ impl Delivery {
                 _ => continue,
             }
             p.adopted_keys.push(key.clone());
-            for stored in queue::decode(value) {
+            for stored in crate::json::split_byte(value, b'\n').filter_map(queue::decode_line) {
                 if now.since(stored.queued_at) > MAX_EVENT_AGE_MS {
                     expired += 1;
                     continue;
