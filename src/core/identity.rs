@@ -515,16 +515,20 @@ impl Identity {
         self.ad_referrer.as_ref()
     }
 
-    /// A page with an ad-click id in its query: remembered (cookie) for later events.
+    /// A page with an ad-click id in its query: remembered (cookie) for later events. The
+    /// same referrer again (as JSON text: these maps hold strings) writes nothing.
     pub fn set_ad_referrer(&mut self, ad: Map) {
-        if self.ad_referrer.as_ref() == Some(&ad) {
+        // Text, not `Map ==`: the tree comparison (with numeric equality) costs wasm that
+        // nothing else needs.
+        let json = ad.to_json();
+        if self.ad_referrer.as_ref().is_some_and(|old| old.to_json() == json) {
             return;
         }
         if self.stores.cookie {
             self.writes.push(StorageWrite {
                 store: Store::Cookie,
                 key: AD_REFERRER_COOKIE.to_owned(),
-                value: Some(encode_cookie_value(&ad.to_json())),
+                value: Some(encode_cookie_value(&json)),
             });
         }
         self.ad_referrer = Some(ad);
