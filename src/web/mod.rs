@@ -53,6 +53,9 @@ pub(crate) enum Wake {
     Claimed(String, String),
     /// This tab's own lock was granted (see `tabs::hold_own`).
     Held,
+    /// A page lifecycle or connectivity change (see `lifecycle::start`); answers the
+    /// callback for the next one.
+    Lifecycle,
 }
 
 /// A one-shot callback `(value) => value` that hands `value` to the driver with `wake`. Every
@@ -72,6 +75,10 @@ fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue 
         // Null: that tab holds its lock (it is alive).
         Wake::Claimed(..) if value.is_null() => return JsValue::UNDEFINED,
         Wake::Claimed(prefix, _) => tabs::scan(prefix),
+        Wake::Lifecycle => {
+            lifecycle::changed(&shared, value);
+            return wake_on(&shared, Wake::Lifecycle);
+        }
         _ => Vec::new(),
     };
     if let Ok(mut driver) = shared.try_borrow_mut() {
@@ -90,7 +97,7 @@ fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue 
                 transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
             },
             Wake::Claimed(_, tab) => driver.core.handle_claimed(now, &tab, &entries),
-            Wake::Held => {}
+            Wake::Held | Wake::Lifecycle => {}
         }
     }
     pump(&shared);
