@@ -689,7 +689,12 @@ impl Delivery {
             Claims::Lease => {
                 // Our own segments that vanished were adopted by another tab that saw our
                 // lease expire (e.g. while this tab was throttled): it sends them now.
-                let vanished: Vec<u32> = p.segs.iter().filter(|s| s.1 && !own_on_disk.iter().any(|&n| n == s.0)).map(|s| s.0).collect();
+                let mut vanished: Vec<u32> = Vec::new();
+                for &(n, on_disk) in &p.segs {
+                    if on_disk && !own_on_disk.iter().any(|&m| m == n) {
+                        vanished.push(n);
+                    }
+                }
                 if !vanished.is_empty() {
                     for n in &vanished {
                         p.remove_seg(*n);
