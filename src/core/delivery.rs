@@ -342,7 +342,11 @@ impl Delivery {
 
     /// Number of accepted events not yet confirmed (pending, in flight, beaconed).
     pub fn len(&self) -> usize {
-        self.pending.len() + self.beaconed.len() + self.in_flight.iter().map(|f| f.1.len()).sum::<usize>()
+        let mut n = self.pending.len() + self.beaconed.len();
+        for flight in &self.in_flight {
+            n += flight.1.len();
+        }
+        n
     }
 
     /// Whether nothing is waiting.
@@ -544,7 +548,11 @@ impl Delivery {
                     }
                 }
                 self.notify_dropped("delivery_failure", "retry attempts exhausted", exhausted);
-                let attempt = kept.iter().map(|e| e.attempts).max().unwrap_or(1);
+                // Kept events have failed at least once (attempts >= 1).
+                let mut attempt = 1;
+                for event in &kept {
+                    attempt = attempt.max(event.attempts);
+                }
                 let (wait, rate_limited) = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
                     (429, Some(ms)) => (ms, true),
                     _ => (backoff_ms(&config.retry, attempt, entropy.next_unit()), false),
@@ -649,7 +657,10 @@ impl Delivery {
         // Our lock (if held) stays held until the page ends, so no other tab adopts what
         // this tab still sends from memory.
         if self.persist.take().is_some() {
-            for event in self.pending.iter_mut().chain(self.beaconed.iter_mut()) {
+            for event in self.pending.iter_mut() {
+                event.seg = 0;
+            }
+            for event in &mut self.beaconed {
                 event.seg = 0;
             }
             for (_, events, _, _) in &mut self.in_flight {
@@ -672,7 +683,7 @@ impl Delivery {
             match queue::parse_key(&p.prefix, key) {
                 Some(KeyKind::Segment(tab, n)) if tab == p.tab => own_on_disk.push(n),
                 Some(KeyKind::Segment(tab, _)) => {
-                    if !foreign.contains(&tab) {
+                    if !foreign.iter().any(|&t| t == tab) {
                         foreign.push(tab);
                     }
                 }
@@ -807,7 +818,10 @@ impl Delivery {
             }
         }
         if !p.dirty.is_empty() {
-            let mut texts: Vec<(u32, String)> = std::mem::take(&mut p.dirty).into_iter().map(|seg| (seg, String::new())).collect();
+            let mut texts: Vec<(u32, String)> = Vec::with_capacity(p.dirty.len());
+            for seg in std::mem::take(&mut p.dirty) {
+                texts.push((seg, String::new()));
+            }
             // Pending, then beaconed, then in-flight events (plain loops: a chained
             // iterator costs more code).
             #[inline(never)]
