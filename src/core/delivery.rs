@@ -609,7 +609,13 @@ impl Delivery {
             Some(p) => (Some(p.next_scan), p.lease_until.map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3)))),
             None => (None, None),
         };
-        [flush, scan, renew].into_iter().flatten().min()
+        let mut next = flush;
+        for t in [scan, renew] {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
     }
 
     /// Queues a notice for the page.
