@@ -100,13 +100,13 @@ pub struct StorageSnapshot {
 impl StorageSnapshot {
     /// Parses a `document.cookie` string.
     pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
-        json::split_byte(header, b';')
-            .filter_map(|part| {
-                let part = json::trim_ws(part, false);
-                let (name, value) = json::split_once_byte(part, b'=')?;
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect()
+        let mut cookies = Vec::new();
+        for part in json::split_byte(header, b';') {
+            if let Some((name, value)) = json::split_once_byte(json::trim_ws(part, false), b'=') {
+                cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        cookies
     }
 
     fn local(&self, key: &str) -> Option<&str> {
@@ -211,9 +211,22 @@ pub fn encode_cookie_value(value: &str) -> String {
 /// `www.example.co.uk`). Empty for IPv4 addresses and single labels (`localhost`): those
 /// get host-only cookies. The driver probes each with a throwaway `__tld__` cookie.
 pub fn cookie_domain_candidates(hostname: &str) -> Vec<&str> {
-    let labels: Vec<&str> = json::split_byte(hostname, b'.').collect();
-    let is_ipv4 = labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
-    if labels.len() < 2 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
+    let mut dots = 0;
+    let mut digits_only = true;
+    for b in hostname.bytes() {
+        if b == b'.' {
+            dots += 1;
+        } else if !b.is_ascii_digit() {
+            digits_only = false;
+        }
+    }
+    // Four non-empty labels of digits.
+    let is_ipv4 = dots == 3
+        && digits_only
+        && !hostname.starts_with(".")
+        && !hostname.ends_with(".")
+        && find_sub(hostname, "..").is_none();
+    if dots == 0 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
         return Vec::new();
     }
     // The suffixes of two labels or more: what follows each dot but the last, right to left.

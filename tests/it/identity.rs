@@ -148,6 +148,11 @@ fn cookie_codec_and_domain_candidates() {
         ("localhost", vec![]),
         ("127.0.0.1", vec![]),
         ("[::1]", vec![]),
+        // Not IPv4 (an empty label, a letter, five labels): domains like any other.
+        ("1..3.4", vec!["3.4", ".3.4", "1..3.4"]),
+        ("1.2.3.a", vec!["3.a", "2.3.a", "1.2.3.a"]),
+        ("1.2.3.4.5", vec!["4.5", "3.4.5", "2.3.4.5", "1.2.3.4.5"]),
+        ("example.com.", vec!["com.", "example.com."]),
     ];
     for (host, want) in domains {
         assert_eq!(cookie_domain_candidates(host), want, "{host}");
