@@ -216,12 +216,16 @@ impl Config {
                 None => retry.overrides.push((code, b)),
             }
         };
-        for (code, value) in init_overrides.into_iter().flat_map(Map::iter) {
-            apply(code, cdn_overrides.and_then(|m| m.get(code)).unwrap_or(value));
+        if let Some(init) = init_overrides {
+            for (code, value) in init.iter() {
+                apply(code, cdn_overrides.and_then(|m| m.get(code)).unwrap_or(value));
+            }
         }
-        for (code, value) in cdn_overrides.into_iter().flat_map(Map::iter) {
-            if !init_overrides.is_some_and(|m| m.contains_key(code)) {
-                apply(code, value);
+        if let Some(cdn) = cdn_overrides {
+            for (code, value) in cdn.iter() {
+                if !init_overrides.is_some_and(|m| m.contains_key(code)) {
+                    apply(code, value);
+                }
             }
         }
         if let Some(n) = num(dget("maxRetries")) {
@@ -230,8 +234,10 @@ impl Config {
 
         // Init integrations are copied into events as booleans.
         let mut integrations = Map::new();
-        for (k, v) in init_integrations.into_iter().flat_map(Map::iter) {
-            integrations.insert(k, Value::Bool(truthy(v)));
+        if let Some(init) = init_integrations {
+            for (k, v) in init.iter() {
+                integrations.insert(k, Value::Bool(truthy(v)));
+            }
         }
         let all_off = matches!(init_integrations.and_then(|m| m.get("All")), Some(Value::Bool(false)));
         let segment_io = !(matches!(init_io_value, Some(Value::Bool(false))) || (all_off && !init_io_value.is_some_and(truthy)));
@@ -242,11 +248,19 @@ impl Config {
         } else {
             match options.get("storage").and_then(|s| s.get("stores")).and_then(Value::as_array) {
                 Some(list) => {
-                    let pos = |n: &str| list.iter().filter_map(Value::as_str).position(|x| x == n);
+                    // Where each store is first listed.
+                    let (mut cookie, mut local) = (None, None);
+                    for (i, name) in list.iter().enumerate() {
+                        match name.as_str() {
+                            Some("cookie") if cookie.is_none() => cookie = Some(i),
+                            Some("localStorage") if local.is_none() => local = Some(i),
+                            _ => {}
+                        }
+                    }
                     Stores {
-                        cookie: pos("cookie").is_some(),
-                        local: pos("localStorage").is_some(),
-                        local_first: match (pos("localStorage"), pos("cookie")) {
+                        cookie: cookie.is_some(),
+                        local: local.is_some(),
+                        local_first: match (local, cookie) {
                             (Some(l), Some(c)) => l < c,
                             _ => true,
                         },
