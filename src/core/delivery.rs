@@ -362,7 +362,13 @@ impl Delivery {
     /// The page is visible again: beaconed events (unconfirmed) are queued again.
     pub fn handle_page_show(&mut self) {
         self.unloading = false;
-        for event in std::mem::take(&mut self.beaconed).into_iter().rev() {
+        let beaconed = std::mem::take(&mut self.beaconed);
+        self.prepend(beaconed);
+    }
+
+    /// Puts `events` back in front of `pending`, in their order.
+    fn prepend(&mut self, events: Vec<Queued>) {
+        for event in events.into_iter().rev() {
             self.pending_bytes += event.json.len();
             self.pending.push_front(event);
         }
@@ -558,10 +564,7 @@ impl Delivery {
                     _ => (backoff_ms(&config.retry, attempt, entropy.next_unit()), false),
                 };
                 // Back in front, in their original order.
-                for event in kept.into_iter().rev() {
-                    self.pending_bytes += event.json.len();
-                    self.pending.push_front(event);
-                }
+                self.prepend(kept);
                 if !self.pending.is_empty() {
                     // A Retry-After is never shortened by a later, shorter backoff.
                     let until = now.plus(wait);
@@ -789,11 +792,10 @@ impl Delivery {
         self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
         // Older than anything accepted on this page: in front, oldest first.
         adopted.sort_unstable_by_key(|e| e.queued_at.0);
-        for event in adopted.into_iter().rev() {
-            self.pending_bytes += event.json.len();
+        for event in &adopted {
             self.held_bytes += event.json.len();
-            self.pending.push_front(event);
         }
+        self.prepend(adopted);
         self.enforce_bounds();
     }
 
