@@ -517,25 +517,24 @@ impl Delivery {
     /// Applies the outcome of request `id` (unknown ids are ignored).
     pub fn handle_send_outcome(&mut self, now: Millis, config: &Config, entropy: &mut Entropy, id: BatchId, outcome: &SendOutcome) {
         let Some(events) = self.take_in_flight(id) else { return };
+        let behavior = status_behavior(&config.retry, outcome.status);
         for event in &events {
             if let Some(p) = &mut self.persist {
                 p.mark(event.seg);
             }
+            // Delivered or dropped: no longer held (retried events are, see below).
+            if behavior != Behavior::Retry {
+                self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+            }
         }
-        match status_behavior(&config.retry, outcome.status) {
+        match behavior {
             Behavior::Success => {
-                for event in &events {
-                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-                }
                 if self.paused_until.is_some_and(|t| t <= now) {
                     self.paused_until = None;
                     self.rate_limited = false;
                 }
             }
             Behavior::Drop => {
-                for event in &events {
-                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-                }
                 let mut reason = String::from("the API rejected the events with status ");
                 push_u64(&mut reason, u64::from(outcome.status));
                 self.notices.push(Notice { code: "delivery_failure", reason, count: events.len() });
