@@ -29,6 +29,13 @@ use crate::core::identity::Store;
 use crate::core::time::Millis;
 use crate::core::Analytics;
 
+// `f(a, b, n)`, a throw ignored: the strings cross as UTF-8 (no JS string objects to make
+// and free in the wasm), and it serves both the notices and the lock release.
+#[wasm_bindgen(inline_js = "export function sieve_call(f,a,b,n){try{f(a,b,n)}catch(e){}}")]
+extern "C" {
+    pub(crate) fn sieve_call(f: &JsValue, a: &str, b: &str, n: f64);
+}
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
@@ -235,12 +242,7 @@ fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, cl
 fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
     for notice in notices {
         // The shim's handler isolates user callbacks; a throw here is ignored.
-        let _ = on_notice.call3(
-            &JsValue::NULL,
-            &JsValue::from_str(notice.code),
-            &JsValue::from_str(&notice.reason),
-            &JsValue::from_f64(notice.count as f64),
-        );
+        sieve_call(on_notice, notice.code, &notice.reason, notice.count as f64);
     }
 }
 

@@ -64,9 +64,9 @@ pub(crate) fn held(shared: &Shared, release: JsValue) -> JsValue {
 /// Lets go of this tab's own lock, if held.
 pub(crate) fn release_own(release: Option<js_sys::Function>) {
     if let Some(resolve) = release {
-        // resolve(undefined): `call3` is the import the notices already use (one fewer).
-        let u = &JsValue::UNDEFINED;
-        let _ = resolve.call3(u, u, u, u);
+        // resolve(""): the held promise's value is never read; `sieve_call` is the import
+        // the notices already use (one fewer).
+        super::sieve_call(&resolve, "", "", 0.0);
     }
 }
 
