@@ -43,9 +43,10 @@ extern "C" {
     #[wasm_bindgen(js_name = queueMicrotask)]
     fn queue_microtask(callback: &JsValue);
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
+    /// The timer id is a number in browsers: kept as `f64`, not as a JS object reference.
+    fn set_timeout(handler: &JsValue, ms: u32) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
+    fn clear_timeout(id: f64);
 }
 
 /// What a one-shot callback handed to JS wakes the driver for.
@@ -123,7 +124,7 @@ pub(crate) struct Driver {
     core: Analytics,
     cookie_domain: Option<String>,
     /// The armed timer: its deadline and `setTimeout` id.
-    timer: Option<(Millis, JsValue)>,
+    timer: Option<(Millis, f64)>,
     storage_warned: bool,
     on_notice: js_sys::Function,
     /// `handle_turn_end` is queued as a microtask (at most one per turn).
@@ -252,7 +253,7 @@ fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
         return;
     }
     if let Some((_, old)) = driver.timer.take() {
-        clear_timeout(&old);
+        clear_timeout(old);
     }
     let Some(deadline) = deadline else { return };
     let delay = deadline.since(now).min(MAX_TIMER_MS);
