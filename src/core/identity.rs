@@ -161,26 +161,20 @@ impl Stores {
 /// decoding, then JSON when it parses (a JSON string or number), else the raw text.
 pub fn decode_cookie_value(raw: &str) -> Option<String> {
     let decoded = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
-    decode_json_scalar(&decoded).or(Some(decoded)).filter(|s| !s.is_empty())
+    decode_id(&decoded, Store::Cookie)
 }
 
-/// A stored id value: JSON string → the string; JSON number → its text; `null` → None.
-fn decode_json_scalar(text: &str) -> Option<String> {
-    match json::parse(text) {
-        Ok(Value::String(s)) => Some(s),
-        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
-        _ => None,
-    }
-}
-
-fn decode_local_id(text: &str) -> Option<String> {
-    match json::parse(text) {
-        Ok(Value::String(s)) if !s.is_empty() => Some(s),
-        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
-        Ok(_) => None,
-        // A raw (non-JSON) value written by other code: use it as is.
-        Err(_) => Some(text.to_owned()).filter(|s| !s.is_empty()),
-    }
+/// A stored id value: JSON string → the string; JSON number → its text; other JSON (`null`,
+/// objects...) → the raw text from a cookie, nothing from localStorage; not JSON (a raw
+/// value written by other code) → the raw text. Empty → `None`.
+fn decode_id(text: &str, store: Store) -> Option<String> {
+    let id = match json::parse(text) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Number(n)) => n.as_str().to_owned(),
+        Ok(_) if store == Store::Local => return None,
+        _ => text.to_owned(),
+    };
+    Some(id).filter(|s| !s.is_empty())
 }
 
 /// Encodes a cookie value as js-cookie 3 does: `encodeURIComponent`, then the characters
@@ -274,7 +268,7 @@ impl Identity {
         let cookies: &[(String, String)] = if stores.cookie { &snapshot.cookies } else { &[] };
         let locals: &[(String, String)] = if stores.local { &snapshot.local } else { &[] };
         let cookie = |k: &str| lookup(cookies, k).and_then(decode_cookie_value);
-        let local = |k: &str| lookup(locals, k).and_then(decode_local_id);
+        let local = |k: &str| lookup(locals, k).and_then(|v| decode_id(v, Store::Local));
         let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
         let legacy_user = lookup(cookies, LEGACY_USER_COOKIE).and_then(|raw| {
             let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
