@@ -322,19 +322,19 @@ impl Identity {
         // store (cookie ↔ localStorage consistency, and a fresh 365-day cookie expiry), and an
         // absent id is stored as JSON `null` in localStorage.
         if identity.anonymous_id.is_some() {
-            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId);
         } else if let Some(sio) = sio_anonymous_id {
             // Stores are synced to "nothing found"; the id keeps coming from `_sio`.
-            identity.write_id(Slot::AnonymousId, None);
+            identity.write_id(Slot::AnonymousId);
             identity.anonymous_id = Some(sio);
         } else {
             identity.anonymous_id = Some(entropy.uuid_v4());
-            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId);
         }
-        identity.write_id(Slot::UserId, identity.user_id.clone());
+        identity.write_id(Slot::UserId);
         identity.null_user_synced = true;
         if identity.group_id.is_some() {
-            identity.write_id(Slot::GroupId, identity.group_id.clone());
+            identity.write_id(Slot::GroupId);
         }
         if group_traits_from_legacy {
             // analytics.js's Group reads the legacy cookie's traits and stores them.
@@ -364,8 +364,7 @@ impl Identity {
         &self.group_traits
     }
 
-    /// Writes an id to every store as analytics.js `UniversalStorage.set` does: a JSON
-    /// string (or JSON `null`) in localStorage, the raw value (or a removal) as a cookie.
+    /// The storage key of `slot`.
     fn key(&self, slot: Slot) -> &str {
         match slot {
             Slot::AnonymousId => ANONYMOUS_ID_KEY,
@@ -376,18 +375,31 @@ impl Identity {
         }
     }
 
-    fn write_id(&mut self, slot: Slot, value: Option<String>) {
-        let key = self.key(slot).to_owned();
-        if self.stores.local {
+    /// Writes the current value of id `slot` to every store as analytics.js
+    /// `UniversalStorage.set` does: a JSON string (or JSON `null`) in localStorage, the raw
+    /// value (or a removal) as a cookie.
+    fn write_id(&mut self, slot: Slot) {
+        // The slot's current value (an id slot).
+        let value = match slot {
+            Slot::AnonymousId => self.anonymous_id.as_deref(),
+            Slot::UserId => self.user_id.as_deref(),
+            _ => self.group_id.as_deref(),
+        };
+        let local = self.stores.local.then(|| {
             let mut json = String::new();
-            match &value {
+            match value {
                 Some(v) => json::push_json_str(&mut json, v),
                 None => json.push_str("null"),
             }
+            json
+        });
+        let cookie = self.stores.cookie.then(|| value.map(encode_cookie_value));
+        let key = self.key(slot).to_owned();
+        if let Some(json) = local {
             self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: Some(json) });
         }
-        if self.stores.cookie {
-            self.writes.push(StorageWrite { store: Store::Cookie, key, value: value.as_deref().map(encode_cookie_value) });
+        if let Some(value) = cookie {
+            self.writes.push(StorageWrite { store: Store::Cookie, key, value });
         }
     }
 
@@ -407,7 +419,7 @@ impl Identity {
     pub fn touch_user_id(&mut self) {
         if self.user_id.is_none() && !self.null_user_synced {
             self.null_user_synced = true;
-            self.write_id(Slot::UserId, None);
+            self.write_id(Slot::UserId);
         }
     }
 
@@ -415,7 +427,7 @@ impl Identity {
     pub fn touch_group_id(&mut self) {
         if self.group_id.is_none() && !self.null_group_synced {
             self.null_group_synced = true;
-            self.write_id(Slot::GroupId, None);
+            self.write_id(Slot::GroupId);
         }
     }
 
@@ -438,7 +450,7 @@ impl Identity {
         let id = id.filter(|s| !s.is_empty());
         if self.anonymous_id != id {
             self.anonymous_id = id;
-            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId);
         }
     }
 
@@ -447,7 +459,7 @@ impl Identity {
     pub fn ensure_anonymous_id(&mut self, entropy: &mut Entropy) -> &str {
         if self.anonymous_id.is_none() {
             self.anonymous_id = Some(entropy.uuid_v4());
-            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId);
         }
         self.anonymous_id.as_deref().unwrap_or_default()
     }
@@ -476,11 +488,11 @@ impl Identity {
     pub fn set_user_id(&mut self, id: Option<String>) {
         let changing_user = id.is_some() && self.user_id.is_some() && id != self.user_id;
         self.user_id = id;
-        self.write_id(Slot::UserId, self.user_id.clone());
+        self.write_id(Slot::UserId);
         self.null_user_synced = true;
         if changing_user {
             self.anonymous_id = None;
-            self.write_id(Slot::AnonymousId, None);
+            self.write_id(Slot::AnonymousId);
         }
     }
 
@@ -495,7 +507,7 @@ impl Identity {
         if let Some(id) = id {
             if self.group_id.as_deref() != Some(id.as_str()) {
                 self.group_id = Some(id);
-                self.write_id(Slot::GroupId, self.group_id.clone());
+                self.write_id(Slot::GroupId);
             }
         }
         self.write_traits(Slot::GroupTraits, Persist::Current);
@@ -514,7 +526,7 @@ impl Identity {
         self.write_traits(Slot::UserTraits, Persist::Remove);
         self.write_traits(Slot::GroupTraits, Persist::Remove);
         self.anonymous_id = Some(entropy.uuid_v4());
-        self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+        self.write_id(Slot::AnonymousId);
     }
 
     /// The ad-click referrer to merge into `context.referrer`, if any.
