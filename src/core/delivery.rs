@@ -468,8 +468,9 @@ impl Delivery {
             }
             if standard {
                 // Standard mode: one event per request, carrying its own sentAt.
-                let mut sent_at = String::from("\"sentAt\":");
-                push_json_str(&mut sent_at, &now.to_iso());
+                let mut sent_at = String::from("\"sentAt\":\"");
+                now.push_iso(&mut sent_at);
+                sent_at.push('"');
                 event.push_wire(&mut body, &sent_at);
             } else {
                 event.push_wire(&mut body, "");
@@ -481,17 +482,17 @@ impl Delivery {
         if events.is_empty() {
             return None;
         }
-        let url = if standard {
-            let kind = events.first().map_or("t", |e| e.kind.endpoint());
-            crate::json::concat(&[config.api_base().as_str(), "/", kind])
+        let endpoint = if standard {
+            events.first().map_or("t", |e| e.kind.endpoint())
         } else {
-            body.push_str("],\"sentAt\":");
-            push_json_str(&mut body, &now.to_iso());
-            body.push_str(",\"writeKey\":");
+            body.push_str("],\"sentAt\":\"");
+            now.push_iso(&mut body);
+            body.push_str("\",\"writeKey\":");
             push_json_str(&mut body, &config.write_key);
             body.push('}');
-            crate::json::concat(&[config.api_base().as_str(), "/batch"])
+            "batch"
         };
+        let url = crate::json::concat(&[config.api_base().as_str(), "/", endpoint]);
         self.next_id += 1;
         let id = BatchId(self.next_id);
         let n_events = events.len();
