@@ -1,7 +1,7 @@
 //! Settings (CDN settings) and load options, parsed once into [`Config`]; every default is
 //! named here. Pure: the JSON texts arrive from the driver.
 
-use crate::core::identity::{Keys, Stores};
+use crate::core::identity::{Keys, Stores, GROUP_ID_KEY, GROUP_TRAITS_KEY, USER_ID_KEY, USER_TRAITS_KEY};
 use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
 use crate::json::{self, Map, Value};
 
@@ -122,6 +122,16 @@ fn obj<'a>(v: Option<&'a Value>) -> Option<&'a Map> {
     v.and_then(Value::as_object)
 }
 
+/// `key` in `first`, else in `second` (a lookup in `{...second, ...first}`).
+fn pick<'a>(first: Option<&'a Map>, second: Option<&'a Map>, key: &str) -> Option<&'a Value> {
+    first.and_then(|m| m.get(key)).or_else(|| second.and_then(|m| m.get(key)))
+}
+
+/// A non-empty string value.
+fn nonempty(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
 fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -153,71 +163,84 @@ impl Config {
     /// else counts as `{}`). Init-option values for `Segment.io` are merged over the CDN's,
     /// as analytics.js `mergedOptions` does; the CDN's `httpConfig` wins, as in analytics.js.
     pub fn from_settings(write_key: &str, settings: &Value, options: &Value) -> Config {
-        let empty = Map::new();
-        let cdn_io = obj(settings.get("integrations").and_then(|i| i.get("Segment.io"))).unwrap_or(&empty);
-        let init_integrations = obj(options.get("integrations")).unwrap_or(&empty);
-        let mut io = cdn_io.clone();
-        if let Some(Value::Object(init_io)) = init_integrations.get("Segment.io") {
-            io.extend(init_io.clone());
-        }
-        let s = |m: &Map, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
-        let api_host = s(&io, "apiHost").filter(|h| !h.is_empty()).unwrap_or_else(|| DEFAULT_API_HOST.to_owned());
-        let protocol = s(&io, "protocol").filter(|p| !p.is_empty()).unwrap_or_else(|| "https".to_owned());
+        let cdn_io = obj(settings.get("integrations").and_then(|i| i.get("Segment.io")));
+        let init_integrations = obj(options.get("integrations"));
+        let init_io_value = init_integrations.and_then(|m| m.get("Segment.io"));
+        let init_io = obj(init_io_value);
+        // Lookups in the merged `Segment.io` settings ({...cdn, ...init}: init wins) without
+        // building the merged map.
+        let io = |k: &str| pick(init_io, cdn_io, k);
+        let api_host = nonempty(io("apiHost")).unwrap_or(DEFAULT_API_HOST).to_owned();
+        let protocol = nonempty(io("protocol")).unwrap_or("https").to_owned();
 
-        let delivery = obj(io.get("deliveryStrategy")).unwrap_or(&empty);
-        let dconf = obj(delivery.get("config")).unwrap_or(&empty);
-        let strategy = match delivery.get("strategy").and_then(Value::as_str) {
+        let delivery = obj(io("deliveryStrategy"));
+        let dconf = obj(delivery.and_then(|d| d.get("config")));
+        let dget = |k: &str| dconf.and_then(|m| m.get(k));
+        let strategy = match delivery.and_then(|d| d.get("strategy")).and_then(Value::as_str) {
             Some("standard") => Strategy::Standard,
             _ => Strategy::Batching {
-                size: num(dconf.get("size")).map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1.0, 1000.0) as usize),
-                timeout_ms: num(dconf.get("timeout")).map_or(DEFAULT_BATCH_TIMEOUT_MS, |n| n.clamp(0.0, 3.6e6) as u64),
+                size: num(dget("size")).map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1.0, 1000.0) as usize),
+                timeout_ms: num(dget("timeout")).map_or(DEFAULT_BATCH_TIMEOUT_MS, |n| n.clamp(0.0, 3.6e6) as u64),
             },
         };
-        let keepalive = dconf.get("keepalive").is_some_and(truthy);
+        let keepalive = dget("keepalive").is_some_and(truthy);
 
-        // httpConfig: defaults ← init ← CDN (CDN wins), clamped as analytics.js clamps.
-        let mut http = Map::new();
-        let mut status_overrides = Map::new();
-        let init_http = init_integrations.get("Segment.io").and_then(|io| io.get("httpConfig"));
-        for source in [init_http, cdn_io.get("httpConfig")] {
-            if let Some(Value::Object(h)) = source {
-                http.extend(h.clone());
-                // statusCodeOverrides are deep-merged (the CDN's entries win).
-                if let Some(Value::Object(o)) = h.get("statusCodeOverrides") {
-                    status_overrides.extend(o.clone());
-                }
-            }
-        }
-        let backoff = obj(http.get("backoffConfig")).unwrap_or(&empty);
-        let rate = obj(http.get("rateLimitConfig")).unwrap_or(&empty);
+        // httpConfig: defaults ← init ← CDN (CDN wins, shallowly), clamped as analytics.js
+        // clamps.
+        let init_http = obj(init_io_value.and_then(|io| io.get("httpConfig")));
+        let cdn_http = obj(cdn_io.and_then(|io| io.get("httpConfig")));
+        let http = |k: &str| pick(cdn_http, init_http, k);
+        let backoff = obj(http("backoffConfig"));
+        let rate = obj(http("rateLimitConfig"));
+        let bget = |k: &str| backoff.and_then(|m| m.get(k));
         let defaults = RetryConfig::default();
         let mut retry = RetryConfig {
-            max_retry_count: num(backoff.get("maxRetryCount")).map_or(defaults.max_retry_count, |n| n.clamp(0.0, 100.0) as u32),
-            base_backoff_ms: clamp_ms(backoff.get("baseBackoffInterval"), defaults.base_backoff_ms, 0.1, 300.0),
-            max_backoff_ms: clamp_ms(backoff.get("maxBackoffInterval"), defaults.max_backoff_ms, 0.1, 86_400.0),
-            jitter_percent: num(backoff.get("jitterPercent")).map_or(defaults.jitter_percent, |n| n.clamp(0.0, 100.0) as u64),
-            max_retry_after_ms: clamp_ms(rate.get("maxRetryInterval"), defaults.max_retry_after_ms, 0.1, 86_400.0),
-            max_total_backoff_ms: clamp_ms(backoff.get("maxTotalBackoffDuration"), defaults.max_total_backoff_ms, 60.0, 604_800.0),
-            default_4xx: behavior(http.get("default4xxBehavior")).unwrap_or(defaults.default_4xx),
-            default_5xx: behavior(http.get("default5xxBehavior")).unwrap_or(defaults.default_5xx),
-            overrides: defaults.overrides.clone(),
+            max_retry_count: num(bget("maxRetryCount")).map_or(defaults.max_retry_count, |n| n.clamp(0.0, 100.0) as u32),
+            base_backoff_ms: clamp_ms(bget("baseBackoffInterval"), defaults.base_backoff_ms, 0.1, 300.0),
+            max_backoff_ms: clamp_ms(bget("maxBackoffInterval"), defaults.max_backoff_ms, 0.1, 86_400.0),
+            jitter_percent: num(bget("jitterPercent")).map_or(defaults.jitter_percent, |n| n.clamp(0.0, 100.0) as u64),
+            max_retry_after_ms: clamp_ms(rate.and_then(|m| m.get("maxRetryInterval")), defaults.max_retry_after_ms, 0.1, 86_400.0),
+            max_total_backoff_ms: clamp_ms(bget("maxTotalBackoffDuration"), defaults.max_total_backoff_ms, 60.0, 604_800.0),
+            default_4xx: behavior(http("default4xxBehavior")).unwrap_or(defaults.default_4xx),
+            default_5xx: behavior(http("default5xxBehavior")).unwrap_or(defaults.default_5xx),
+            ..defaults
         };
-        for (code, value) in status_overrides.iter() {
-            let (Some(code), Some(b)) = (json::parse_u64(code).and_then(|n| u16::try_from(n).ok()), behavior(Some(value))) else { continue };
+        // statusCodeOverrides are deep-merged (the CDN's entries win), in the merged map's
+        // order: init's keys first (with the CDN's value where it has one), then the CDN's own.
+        let init_overrides = obj(init_http.and_then(|h| h.get("statusCodeOverrides")));
+        let cdn_overrides = obj(cdn_http.and_then(|h| h.get("statusCodeOverrides")));
+        let mut apply = |code: &str, value: &Value| {
+            let (Some(code), Some(b)) = (json::parse_u64(code).and_then(|n| u16::try_from(n).ok()), behavior(Some(value))) else { return };
             match retry.overrides.iter_mut().find(|(c, _)| *c == code) {
                 Some(slot) => slot.1 = b,
                 None => retry.overrides.push((code, b)),
             }
+        };
+        if let Some(init) = init_overrides {
+            for (code, value) in init.iter() {
+                apply(code, cdn_overrides.and_then(|m| m.get(code)).unwrap_or(value));
+            }
         }
-        if let Some(n) = num(dconf.get("maxRetries")) {
+        if let Some(cdn) = cdn_overrides {
+            for (code, value) in cdn.iter() {
+                if !init_overrides.is_some_and(|m| m.contains_key(code)) {
+                    apply(code, value);
+                }
+            }
+        }
+        if let Some(n) = num(dget("maxRetries")) {
             retry.max_retry_count = n.clamp(0.0, 100.0) as u32;
         }
 
         // Init integrations are copied into events as booleans.
-        let integrations: Map = init_integrations.iter().map(|(k, v)| (k.to_owned(), Value::Bool(truthy(v)))).collect();
-        let io_setting = init_integrations.get("Segment.io");
-        let segment_io = !(matches!(io_setting, Some(Value::Bool(false)))
-            || (matches!(init_integrations.get("All"), Some(Value::Bool(false))) && !io_setting.is_some_and(truthy)));
+        let mut integrations = Map::new();
+        if let Some(init) = init_integrations {
+            for (k, v) in init.iter() {
+                integrations.insert(k, Value::Bool(truthy(v)));
+            }
+        }
+        let all_off = matches!(init_integrations.and_then(|m| m.get("All")), Some(Value::Bool(false)));
+        let segment_io = !(matches!(init_io_value, Some(Value::Bool(false))) || (all_off && !init_io_value.is_some_and(truthy)));
 
         let disable_persistence = options.get("disableClientPersistence").is_some_and(truthy);
         let stores = if disable_persistence {
@@ -225,12 +248,19 @@ impl Config {
         } else {
             match options.get("storage").and_then(|s| s.get("stores")).and_then(Value::as_array) {
                 Some(list) => {
-                    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-                    let pos = |n: &str| names.iter().position(|x| *x == n);
+                    // Where each store is first listed.
+                    let (mut cookie, mut local) = (None, None);
+                    for (i, name) in list.iter().enumerate() {
+                        match name.as_str() {
+                            Some("cookie") if cookie.is_none() => cookie = Some(i),
+                            Some("localStorage") if local.is_none() => local = Some(i),
+                            _ => {}
+                        }
+                    }
                     Stores {
-                        cookie: pos("cookie").is_some(),
-                        local: pos("localStorage").is_some(),
-                        local_first: match (pos("localStorage"), pos("cookie")) {
+                        cookie: cookie.is_some(),
+                        local: local.is_some(),
+                        local_first: match (local, cookie) {
                             (Some(l), Some(c)) => l < c,
                             _ => true,
                         },
@@ -239,13 +269,18 @@ impl Config {
                 None => Stores::DEFAULT,
             }
         };
-        let cookie_opts = obj(options.get("cookie")).unwrap_or(&empty);
+        let cookie_opts = obj(options.get("cookie"));
+        let cget = |k: &str| cookie_opts.and_then(|m| m.get(k));
+        let cs = |k: &str| cget(k).and_then(Value::as_str);
         let cookie = CookieConfig {
-            maxage_days: num(cookie_opts.get("maxage")).map_or(DEFAULT_COOKIE_MAXAGE_DAYS, |d| d.max(0.0) as u64),
-            domain: s(cookie_opts, "domain").filter(|d| !d.is_empty()),
-            path: s(cookie_opts, "path").unwrap_or_else(|| "/".to_owned()),
-            same_site: s(cookie_opts, "sameSite").unwrap_or_else(|| "Lax".to_owned()),
-            secure: cookie_opts.get("secure").is_some_and(truthy),
+            maxage_days: num(cget("maxage")).map_or(DEFAULT_COOKIE_MAXAGE_DAYS, |d| d.max(0.0) as u64),
+            domain: nonempty(cget("domain")).map(str::to_owned),
+            path: cs("path").unwrap_or("/").to_owned(),
+            same_site: cs("sameSite").unwrap_or("Lax").to_owned(),
+            secure: cget("secure").is_some_and(truthy),
+        };
+        let key = |who: &str, store: &str, default: &str| {
+            nonempty(options.get(who).and_then(|o| o.get(store)).and_then(|o| o.get("key"))).unwrap_or(default).to_owned()
         };
         Config {
             write_key: write_key.to_owned(),
@@ -258,17 +293,11 @@ impl Config {
             segment_io,
             stores,
             cookie,
-            keys: {
-                let key = |who: &str, store: &str| {
-                    options.get(who).and_then(|o| o.get(store)).and_then(|o| o.get("key")).and_then(Value::as_str).filter(|k| !k.is_empty())
-                };
-                let defaults = Keys::default();
-                Keys {
-                    user_id: key("user", "cookie").map_or(defaults.user_id, str::to_owned),
-                    user_traits: key("user", "localStorage").map_or(defaults.user_traits, str::to_owned),
-                    group_id: key("group", "cookie").map_or(defaults.group_id, str::to_owned),
-                    group_traits: key("group", "localStorage").map_or(defaults.group_traits, str::to_owned),
-                }
+            keys: Keys {
+                user_id: key("user", "cookie", USER_ID_KEY),
+                user_traits: key("user", "localStorage", USER_TRAITS_KEY),
+                group_id: key("group", "cookie", GROUP_ID_KEY),
+                group_traits: key("group", "localStorage", GROUP_TRAITS_KEY),
             },
             context_segments: None,
         }

@@ -353,7 +353,11 @@ impl Delivery {
 
     /// Number of accepted events not yet confirmed (pending, in flight, beaconed).
     pub fn len(&self) -> usize {
-        self.pending.len() + self.beaconed.len() + self.in_flight.iter().map(|f| f.1.len()).sum::<usize>()
+        let mut n = self.pending.len() + self.beaconed.len();
+        for flight in &self.in_flight {
+            n += flight.1.len();
+        }
+        n
     }
 
     /// Whether nothing is waiting.
@@ -369,7 +373,13 @@ impl Delivery {
     /// The page is visible again: beaconed events (unconfirmed) are queued again.
     pub fn handle_page_show(&mut self) {
         self.unloading = false;
-        for event in std::mem::take(&mut self.beaconed).into_iter().rev() {
+        let beaconed = std::mem::take(&mut self.beaconed);
+        self.prepend(beaconed);
+    }
+
+    /// Puts `events` back in front of `pending`, in their order.
+    fn prepend(&mut self, events: Vec<Queued>) {
+        for event in events.into_iter().rev() {
             self.pending_bytes += event.json.len();
             self.pending.push_front(event);
         }
@@ -469,8 +479,9 @@ impl Delivery {
             }
             if standard {
                 // Standard mode: one event per request, carrying its own sentAt.
-                let mut sent_at = String::from("\"sentAt\":");
-                push_json_str(&mut sent_at, &now.to_iso());
+                let mut sent_at = String::from("\"sentAt\":\"");
+                now.push_iso(&mut sent_at);
+                sent_at.push('"');
                 event.push_wire(&mut body, &sent_at);
             } else {
                 event.push_wire(&mut body, "");
@@ -482,17 +493,17 @@ impl Delivery {
         if events.is_empty() {
             return None;
         }
-        let url = if standard {
-            let kind = events.first().map_or("t", |e| e.kind.endpoint());
-            crate::json::concat(&[config.api_base().as_str(), "/", kind])
+        let endpoint = if standard {
+            events.first().map_or("t", |e| e.kind.endpoint())
         } else {
-            body.push_str("],\"sentAt\":");
-            push_json_str(&mut body, &now.to_iso());
-            body.push_str(",\"writeKey\":");
+            body.push_str("],\"sentAt\":\"");
+            now.push_iso(&mut body);
+            body.push_str("\",\"writeKey\":");
             push_json_str(&mut body, &config.write_key);
             body.push('}');
-            crate::json::concat(&[config.api_base().as_str(), "/batch"])
+            "batch"
         };
+        let url = crate::json::concat(&[config.api_base().as_str(), "/", endpoint]);
         self.next_id += 1;
         let id = BatchId(self.next_id);
         let n_events = events.len();
@@ -518,25 +529,24 @@ impl Delivery {
     /// Applies the outcome of request `id` (unknown ids are ignored).
     pub fn handle_send_outcome(&mut self, now: Millis, config: &Config, entropy: &mut Entropy, id: BatchId, outcome: &SendOutcome) {
         let Some(events) = self.take_in_flight(id) else { return };
+        let behavior = status_behavior(&config.retry, outcome.status);
         for event in &events {
             if let Some(p) = &mut self.persist {
                 p.mark(event.seg);
             }
+            // Delivered or dropped: no longer held (retried events are, see below).
+            if behavior != Behavior::Retry {
+                self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+            }
         }
-        match status_behavior(&config.retry, outcome.status) {
+        match behavior {
             Behavior::Success => {
-                for event in &events {
-                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-                }
                 if self.paused_until.is_some_and(|t| t <= now) {
                     self.paused_until = None;
                     self.rate_limited = false;
                 }
             }
             Behavior::Drop => {
-                for event in &events {
-                    self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-                }
                 let mut reason = String::from("the API rejected the events with status ");
                 push_u64(&mut reason, u64::from(outcome.status));
                 self.notices.push(Notice { code: "delivery_failure", reason, count: events.len() });
@@ -555,16 +565,17 @@ impl Delivery {
                     }
                 }
                 self.notify_dropped("delivery_failure", "retry attempts exhausted", exhausted);
-                let attempt = kept.iter().map(|e| e.attempts).max().unwrap_or(1);
+                // Kept events have failed at least once (attempts >= 1).
+                let mut attempt = 1;
+                for event in &kept {
+                    attempt = attempt.max(event.attempts);
+                }
                 let (wait, rate_limited) = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
                     (429, Some(ms)) => (ms, true),
                     _ => (backoff_ms(&config.retry, attempt, entropy.next_unit()), false),
                 };
                 // Back in front, in their original order.
-                for event in kept.into_iter().rev() {
-                    self.pending_bytes += event.json.len();
-                    self.pending.push_front(event);
-                }
+                self.prepend(kept);
                 if !self.pending.is_empty() {
                     // A Retry-After is never shortened by a later, shorter backoff.
                     let until = now.plus(wait);
@@ -612,7 +623,13 @@ impl Delivery {
             Some(p) => (Some(p.next_scan), p.lease_until.map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3)))),
             None => (None, None),
         };
-        [flush, scan, renew].into_iter().flatten().min()
+        let mut next = flush;
+        for t in [scan, renew] {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
     }
 
     /// Queues a notice for the page.
@@ -660,7 +677,10 @@ impl Delivery {
         // Our lock (if held) stays held until the page ends, so no other tab adopts what
         // this tab still sends from memory.
         if self.persist.take().is_some() {
-            for event in self.pending.iter_mut().chain(self.beaconed.iter_mut()) {
+            for event in self.pending.iter_mut() {
+                event.seg = 0;
+            }
+            for event in &mut self.beaconed {
                 event.seg = 0;
             }
             for (_, events, _, _) in &mut self.in_flight {
@@ -683,7 +703,7 @@ impl Delivery {
             match queue::parse_key(&p.prefix, key) {
                 Some(KeyKind::Segment(tab, n)) if tab == p.tab => own_on_disk.push(n),
                 Some(KeyKind::Segment(tab, _)) => {
-                    if !foreign.contains(&tab) {
+                    if !foreign.iter().any(|&t| t == tab) {
                         foreign.push(tab);
                     }
                 }
@@ -700,7 +720,12 @@ impl Delivery {
             Claims::Lease => {
                 // Our own segments that vanished were adopted by another tab that saw our
                 // lease expire (e.g. while this tab was throttled): it sends them now.
-                let vanished: Vec<u32> = p.segs.iter().filter(|s| s.1 && !own_on_disk.iter().any(|&n| n == s.0)).map(|s| s.0).collect();
+                let mut vanished: Vec<u32> = Vec::new();
+                for &(n, on_disk) in &p.segs {
+                    if on_disk && !own_on_disk.iter().any(|&m| m == n) {
+                        vanished.push(n);
+                    }
+                }
                 if !vanished.is_empty() {
                     for n in &vanished {
                         p.remove_seg(*n);
@@ -755,7 +780,7 @@ impl Delivery {
                 _ => continue,
             }
             p.adopted_keys.push(key.clone());
-            for stored in queue::decode(value) {
+            for stored in crate::json::split_byte(value, b'\n').filter_map(queue::decode_line) {
                 if now.since(stored.queued_at) > MAX_EVENT_AGE_MS {
                     expired += 1;
                     continue;
@@ -778,11 +803,10 @@ impl Delivery {
         self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
         // Older than anything accepted on this page: in front, oldest first.
         adopted.sort_unstable_by_key(|e| e.queued_at.0);
-        for event in adopted.into_iter().rev() {
-            self.pending_bytes += event.json.len();
+        for event in &adopted {
             self.held_bytes += event.json.len();
-            self.pending.push_front(event);
         }
+        self.prepend(adopted);
         self.enforce_bounds();
     }
 
@@ -815,7 +839,10 @@ impl Delivery {
             }
         }
         if !p.dirty.is_empty() {
-            let mut texts: Vec<(u32, String)> = std::mem::take(&mut p.dirty).into_iter().map(|seg| (seg, String::new())).collect();
+            let mut texts: Vec<(u32, String)> = Vec::with_capacity(p.dirty.len());
+            for seg in std::mem::take(&mut p.dirty) {
+                texts.push((seg, String::new()));
+            }
             // Pending, then beaconed, then in-flight events (plain loops: a chained
             // iterator costs more code).
             #[inline(never)]

@@ -70,6 +70,15 @@ enum Slot {
     GroupTraits,
 }
 
+/// What a traits write does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Persist {
+    /// Store the traits as they are now.
+    Current,
+    /// Remove the key.
+    Remove,
+}
+
 /// A store analytics.js knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Store {
@@ -91,22 +100,31 @@ pub struct StorageSnapshot {
 impl StorageSnapshot {
     /// Parses a `document.cookie` string.
     pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
-        json::split_byte(header, b';')
-            .filter_map(|part| {
-                let part = json::trim_ws(part, false);
-                let (name, value) = json::split_once_byte(part, b'=')?;
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect()
-    }
-
-    fn cookie(&self, key: &str) -> Option<&str> {
-        // document.cookie lists the most specific path first; the first match wins.
-        self.cookies.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        let mut cookies = Vec::new();
+        for part in json::split_byte(header, b';') {
+            if let Some((name, value)) = json::split_once_byte(json::trim_ws(part, false), b'=') {
+                cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        cookies
     }
 
     fn local(&self, key: &str) -> Option<&str> {
-        self.local.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        lookup(&self.local, key)
+    }
+}
+
+/// The value of the first `key` entry (document.cookie lists the most specific path first:
+/// the first match wins).
+fn lookup<'a>(entries: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// A JSON object text's map (`None` for anything else).
+fn parse_object(text: &str) -> Option<Map> {
+    match json::parse(text) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
     }
 }
 
@@ -143,26 +161,20 @@ impl Stores {
 /// decoding, then JSON when it parses (a JSON string or number), else the raw text.
 pub fn decode_cookie_value(raw: &str) -> Option<String> {
     let decoded = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
-    decode_json_scalar(&decoded).or(Some(decoded)).filter(|s| !s.is_empty())
+    decode_id(&decoded, Store::Cookie)
 }
 
-/// A stored id value: JSON string → the string; JSON number → its text; `null` → None.
-fn decode_json_scalar(text: &str) -> Option<String> {
-    match json::parse(text) {
-        Ok(Value::String(s)) => Some(s),
-        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
-        _ => None,
-    }
-}
-
-fn decode_local_id(text: &str) -> Option<String> {
-    match json::parse(text) {
-        Ok(Value::String(s)) if !s.is_empty() => Some(s),
-        Ok(Value::Number(n)) => Some(n.as_str().to_owned()),
-        Ok(_) => None,
-        // A raw (non-JSON) value written by other code: use it as is.
-        Err(_) => Some(text.to_owned()).filter(|s| !s.is_empty()),
-    }
+/// A stored id value: JSON string → the string; JSON number → its text; other JSON (`null`,
+/// objects...) → the raw text from a cookie, nothing from localStorage; not JSON (a raw
+/// value written by other code) → the raw text. Empty → `None`.
+fn decode_id(text: &str, store: Store) -> Option<String> {
+    let id = match json::parse(text) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Number(n)) => n.as_str().to_owned(),
+        Ok(_) if store == Store::Local => return None,
+        _ => text.to_owned(),
+    };
+    Some(id).filter(|s| !s.is_empty())
 }
 
 /// Encodes a cookie value as js-cookie 3 does: `encodeURIComponent`, then the characters
@@ -192,13 +204,38 @@ pub fn encode_cookie_value(value: &str) -> String {
 /// Cookie-domain candidates for `hostname`, most general first (`co.uk`, `example.co.uk`,
 /// `www.example.co.uk`). Empty for IPv4 addresses and single labels (`localhost`): those
 /// get host-only cookies. The driver probes each with a throwaway `__tld__` cookie.
-pub fn cookie_domain_candidates(hostname: &str) -> Vec<String> {
-    let labels: Vec<&str> = json::split_byte(hostname, b'.').collect();
-    let is_ipv4 = labels.len() == 4 && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
-    if labels.len() < 2 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
+pub fn cookie_domain_candidates(hostname: &str) -> Vec<&str> {
+    let mut dots = 0;
+    let mut digits_only = true;
+    for b in hostname.bytes() {
+        if b == b'.' {
+            dots += 1;
+        } else if !b.is_ascii_digit() {
+            digits_only = false;
+        }
+    }
+    // Four non-empty labels of digits.
+    let is_ipv4 = dots == 3
+        && digits_only
+        && !hostname.starts_with(".")
+        && !hostname.ends_with(".")
+        && find_sub(hostname, "..").is_none();
+    if dots == 0 || is_ipv4 || json::find_byte(hostname, b':').is_some() {
         return Vec::new();
     }
-    (2..=labels.len()).map(|n| json::join(&labels[labels.len() - n..], ".")).collect()
+    // The suffixes of two labels or more: what follows each dot but the last, right to left.
+    let mut candidates = Vec::new();
+    let mut dots = 0;
+    for (i, b) in hostname.bytes().enumerate().rev() {
+        if b == b'.' {
+            dots += 1;
+            if dots >= 2 {
+                candidates.extend(hostname.get(i + 1..));
+            }
+        }
+    }
+    candidates.push(hostname);
+    candidates
 }
 
 /// The identity state (user and group), cached in memory and written through on change.
@@ -227,22 +264,20 @@ impl Identity {
     /// `ajs_user` and `_sio` cookies are migrated. A missing anonymousId is generated.
     /// Values found are written back to every store (`getAndSync`).
     pub fn restore(snapshot: &StorageSnapshot, stores: Stores, keys: Keys, entropy: &mut Entropy) -> Identity {
-        let cookie = |k: &str| if stores.cookie { snapshot.cookie(k).and_then(decode_cookie_value) } else { None };
-        let local = |k: &str| if stores.local { snapshot.local(k).and_then(decode_local_id) } else { None };
+        // What each store holds, or nothing when it is not used.
+        let cookies: &[(String, String)] = if stores.cookie { &snapshot.cookies } else { &[] };
+        let locals: &[(String, String)] = if stores.local { &snapshot.local } else { &[] };
+        let cookie = |k: &str| lookup(cookies, k).and_then(decode_cookie_value);
+        let local = |k: &str| lookup(locals, k).and_then(|v| decode_id(v, Store::Local));
         let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
-        let legacy_user = if stores.cookie {
-            snapshot.cookie(LEGACY_USER_COOKIE).and_then(|raw| {
-                let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
-                json::parse(&text).ok()
-            })
-        } else {
-            None
-        };
-        let sio = if stores.cookie { snapshot.cookie(LEGACY_SIO_COOKIE).and_then(percent_decode) } else { None };
-        let sio_parts = sio.as_deref().and_then(|s| {
-            let at = find_sub(s, "----")?;
-            Some((s.get(..at)?, s.get(at + 4..)?))
+        let legacy_user = lookup(cookies, LEGACY_USER_COOKIE).and_then(|raw| {
+            let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+            json::parse(&text).ok()
         });
+        let sio = lookup(cookies, LEGACY_SIO_COOKIE).and_then(percent_decode);
+        // `_sio` (`<anonymousId>----<userId>`) only supplies an anonymousId, read as a
+        // fallback and never synced.
+        let sio_anonymous_id = sio.as_deref().and_then(|s| s.get(..find_sub(s, "----")?)).filter(|a| !a.is_empty()).map(str::to_owned);
 
         // The legacy `ajs_user` cookie backs both the user and (an analytics.js quirk: Group
         // inherits User's legacy key) the group.
@@ -253,17 +288,7 @@ impl Identity {
         });
         let user_id = ordered(&keys.user_id).or_else(|| legacy_id.clone());
         let anonymous_id = cookie(ANONYMOUS_ID_KEY).or_else(|| local(ANONYMOUS_ID_KEY));
-        // `_sio` only supplies an anonymousId, read as a fallback and never synced.
-        let sio_anonymous_id = sio_parts.map(|(a, _)| a.to_owned()).filter(|a| !a.is_empty());
-        let read_traits = |k: &str| -> Map {
-            if !stores.local {
-                return Map::new();
-            }
-            match snapshot.local(k).map(json::parse) {
-                Some(Ok(Value::Object(m))) => m,
-                _ => Map::new(),
-            }
-        };
+        let read_traits = |k: &str| lookup(locals, k).and_then(parse_object).unwrap_or_default();
         let legacy_traits = match legacy_user.as_ref().and_then(|v| v.get("traits")) {
             Some(Value::Object(t)) => t.clone(),
             _ => Map::new(),
@@ -273,12 +298,13 @@ impl Identity {
             user_traits = legacy_traits.clone();
         }
         let mut group_traits = read_traits(&keys.group_traits);
+        let group_traits_from_legacy = group_traits.is_empty() && !legacy_traits.is_empty();
         if group_traits.is_empty() {
             group_traits = legacy_traits;
         }
-        let group_traits_from_legacy = read_traits(&keys.group_traits).is_empty() && !group_traits.is_empty();
         let group_id = ordered(&keys.group_id).or(legacy_id);
         let null_group_synced = snapshot.local(&keys.group_id) == Some("null");
+        let ad_referrer = lookup(cookies, AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| parse_object(&t));
         let mut identity = Identity {
             stores,
             keys,
@@ -287,14 +313,7 @@ impl Identity {
             user_traits,
             group_id,
             group_traits,
-            ad_referrer: if stores.cookie {
-                snapshot.cookie(AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| match json::parse(&t) {
-                    Ok(Value::Object(m)) => Some(m),
-                    _ => None,
-                })
-            } else {
-                None
-            },
+            ad_referrer,
             writes: Vec::new(),
             null_user_synced: false,
             null_group_synced,
@@ -303,24 +322,23 @@ impl Identity {
         // store (cookie ↔ localStorage consistency, and a fresh 365-day cookie expiry), and an
         // absent id is stored as JSON `null` in localStorage.
         if identity.anonymous_id.is_some() {
-            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId);
         } else if let Some(sio) = sio_anonymous_id {
             // Stores are synced to "nothing found"; the id keeps coming from `_sio`.
-            identity.write_id(Slot::AnonymousId, None);
+            identity.write_id(Slot::AnonymousId);
             identity.anonymous_id = Some(sio);
         } else {
             identity.anonymous_id = Some(entropy.uuid_v4());
-            identity.write_id(Slot::AnonymousId, identity.anonymous_id.clone());
+            identity.write_id(Slot::AnonymousId);
         }
-        identity.write_id(Slot::UserId, identity.user_id.clone());
+        identity.write_id(Slot::UserId);
         identity.null_user_synced = true;
         if identity.group_id.is_some() {
-            identity.write_id(Slot::GroupId, identity.group_id.clone());
+            identity.write_id(Slot::GroupId);
         }
         if group_traits_from_legacy {
             // analytics.js's Group reads the legacy cookie's traits and stores them.
-            let traits = identity.group_traits.clone();
-            identity.write_traits(Slot::GroupTraits, Some(&traits));
+            identity.write_traits(Slot::GroupTraits, Persist::Current);
         }
         identity
     }
@@ -346,8 +364,7 @@ impl Identity {
         &self.group_traits
     }
 
-    /// Writes an id to every store as analytics.js `UniversalStorage.set` does: a JSON
-    /// string (or JSON `null`) in localStorage, the raw value (or a removal) as a cookie.
+    /// The storage key of `slot`.
     fn key(&self, slot: Slot) -> &str {
         match slot {
             Slot::AnonymousId => ANONYMOUS_ID_KEY,
@@ -358,31 +375,42 @@ impl Identity {
         }
     }
 
-    fn write_id(&mut self, slot: Slot, value: Option<String>) {
+    /// Writes the current value of id `slot` to every store as analytics.js
+    /// `UniversalStorage.set` does: a JSON string (or JSON `null`) in localStorage, the raw
+    /// value (or a removal) as a cookie.
+    fn write_id(&mut self, slot: Slot) {
+        // The slot's current value (an id slot).
+        let value = match slot {
+            Slot::AnonymousId => self.anonymous_id.as_deref(),
+            Slot::UserId => self.user_id.as_deref(),
+            _ => self.group_id.as_deref(),
+        };
+        let local = self.stores.local.then(|| {
+            let mut json = String::new();
+            match value {
+                Some(v) => json::push_json_str(&mut json, v),
+                None => json.push_str("null"),
+            }
+            json
+        });
+        let cookie = self.stores.cookie.then(|| value.map(encode_cookie_value));
         let key = self.key(slot).to_owned();
-        if self.stores.local {
-            self.writes.push(StorageWrite {
-                store: Store::Local,
-                key: key.to_owned(),
-                value: Some(value.as_ref().map_or_else(|| String::from("null"), |v| Value::str(v.as_str()).to_json())),
-            });
+        if let Some(json) = local {
+            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: Some(json) });
         }
-        if self.stores.cookie {
-            self.writes.push(StorageWrite {
-                store: Store::Cookie,
-                key: key.to_owned(),
-                value: value.as_deref().map(encode_cookie_value),
-            });
+        if let Some(value) = cookie {
+            self.writes.push(StorageWrite { store: Store::Cookie, key, value });
         }
     }
 
     /// Removes an id from every store (analytics.js `clear`).
     fn remove_id(&mut self, slot: Slot) {
         let key = self.key(slot).to_owned();
-        for (store, on) in [(Store::Local, self.stores.local), (Store::Cookie, self.stores.cookie)] {
-            if on {
-                self.writes.push(StorageWrite { store, key: key.to_owned(), value: None });
-            }
+        if self.stores.local {
+            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: None });
+        }
+        if self.stores.cookie {
+            self.writes.push(StorageWrite { store: Store::Cookie, key, value: None });
         }
     }
 
@@ -391,7 +419,7 @@ impl Identity {
     pub fn touch_user_id(&mut self) {
         if self.user_id.is_none() && !self.null_user_synced {
             self.null_user_synced = true;
-            self.write_id(Slot::UserId, None);
+            self.write_id(Slot::UserId);
         }
     }
 
@@ -399,18 +427,20 @@ impl Identity {
     pub fn touch_group_id(&mut self) {
         if self.group_id.is_none() && !self.null_group_synced {
             self.null_group_synced = true;
-            self.write_id(Slot::GroupId, None);
+            self.write_id(Slot::GroupId);
         }
     }
 
-    fn write_traits(&mut self, slot: Slot, traits: Option<&Map>) {
-        let key = self.key(slot).to_owned();
+    /// Writes the user or group traits (`slot`) as they are now, or removes them.
+    fn write_traits(&mut self, slot: Slot, what: Persist) {
         if self.stores.local {
-            self.writes.push(StorageWrite {
-                store: Store::Local,
-                key: key.to_owned(),
-                value: traits.map(|t| t.to_json()),
-            });
+            let traits = if slot == Slot::GroupTraits { &self.group_traits } else { &self.user_traits };
+            let value = match what {
+                Persist::Current => Some(traits.to_json()),
+                Persist::Remove => None,
+            };
+            let key = self.key(slot).to_owned();
+            self.writes.push(StorageWrite { store: Store::Local, key, value });
         }
     }
 
@@ -420,7 +450,7 @@ impl Identity {
         let id = id.filter(|s| !s.is_empty());
         if self.anonymous_id != id {
             self.anonymous_id = id;
-            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId);
         }
     }
 
@@ -429,7 +459,7 @@ impl Identity {
     pub fn ensure_anonymous_id(&mut self, entropy: &mut Entropy) -> &str {
         if self.anonymous_id.is_none() {
             self.anonymous_id = Some(entropy.uuid_v4());
-            self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+            self.write_id(Slot::AnonymousId);
         }
         self.anonymous_id.as_deref().unwrap_or_default()
     }
@@ -449,8 +479,7 @@ impl Identity {
                 self.ensure_anonymous_id(entropy);
             }
         }
-        let traits = self.user_traits.clone();
-        self.write_traits(Slot::UserTraits, Some(&traits));
+        self.write_traits(Slot::UserTraits, Persist::Current);
     }
 
     /// `user().id(id)`: sets (or with `None` clears) the user id without an event; a
@@ -459,11 +488,11 @@ impl Identity {
     pub fn set_user_id(&mut self, id: Option<String>) {
         let changing_user = id.is_some() && self.user_id.is_some() && id != self.user_id;
         self.user_id = id;
-        self.write_id(Slot::UserId, self.user_id.clone());
+        self.write_id(Slot::UserId);
         self.null_user_synced = true;
         if changing_user {
             self.anonymous_id = None;
-            self.write_id(Slot::AnonymousId, None);
+            self.write_id(Slot::AnonymousId);
         }
     }
 
@@ -478,11 +507,10 @@ impl Identity {
         if let Some(id) = id {
             if self.group_id.as_deref() != Some(id.as_str()) {
                 self.group_id = Some(id);
-                self.write_id(Slot::GroupId, self.group_id.clone());
+                self.write_id(Slot::GroupId);
             }
         }
-        let traits = self.group_traits.clone();
-        self.write_traits(Slot::GroupTraits, Some(&traits));
+        self.write_traits(Slot::GroupTraits, Persist::Current);
     }
 
     /// `analytics.reset()`: user and group cleared from every store; a new anonymousId.
@@ -495,10 +523,10 @@ impl Identity {
         self.remove_id(Slot::GroupId);
         self.null_user_synced = false;
         self.null_group_synced = false;
-        self.write_traits(Slot::UserTraits, None);
-        self.write_traits(Slot::GroupTraits, None);
+        self.write_traits(Slot::UserTraits, Persist::Remove);
+        self.write_traits(Slot::GroupTraits, Persist::Remove);
         self.anonymous_id = Some(entropy.uuid_v4());
-        self.write_id(Slot::AnonymousId, self.anonymous_id.clone());
+        self.write_id(Slot::AnonymousId);
     }
 
     /// The ad-click referrer to merge into `context.referrer`, if any.
@@ -506,16 +534,20 @@ impl Identity {
         self.ad_referrer.as_ref()
     }
 
-    /// A page with an ad-click id in its query: remembered (cookie) for later events.
+    /// A page with an ad-click id in its query: remembered (cookie) for later events. The
+    /// same referrer again (as JSON text: these maps hold strings) writes nothing.
     pub fn set_ad_referrer(&mut self, ad: Map) {
-        if self.ad_referrer.as_ref() == Some(&ad) {
+        // Text, not `Map ==`: the tree comparison (with numeric equality) costs wasm that
+        // nothing else needs.
+        let json = ad.to_json();
+        if self.ad_referrer.as_ref().is_some_and(|old| old.to_json() == json) {
             return;
         }
         if self.stores.cookie {
             self.writes.push(StorageWrite {
                 store: Store::Cookie,
                 key: AD_REFERRER_COOKIE.to_owned(),
-                value: Some(encode_cookie_value(&ad.to_json())),
+                value: Some(encode_cookie_value(&json)),
             });
         }
         self.ad_referrer = Some(ad);
@@ -531,7 +563,6 @@ impl Identity {
     /// Replaces the user traits (`user().traits(t)`).
     pub fn replace_user_traits(&mut self, traits: Map) {
         self.user_traits = traits;
-        let traits = self.user_traits.clone();
-        self.write_traits(Slot::UserTraits, Some(&traits));
+        self.write_traits(Slot::UserTraits, Persist::Current);
     }
 }

@@ -145,11 +145,10 @@ pub fn campaign_from_query(search: &str) -> Map {
         let mut kv = split_byte(part, b'=');
         let key = kv.next().unwrap_or("");
         let value = kv.next().unwrap_or("");
-        if find_sub(key, "utm_").is_some() && key.chars().count() > 4 {
-            let mut name: String = key.chars().skip(4).collect();
-            if name == "campaign" {
-                name = "name".to_owned();
-            }
+        // What follows the first four characters (chars, not bytes).
+        let name = key.char_indices().nth(4).and_then(|(at, _)| key.get(at..));
+        if let (Some(_), Some(name)) = (find_sub(key, "utm_"), name) {
+            let name = if name == "campaign" { "name" } else { name };
             campaign.insert(name, Value::String(graceful_decode(value)));
         }
     }

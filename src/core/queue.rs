@@ -73,12 +73,9 @@ pub struct Stored {
     pub json: String,
 }
 
-/// Decodes a segment; malformed lines are skipped (never a panic).
-pub fn decode(text: &str) -> Vec<Stored> {
-    json::split_byte(text, b'\n').filter_map(decode_line).collect()
-}
-
-fn decode_line(line: &str) -> Option<Stored> {
+/// Decodes one line of a segment (a segment is split at `\n`); `None` for a malformed line
+/// (skipped by the reader, never a panic).
+pub fn decode_line(line: &str) -> Option<Stored> {
     let (attempts, rest) = json::split_once_byte(line, b',')?;
     let (queued_at, rest) = json::split_once_byte(rest, b',')?;
     let kind = kind_from_letter(*rest.as_bytes().first()?)?;

@@ -4,48 +4,28 @@
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::Env;
-use crate::json;
+use crate::json::{self, Value};
 
-// Direct bindings to the globals instead of web-sys objects: fewer imports, less glue.
-#[wasm_bindgen]
+// One import reads every fact, each in its own `try` (a missing or throwing global is
+// `undefined`), and hands them over as one JSON array text: a single import instead of one
+// per fact, each with its own catch and string glue.
+#[wasm_bindgen(inline_js = "export function sieve_env(){const t=f=>{try{return f()}catch(e){}},n=()=>navigator;\
+return JSON.stringify([t(()=>n().userAgent),t(()=>n().language),t(()=>JSON.stringify(n().userAgentData)),\
+t(()=>Intl.DateTimeFormat().resolvedOptions().timeZone)])}")]
 extern "C" {
-    type Globals;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = userAgent)]
-    fn user_agent() -> Result<String, JsValue>;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = language)]
-    fn language() -> Result<Option<String>, JsValue>;
-    /// `None` when missing (undefined or null).
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = userAgentData)]
-    fn user_agent_data() -> Result<Option<UaData>, JsValue>;
-    type UaData;
-    /// `JSON.stringify(value)` (`None`: undefined).
-    #[wasm_bindgen(catch, js_namespace = JSON, js_name = stringify)]
-    fn stringify(value: &UaData) -> Result<Option<String>, JsValue>;
-
-    type DateTimeFormat;
-    /// `Intl.DateTimeFormat()`: the default locale and options.
-    #[wasm_bindgen(catch, js_namespace = Intl, js_name = DateTimeFormat)]
-    fn date_time_format() -> Result<DateTimeFormat, JsValue>;
-    #[wasm_bindgen(method, js_name = resolvedOptions)]
-    fn resolved_options(this: &DateTimeFormat) -> ResolvedOptions;
-    type ResolvedOptions;
-    /// `timeZone` (`None` when missing).
-    #[wasm_bindgen(method, getter = timeZone)]
-    fn time_zone(this: &ResolvedOptions) -> Option<String>;
+    /// `[userAgent, language, JSON of userAgentData, time zone]` (each `null` when missing).
+    fn sieve_env() -> String;
 }
 
 /// Reads the environment.
 pub(crate) fn read() -> Env {
-    let mut env = Env::default();
-    env.user_agent = Globals::user_agent().unwrap_or_default();
-    env.locale = Globals::language().ok().flatten();
-    // navigator.userAgentData.toJSON() → {brands, mobile, platform}, via JSON.
-    env.user_agent_data = Globals::user_agent_data()
-        .ok()
-        .flatten()
-        .and_then(|data| stringify(&data).ok().flatten())
-        .and_then(|s| json::parse(&s).ok())
-        .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()));
-    env.timezone = date_time_format().ok().and_then(|f| f.resolved_options().time_zone());
-    env
+    let facts = json::parse(&sieve_env()).ok();
+    let fact = |i: usize| facts.as_ref().and_then(Value::as_array).and_then(|a| a.get(i)).and_then(Value::as_str);
+    Env {
+        user_agent: fact(0).unwrap_or_default().to_owned(),
+        locale: fact(1).map(str::to_owned),
+        // navigator.userAgentData.toJSON() → {brands, mobile, platform}.
+        user_agent_data: fact(2).and_then(|s| json::parse(s).ok()).filter(|v| v.as_object().is_some_and(|m| !m.is_empty())),
+        timezone: fact(3).map(str::to_owned),
+    }
 }

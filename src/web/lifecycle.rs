@@ -4,27 +4,22 @@
 //! the driver's I/O task at once (the queue is on disk before a hidden page can be
 //! discarded). Does I/O.
 
-use std::rc::Rc;
-
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-use super::{clock, pump, run_io_task, tabs, Shared};
+use super::{clock, pump, run_io_task, tabs, wake_on, Shared, Wake};
 use crate::core::delivery::Claims;
 
-#[wasm_bindgen]
+// The listeners and the event → change mapping in one inline-JS import: the callback gets
+// 0 online, 1 offline, 2 hidden (`pagehide`, or `visibilitychange` to hidden), 3 visible,
+// and answers the callback for the next change (one-shot callbacks, see `super::wake_on`).
+// Answers `navigator.onLine` (true when unknown).
+#[wasm_bindgen(inline_js = "export function sieve_listen(on){\
+const t=g=>{try{return g()}catch(e){}},h=e=>{const k=e.type;\
+on=on&&on(k=='online'?0:k=='offline'?1:k=='pagehide'||t(()=>document.hidden)?2:3)};\
+for(const k of['pagehide','online','offline'])t(()=>addEventListener(k,h));\
+t(()=>document.addEventListener('visibilitychange',h));return t(()=>navigator.onLine)!==!1}")]
 extern "C" {
-    type Globals;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = navigator, getter = onLine)]
-    fn on_line() -> Result<bool, JsValue>;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, getter = hidden)]
-    fn hidden() -> Result<bool, JsValue>;
-    /// `addEventListener` of the global scope (the window).
-    #[wasm_bindgen(catch, js_name = addEventListener)]
-    fn listen_window(kind: &str, listener: &JsValue) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch, js_namespace = document, js_name = addEventListener)]
-    fn listen_document(kind: &str, listener: &JsValue) -> Result<(), JsValue>;
+    fn sieve_listen(on_change: &JsValue) -> bool;
 }
 
 /// Opens the persisted queue (Web Locks when available, else leases), reads the online
@@ -32,48 +27,30 @@ extern "C" {
 /// by earlier pages).
 pub(crate) fn start(shared: &Shared) {
     let claims = if tabs::locks_available() { Claims::Locks } else { Claims::Lease };
-    let online = Globals::on_line().unwrap_or(true);
+    // `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible
+    // again returns to normal batching. `offline` pauses sending, `online` resumes it at
+    // once. The listeners live as long as the page.
+    let online = sieve_listen(&wake_on(shared, Wake::Lifecycle));
     if let Ok(mut driver) = shared.try_borrow_mut() {
         driver.core.handle_queue_open(clock::now(), claims);
         if !online {
             driver.core.handle_online(false);
         }
     }
-    listen(shared);
     pump(shared);
 }
 
-/// `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible again
-/// returns to normal batching. `offline` pauses sending, `online` resumes it at once. The
-/// listeners live as long as the page.
-fn listen(shared: &Shared) {
-    let weak = Rc::downgrade(shared);
-    // The one closure signature of `super::once`, kept for the page's lifetime.
-    let handler = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |event: JsValue| {
-        let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
-        let kind = event.unchecked_ref::<web_sys::Event>().type_();
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            match kind.as_str() {
-                "online" => driver.core.handle_online(true),
-                "offline" => driver.core.handle_online(false),
-                _ => {
-                    let hidden = kind == "pagehide" || Globals::hidden().unwrap_or(false);
-                    if hidden {
-                        driver.core.handle_page_hide();
-                    } else {
-                        driver.core.handle_page_show();
-                    }
-                }
-            }
+/// A lifecycle change (the code `sieve_listen` hands its callback) reaches the core, then
+/// the driver runs its I/O task.
+pub(crate) fn changed(shared: &Shared, change: JsValue) {
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        match change.as_f64().map_or(3, |n| n as u8) {
+            0 => driver.core.handle_online(true),
+            1 => driver.core.handle_online(false),
+            2 => driver.core.handle_page_hide(),
+            _ => driver.core.handle_page_show(),
         }
-        // Not waiting for a queued I/O task: a hidden page may never run another task.
-        run_io_task(&shared);
-        JsValue::UNDEFINED
-    });
-    let f: &JsValue = handler.as_ref();
-    for kind in ["pagehide", "online", "offline"] {
-        let _ = listen_window(kind, f);
     }
-    let _ = listen_document("visibilitychange", f);
-    handler.forget();
+    // Not waiting for a queued I/O task: a hidden page may never run another task.
+    run_io_task(shared);
 }

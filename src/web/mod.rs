@@ -29,26 +29,85 @@ use crate::core::identity::Store;
 use crate::core::time::Millis;
 use crate::core::Analytics;
 
+// `f(a, b, n)`, a throw ignored: the strings cross as UTF-8 (no JS string objects to make
+// and free in the wasm), and it serves both the notices and the lock release.
+#[wasm_bindgen(inline_js = "export function sieve_call(f,a,b,n){try{f(a,b,n)}catch(e){}}")]
+extern "C" {
+    pub(crate) fn sieve_call(f: &JsValue, a: &str, b: &str, n: f64);
+}
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
     fn console_warn(message: &str);
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
+    /// The timer id is a number in browsers: kept as `f64`, not as a JS object reference.
+    fn set_timeout(handler: &JsValue, ms: u32) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-
-    /// A promise seen through `then(on_fulfilled, on_rejected)` (fetch, Web Locks).
-    pub(crate) type Thenable;
-    #[wasm_bindgen(method)]
-    pub(crate) fn then(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> JsValue;
+    fn clear_timeout(id: f64);
 }
 
-/// Every callback handed to JS has this one signature, `(value) => value`: each distinct
-/// closure signature costs an invoke shim in the wasm and a cast and a wrapper in the glue.
-/// The closure frees itself after its one call (or, never called, when JS collects it).
-pub(crate) fn once(f: impl FnOnce(JsValue) -> JsValue + 'static) -> JsValue {
-    Closure::once_into_js(f)
+/// What a one-shot callback handed to JS wakes the driver for.
+pub(crate) enum Wake {
+    /// The I/O task (see [`pump_after_call`]).
+    Io,
+    /// The timer.
+    Timer,
+    /// The answer of request `.0` (see `transport::send`).
+    Sent(BatchId),
+    /// A claim on the lock of tab `.1` (queue prefix `.0`) was answered (see `tabs::claim`).
+    Claimed(String, String),
+    /// This tab's own lock was granted (see `tabs::hold_own`).
+    Held,
+    /// A page lifecycle or connectivity change (see `lifecycle::start`); answers the
+    /// callback for the next one.
+    Lifecycle,
+}
+
+/// A one-shot callback `(value) => value` that hands `value` to the driver with `wake`. Every
+/// one-shot callback is this one closure type: each distinct closure type costs an invoke
+/// shim and drop glue in the wasm. It frees itself after its one call (or, never called,
+/// when JS collects it).
+pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> JsValue {
+    let weak = Rc::downgrade(shared);
+    Closure::once_into_js(move |value: JsValue| on_wake(&weak, wake, value))
+}
+
+/// Runs a [`Wake`]: the core hears about it, then the driver pumps.
+fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue {
+    let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
+    let entries = match &wake {
+        Wake::Held => return tabs::held(&shared, value),
+        // Null: that tab holds its lock (it is alive).
+        Wake::Claimed(..) if value.is_null() => return JsValue::UNDEFINED,
+        Wake::Claimed(prefix, _) => tabs::scan(prefix),
+        Wake::Lifecycle => {
+            lifecycle::changed(&shared, value);
+            return wake_on(&shared, Wake::Lifecycle);
+        }
+        Wake::Io => {
+            run_io_task(&shared);
+            return JsValue::UNDEFINED;
+        }
+        _ => Vec::new(),
+    };
+    if let Ok(mut driver) = shared.try_borrow_mut() {
+        let now = clock::now();
+        match wake {
+            Wake::Timer => {
+                driver.timer = None;
+                driver.core.handle_timeout(now);
+            }
+            Wake::Sent(id) => match transport::answer(value) {
+                transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(now, id, &outcome),
+                transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
+            },
+            Wake::Claimed(_, tab) => driver.core.handle_claimed(now, &tab, &entries),
+            Wake::Held | Wake::Lifecycle | Wake::Io => {}
+        }
+    }
+    pump(&shared);
+    JsValue::UNDEFINED
 }
 
 /// The script-tag wasm's allocator (the segments wasm keeps std's dlmalloc).
@@ -63,7 +122,7 @@ pub(crate) struct Driver {
     core: Analytics,
     cookie_domain: Option<String>,
     /// The armed timer: its deadline and `setTimeout` id.
-    timer: Option<(Millis, JsValue)>,
+    timer: Option<(Millis, f64)>,
     storage_warned: bool,
     on_notice: js_sys::Function,
     /// The I/O task is queued (at most one at a time): see [`pump_after_call`].
@@ -155,14 +214,7 @@ fn pump_with(shared: &Shared, after_call: bool) {
         }
         if (after_call || driver.core.needs_turn_end()) && !driver.io_task_queued {
             driver.io_task_queued = true;
-            let weak = Rc::downgrade(shared);
-            let task = once(move |_| {
-                if let Some(shared) = weak.upgrade() {
-                    run_io_task(&shared);
-                }
-                JsValue::UNDEFINED
-            });
-            set_timeout(&task, 0);
+            set_timeout(&wake_on(shared, Wake::Io), 0);
         }
         let mut sends = Vec::new();
         if !after_call {
@@ -183,9 +235,7 @@ fn pump_with(shared: &Shared, after_call: bool) {
         }
     }
     for transmit in sends {
-        let weak = Rc::downgrade(shared);
-        let id = transmit.id;
-        transport::send(&transmit, move |sent| on_outcome(&weak, id, sent));
+        transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)));
     }
     deliver_notices(&on_notice, notices);
 }
@@ -218,24 +268,8 @@ fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, cl
 fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
     for notice in notices {
         // The shim's handler isolates user callbacks; a throw here is ignored.
-        let _ = on_notice.call3(
-            &JsValue::NULL,
-            &JsValue::from_str(notice.code),
-            &JsValue::from_str(&notice.reason),
-            &JsValue::from_f64(notice.count as f64),
-        );
+        sieve_call(on_notice, notice.code, &notice.reason, notice.count as f64);
     }
-}
-
-fn on_outcome(weak: &Weak<RefCell<Driver>>, id: BatchId, sent: transport::Sent) {
-    let Some(shared) = weak.upgrade() else { return };
-    if let Ok(mut driver) = shared.try_borrow_mut() {
-        match sent {
-            transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(clock::now(), id, &outcome),
-            transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
-        }
-    }
-    pump(&shared);
 }
 
 fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
@@ -244,20 +278,9 @@ fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
         return;
     }
     if let Some((_, old)) = driver.timer.take() {
-        clear_timeout(&old);
+        clear_timeout(old);
     }
     let Some(deadline) = deadline else { return };
     let delay = deadline.since(now).min(MAX_TIMER_MS);
-    let weak = Rc::downgrade(shared);
-    let handler = once(move |_| {
-        if let Some(shared) = weak.upgrade() {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.timer = None;
-                driver.core.handle_timeout(clock::now());
-            }
-            pump(&shared);
-        }
-        JsValue::UNDEFINED
-    });
-    driver.timer = Some((deadline, set_timeout(&handler, delay as u32)));
+    driver.timer = Some((deadline, set_timeout(&wake_on(shared, Wake::Timer), delay as u32)));
 }

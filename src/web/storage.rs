@@ -8,36 +8,59 @@ use crate::core::config::CookieConfig;
 use crate::core::identity::{cookie_domain_candidates, Keys, StorageSnapshot, StorageWrite, Store};
 use crate::json::push_u64;
 
-// Direct bindings to the globals (`document.cookie`, `localStorage.*`, `location.hostname`)
-// instead of web-sys objects: fewer imports and less glue. Every one catches, so a missing
-// global (ReferenceError), a blocked store (SecurityError) or a null `localStorage`
-// (TypeError) is an `Err`, never a throw into wasm.
-#[wasm_bindgen]
+// One import for every storage operation: each runs in a `try`, so a missing global
+// (ReferenceError), a blocked store (SecurityError) or a null `localStorage` (TypeError) is
+// `None`, never a throw into wasm. Writes answer `""` when done. (One import instead of seven
+// catch imports, each with its own glue.)
+#[wasm_bindgen(inline_js = "export function sieve_store(o,k,v){try{switch(o){\
+case 0:return document.cookie;case 1:document.cookie=k;return'';case 2:return location.hostname;\
+case 3:return localStorage.getItem(k);case 4:localStorage.setItem(k,v);return'';\
+case 5:localStorage.removeItem(k);return'';default:return localStorage.key(+k)}}catch(e){return null}}")]
 extern "C" {
-    type Globals;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, getter = cookie)]
-    fn cookie() -> Result<String, JsValue>;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = document, setter = cookie)]
-    fn set_cookie_line(line: &str) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = location, getter = hostname)]
-    fn hostname() -> Result<String, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
-    pub(crate) fn local_get(key: &str) -> Result<Option<String>, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = setItem)]
-    fn local_set(key: &str, value: &str) -> Result<(), JsValue>;
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = removeItem)]
-    fn local_remove(key: &str) -> Result<(), JsValue>;
-    /// The `index`-th key, `None` past the end.
-    #[wasm_bindgen(catch, js_namespace = localStorage, js_name = key)]
-    pub(crate) fn local_key(index: u32) -> Result<Option<String>, JsValue>;
+    fn sieve_store(op: u32, key: &str, value: &str) -> Option<String>;
+}
+
+/// The operations of `sieve_store`.
+#[derive(Clone, Copy)]
+enum Op {
+    /// `document.cookie`
+    Cookies = 0,
+    /// `document.cookie = key`
+    SetCookie = 1,
+    /// `location.hostname`
+    Hostname = 2,
+    /// `localStorage.getItem(key)`
+    Get = 3,
+    /// `localStorage.setItem(key, value)`
+    Set = 4,
+    /// `localStorage.removeItem(key)`
+    Remove = 5,
+    /// `localStorage.key(key)` (`key` is the decimal index)
+    Key = 6,
+}
+
+fn store(op: Op, key: &str, value: &str) -> Option<String> {
+    sieve_store(op as u32, key, value)
+}
+
+/// localStorage's value under `key` (`None`: missing, or the store is unavailable).
+pub(crate) fn local_get(key: &str) -> Option<String> {
+    store(Op::Get, key, "")
+}
+
+/// localStorage's `index`-th key (`None` past the end, or the store is unavailable).
+pub(crate) fn local_key(index: u32) -> Option<String> {
+    let mut i = String::new();
+    push_u64(&mut i, u64::from(index));
+    store(Op::Key, &i, "")
 }
 
 fn read_cookies() -> String {
-    Globals::cookie().unwrap_or_default()
+    store(Op::Cookies, "", "").unwrap_or_default()
 }
 
 fn set_cookie(line: &str) -> bool {
-    Globals::set_cookie_line(line).is_ok()
+    store(Op::SetCookie, line, "").is_some()
 }
 
 /// Reads what identity needs.
@@ -45,7 +68,7 @@ pub(crate) fn snapshot(keys: &Keys) -> StorageSnapshot {
     let cookies = StorageSnapshot::parse_cookie_header(&read_cookies());
     let mut local = Vec::new();
     for key in keys.local_keys() {
-        if let Ok(Some(value)) = local_get(key) {
+        if let Some(value) = local_get(key) {
             local.push((key.to_owned(), value));
         }
     }
@@ -58,16 +81,16 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
     if config.domain.is_some() {
         return config.domain.clone();
     }
-    let hostname = Globals::hostname().ok()?;
+    let hostname = store(Op::Hostname, "", "")?;
     for candidate in cookie_domain_candidates(&hostname) {
-        let domain = crate::json::concat(&[".", candidate.as_str()]);
+        let domain = crate::json::concat(&[".", candidate]);
         if !set_cookie(&crate::json::concat(&["__tld__=1; path=/; domain=", &domain])) {
             return None;
         }
         let accepted = crate::json::split_byte(&read_cookies(), b';').any(|c| crate::json::trim_ws(c, false) == "__tld__=1");
         if accepted {
             set_cookie(&crate::json::concat(&["__tld__=; max-age=0; path=/; domain=", &domain]));
-            return Some(candidate);
+            return Some(candidate.to_owned());
         }
     }
     None
@@ -77,8 +100,8 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
 pub(crate) fn apply(write: &StorageWrite, cookie: &CookieConfig, domain: Option<&str>) -> bool {
     match write.store {
         Store::Local => match &write.value {
-            Some(value) => local_set(&write.key, value).is_ok(),
-            None => local_remove(&write.key).is_ok(),
+            Some(value) => store(Op::Set, &write.key, value).is_some(),
+            None => store(Op::Remove, &write.key, "").is_some(),
         },
         Store::Cookie => {
             let mut line = String::with_capacity(160);

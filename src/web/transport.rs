@@ -2,28 +2,28 @@
 //! response (or the rejection) to a [`SendOutcome`]; falls back to `navigator.sendBeacon`
 //! when keepalive fetch is missing or refused. Does I/O.
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 
 use crate::core::delivery::{SendOutcome, Transmit};
-use crate::json::push_u64;
-use super::Thenable;
+use crate::json;
 
-#[wasm_bindgen::prelude::wasm_bindgen]
+// The request in one inline-JS import (fewer imports and less glue than building the init
+// object through `Reflect` and reading the `Response` through web-sys). It answers `done`
+// exactly once with:
+// - `"<status>"` or `"<status>,<Retry-After>"` when fetch answered;
+// - `"b"` when the body went to `sendBeacon` instead: keepalive fetch is missing
+//   (`'keepalive' in Request.prototype` is false: older browsers), or a keepalive fetch was
+//   refused (over the browser's keepalive quota, or cancelled by the unload);
+// - `null` on a network error (fetch rejected, or the beacon was refused too).
+// The init and its headers are plain objects (what `fetch` accepts); `text/plain` keeps
+// first attempts free of a CORS preflight.
+#[wasm_bindgen(inline_js = "export function sieve_send(u,b,k,r,done){\
+const t=g=>{try{return g()}catch(e){}},beacon=()=>done(t(()=>navigator.sendBeacon(u,b))?'b':null);\
+if(k&&!t(()=>'keepalive'in Request.prototype))return beacon();\
+const h={'Content-Type':'text/plain'},i={method:'POST',body:b,headers:h};if(r)h['X-Retry-Count']=''+r;if(k)i.keepalive=!0;\
+fetch(u,i).then(x=>{const a=x.headers.get('Retry-After');done(x.status+(a==null?'':','+a))},()=>k?beacon():done(null))}")]
 extern "C" {
-    #[wasm_bindgen(catch, js_namespace = navigator, js_name = sendBeacon)]
-    fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
-
-    /// The global `fetch(url, init)`.
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str, init: &JsValue) -> Thenable;
-
-    type Globals;
-    #[wasm_bindgen(catch, static_method_of = Globals, js_class = Request, getter = prototype)]
-    fn request_prototype() -> Result<JsValue, JsValue>;
-}
-
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+    fn sieve_send(url: &str, body: &str, keepalive: bool, retry_count: u32, done: &JsValue);
 }
 
 /// How a request ended.
@@ -34,62 +34,26 @@ pub(crate) enum Sent {
     Beacon,
 }
 
-/// Whether `fetch` understands `keepalive` (`'keepalive' in Request.prototype`).
-fn keepalive_supported() -> bool {
-    Globals::request_prototype()
-        .and_then(|proto| js_sys::Reflect::has(&proto, &JsValue::from_str("keepalive")))
-        .unwrap_or(false)
-}
-
-fn beacon(url: &str, body: &str) -> bool {
-    send_beacon(url, body).unwrap_or(false)
-}
-
 const NETWORK_ERROR: SendOutcome = SendOutcome { status: 0, retry_after: None };
 
-/// Sends `transmit`; `on_done` runs exactly once (from a later task, except when the request
-/// could not even start).
-pub(crate) fn send(transmit: &Transmit, on_done: impl FnOnce(Sent) + 'static) {
-    if transmit.keepalive && !keepalive_supported() {
-        // No keepalive fetch (older browsers): a beacon survives the page going away.
-        on_done(if beacon(&transmit.url, &transmit.body) { Sent::Beacon } else { Sent::Outcome(NETWORK_ERROR) });
-        return;
+/// Sends `transmit`; `done` (a [`super::wake_on`] callback) is called exactly once with the
+/// answer for [`answer`] (from a later task, except when the request could not even start).
+pub(crate) fn send(transmit: &Transmit, done: &JsValue) {
+    sieve_send(&transmit.url, &transmit.body, transmit.keepalive, transmit.retry_count, done);
+}
+
+/// How the request ended, from the answer `sieve_send` gave `done`.
+pub(crate) fn answer(answer: JsValue) -> Sent {
+    match answer.as_string() {
+        Some(b) if b == "b" => Sent::Beacon,
+        Some(text) => {
+            let (status, retry_after) = match json::split_once_byte(&text, b',') {
+                Some((status, retry_after)) => (status, Some(retry_after.to_owned())),
+                None => (text.as_str(), None),
+            };
+            let status = json::parse_u64(status).and_then(|n| u16::try_from(n).ok()).unwrap_or(0);
+            Sent::Outcome(SendOutcome { status, retry_after })
+        }
+        None => Sent::Outcome(NETWORK_ERROR),
     }
-    // The init and its headers as plain objects (what `fetch` accepts).
-    let init: JsValue = js_sys::Object::new().into();
-    set(&init, "method", &JsValue::from_str("POST"));
-    set(&init, "body", &JsValue::from_str(&transmit.body));
-    if transmit.keepalive {
-        set(&init, "keepalive", &JsValue::TRUE);
-    }
-    let headers: JsValue = js_sys::Object::new().into();
-    // text/plain keeps first attempts free of a CORS preflight.
-    set(&headers, "Content-Type", &JsValue::from_str("text/plain"));
-    if transmit.retry_count > 0 {
-        let mut n = String::new();
-        push_u64(&mut n, u64::from(transmit.retry_count));
-        set(&headers, "X-Retry-Count", &JsValue::from_str(&n));
-    }
-    set(&init, "headers", &headers);
-    let promise = fetch(&transmit.url, &init);
-    // A refused keepalive fetch (over the browser's keepalive quota, or cancelled by the
-    // unload) rejects: the same body then goes out as a beacon.
-    let fallback = transmit.keepalive.then(|| (transmit.url.clone(), transmit.body.clone()));
-    // One self-freeing closure serves as both the fulfilment and the rejection handler:
-    // exactly one of them runs, once.
-    let handler = super::once(move |value: JsValue| {
-        let sent = match value.dyn_into::<web_sys::Response>() {
-            Ok(response) => Sent::Outcome(SendOutcome {
-                status: response.status(),
-                retry_after: response.headers().get("Retry-After").ok().flatten(),
-            }),
-            Err(_) => match fallback {
-                Some((url, body)) if beacon(&url, &body) => Sent::Beacon,
-                _ => Sent::Outcome(NETWORK_ERROR),
-            },
-        };
-        on_done(sent);
-        JsValue::UNDEFINED
-    });
-    let _ = promise.then(&handler, &handler);
 }

@@ -15,7 +15,7 @@ fn snapshot(cookies: &[(&str, &str)], local: &[(&str, &str)]) -> StorageSnapshot
 #[test]
 fn restores_what_analytics_js_stored() {
     // (cookies, localStorage, expected anonymousId, expected userId)
-    let table: [(&[(&str, &str)], &[(&str, &str)], &str, Option<&str>); 7] = [
+    let table: [(&[(&str, &str)], &[(&str, &str)], &str, Option<&str>); 11] = [
         (&[("ajs_anonymous_id", "a-cookie")], &[], "a-cookie", None),
         (&[], &[("ajs_anonymous_id", "\"a-local\"")], "a-local", None),
         // The cookie wins a disagreement (subdomain consistency, analytics-next 1.84.3).
@@ -27,6 +27,12 @@ fn restores_what_analytics_js_stored() {
         (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[], "a", Some("u-cookie")),
         // Legacy `_sio` ("anon----user"): analytics.js takes only the anonymousId part.
         (&[("_sio", "a-sio----u-sio")], &[], "a-sio", None),
+        // localStorage ids: JSON null, other JSON and "" are none (the cookie is read then),
+        // a raw (non-JSON) value is used as is, a JSON number is its text.
+        (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[("ajs_user_id", "null")], "a", Some("u-cookie")),
+        (&[("ajs_anonymous_id", "a"), ("ajs_user_id", "u-cookie")], &[("ajs_user_id", "{\"id\":1}")], "a", Some("u-cookie")),
+        (&[("ajs_anonymous_id", "a")], &[("ajs_user_id", "raw-id")], "a", Some("raw-id")),
+        (&[("ajs_anonymous_id", "a")], &[("ajs_user_id", "42")], "a", Some("42")),
     ];
     for (cookies, local, anon, user) in table {
         let sim = Sim::with_storage("{}", "{}", snapshot(cookies, local));
@@ -142,12 +148,22 @@ fn cookie_codec_and_domain_candidates() {
         assert_eq!(decode_cookie_value(encoded).as_deref(), Some(raw));
     }
     assert_eq!(decode_cookie_value("123").as_deref(), Some("123"), "a JSON number stays its text");
+    // Other JSON is the raw text; an empty id is none.
+    assert_eq!(decode_cookie_value("null").as_deref(), Some("null"));
+    assert_eq!(decode_cookie_value("%7B%22a%22%3A1%7D").as_deref(), Some(r#"{"a":1}"#));
+    assert_eq!(decode_cookie_value("%22%22"), None);
+    assert_eq!(decode_cookie_value(""), None);
     let domains = [
         ("www.example.co.uk", vec!["co.uk", "example.co.uk", "www.example.co.uk"]),
         ("example.com", vec!["example.com"]),
         ("localhost", vec![]),
         ("127.0.0.1", vec![]),
         ("[::1]", vec![]),
+        // Not IPv4 (an empty label, a letter, five labels): domains like any other.
+        ("1..3.4", vec!["3.4", ".3.4", "1..3.4"]),
+        ("1.2.3.a", vec!["3.a", "2.3.a", "1.2.3.a"]),
+        ("1.2.3.4.5", vec!["4.5", "3.4.5", "2.3.4.5", "1.2.3.4.5"]),
+        ("example.com.", vec!["com.", "example.com."]),
     ];
     for (host, want) in domains {
         assert_eq!(cookie_domain_candidates(host), want, "{host}");

@@ -34,8 +34,12 @@ fn canonical_rules() {
 
 #[test]
 fn campaign_parsing() {
-    let cases: [(&str, &str); 7] = [
+    let cases: [(&str, &str); 10] = [
         ("?utm_source=src&utm_campaign=camp&utm_custom=x&gclid=abc", r#"{"source":"src","name":"camp","custom":"x"}"#),
+        // The key only has to contain `utm_`; the name is what follows its first four chars.
+        ("?xxutm_k=v", r#"{"m_k":"v"}"#),
+        ("?\u{e9}\u{e9}\u{e9}\u{e9}utm_z=1", r#"{"utm_z":"1"}"#),
+        ("?utm_=x", "{}"),
         ("?q=1", "{}"),
         ("?utm_term=a+b%20c", r#"{"term":"a b c"}"#),
         ("?utm_term=%E0%A4%A", r#"{"term":"%E0%A4%A"}"#),
