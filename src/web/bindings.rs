@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::{clock, env, pump, pump_after_call, storage, Driver, Shared};
-use crate::core::args::decode_args;
+use crate::core::args::{decode_args, plain_track};
 use crate::core::config::Config;
 use crate::core::page::BufferedPageContext;
 use crate::core::{Analytics, Dispatch, EventType};
@@ -23,19 +23,6 @@ pub struct AnalyticsWasm {
 impl std::fmt::Debug for AnalyticsWasm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AnalyticsWasm")
-    }
-}
-
-/// The name, properties and page context JSON texts of a `track(name)` /
-/// `track(name, properties)` call (wire types `sb` / `sob`), when that is what it is.
-fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
-    if types != "sb" && types != "sob" {
-        return None;
-    }
-    match json::array_items(values)?.as_slice() {
-        [name, page] if types == "sb" => Some((name, "{}", page)),
-        [name, properties, page] if types == "sob" => Some((name, properties, page)),
-        _ => None,
     }
 }
 

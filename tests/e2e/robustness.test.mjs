@@ -47,6 +47,7 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
     await attempt('bigint', () => analytics.track('Big', { n: 10n }));
     await attempt('dom', () => analytics.track('Dom', { el: document.body, fn() {} }));
     await attempt('throwing getter', () => analytics.track('Getter', { get boom() { throw new Error('boom'); } }));
+    await attempt('toJSON', () => analytics.track('ToJSON', { toJSON: () => 5 }));
     await attempt('after', () => analytics.track('After', { ok: true }));
     analytics.flush();
     return { errors, outcomes };
@@ -58,16 +59,18 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
     'bigint:resolved',
     'dom:resolved',
     'throwing getter:rejected:track(): arguments cannot be serialized; the call was dropped',
+    'toJSON:resolved',
     'after:resolved',
   ]);
   assert.equal(result.errors.filter((e) => e.startsWith('invalid_call:Event missing')).length, 2);
   // circular, bigint, dom+function, throwing getter
   assert.equal(result.errors.filter((e) => e.startsWith('invalid_payload')).length, 4);
-  const events = await eventsOf(writeKey, 4);
+  const events = await eventsOf(writeKey, 5);
   const byName = Object.fromEntries(events.map((e) => [e.event, e]));
   assert.deepEqual(byName.Circular.properties, { a: 1, self: '[Circular]' });
   assert.deepEqual(byName.Big.properties, { n: '10' });
   assert.deepEqual(byName.Dom.properties, { el: '[BODY]' }, 'DOM node marked, function dropped');
+  assert.deepEqual(byName.ToJSON.properties, {}, 'properties whose toJSON is not an object resolve to {} (the collector would refuse 5)');
   assert.deepEqual(byName.After.properties, { ok: true });
   assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('Event missing')));
   assert.deepEqual(page.errors, [], 'nothing uncaught');

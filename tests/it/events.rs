@@ -261,3 +261,30 @@ fn plain_track_text_matches_the_general_path() {
     let mut sim = Sim::new("{}", "{}");
     assert_eq!(sim.core.handle_track_text(sim.now, r#""""#, "{}", plain, Dispatch::Queue).unwrap_err().message(), "Event missing");
 }
+
+#[test]
+fn plain_track_takes_only_a_name_and_object_properties() {
+    let page = r#"{"__t":"bpc","u":"https://x.io/"}"#;
+    // (types, values, Some((name, properties)) | None: the general path)
+    let table: [(&str, String, Option<(&str, &str)>); 8] = [
+        ("sob", format!(r#"["E",{{"a":[1,{{"b":"]"}}]}},{page}]"#), Some((r#""E""#, r#"{"a":[1,{"b":"]"}]}"#))),
+        ("sb", format!(r#"["E",{page}]"#), Some((r#""E""#, "{}"))),
+        ("sob", format!(r#"["E",5,{page}]"#), None),
+        ("sob", format!(r#"["E",[1],{page}]"#), None),
+        ("sb", r#"["E",null]"#.to_owned(), None),
+        ("soob", format!(r#"["E",{{}},{{}},{page}]"#), None),
+        ("sob", format!(r#"["E",{{}}]"#), None),
+        ("nb", format!(r#"["5",{page}]"#), None),
+    ];
+    for (types, values, want) in table {
+        let got = sieve::core::args::plain_track(types, &values);
+        assert_eq!(got.map(|(n, p, _)| (n, p)), want, "{types} {values}");
+        if let Some((_, _, got_page)) = got {
+            assert_eq!(got_page, page);
+        }
+    }
+    // The general path gives `{}` for such properties.
+    let mut sim = Sim::new("{}", "{}");
+    let e = sim.call_wire("track", "sob", r#"["E",5,{"__t":"bpc","u":"https://x.io/"}]"#).unwrap();
+    assert_eq!(e.get("properties").unwrap().to_json(), "{}");
+}
