@@ -44,9 +44,7 @@ pub struct BatchId(pub u64);
 /// An accepted event waiting for delivery.
 #[derive(Clone, Debug)]
 pub struct Queued {
-    /// Its `messageId` (the same on every attempt).
-    pub message_id: String,
-    /// Its JSON text (an object).
+    /// Its JSON text (an object; its `messageId` is the same on every attempt).
     pub json: String,
     /// Its type (for standard-mode endpoints).
     pub kind: EventType,
@@ -786,7 +784,6 @@ impl Delivery {
                     continue;
                 }
                 adopted.push(Queued {
-                    message_id: stored.message_id,
                     json: stored.json,
                     kind: stored.kind,
                     attempts: stored.attempts,

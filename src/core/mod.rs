@@ -194,7 +194,7 @@ impl Analytics {
         match dispatch {
             Dispatch::Queue => {
                 let to_api = self.to_api(&self.config.integrations);
-                self.push_event(now, EventType::Track, message_id, json, to_api)
+                self.push_event(now, EventType::Track, json, to_api)
             }
             Dispatch::Return => Ok(json),
         }
@@ -231,12 +231,11 @@ impl Analytics {
         let empty = Map::new();
         let integrations = event.get("integrations").and_then(Value::as_object).unwrap_or(&empty);
         let to_api = self.to_api(integrations);
-        let message_id = event.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned();
-        self.push_event(now, kind, message_id, json, to_api)
+        self.push_event(now, kind, json, to_api)
     }
 
     /// Queues an event's JSON for delivery (when `to_api`), enforcing the size limit.
-    fn push_event(&mut self, now: Millis, kind: EventType, message_id: String, json: String, to_api: bool) -> Result<String, CallError> {
+    fn push_event(&mut self, now: Millis, kind: EventType, json: String, to_api: bool) -> Result<String, CallError> {
         if !to_api {
             // `integrations: {'Segment.io': false}`: the event is built (and resolves) but
             // is not sent, as analytics.js filters destinations.
@@ -250,7 +249,7 @@ impl Analytics {
             });
             return Err(CallError::TooLarge);
         }
-        self.delivery.push(Queued { message_id, json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
+        self.delivery.push(Queued { json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
         Ok(json)
     }
 

@@ -67,8 +67,6 @@ pub struct Stored {
     pub queued_at: Millis,
     /// Its type.
     pub kind: EventType,
-    /// Its `messageId` (empty when missing).
-    pub message_id: String,
     /// Its JSON text.
     pub json: String,
 }
@@ -80,14 +78,11 @@ pub fn decode_line(line: &str) -> Option<Stored> {
     let (queued_at, rest) = json::split_once_byte(rest, b',')?;
     let kind = kind_from_letter(*rest.as_bytes().first()?)?;
     let json = rest.get(1..)?;
-    let parsed = json::parse(json).ok()?;
-    parsed.as_object()?;
-    let message_id = parsed.get("messageId").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    json::parse(json).ok()?.as_object()?;
     Some(Stored {
         attempts: json::parse_u32(attempts)?,
         queued_at: Millis(json::parse_u64(queued_at)?),
         kind,
-        message_id,
         json: json.to_owned(),
     })
 }
