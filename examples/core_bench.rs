@@ -40,4 +40,15 @@ fn main() {
         let per = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
         println!("{label}: {per:.2} µs/call ({} queued)", core.queued());
     }
+    // The fast path the driver takes for this call (`track(name, properties)`).
+    for (label, dispatch) in [("text path, build only", Dispatch::Return), ("text path, build + queue", Dispatch::Queue)] {
+        let t0 = Instant::now();
+        for i in 0..n {
+            let Some((name, properties, page)) = sieve::core::args::plain_track("sob", values) else { return };
+            let _ = core.handle_track_text(Millis(1_795_000_000_000 + i), name, properties, page, dispatch);
+            while core.poll_storage_write().is_some() {}
+        }
+        let per = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+        println!("{label}: {per:.2} µs/call ({} queued)", core.queued());
+    }
 }
