@@ -312,7 +312,8 @@ impl Fragments {
         let mut f = Fragments::default();
         for (key, value) in context.iter() {
             let out = if key == "timezone" { &mut f.env_tail } else { &mut f.env_head };
-            emit_member(out, key, value);
+            push_key(out, key);
+            value.emit(out);
         }
         f
     }
@@ -323,12 +324,14 @@ impl Fragments {
         if self.page_key != key || self.page.is_empty() {
             let page = page();
             let page_ctx = page.to_page_context();
+            // The first member of `context`: no leading comma.
             self.page.clear();
-            emit_member(&mut self.page, "page", &Value::Object(page_ctx));
-            self.page.remove(0);
+            self.page.extend_from_slice(b"\"page\":");
+            page_ctx.emit(&mut self.page);
             self.campaign.clear();
             if !page.search.is_empty() {
-                emit_member(&mut self.campaign, "campaign", &Value::Object(campaign_from_query(&page.search)));
+                push_key(&mut self.campaign, "campaign");
+                campaign_from_query(&page.search).emit(&mut self.campaign);
             }
             self.ad_referrer = crate::core::page::ad_referrer_from_query(&page.search);
             self.page_key = key.to_owned();
@@ -337,12 +340,11 @@ impl Fragments {
     }
 }
 
-/// Appends `,"key":value`.
-fn emit_member(out: &mut Vec<u8>, key: &str, value: &Value) {
+/// Appends `,"key":` (the value follows).
+fn push_key(out: &mut Vec<u8>, key: &str) {
     out.push(b',');
     emit_json_str(out, key);
     out.push(b':');
-    value.emit(out);
 }
 
 /// The event [`build`] makes for `track(name, properties)` without options, written straight
@@ -371,10 +373,12 @@ pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, pr
     out.extend_from_slice(&fragments.campaign);
     out.extend_from_slice(&fragments.env_tail);
     if let Some(segments) = &input.config.context_segments {
-        emit_member(&mut out, "segments", segments);
+        push_key(&mut out, "segments");
+        segments.emit(&mut out);
     }
     if let Some(ad) = input.identity.ad_referrer() {
-        emit_member(&mut out, "referrer", &Value::Object(ad.clone()));
+        push_key(&mut out, "referrer");
+        ad.emit(&mut out);
     }
     out.extend_from_slice(b"},\"messageId\":");
     emit_json_str(&mut out, message_id);

@@ -536,7 +536,7 @@ impl Identity {
 
     /// A page with an ad-click id in its query: remembered (cookie) for later events. The
     /// same referrer again (as JSON text: these maps hold strings) writes nothing.
-    pub fn set_ad_referrer(&mut self, ad: Map) {
+    pub fn set_ad_referrer(&mut self, ad: &Map) {
         // Text, not `Map ==`: the tree comparison (with numeric equality) costs wasm that
         // nothing else needs.
         let json = ad.to_json();
@@ -550,7 +550,7 @@ impl Identity {
                 value: Some(encode_cookie_value(&json)),
             });
         }
-        self.ad_referrer = Some(ad);
+        self.ad_referrer = Some(ad.clone());
     }
 
     /// Storage writes produced since the last call, in order.

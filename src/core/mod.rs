@@ -146,7 +146,7 @@ impl Analytics {
         }
         self.identity.touch_user_id();
         if let Some(ad) = page::ad_referrer_from_query(&page.search) {
-            self.identity.set_ad_referrer(ad);
+            self.identity.set_ad_referrer(&ad);
         }
         match &payload {
             Payload::Identify(a) => self.identity.identify(a.id.clone(), a.traits.clone(), &mut self.entropy),
@@ -184,7 +184,7 @@ impl Analytics {
             _ => BufferedPageContext::default(),
         });
         if let Some(ad) = ad {
-            self.identity.set_ad_referrer(ad.clone());
+            self.identity.set_ad_referrer(ad);
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
