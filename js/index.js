@@ -52,8 +52,12 @@ export class AnalyticsBrowser {
     createAnalytics(settings || {}, options, wasmUrl).then(([analytics, query]) => {
       this.instance = analytics;
       this.ctx = new Context('{}');
-      boot(analytics, options, [...early, ...this._calls.splice(0)], query);
-      this._resolve([analytics, this.ctx]);
+      const calls = this._calls.splice(0);
+      boot(analytics, options, [...early, ...calls], query);
+      // As analytics-next does (flushRegister), plugins registered before load are in place
+      // when the wrapper resolves: with dist/plugins.js loaded lazily, that takes a fetch.
+      const registered = calls.filter((c) => c.method === 'register').map((c) => c.promise.catch(() => {}));
+      Promise.all(registered).then(() => this._resolve([analytics, this.ctx]));
     }, this._reject);
     return this;
   }
@@ -72,9 +76,11 @@ export class AnalyticsBrowser {
     if (this.instance) return Promise.resolve(this.instance[method](...args));
     // Capture the page context now, as analytics-next does for buffered calls.
     if (WITH_PAGE.has(method) && typeof window !== 'undefined') args = [...args, pageContext()];
-    const p = new Promise((resolve, reject) => this._calls.push({ method, args, resolve, reject }));
-    p.catch(() => {}); // a rejection (e.g. 'Event missing') is for callers who await it
-    return p;
+    const call = { method, args };
+    call.promise = new Promise((resolve, reject) => Object.assign(call, { resolve, reject }));
+    call.promise.catch(() => {}); // a rejection (e.g. 'Event missing') is for callers who await it
+    this._calls.push(call);
+    return call.promise;
   }
 }
 

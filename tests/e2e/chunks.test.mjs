@@ -170,9 +170,15 @@ test('a chunk that cannot be loaded: console warning and `error` event, calls st
   await q.context().close();
 });
 
-test('npm entry: plugins, autotrack and ajs_* chunks are found next to dist/index.js', async () => {
+test('npm entry: plugins, autotrack and ajs_* chunks are found next to dist/index.js; await analytics waits for plugins registered before load', async () => {
   const writeKey = 'chunks-npm';
   const page = await newPage(browser);
+  // plugins.js arrives after autotrack.js: the plugin registered before load must still see
+  // the first track() made after `await analytics` (analytics-next awaits buffered registers).
+  await page.route('**/dist/plugins.js', async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await route.continue();
+  });
   const url = web.page('/chunks-npm.html', `<!doctype html><html><head><title>NPM chunks</title></head><body>
     <a id="link" href="#next">go</a><script type="module">
     import { AnalyticsBrowser } from '/dist/index.js';
