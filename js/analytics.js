@@ -2,7 +2,7 @@
 // arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
 // call has returned, and never lets an exception reach the caller.
 import { AnalyticsWasm } from '../target/pkg/sieve.js';
-import { encodeArgs } from './args.js';
+import { encodeArgs, pageJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
 import { Context } from './context.js';
@@ -23,6 +23,7 @@ export class Analytics extends Emitter {
     this.options = options || {};
     this.initialized = false;
     this._broken = false;
+    this._page = undefined; // the page context JSON the core has (js/args.js pageJson)
     this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
     this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
       this._notice(code, reason, count),
@@ -42,10 +43,14 @@ export class Analytics extends Emitter {
     try {
       return fn(this._w);
     } catch (err) {
-      this._broken = true;
-      console.error('[sieve] internal error; analytics is disabled for this page', err);
+      this._disable(err);
       return fallback;
     }
+  }
+
+  _disable(err) {
+    this._broken = true;
+    console.error('[sieve] internal error; analytics is disabled for this page', err);
   }
 
   _reject(message, code) {
@@ -58,17 +63,32 @@ export class Analytics extends Emitter {
   }
 
   _call(method, args) {
-    const [types, json, cleaned] = encodeArgs(args, true);
+    const [types, json, cleaned] = encodeArgs(args);
     if (json === null) return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
     if (cleaned) this._reject(method + '(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
+    // The page context now goes to the core only when it changed since the last call.
+    const page = pageJson();
+    const changed = page !== this._page ? page : undefined;
+    this._page = page;
     // With before/enrichment plugins or source middleware, the core only builds the event;
     // it is queued once they are done with it.
     const deferring = this._pipe.deferring;
-    const res = this._wasm((w) => w.call(method, types, json, !deferring), '!analytics is disabled');
-    if (res[0] === '!') return this._reject(res.slice(1), 'invalid_call');
+    let res = '!analytics is disabled';
+    if (!this._broken) {
+      try {
+        res = this._w.call(method, types, json, changed, !deferring);
+      } catch (err) {
+        this._disable(err);
+      }
+    }
+    if (res[0] === '!') {
+      this._page = undefined; // the core may not have taken the page context
+      return this._reject(res.slice(1), 'invalid_call');
+    }
     const ctx = new Context(res);
     this.segments._feed(res); // in call order; membership is current when this call returns
-    const callback = args.find((a) => typeof a === 'function');
+    let callback;
+    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'function' && !callback) callback = args[i];
     if (!deferring && !this._pipe.observing) return this._settle(method, ctx, args, callback);
     return this._runPipeline(method, ctx, deferring).then(() => this._settle(method, ctx, args, callback));
   }

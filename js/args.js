@@ -21,9 +21,10 @@ export function pageContext() {
 }
 
 // The page context's JSON, re-made only when the URL, title or canonical link changed (the
-// path and query follow the URL; the referrer is fixed for the document).
+// path and query follow the URL; the referrer is fixed for the document): the same string
+// object while nothing changed, so callers can tell by identity that it did not.
 let page = { u: null, t: null, c: null, json: '' };
-function pageJson() {
+export function pageJson() {
   const canonical = document.querySelector("link[rel='canonical']");
   const c = (canonical && canonical.getAttribute('href')) || undefined;
   const u = location.href;
@@ -83,13 +84,15 @@ function replacer(flags, seen) {
 /**
  * Encodes call arguments. Returns [types, json, cleaned]; `cleaned` is true when values had
  * to be changed to be sent (circular structures, BigInts, functions, DOM nodes); `json` is
- * null when even that failed (a throwing getter or toJSON).
+ * null when even that failed (a throwing getter or toJSON). The page context now is not
+ * part of it (see `pageJson`); a buffered one passed as the last argument is (`b`).
  */
-export function encodeArgs(args, withPage) {
+export function encodeArgs(args) {
   let types = '';
   const values = [];
   const last = args.length - 1;
-  args.forEach((a, i) => {
+  for (let i = 0; i <= last; i++) {
+    const a = args[i];
     const t = typeof a;
     if (t === 'string') {
       types += 's';
@@ -116,22 +119,15 @@ export function encodeArgs(args, withPage) {
       types += 'x';
       values.push(null);
     }
-  });
-  let page = '';
-  if (withPage && !types.endsWith('b')) {
-    types += 'b';
-    page = pageJson();
   }
-  // The page context goes last, as its cached JSON text.
-  const appendPage = (json) => (!page ? json : json.length > 2 ? json.slice(0, -1) + ',' + page + ']' : '[' + page + ']');
   const flags = { cleaned: false };
   try {
     const json = suspect(values, 0) ? JSON.stringify(values, replacer(flags)) : JSON.stringify(values);
-    return [types, appendPage(json), flags.cleaned];
+    return [types, json, flags.cleaned];
   } catch (_) {
     // A circular structure: mark repeated objects (second pass, only on this slow path).
     try {
-      return [types, appendPage(JSON.stringify(values, replacer(flags, new WeakSet()))), true];
+      return [types, JSON.stringify(values, replacer(flags, new WeakSet())), true];
     } catch (_) {
       // A getter or toJSON that throws: nothing sensible can be sent.
       return [types, null, true];

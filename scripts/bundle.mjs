@@ -22,9 +22,40 @@ const GLUE_EDITS = [
   [/\nif \(!\('encodeInto' in cachedTextEncoder\)\) \{.*?\n\}\n/s, '\n'],
   // passStringToWasm0 is always given wasm's malloc and realloc: its other branch is dead.
   [/passStringToWasm0\(([a-z_0-9]+), wasm\.__wbindgen_malloc, wasm\.__wbindgen_realloc\)/g, 'passStringToWasm0($1)'],
+  // Strings are copied in by TextEncoder.encodeInto (native) instead of wasm-bindgen's
+  // charCodeAt loop, which on a freshly loaded page runs interpreted: measured on the bench
+  // page, the loop over a track() call's ~400-character argument was the largest part of the
+  // call's cost before the JIT warmed up. Short strings keep the loop (no call overhead).
   [
-    /function passStringToWasm0\(arg, malloc, realloc\) \{\n    if \(realloc === undefined\) \{.*?\n    \}\n/s,
-    'function passStringToWasm0(arg) {\n    const malloc = wasm.__wbindgen_malloc, realloc = wasm.__wbindgen_realloc;\n',
+    /function passStringToWasm0\(arg, malloc, realloc\) \{\n.*?\n\}\n/s,
+    `function passStringToWasm0(arg) {
+    const malloc = wasm.__wbindgen_malloc, realloc = wasm.__wbindgen_realloc;
+    let len = arg.length;
+    let ptr = malloc(len, 1) >>> 0;
+    let offset = 0;
+    if (len < 32) {
+        const mem = getUint8ArrayMemory0();
+        for (; offset < len; offset++) {
+            const code = arg.charCodeAt(offset);
+            if (code > 0x7F) break;
+            mem[ptr + offset] = code;
+        }
+    } else {
+        const ret = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len));
+        if (ret.read === len) offset = len;
+    }
+    if (offset !== len) {
+        // Not ASCII: the rest again from where the ASCII prefix ended, with room for 3 bytes
+        // per UTF-16 unit.
+        if (offset !== 0) arg = arg.slice(offset);
+        ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+        offset += cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr + offset, ptr + len)).written;
+        ptr = realloc(ptr, len, offset, 1) >>> 0;
+    }
+    WASM_VECTOR_LEN = offset;
+    return ptr;
+}
+`,
   ],
   // Loading: js/load.js and js/segments.js call `init({module_or_path: url})` once, so
   // initSync, deprecated call shapes, defaults and non-URL inputs go. What stays: streaming

@@ -627,8 +627,16 @@ pub fn parse_u32(text: &str) -> Option<u32> {
 }
 
 /// Appends a decimal unsigned integer (no `core::fmt`).
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
+pub fn push_u64(out: &mut String, n: u64) {
+    let mut bytes = Vec::with_capacity(20);
+    write_u64(&mut bytes, n, 1);
+    // ASCII digits: one copy instead of a `String::push` (UTF-8 encode) per digit.
+    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` (≤ 20) digits.
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -638,8 +646,7 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    // ASCII digits: one copy instead of a `String::push` (UTF-8 encode) per digit.
-    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default());
+    out.extend_from_slice(buf.get(i.min(buf.len().saturating_sub(width))..).unwrap_or_default());
 }
 
 /// Why a JSON text was rejected.

@@ -298,17 +298,20 @@ pub fn decode_args(types: &str, values: &crate::json::Value) -> (Vec<Arg>, Optio
     (args, page)
 }
 
-/// The name, properties and page context JSON texts of a `track(name)` /
-/// `track(name, properties)` call in the wire form (types `sb` / `sob`), for
+/// The name, properties and (if the call carries its own) page context JSON texts of a
+/// `track(name)` / `track(name, properties)` call in the wire form (types `s` / `so`, or `sb`
+/// / `sob` with a buffered page context), for
 /// [`crate::core::Analytics::handle_track_text`]; `None` sends the call the general way. The
 /// properties must be a JSON object: an object whose `toJSON` returns something else (it is
 /// typed `o` by the shim) resolves to `{}` in the general way.
-pub fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
+pub fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str, Option<&'a str>)> {
     let (name, properties, page) = match (types, crate::json::array_items(values)?.as_slice()) {
-        ("sb", [name, page]) => (*name, "{}", *page),
-        ("sob", [name, properties, page]) => (*name, *properties, *page),
+        ("s", [name]) => (*name, "{}", None),
+        ("so", [name, properties]) => (*name, *properties, None),
+        ("sb", [name, page]) => (*name, "{}", Some(*page)),
+        ("sob", [name, properties, page]) => (*name, *properties, Some(*page)),
         _ => return None,
     };
     let object = |text: &str| text.starts_with('{');
-    (name.starts_with('"') && object(properties) && object(page)).then_some((name, properties, page))
+    (name.starts_with('"') && object(properties) && page.is_none_or(object)).then_some((name, properties, page))
 }

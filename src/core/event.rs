@@ -8,7 +8,7 @@ use crate::core::identity::Identity;
 use crate::core::ids::Entropy;
 use crate::core::page::{campaign_from_query, BufferedPageContext};
 use crate::core::time::Millis;
-use crate::json::{emit_json_str, push_u64, Map, Value};
+use crate::json::{emit_json_str, Map, Value};
 
 /// Browser facts read once by the driver at start-up.
 #[derive(Clone, Debug, Default)]
@@ -131,12 +131,17 @@ pub struct BuildInput<'a> {
 
 /// `ajs-next`-style message id: `sieve-<ms>-<uuid v4>`.
 pub fn new_message_id(now: Millis, entropy: &mut Entropy) -> String {
-    let mut id = String::with_capacity(56);
-    id.push_str("sieve-");
-    push_u64(&mut id, now.0);
-    id.push('-');
-    id.push_str(&entropy.uuid_v4());
-    id
+    let mut id = Vec::with_capacity(56);
+    write_message_id(&mut id, now, entropy);
+    crate::json::into_string(id)
+}
+
+/// Appends a new message id (ASCII, nothing to escape): `sieve-<ms>-<uuid v4>`.
+fn write_message_id(out: &mut Vec<u8>, now: Millis, entropy: &mut Entropy) {
+    out.extend_from_slice(b"sieve-");
+    crate::json::write_u64(out, now.0, 1);
+    out.push(b'-');
+    out.extend_from_slice(&entropy.uuid_v4_text());
 }
 
 fn id_value(id: Option<&str>) -> Value {
@@ -338,6 +343,11 @@ impl Fragments {
         }
         self.ad_referrer.as_ref()
     }
+
+    /// The ad-click referrer of the page the fragments were last written for.
+    pub fn ad_referrer(&self) -> Option<&Map> {
+        self.ad_referrer.as_ref()
+    }
 }
 
 /// Appends `,"key":` (the value follows).
@@ -351,10 +361,10 @@ fn push_key(out: &mut Vec<u8>, key: &str) {
 /// as JSON (same members, same order, `writeKey` last as the core adds it): no tree, and the
 /// name and properties copied verbatim from the JSON texts the shim sent (`name` a string
 /// literal, `properties` an object). `fragments` must be set for the call's page context.
-pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, properties: &str, message_id: &str) -> String {
+pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, properties: &str, entropy: &mut Entropy) -> String {
     let mut out = Vec::with_capacity(320 + fragments.env_head.len() + fragments.page.len() + properties.len());
     out.extend_from_slice(b"{\"timestamp\":\"");
-    out.extend_from_slice(input.now.to_iso().as_bytes());
+    input.now.write_iso(&mut out);
     out.extend_from_slice(b"\",\"integrations\":");
     input.config.integrations.emit(&mut out);
     out.extend_from_slice(b",\"event\":");
@@ -380,8 +390,9 @@ pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, pr
         push_key(&mut out, "referrer");
         ad.emit(&mut out);
     }
-    out.extend_from_slice(b"},\"messageId\":");
-    emit_json_str(&mut out, message_id);
+    out.extend_from_slice(b"},\"messageId\":\"");
+    write_message_id(&mut out, input.now, entropy);
+    out.push(b'"');
     out.extend_from_slice(b",\"writeKey\":");
     emit_json_str(&mut out, &input.config.write_key);
     out.push(b'}');

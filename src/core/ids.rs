@@ -40,12 +40,17 @@ impl Entropy {
 
     /// A random UUID v4, lowercase, hyphenated.
     pub fn uuid_v4(&mut self) -> String {
+        String::from_utf8(self.uuid_v4_text().to_vec()).unwrap_or_default()
+    }
+
+    /// [`Entropy::uuid_v4`] as ASCII bytes.
+    pub fn uuid_v4_text(&mut self) -> [u8; 36] {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());
         bytes[8..].copy_from_slice(&self.next_u64().to_le_bytes());
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        format_uuid(&bytes)
+        uuid_text(&bytes)
     }
 }
 
@@ -59,14 +64,21 @@ fn splitmix(state: &mut u64) -> u64 {
 
 /// Formats 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn format_uuid(bytes: &[u8; 16]) -> String {
+    String::from_utf8(uuid_text(bytes).to_vec()).unwrap_or_default()
+}
+
+/// The hyphenated lowercase text of 16 bytes, in place (no per-character pushes).
+pub fn uuid_text(bytes: &[u8; 16]) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
+    let mut out = [b'-'; 36];
+    let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            at += 1;
         }
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 15)];
+        at += 2;
     }
     out
 }

@@ -81,6 +81,12 @@ pub struct Analytics {
     delivery: Delivery,
     /// Pre-written JSON for plain `track` calls ([`Analytics::handle_track_text`]).
     fragments: Fragments,
+    /// The page context now (the shim's buffered page context JSON text), for calls that do
+    /// not carry their own: see [`Analytics::handle_page_context`].
+    page_now: String,
+    /// Whether `fragments` were written for `page_now` (false after it changed, or after a
+    /// call with its own page context).
+    fragments_current: bool,
     /// Invariant: in the order the changes happened.
     writes: Vec<StorageWrite>,
 }
@@ -92,7 +98,30 @@ impl Analytics {
         let mut identity = Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
         let writes = identity.take_writes();
         let fragments = Fragments::new(&env);
-        Analytics { config, env, identity, entropy, delivery: Delivery::default(), fragments, writes }
+        Analytics {
+            config,
+            env,
+            identity,
+            entropy,
+            delivery: Delivery::default(),
+            fragments,
+            page_now: String::new(),
+            fragments_current: false,
+            writes,
+        }
+    }
+
+    /// The page context now, as the shim's buffered page context JSON text (`{"__t":"bpc",
+    /// ...}`): what calls without one of their own use. The shim sends it only when it
+    /// changed, so a run of calls on one page does not copy and compare it each time.
+    pub fn handle_page_context(&mut self, text: String) {
+        self.page_now = text;
+        self.fragments_current = false;
+    }
+
+    /// The page context now ([`Analytics::handle_page_context`]), parsed (default: empty).
+    pub fn page_context(&self) -> BufferedPageContext {
+        parse_bpc(&self.page_now)
     }
 
     /// The configuration.
@@ -169,28 +198,36 @@ impl Analytics {
     /// `track(name)` / `track(name, properties)` without options or callback-only extras:
     /// the same effects and the same event as [`Analytics::handle_call`], written straight
     /// from the call's JSON texts (`name` a JSON string literal, `properties` a JSON object,
-    /// `page` the buffered page context object) without building a tree. The shim's JSON
+    /// `page` the call's own buffered page context object, or `None` for the page context
+    /// now) without building a tree. The shim's JSON
     /// texts come from `JSON.stringify`, so they are copied verbatim.
     ///
     /// # Errors
     /// As [`Analytics::handle_call`].
-    pub fn handle_track_text(&mut self, now: Millis, name: &str, properties: &str, page: &str, dispatch: Dispatch) -> Result<String, CallError> {
+    pub fn handle_track_text(&mut self, now: Millis, name: &str, properties: &str, page: Option<&str>, dispatch: Dispatch) -> Result<String, CallError> {
         if name == "\"\"" {
             return Err(CallError::Args(args::ArgError::EventMissing));
         }
         self.identity.touch_user_id();
-        let ad = self.fragments.set_page(page, || match crate::json::parse(page) {
-            Ok(Value::Object(bpc)) => BufferedPageContext::from_bpc(&bpc),
-            _ => BufferedPageContext::default(),
-        });
+        let ad = match page {
+            Some(own) => {
+                self.fragments_current = false;
+                self.fragments.set_page(own, || parse_bpc(own))
+            }
+            None if !self.fragments_current => {
+                self.fragments_current = true;
+                let page_now = &self.page_now;
+                self.fragments.set_page(page_now, || parse_bpc(page_now))
+            }
+            None => self.fragments.ad_referrer(),
+        };
         if let Some(ad) = ad {
             self.identity.set_ad_referrer(ad);
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
-        let message_id = event::new_message_id(now, &mut self.entropy);
         let input = TrackInput { now, config: &self.config, identity: &self.identity };
-        let json = event::write_track(&input, &self.fragments, name, properties, &message_id);
+        let json = event::write_track(&input, &self.fragments, name, properties, &mut self.entropy);
         match dispatch {
             Dispatch::Queue => {
                 let to_api = self.to_api(&self.config.integrations);
@@ -392,5 +429,13 @@ impl Analytics {
     /// When to call [`Analytics::handle_timeout`] next.
     pub fn poll_timeout(&self) -> Option<Millis> {
         self.delivery.poll_timeout(&self.config)
+    }
+}
+
+/// A buffered page context from its JSON text (default when it is not an object).
+fn parse_bpc(text: &str) -> BufferedPageContext {
+    match crate::json::parse(text) {
+        Ok(Value::Object(bpc)) => BufferedPageContext::from_bpc(&bpc),
+        _ => BufferedPageContext::default(),
     }
 }

@@ -24,48 +24,39 @@ impl Millis {
 
     /// Appends the ISO 8601 form to `out`.
     pub fn push_iso(self, out: &mut String) {
+        let mut bytes = Vec::with_capacity(24);
+        self.write_iso(&mut bytes);
+        out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+    }
+
+    /// Appends the ISO 8601 form to `out` (ASCII): the year's digits, then one template
+    /// filled in place, not a push per character (every event carries a timestamp).
+    pub fn write_iso(self, out: &mut Vec<u8>) {
         let ms = self.0 % 1000;
         let secs = self.0 / 1000;
         let days = (secs / 86_400) as i64;
         let sod = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
-        push_padded(out, y as u64, 4);
-        out.push('-');
-        push_padded(out, m as u64, 2);
-        out.push('-');
-        push_padded(out, d as u64, 2);
-        out.push('T');
-        push_padded(out, sod / 3600, 2);
-        out.push(':');
-        push_padded(out, sod / 60 % 60, 2);
-        out.push(':');
-        push_padded(out, sod % 60, 2);
-        out.push('.');
-        push_padded(out, ms, 3);
-        out.push('Z');
+        crate::json::write_u64(out, y as u64, 4);
+        let mut t = *b"-00-00T00:00:00.000Z";
+        fill(&mut t[1..3], u64::from(m));
+        fill(&mut t[4..6], u64::from(d));
+        fill(&mut t[7..9], sod / 3600);
+        fill(&mut t[10..12], sod / 60 % 60);
+        fill(&mut t[13..15], sod % 60);
+        fill(&mut t[16..19], ms);
+        out.extend_from_slice(&t);
     }
 }
 
-fn push_padded(out: &mut String, n: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - i;
-    for _ in len..width {
-        out.push('0');
-    }
-    for &b in &digits[i..] {
-        out.push(b as char);
+/// Writes `n`'s last `slot.len()` decimal digits into `slot`, zero-padded.
+fn fill(slot: &mut [u8], mut n: u64) {
+    for b in slot.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
+
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard Hinnant's
 /// algorithm).

@@ -10,7 +10,6 @@ use wasm_bindgen::prelude::*;
 use super::{clock, env, pump, pump_after_call, storage, Driver, Shared};
 use crate::core::args::{decode_args, plain_track};
 use crate::core::config::Config;
-use crate::core::page::BufferedPageContext;
 use crate::core::{Analytics, Dispatch, EventType};
 use crate::json::{self, Value};
 
@@ -59,10 +58,17 @@ impl AnalyticsWasm {
     }
 
     /// An event call. `types`/`values` are the shim's argument encoding
-    /// (`core::args::decode_args`). Returns the event JSON, or `!` + the rejection message.
-    /// With `queue` false the event is only built: the shim runs page plugins and
-    /// middleware on it, then hands it back with `command(5, json)`.
-    pub fn call(&self, method: &str, types: &str, values: &str, queue: bool) -> String {
+    /// (`core::args::decode_args`); `page` is the page context now (buffered page context
+    /// JSON), sent only when it changed since the last call (`None`: unchanged). Returns the
+    /// event JSON, or `!` + the rejection message (the shim then sends the page context again
+    /// with the next call). With `queue` false the event is only built: the shim runs page
+    /// plugins and middleware on it, then hands it back with `command(5, json)`.
+    pub fn call(&self, method: &str, types: &str, values: &str, page: Option<String>, queue: bool) -> String {
+        if let Some(page) = page {
+            if let Ok(mut driver) = self.shared.try_borrow_mut() {
+                driver.core.handle_page_context(page);
+            }
+        }
         let Some(method) = EventType::from_name(method) else {
             return String::from("!unknown method");
         };
@@ -79,8 +85,10 @@ impl AnalyticsWasm {
                     Err(e) => return crate::json::concat(&["!", e.message()]),
                 };
                 let (args, page) = decode_args(types, &values);
-                let page = page.unwrap_or_else(BufferedPageContext::default);
-                self.with_core(|core| core.handle_call(clock::now(), method, &args, &page, dispatch))
+                self.with_core(|core| {
+                    let page = page.unwrap_or_else(|| core.page_context());
+                    core.handle_call(clock::now(), method, &args, &page, dispatch)
+                })
             }
         };
         match result {

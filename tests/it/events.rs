@@ -250,7 +250,7 @@ fn plain_track_text_matches_the_general_path() {
             None => ("sb", format!(r#"["Bench \"Event\"",{page}]"#)),
         };
         let want = general.call_wire("track", types, &values).unwrap().to_json();
-        let got = text.core.handle_track_text(text.now, r#""Bench \"Event\"""#, properties.unwrap_or("{}"), page, Dispatch::Queue).unwrap();
+        let got = text.core.handle_track_text(text.now, r#""Bench \"Event\"""#, properties.unwrap_or("{}"), Some(page), Dispatch::Queue).unwrap();
         text.step();
         assert_eq!(got, want, "{options} {setup} {page}");
         if page == utm {
@@ -259,16 +259,50 @@ fn plain_track_text_matches_the_general_path() {
         assert_eq!((text.core.queued(), &text.cookies, &text.local), (general.core.queued(), &general.cookies, &general.local), "{options} {setup}");
     }
     let mut sim = Sim::new("{}", "{}");
-    assert_eq!(sim.core.handle_track_text(sim.now, r#""""#, "{}", plain, Dispatch::Queue).unwrap_err().message(), "Event missing");
+    assert_eq!(sim.core.handle_track_text(sim.now, r#""""#, "{}", Some(plain), Dispatch::Queue).unwrap_err().message(), "Event missing");
+}
+
+/// Calls without a page context of their own (`None`) use the page context now, as set by
+/// `handle_page_context`: after it changes, and after a replayed call that carried its own,
+/// the next call is written for the page context now again.
+#[test]
+fn plain_track_without_its_own_page_uses_the_page_context_now() {
+    let shop = r#"{"__t":"bpc","p":"/shop","u":"https://www.example.com/shop","s":"","t":"Shop","r":""}"#;
+    let utm = r#"{"__t":"bpc","p":"/l","u":"https://x.io/l?utm_source=news&btid=B1","s":"?utm_source=news&btid=B1","t":"L","r":""}"#;
+    let old = r#"{"__t":"bpc","p":"/old","u":"https://x.io/old","s":"","t":"Old","r":""}"#;
+    // (page context now set before the call (None: unchanged), the call's own page context,
+    // the page the event must carry)
+    let table: [(Option<&str>, Option<&str>, &str); 6] = [
+        (Some(shop), None, shop),
+        (None, None, shop),
+        (Some(utm), None, utm),
+        (None, Some(old), old),
+        (None, None, utm),
+        (Some(shop), None, shop),
+    ];
+    let mut general = Sim::new("{}", "{}");
+    let mut text = Sim::new("{}", "{}");
+    for (i, (now, own, want_page)) in table.into_iter().enumerate() {
+        if let Some(now) = now {
+            text.core.handle_page_context(now.to_owned());
+        }
+        let got = text.core.handle_track_text(text.now, r#""E""#, r#"{"i":1}"#, own, Dispatch::Queue).unwrap();
+        text.step();
+        let want = general.call_wire("track", "sob", &format!(r#"["E",{{"i":1}},{want_page}]"#)).unwrap().to_json();
+        assert_eq!(got, want, "row {i}");
+    }
 }
 
 #[test]
 fn plain_track_takes_only_a_name_and_object_properties() {
     let page = r#"{"__t":"bpc","u":"https://x.io/"}"#;
     // (types, values, Some((name, properties)) | None: the general path)
-    let table: [(&str, String, Option<(&str, &str)>); 8] = [
+    let table: [(&str, String, Option<(&str, &str)>); 11] = [
         ("sob", format!(r#"["E",{{"a":[1,{{"b":"]"}}]}},{page}]"#), Some((r#""E""#, r#"{"a":[1,{"b":"]"}]}"#))),
         ("sb", format!(r#"["E",{page}]"#), Some((r#""E""#, "{}"))),
+        ("so", r#"["E",{"a":1}]"#.to_owned(), Some((r#""E""#, r#"{"a":1}"#))),
+        ("s", r#"["E"]"#.to_owned(), Some((r#""E""#, "{}"))),
+        ("so", r#"["E",[1]]"#.to_owned(), None),
         ("sob", format!(r#"["E",5,{page}]"#), None),
         ("sob", format!(r#"["E",[1],{page}]"#), None),
         ("sb", r#"["E",null]"#.to_owned(), None),
@@ -280,7 +314,7 @@ fn plain_track_takes_only_a_name_and_object_properties() {
         let got = sieve::core::args::plain_track(types, &values);
         assert_eq!(got.map(|(n, p, _)| (n, p)), want, "{types} {values}");
         if let Some((_, _, got_page)) = got {
-            assert_eq!(got_page, page);
+            assert_eq!(got_page, types.ends_with('b').then_some(page), "{types}");
         }
     }
     // The general path gives `{}` for such properties.
