@@ -635,10 +635,16 @@ impl Delivery {
         self.notices.push(notice);
     }
 
-    /// An `error` notice for `count` dropped events (none when nothing was dropped).
+    /// An `error` notice for `count` dropped events (none when nothing was dropped). Drops
+    /// of one kind until the driver polls again make one notice with the total: a page that
+    /// calls `track` in a loop past a bound gets one warning per task, not one per call.
     fn notify_dropped(&mut self, code: &'static str, reason: &str, count: usize) {
-        if count > 0 {
-            self.notices.push(Notice { code, reason: String::from(reason), count });
+        if count == 0 {
+            return;
+        }
+        match self.notices.iter_mut().find(|n| n.code == code) {
+            Some(pending) => pending.count += count,
+            None => self.notices.push(Notice { code, reason: String::from(reason), count }),
         }
     }
 

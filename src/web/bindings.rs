@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::{clock, env, pump, pump_after_call, storage, Driver, Shared};
 use crate::core::args::{decode_args, plain_track};
 use crate::core::config::Config;
+use crate::core::time::Millis;
 use crate::core::{Analytics, Dispatch, EventType};
 use crate::json::{self, Value};
 
@@ -30,14 +31,15 @@ fn parse_or_empty(text: &str) -> Value {
 }
 
 impl AnalyticsWasm {
-    /// Runs `f` on the core, then [`pump_after_call`]; `None` when the instance is busy (a
-    /// re-entrant call).
-    fn with_core<T>(&self, f: impl FnOnce(&mut Analytics) -> T) -> Option<T> {
+    /// Runs `f` on the core with the time now (one clock read for the call and its pump),
+    /// then [`pump_after_call`]; `None` when the instance is busy (a re-entrant call).
+    fn with_core<T>(&self, f: impl FnOnce(&mut Analytics, Millis) -> T) -> Option<T> {
+        let now = clock::now();
         let result = {
             let mut driver = self.shared.try_borrow_mut().ok()?;
-            f(&mut driver.core)
+            f(&mut driver.core, now)
         };
-        pump_after_call(&self.shared);
+        pump_after_call(&self.shared, now);
         Some(result)
     }
 }
@@ -77,7 +79,7 @@ impl AnalyticsWasm {
         let result = match items {
             // `track(name)` / `track(name, properties)`, the common call: written without a tree.
             Some((name, properties, page)) => {
-                self.with_core(|core| core.handle_track_text(clock::now(), name, properties, page, dispatch))
+                self.with_core(|core, now| core.handle_track_text(now, name, properties, page, dispatch))
             }
             None => {
                 let values = match json::parse(values) {
@@ -85,9 +87,9 @@ impl AnalyticsWasm {
                     Err(e) => return crate::json::concat(&["!", e.message()]),
                 };
                 let (args, page) = decode_args(types, &values);
-                self.with_core(|core| {
+                self.with_core(|core, now| {
                     let page = page.unwrap_or_else(|| core.page_context());
-                    core.handle_call(clock::now(), method, &args, &page, dispatch)
+                    core.handle_call(now, method, &args, &page, dispatch)
                 })
             }
         };

@@ -158,16 +158,17 @@ impl Driver {
 /// requests, timer, then notices; and queues the I/O task when the core has events to
 /// persist.
 pub(crate) fn pump(shared: &Shared) {
-    pump_with(shared, false);
+    pump_with(shared, false, clock::now());
 }
 
-/// [`pump`] after an API call: identity's storage writes and notices happen now; requests,
-/// the timer and the queue's persistence wait for the I/O task, queued with
-/// `setTimeout(0)` so it runs right after the caller's task (one task for a burst of calls)
-/// and the caller's task stays short. `pagehide` and `visibilitychange` to hidden run it at
-/// once (see `lifecycle.rs`), so an unloading page still has its events on disk.
-pub(crate) fn pump_after_call(shared: &Shared) {
-    pump_with(shared, true);
+/// [`pump`] after an API call made at `now`: identity's storage writes happen now; requests,
+/// the timer, notices and the queue's persistence wait for the I/O task, queued with
+/// `setTimeout(0)` so it runs right after the caller's task (one task for a burst of calls,
+/// whose notices of one kind become one) and the caller's task stays short. `pagehide` and
+/// `visibilitychange` to hidden run it at once (see `lifecycle.rs`), so an unloading page
+/// still has its events on disk.
+pub(crate) fn pump_after_call(shared: &Shared, now: Millis) {
+    pump_with(shared, true, now);
 }
 
 /// The I/O task: the end of the turn (events accepted since become one segment write),
@@ -182,8 +183,7 @@ pub(crate) fn run_io_task(shared: &Shared) {
     pump(shared);
 }
 
-fn pump_with(shared: &Shared, after_call: bool) {
-    let now = clock::now();
+fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
     let (sends, notices, on_notice, claims) = {
         let Ok(mut driver) = shared.try_borrow_mut() else { return };
         let driver = &mut *driver;
@@ -223,8 +223,9 @@ fn pump_with(shared: &Shared, after_call: bool) {
             }
             arm_timer(driver, shared, now);
         }
+        // Notices wait for the I/O task after a call: drops in a burst of calls become one.
         let mut notices = Vec::new();
-        while let Some(notice) = driver.core.poll_notice() {
+        while let Some(notice) = if after_call { None } else { driver.core.poll_notice() } {
             notices.push(notice);
         }
         (sends, notices, driver.on_notice.clone(), claims)
