@@ -77,6 +77,29 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
   await page.context().close();
 });
 
+test('a burst of calls past the queue bound: one warning and one error event with the count, not one per call', async () => {
+  const writeKey = 'queue-burst';
+  const page = await loadSnippetPage(writeKey);
+  const result = await page.evaluate(async () => {
+    const errors = [];
+    analytics.on('error', (e) => errors.push({ code: e.code, count: e.count }));
+    // 3000 events or 2 MB waiting is the bound (docs/delivery.md; with a browser's context an
+    // event is ~700 bytes, so bytes bind first); requests start only after this task.
+    const calls = 3007;
+    for (let i = 0; i < calls; i++) analytics.track('Burst', { i });
+    const queued = Number(analytics._w.get(5));
+    await new Promise((r) => setTimeout(r, 300));
+    return { errors: errors.filter((e) => e.code === 'queue_full'), dropped: calls - queued };
+  });
+  assert.ok(result.dropped > 0, 'the burst went past the bound');
+  assert.deepEqual(result.errors, [{ code: 'queue_full', count: result.dropped }]);
+  const warnings = page.logs.filter((l) => l.type === 'warning' && l.text.includes('queue is full'));
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.ok(warnings[0].text.endsWith('(' + result.dropped + ' events)'), warnings[0].text);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('user().id(value) sets and clears the id without an event; a new user gets a new anonymousId', async () => {
   const page = await loadSnippetPage('user-id');
   const out = await page.evaluate(() => {
