@@ -73,6 +73,7 @@ export class Analytics extends Emitter {
     // With before/enrichment plugins or source middleware, the core only builds the event;
     // it is queued once they are done with it.
     const deferring = this._pipe.deferring;
+    // `_wasm` inlined: no closure per call on this path.
     let res = '!analytics is disabled';
     if (!this._broken) {
       try {
@@ -88,7 +89,7 @@ export class Analytics extends Emitter {
     const ctx = new Context(res);
     this.segments._feed(res); // in call order; membership is current when this call returns
     let callback;
-    for (let i = 0; i < args.length; i++) if (typeof args[i] === 'function' && !callback) callback = args[i];
+    for (let i = 0; i < args.length && !callback; i++) if (typeof args[i] === 'function') callback = args[i];
     if (!deferring && !this._pipe.observing) return this._settle(method, ctx, args, callback);
     return this._runPipeline(method, ctx, deferring).then(() => this._settle(method, ctx, args, callback));
   }

@@ -45,8 +45,8 @@ const GLUE_EDITS = [
         if (ret.read === len) offset = len;
     }
     if (offset !== len) {
-        // Not ASCII: the rest again from where the ASCII prefix ended, with room for 3 bytes
-        // per UTF-16 unit.
+        // Not all ASCII: encoded again, with room for 3 bytes per UTF-16 unit, from where the
+        // loop's ASCII prefix ended (from the start after encodeInto).
         if (offset !== 0) arg = arg.slice(offset);
         ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
         offset += cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr + offset, ptr + len)).written;

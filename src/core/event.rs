@@ -324,8 +324,7 @@ impl Fragments {
     }
 
     /// Re-writes the page members when `key` (the page context's JSON text) changed.
-    /// Returns the ad-click referrer of the page's query.
-    pub fn set_page(&mut self, key: &str, page: impl FnOnce() -> BufferedPageContext) -> Option<&Map> {
+    pub fn set_page(&mut self, key: &str, page: impl FnOnce() -> BufferedPageContext) {
         if self.page_key != key || self.page.is_empty() {
             let page = page();
             let page_ctx = page.to_page_context();
@@ -341,7 +340,6 @@ impl Fragments {
             self.ad_referrer = crate::core::page::ad_referrer_from_query(&page.search);
             self.page_key = key.to_owned();
         }
-        self.ad_referrer.as_ref()
     }
 
     /// The ad-click referrer of the page the fragments were last written for.

@@ -40,7 +40,7 @@ impl Entropy {
 
     /// A random UUID v4, lowercase, hyphenated.
     pub fn uuid_v4(&mut self) -> String {
-        String::from_utf8(self.uuid_v4_text().to_vec()).unwrap_or_default()
+        crate::json::into_string(self.uuid_v4_text().to_vec())
     }
 
     /// [`Entropy::uuid_v4`] as ASCII bytes.
@@ -64,7 +64,7 @@ fn splitmix(state: &mut u64) -> u64 {
 
 /// Formats 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn format_uuid(bytes: &[u8; 16]) -> String {
-    String::from_utf8(uuid_text(bytes).to_vec()).unwrap_or_default()
+    crate::json::into_string(uuid_text(bytes).to_vec())
 }
 
 /// The hyphenated lowercase text of 16 bytes, in place (no per-character pushes).

@@ -209,19 +209,19 @@ impl Analytics {
             return Err(CallError::Args(args::ArgError::EventMissing));
         }
         self.identity.touch_user_id();
-        let ad = match page {
+        match page {
             Some(own) => {
                 self.fragments_current = false;
-                self.fragments.set_page(own, || parse_bpc(own))
+                self.fragments.set_page(own, || parse_bpc(own));
             }
             None if !self.fragments_current => {
                 self.fragments_current = true;
                 let page_now = &self.page_now;
-                self.fragments.set_page(page_now, || parse_bpc(page_now))
+                self.fragments.set_page(page_now, || parse_bpc(page_now));
             }
-            None => self.fragments.ad_referrer(),
-        };
-        if let Some(ad) = ad {
+            None => {}
+        }
+        if let Some(ad) = self.fragments.ad_referrer() {
             self.identity.set_ad_referrer(ad);
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);

@@ -57,7 +57,6 @@ fn fill(slot: &mut [u8], mut n: u64) {
     }
 }
 
-
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard Hinnant's
 /// algorithm).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {

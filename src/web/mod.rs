@@ -225,8 +225,10 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
         }
         // Notices wait for the I/O task after a call: drops in a burst of calls become one.
         let mut notices = Vec::new();
-        while let Some(notice) = if after_call { None } else { driver.core.poll_notice() } {
-            notices.push(notice);
+        if !after_call {
+            while let Some(notice) = driver.core.poll_notice() {
+                notices.push(notice);
+            }
         }
         (sends, notices, driver.on_notice.clone(), claims)
     };
