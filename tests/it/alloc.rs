@@ -237,3 +237,28 @@ fn strict_alignment_is_honoured() {
         assert_eq!(small as usize % 16, 0);
     }
 }
+
+#[test]
+fn memory_grows_geometrically_and_then_by_what_is_needed() {
+    // 8,000 blocks of 1 KiB (125 pages) in few growths, not one growth per page.
+    let mut heap = Heap::new(Fake::new(4096, 0));
+    unsafe {
+        for _ in 0..8000 {
+            assert!(!heap.alloc(1024, 8).is_null());
+        }
+    }
+    assert!(heap_grows(&heap) <= 12, "{} growths", heap_grows(&heap));
+    // Near the limit, a growth that large is refused: exactly what is needed is taken, until
+    // every page is used.
+    let mut heap = Heap::new(Fake::new(7, 0));
+    unsafe {
+        for i in 0..7 * (PAGE / 1024) {
+            assert!(!heap.alloc(1024, 8).is_null(), "block {i} of 7 pages");
+        }
+        assert!(heap.alloc(1024, 8).is_null());
+    }
+}
+
+fn heap_grows(heap: &Heap<Fake>) -> usize {
+    heap.pages().grows
+}
