@@ -23,8 +23,8 @@ pub const MAX_KEEPALIVE_BODY: usize = 54 * 1024;
 /// Browsers refuse keepalive requests once 64 KB of keepalive bodies are in flight; Sieve
 /// keeps the total of its own in-flight keepalive bodies under this.
 pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
-/// A segment of the persisted queue is closed once its text reaches this size (a burst of
-/// calls is written as several segments).
+/// A segment of the persisted queue holds at most this many bytes of text, unless one event
+/// alone is larger (a burst of calls is written as several segments).
 pub const MAX_SEGMENT_BYTES: usize = 16 * 1024;
 /// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_EVENTS: usize = 3_000;
@@ -159,7 +159,7 @@ struct Persist {
     /// The segment collecting this turn's events and its encoded text.
     /// Invariant: its id is in `segs`.
     open: Option<(u32, String)>,
-    /// This turn's earlier segments, full (over [`MAX_SEGMENT_BYTES`]): written with `open`.
+    /// This turn's earlier segments, full (the next event did not fit in [`MAX_SEGMENT_BYTES`]): written with `open`.
     sealed: Vec<(u32, String)>,
     /// Own segments, with whether they are on disk. (Vecs, not BTree collections: a tab has
     /// few segments, and each BTree instantiation costs kilobytes of wasm.)
@@ -308,13 +308,17 @@ impl Delivery {
     pub fn push(&mut self, mut event: Queued) {
         if let Some(p) = &mut self.persist {
             // A burst of calls becomes several segments, so that a response confirming one
-            // batch rewrites one small segment, not the whole burst.
-            if let Some(full) = p.open.take_if(|(_, text)| text.len() >= MAX_SEGMENT_BYTES) {
+            // batch rewrites one small segment, not the whole burst. A segment is sealed
+            // before the event that would take it past its size (an event larger than that
+            // gets a segment of its own), and is allocated once at that size: no copies as
+            // it fills, and no block of twice the size once it crosses it.
+            let line = event.json.len() + queue::LINE_OVERHEAD;
+            if let Some(full) = p.open.take_if(|(_, text)| !text.is_empty() && text.len() + line > MAX_SEGMENT_BYTES) {
                 p.sealed.push(full);
             }
             let (seg, text) = p.open.get_or_insert_with(|| {
                 let seg = p.next_seg;
-                (seg, String::new())
+                (seg, String::with_capacity(MAX_SEGMENT_BYTES.max(line)))
             });
             if *seg == p.next_seg {
                 p.next_seg += 1;

@@ -47,6 +47,10 @@ fn kind_from_letter(c: u8) -> Option<EventType> {
     })
 }
 
+/// The most bytes [`push_line`] adds besides the event's JSON: two decimal u32/u64 fields,
+/// two commas, the type letter and the newline.
+pub const LINE_OVERHEAD: usize = 10 + 20 + 4;
+
 /// Appends one event line (with its trailing newline).
 pub fn push_line(out: &mut String, attempts: u32, queued_at: Millis, kind: EventType, json: &str) {
     push_u64(out, u64::from(attempts));
