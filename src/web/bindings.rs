@@ -59,21 +59,26 @@ impl AnalyticsWasm {
         AnalyticsWasm { shared }
     }
 
-    /// An event call. `types`/`values` are the shim's argument encoding
-    /// (`core::args::decode_args`); `page` is the page context now (buffered page context
-    /// JSON), sent only when it changed since the last call (`None`: unchanged). Returns the
-    /// event JSON, or `!` + the rejection message (the shim then sends the page context again
-    /// with the next call). With `queue` false the event is only built: the shim runs page
-    /// plugins and middleware on it, then hands it back with `command(5, json)`.
-    pub fn call(&self, method: &str, types: &str, values: &str, page: Option<String>, queue: bool) -> String {
+    /// An event call. `method` indexes `track, page, screen, identify, group, alias`;
+    /// `input` is the shim's argument encoding: the type letters, then the JSON array of the
+    /// values (`core::args::decode_args`), one string so that one crosses the boundary;
+    /// `page` is the page context now (buffered page context JSON), sent only when it changed
+    /// since the last call (`None`: unchanged). Returns the event JSON, or `!` + the rejection
+    /// message (the shim then sends the page context again with the next call). With `queue`
+    /// false the event is only built: the shim runs page plugins and middleware on it, then
+    /// hands it back with `command(5, json)`.
+    pub fn call(&self, method: u8, input: &str, page: Option<String>, queue: bool) -> String {
         if let Some(page) = page {
             if let Ok(mut driver) = self.shared.try_borrow_mut() {
                 driver.core.handle_page_context(page);
             }
         }
-        let Some(method) = EventType::from_name(method) else {
-            return String::from("!unknown method");
+        const METHODS: [EventType; 6] =
+            [EventType::Track, EventType::Page, EventType::Screen, EventType::Identify, EventType::Group, EventType::Alias];
+        let (Some(&method), Some(split)) = (METHODS.get(usize::from(method)), input.bytes().position(|b| b == b'[')) else {
+            return String::from("!malformed call");
         };
+        let (types, values) = input.split_at(split);
         let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
         let items = if method == EventType::Track { plain_track(types, values) } else { None };
         let result = match items {
