@@ -156,11 +156,9 @@ struct Persist {
     tab: String,
     claims: Claims,
     next_seg: u32,
-    /// The segment collecting this turn's events and its encoded text.
-    /// Invariant: its id is in `segs`.
-    open: Option<(u32, String)>,
-    /// This turn's earlier segments, full (the next event did not fit in [`MAX_SEGMENT_BYTES`]): written with `open`.
-    sealed: Vec<(u32, String)>,
+    /// The segment collecting this turn's events, and at most how many bytes of text they
+    /// make ([`queue::LINE_OVERHEAD`] per line). Invariant: its id is in `segs` and `dirty`.
+    open: Option<(u32, usize)>,
     /// Own segments, with whether they are on disk. (Vecs, not BTree collections: a tab has
     /// few segments, and each BTree instantiation costs kilobytes of wasm.)
     segs: Vec<(u32, bool)>,
@@ -282,7 +280,6 @@ impl Delivery {
             claims,
             next_seg: 1,
             open: None,
-            sealed: Vec::new(),
             segs: Vec::new(),
             dirty: Vec::new(),
             adopted_keys: Vec::new(),
@@ -308,24 +305,22 @@ impl Delivery {
     pub fn push(&mut self, mut event: Queued) {
         if let Some(p) = &mut self.persist {
             // A burst of calls becomes several segments, so that a response confirming one
-            // batch rewrites one small segment, not the whole burst. A segment is sealed
+            // batch rewrites one small segment, not the whole burst. A segment is closed
             // before the event that would take it past its size (an event larger than that
-            // gets a segment of its own), and is allocated once at that size: no copies as
-            // it fills, and no block of twice the size once it crosses it.
+            // gets a segment of its own). Its text is written at the end of the turn from the
+            // events themselves, so a call does not copy its event a second time.
             let line = event.json.len() + queue::LINE_OVERHEAD;
-            if let Some(full) = p.open.take_if(|(_, text)| !text.is_empty() && text.len() + line > MAX_SEGMENT_BYTES) {
-                p.sealed.push(full);
-            }
-            let (seg, text) = p.open.get_or_insert_with(|| {
+            if p.open.is_none_or(|(_, bytes)| bytes > 0 && bytes + line > MAX_SEGMENT_BYTES) {
                 let seg = p.next_seg;
-                (seg, String::with_capacity(MAX_SEGMENT_BYTES.max(line)))
-            });
-            if *seg == p.next_seg {
                 p.next_seg += 1;
-                p.segs.push((*seg, false));
+                p.segs.push((seg, false));
+                p.mark(seg);
+                p.open = Some((seg, 0));
             }
-            event.seg = *seg;
-            queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
+            if let Some((seg, bytes)) = &mut p.open {
+                *bytes += line;
+                event.seg = *seg;
+            }
         }
         self.pending_bytes += event.json.len();
         self.held_bytes += event.json.len();
@@ -670,7 +665,7 @@ impl Delivery {
     /// Whether this turn changed what must be persisted (the driver then calls
     /// `handle_turn_end` once before the task ends, e.g. from a queued microtask).
     pub fn needs_turn_end(&self) -> bool {
-        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.sealed.is_empty() || !p.dirty.is_empty())
+        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.dirty.is_empty())
     }
 
     /// The end of a turn: this turn's events become one segment write.
@@ -817,8 +812,8 @@ impl Delivery {
         self.enforce_bounds();
     }
 
-    /// Emits the storage writes for everything that changed: the open segment (one write),
-    /// rewritten or removed dirty segments, keys of adopted tabs, the lease or lock.
+    /// Emits the storage writes for everything that changed: this turn's segments (one write
+    /// each), rewritten or removed dirty segments, keys of adopted tabs, the lease or lock.
     fn persist_changes(&mut self, now: Millis) {
         let Some(p) = &mut self.persist else { return };
         let has_events = !p.segs.is_empty();
@@ -834,39 +829,37 @@ impl Delivery {
                 p.write(key, Some(value));
             }
         }
-        let mut fresh = std::mem::take(&mut p.sealed);
-        fresh.extend(p.open.take());
-        for (seg, text) in fresh {
-            if !p.dirty.iter().any(|&d| d == seg) && !text.is_empty() {
-                let key = queue::segment_key(&p.prefix, &p.tab, seg);
-                p.write(key, Some(text));
-                p.set_seg(seg, true);
-            } else {
-                p.mark(seg);
-            }
-        }
+        // This turn's segments are in `dirty` too: the next event starts a new one.
+        p.open = None;
         if !p.dirty.is_empty() {
             let mut texts: Vec<(u32, String)> = Vec::with_capacity(p.dirty.len());
             for seg in std::mem::take(&mut p.dirty) {
-                texts.push((seg, String::new()));
+                texts.push((seg, String::with_capacity(MAX_SEGMENT_BYTES)));
             }
             // Pending, then beaconed, then in-flight events (plain loops: a chained
             // iterator costs more code).
+            // `at`: the text the last event went to (a segment's events are mostly adjacent,
+            // so a burst's many segments do not make this quadratic).
             #[inline(never)]
-            fn add(texts: &mut [(u32, String)], event: &Queued) {
-                if let Some((_, text)) = texts.iter_mut().find(|t| t.0 == event.seg) {
+            fn add(texts: &mut [(u32, String)], at: &mut usize, event: &Queued) {
+                if texts.get(*at).is_none_or(|t| t.0 != event.seg) {
+                    let Some(i) = texts.iter().position(|t| t.0 == event.seg) else { return };
+                    *at = i;
+                }
+                if let Some((_, text)) = texts.get_mut(*at) {
                     queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
                 }
             }
+            let mut at = 0;
             for event in &self.pending {
-                add(&mut texts, event);
+                add(&mut texts, &mut at, event);
             }
             for event in &self.beaconed {
-                add(&mut texts, event);
+                add(&mut texts, &mut at, event);
             }
             for flight in &self.in_flight {
                 for event in &flight.1 {
-                    add(&mut texts, event);
+                    add(&mut texts, &mut at, event);
                 }
             }
             for (seg, text) in texts {
