@@ -5,7 +5,7 @@ import { AnalyticsWasm } from '../target/pkg/sieve.js';
 import { encodeArgs, pageJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
-import { Context } from './context.js';
+import { Context, textOf } from './context.js';
 import { LazyPipeline, chunk } from './chunks.js';
 
 export { Context };
@@ -84,11 +84,12 @@ export class Analytics extends Emitter {
         this._disable(err);
       }
     }
-    if (res[0] === '!') {
+    // The event's JSON as bytes (js/context.js `textOf`), or `!` + why the call was refused.
+    if (typeof res === 'string' || res.b[res.o] === 33) {
       this._page = undefined; // the core may not have taken the page context
-      return this._reject(res.slice(1), 'invalid_call');
+      return this._reject((typeof res === 'string' ? res : textOf(res)).slice(1), 'invalid_call');
     }
-    const ctx = new Context(res);
+    const ctx = new Context(undefined, res);
     this.segments._feed(res); // in call order; membership is current when this call returns
     let callback;
     for (let i = 0; i < args.length && !callback; i++) if (typeof args[i] === 'function') callback = args[i];

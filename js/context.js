@@ -1,20 +1,21 @@
 // analytics.js's Context: what event methods resolve to and what plugins receive. The event
-// is kept as the JSON the core built and parsed only when someone reads it.
+// is kept as the JSON the core built (as bytes, see `textOf`) and decoded and parsed only
+// when someone reads it.
 
 let counter = 0;
+const decoder = new TextDecoder();
+
+/** The text of the bytes the core's `call` returns (`{b, o, n}`: array, offset, length). */
+export const textOf = (bytes) => decoder.decode(bytes.b.subarray(bytes.o, bytes.o + bytes.n));
 // analytics.js's per-context stats; no-ops here, one object shared by every context.
 const STATS = { increment() {}, gauge() {}, flush() {} };
 
 export class Context {
-  /** `source` is the event's JSON text (from the core) or an event object. */
-  constructor(source) {
-    if (typeof source === 'string') {
-      this._json = source;
-      this._event = undefined;
-    } else {
-      this._json = undefined;
-      this._event = source;
-    }
+  /** `source` is an event object, or `bytes` the event's JSON as the core's `call` returns it. */
+  constructor(source, bytes) {
+    this._bytes = bytes;
+    this._json = undefined; // the text of `_bytes`, once decoded
+    this._event = source;
     this.attempts = 0;
     this.stats = STATS;
     this._logs = undefined; // created on the first log()
@@ -25,19 +26,19 @@ export class Context {
     return new Context({ type: 'track', event: 'system', messageId: 'system-' + ++counter });
   }
   get event() {
-    if (this._event === undefined) this._event = JSON.parse(this._json);
+    if (this._event === undefined) this._event = JSON.parse((this._json ??= textOf(this._bytes)));
     return this._event;
   }
   set event(event) {
     this._event = event;
-    this._json = undefined;
+    this._bytes = this._json = undefined;
   }
   get id() {
     return this.event.messageId;
   }
-  /** The event as JSON text (no re-serialisation when nobody touched it). */
+  /** The event as JSON text (the core's, when nobody changed the event). */
   json() {
-    return this._json !== undefined && this._event === undefined ? this._json : JSON.stringify(this.event);
+    return this._event === undefined ? (this._json ??= textOf(this._bytes)) : JSON.stringify(this._event);
   }
   cancel(error) {
     this._cancelled = error || new Error('cancelled');

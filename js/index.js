@@ -51,7 +51,7 @@ export class AnalyticsBrowser {
     const early = initialPageview(options);
     createAnalytics(settings || {}, options, wasmUrl).then(([analytics, query]) => {
       this.instance = analytics;
-      this.ctx = new Context('{}');
+      this.ctx = new Context({});
       const calls = this._calls.splice(0);
       boot(analytics, options, [...early, ...calls], query);
       // As analytics-next does (flushRegister), plugins registered before load are in place

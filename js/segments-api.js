@@ -4,6 +4,7 @@
 // `segments: {definitions, url}`, or a `segments.load()` call). Everything else lives in
 // js/segments.js, loaded with a dynamic import().
 import { importChunk } from './chunks.js';
+import { textOf } from './context.js';
 
 // Events kept while the engine loads (or before any definitions exist), oldest first.
 const MAX_BUFFERED = 256;
@@ -33,11 +34,16 @@ export class Segments {
     return this._loading;
   }
 
-  // Called by the live instance with each event JSON the core built, in call order
-  // (`'!reset'` for reset()).
-  _feed(json) {
-    if (this._rt) this._rt.feed(json);
-    else if (this._buf.length < MAX_BUFFERED) this._buf.push(json);
+  // Called by the live instance with each event the core built (its JSON as bytes, see
+  // js/context.js `textOf`), in call order (`'!reset'` for reset()).
+  _feed(event) {
+    if (this._rt) this._rt.feed(typeof event === 'string' ? event : textOf(event));
+    else if (this._buf.length < MAX_BUFFERED) this._buf.push(event);
+  }
+
+  /** The buffered events as JSON texts, oldest first; the buffer is emptied. */
+  _takeBuffered() {
+    return this._buf.splice(0).map((e) => (typeof e === 'string' ? e : textOf(e)));
   }
 
   /** Replaces the active definitions; resolves to `{accepted, errors}`. */

@@ -52,7 +52,7 @@ class Runtime {
     this.lastReport = this.load(api._defs || []);
     // Events made before the engine was ready: one call, in call order (catch-up and
     // baselines were applied by load() first).
-    const buffered = api._buf.splice(0);
+    const buffered = api._takeBuffered();
     if (buffered.length) this.feed(buffered.join('\n'));
     personalize(this.isMember);
     observe(this.isMember);
