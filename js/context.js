@@ -16,11 +16,8 @@ export class Context {
     this._bytes = bytes;
     this._json = undefined; // the text of `_bytes`, once decoded
     this._event = source;
-    this.attempts = 0;
-    this.stats = STATS;
-    this._logs = undefined; // created on the first log()
-    this._cancelled = undefined;
-    this._failed = undefined;
+    // attempts, stats, _logs (created on the first log()), _cancelled, _failed: rarely set,
+    // their defaults are on the prototype (one context per call).
   }
   static system() {
     return new Context({ type: 'track', event: 'system', messageId: 'system-' + ++counter });
@@ -72,3 +69,4 @@ export class Context {
     return { id: this.id, event: this.event, logs: this.logs() };
   }
 }
+Object.assign(Context.prototype, { attempts: 0, stats: STATS, _logs: undefined, _cancelled: undefined, _failed: undefined });

@@ -230,7 +230,9 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
                 notices.push(notice);
             }
         }
-        (sends, notices, driver.on_notice.clone(), claims)
+        // The handler is cloned (an externref table slot) only when there is something to say.
+        let on_notice = (!notices.is_empty()).then(|| driver.on_notice.clone());
+        (sends, notices, on_notice, claims)
     };
     if let Some(prefix) = claims.first().map(|(p, _)| p.clone()) {
         for (_, tab) in claims {
@@ -240,7 +242,9 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
     for transmit in sends {
         transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)));
     }
-    deliver_notices(&on_notice, notices);
+    if let Some(on_notice) = on_notice {
+        deliver_notices(&on_notice, notices);
+    }
 }
 
 /// Runs one core query: scans at once; lock requests as asked (claims are started after the
