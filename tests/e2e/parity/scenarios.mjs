@@ -190,6 +190,42 @@ export const SCENARIOS = [
     calls: `await rec('p', () => analytics.page());`,
   },
   {
+    // Sieve finds the canonical link through a live collection and notices URL changes
+    // through document.URL (cheaper than querySelector and location.href per call): the
+    // same answers in the same task, rel matched case-insensitively, first in document order.
+    name: 'page context: canonical link added, changed and removed between calls in one task',
+    path: '/real/path',
+    search: '?x=1',
+    calls: `const style = document.createElement('link');
+            style.rel = 'stylesheet';
+            style.href = '/none.css';
+            document.head.appendChild(style);
+            const first = document.createElement('link');
+            first.setAttribute('rel', 'Canonical');
+            first.setAttribute('href', 'https://canon.example/first');
+            document.head.appendChild(first);
+            const second = document.createElement('link');
+            second.setAttribute('rel', 'canonical');
+            second.setAttribute('href', 'https://canon.example/second?k=1');
+            document.body.appendChild(second);
+            const none = document.createElement('link');
+            none.setAttribute('rel', 'canonical alternate');
+            none.setAttribute('href', 'https://canon.example/not-this');
+            document.head.insertBefore(none, document.head.firstChild);
+            const p1 = analytics.track('First');
+            first.setAttribute('href', 'https://canon.example/changed');
+            const p2 = analytics.track('Changed');
+            first.remove();
+            const p3 = analytics.track('Second');
+            second.remove();
+            history.replaceState(null, '', '/replaced?y=2');
+            const p4 = analytics.track('None');
+            await rec('first', () => p1);
+            await rec('changed', () => p2);
+            await rec('second', () => p3);
+            await rec('none', () => p4);`,
+  },
+  {
     name: 'page context: empty title, no referrer, SPA navigation before the call',
     title: '',
     calls: `await rec('before', () => analytics.track('Before'));
