@@ -37,7 +37,7 @@ export class Segments {
   // Called by the live instance with each event the core built (its JSON as bytes, see
   // js/context.js `textOf`), in call order (`'!reset'` for reset()).
   _feed(event) {
-    if (this._rt) this._rt.feed(typeof event === 'string' ? event : textOf(event));
+    if (this._rt) this._rt.feed(event);
     else if (this._buf.length < MAX_BUFFERED) this._buf.push(event);
   }
 

@@ -5,6 +5,8 @@
 import init, { SegmentsWasm } from '../target/pkg/sieve_segments.js';
 import { personalize, observe } from './personalize.js';
 
+const encoder = new TextEncoder();
+
 // Re-fetch interval for the `segments.url` load option.
 const REFETCH_MS = 5 * 60 * 1000;
 
@@ -77,10 +79,12 @@ class Runtime {
     return this.lastReport;
   }
 
-  feed(json) {
-    const res = this.w.feed(json);
+  // `event`: a JSON text (`'!reset'`, or buffered events joined), or the bytes of one as the
+  // core returned them (js/context.js), which go to the engine without being decoded.
+  feed(event) {
+    const res = this.w.feed(typeof event === 'string' ? encoder.encode(event) : event.b.subarray(event.o, event.o + event.n));
     if (res.length > 2) this.later(JSON.parse(res));
-    else if (json === '!reset') this.later([], true);
+    else if (event === '!reset') this.later([], true);
   }
 
   // Hooks run after the SDK call that caused them has returned, in the same task (a

@@ -634,8 +634,10 @@ impl SegmentsWasm {
     }
 
     /// Feeds events built by the core, in call order: one event JSON per line (`!reset` for
-    /// `reset()`). Returns the transitions they caused (a JSON array, `[]` when none).
-    pub fn feed(&self, events: &str) -> String {
+    /// `reset()`), as UTF-8 bytes (the shim passes the bytes the core returned, undecoded).
+    /// Returns the transitions they caused (a JSON array, `[]` when none).
+    pub fn feed(&self, events: &[u8]) -> String {
+        let Ok(events) = std::str::from_utf8(events) else { return String::from("[]") };
         let Ok(mut driver) = self.shared.try_borrow_mut() else { return String::from("[]") };
         let driver = &mut *driver;
         let now = driver.now();
