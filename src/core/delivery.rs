@@ -665,7 +665,8 @@ impl Delivery {
     /// Whether this turn changed what must be persisted (the driver then calls
     /// `handle_turn_end` once before the task ends, e.g. from a queued microtask).
     pub fn needs_turn_end(&self) -> bool {
-        self.persist.as_ref().is_some_and(|p| p.open.is_some() || !p.dirty.is_empty())
+        // The open segment is in `dirty` too.
+        self.persist.as_ref().is_some_and(|p| !p.dirty.is_empty())
     }
 
     /// The end of a turn: this turn's events become one segment write.

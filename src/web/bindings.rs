@@ -75,7 +75,7 @@ impl AnalyticsWasm {
         }
         const METHODS: [EventType; 6] =
             [EventType::Track, EventType::Page, EventType::Screen, EventType::Identify, EventType::Group, EventType::Alias];
-        let (Some(&method), Some(split)) = (METHODS.get(usize::from(method)), input.bytes().position(|b| b == b'[')) else {
+        let (Some(&method), Some(split)) = (METHODS.get(usize::from(method)), json::find_byte(input, b'[')) else {
             return String::from("!malformed call");
         };
         let (types, values) = input.split_at(split);
