@@ -84,10 +84,11 @@ export class Analytics extends Emitter {
         this._disable(err);
       }
     }
-    // The event's JSON as bytes (js/context.js `textOf`), or `!` + why the call was refused.
-    if (typeof res === 'string' || res.b[res.o] === 33) {
+    // The event's JSON as bytes (js/context.js), or `!` + why the call was refused.
+    if (typeof res !== 'string' && res.b[res.o] === 33) res = textOf(res);
+    if (typeof res === 'string') {
       this._page = undefined; // the core may not have taken the page context
-      return this._reject((typeof res === 'string' ? res : textOf(res)).slice(1), 'invalid_call');
+      return this._reject(res.slice(1), 'invalid_call');
     }
     const ctx = new Context(undefined, res);
     this.segments._feed(res); // in call order; membership is current when this call returns

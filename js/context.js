@@ -5,8 +5,10 @@
 let counter = 0;
 const decoder = new TextDecoder();
 
-/** The text of the bytes the core's `call` returns (`{b, o, n}`: array, offset, length). */
-export const textOf = (bytes) => decoder.decode(bytes.b.subarray(bytes.o, bytes.o + bytes.n));
+/** The bytes the core's `call` returns (`{b, o, n}`: arena, offset, length), as a view. */
+export const bytesOf = (event) => event.b.subarray(event.o, event.o + event.n);
+/** Their text. */
+export const textOf = (event) => decoder.decode(bytesOf(event));
 // analytics.js's per-context stats; no-ops here, one object shared by every context.
 const STATS = { increment() {}, gauge() {}, flush() {} };
 

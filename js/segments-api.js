@@ -4,7 +4,7 @@
 // `segments: {definitions, url}`, or a `segments.load()` call). Everything else lives in
 // js/segments.js, loaded with a dynamic import().
 import { importChunk } from './chunks.js';
-import { textOf } from './context.js';
+import { bytesOf, textOf } from './context.js';
 
 // Events kept while the engine loads (or before any definitions exist), oldest first.
 const MAX_BUFFERED = 256;
@@ -37,7 +37,7 @@ export class Segments {
   // Called by the live instance with each event the core built (its JSON as bytes, see
   // js/context.js `textOf`), in call order (`'!reset'` for reset()).
   _feed(event) {
-    if (this._rt) this._rt.feed(event);
+    if (this._rt) this._rt.feed(typeof event === 'string' ? event : bytesOf(event));
     else if (this._buf.length < MAX_BUFFERED) this._buf.push(event);
   }
 

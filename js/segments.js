@@ -79,10 +79,10 @@ class Runtime {
     return this.lastReport;
   }
 
-  // `event`: a JSON text (`'!reset'`, or buffered events joined), or the bytes of one as the
-  // core returned them (js/context.js), which go to the engine without being decoded.
+  // `event`: a JSON text (`'!reset'`, or buffered events joined), or the UTF-8 bytes of one
+  // as the core returned them, which go to the engine without being decoded.
   feed(event) {
-    const res = this.w.feed(typeof event === 'string' ? encoder.encode(event) : event.b.subarray(event.o, event.o + event.n));
+    const res = this.w.feed(typeof event === 'string' ? encoder.encode(event) : event);
     if (res.length > 2) this.later(JSON.parse(res));
     else if (event === '!reset') this.later([], true);
   }
