@@ -1,11 +1,12 @@
-//! The script-tag wasm's global allocator: power-of-two size classes with one free list
+//! The global allocator of both wasm modules: power-of-two size classes with one free list
 //! each, carved from a bump region that grows with `memory.grow`. No headers, no splitting,
 //! no coalescing: `dealloc` gets the layout back, so the class is recomputed from it.
 //!
-//! It replaces std's dlmalloc (≈ 5 KB of code, ≈ 2 KB gzip; `../shared/notes/wasm-size-lab.md`
-//! §A.5b) for a workload of small, short-lived strings and maps plus a few large batch
-//! bodies. The cost is up to 2× internal waste per block and memory that a class keeps for
-//! reuse (wasm memory never shrinks anyway).
+//! It replaces std's dlmalloc (≈ 5 KB of code, ≈ 2 KB gzip in each module; `../shared/notes/
+//! wasm-size-lab.md` §A.5b) for a workload of small, short-lived strings and maps plus a few
+//! large batch bodies (the core), and the segment engine's definitions and bounded history.
+//! The cost is up to 2× internal waste per block and memory that a class keeps for reuse
+//! (wasm memory never shrinks anyway).
 //!
 //! The logic is generic over [`Pages`] so that native tests (`tests/it/alloc.rs`) can drive it
 //! over an ordinary buffer; this file has no wasm or std dependencies.
@@ -143,7 +144,7 @@ impl Pages for WasmPages {
     }
 }
 
-/// The `#[global_allocator]` of the script-tag wasm (single-threaded wasm32).
+/// The `#[global_allocator]` of both wasm modules (single-threaded wasm32).
 #[cfg(target_arch = "wasm32")]
 #[derive(Debug)]
 pub(crate) struct Global(core::cell::UnsafeCell<Heap<WasmPages>>);

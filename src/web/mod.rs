@@ -8,7 +8,6 @@
 
 #[cfg(feature = "web-core")]
 mod bindings;
-#[cfg(feature = "web-core")]
 mod alloc;
 mod clock;
 mod env;
@@ -110,8 +109,7 @@ fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue 
     JsValue::UNDEFINED
 }
 
-/// The script-tag wasm's allocator (the segments wasm keeps std's dlmalloc).
-#[cfg(feature = "web-core")]
+/// The allocator of both wasm modules (the script tag's and the segment engine's).
 #[global_allocator]
 static ALLOC: alloc::Global = alloc::Global::new();
 
