@@ -2,7 +2,7 @@
 // wasm, dist/sieve_segments_bg.wasm). It hands events to the SegmentsWasm driver and, after
 // each wasm call has returned, runs what the transitions ask for: hooks, DOM events,
 // personalization, `Audience Entered/Exited` and identify outputs, `context.segments`.
-import init, { SegmentsWasm } from '../target/pkg/sieve_segments.js';
+import init, { SegmentsWasm } from '../target/pkg/segments/sieve_segments.js';
 import { personalize, observe } from './personalize.js';
 
 const encoder = new TextEncoder();

@@ -25,15 +25,20 @@ cargo_wasm() {
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 }
 
-# bindgen_opt INPUT NAME OUTDIR [PASSES]: wasm-bindgen to target/pkg/NAME.js, wasm-opt (PASSES,
-# default -Oz) to OUTDIR/NAME_bg.wasm.
+# bindgen_opt INPUT NAME OUTDIR [PASSES]: wasm-bindgen to target/pkg/NAME.js (the segments
+# glue to target/pkg/segments/: both crates' inline_js snippets are numbered from 0 in the
+# same crate-named folder, so the two runs must not share one), wasm-opt (PASSES, default
+# -Oz) to OUTDIR/NAME_bg.wasm.
 bindgen_opt() {
-  wasm-bindgen --target web --out-dir target/pkg --out-name "$2" "$1"
+  local pkg=target/pkg
+  [ "$2" = sieve ] || pkg=target/pkg/segments
+  rm -rf "$pkg/snippets"
+  wasm-bindgen --target web --out-dir "$pkg" --out-name "$2" "$1"
   # shellcheck disable=SC2086
   node_modules/.bin/wasm-opt ${4:--Oz} --strip-debug --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-    "target/pkg/$2_bg.wasm" -o "$3/$2_bg.wasm"
+    "$pkg/$2_bg.wasm" -o "$3/$2_bg.wasm"
 }
 
 # The same target dir serves both builds: copy each artefact out before the next build.

@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { copyFileSync, readFileSync } from 'node:fs';
 
-// wasm-bindgen's glue (target/pkg/sieve.js for the core, sieve_segments.js for the segment
+// wasm-bindgen's glue (target/pkg/sieve.js for the core, segments/sieve_segments.js for the segment
 // engine) carries code Sieve never runs. Each edit below must apply (the build fails
 // otherwise: re-check them when wasm-bindgen or the exports change); together they take
 // ~500 B off analytics.min.js (gzip).
@@ -127,7 +127,7 @@ function shortImportNames(code, path) {
 const trimGlue = {
   name: 'trim-glue',
   setup(b) {
-    b.onLoad({ filter: /[\\/]pkg[\\/]sieve(_segments)?\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]pkg[\\/](segments[\\/])?sieve(_segments)?\.js$/ }, (args) => {
       let code = readFileSync(args.path, 'utf8');
       for (const [pattern, replacement, only] of GLUE_EDITS) {
         if (only && !only.test(args.path)) continue;

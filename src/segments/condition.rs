@@ -9,6 +9,7 @@
 //! that answers an absent path definitively. With [`Missing::False`] a leaf whose answer
 //! depends on an absent path is FALSE.
 
+use super::case::lower_str;
 use super::regex::{Regex, RegexError};
 use super::Tri;
 use crate::json::{push_i64, Map, Value};
@@ -551,7 +552,7 @@ fn strict_eq(a: &Value, b: &Value) -> bool {
 
 fn insensitive_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::String(x), Value::String(y)) => x.to_lowercase() == y.to_lowercase(),
+        (Value::String(x), Value::String(y)) => x == y || lower_str(x) == lower_str(y),
         _ => strict_eq(a, b),
     }
 }

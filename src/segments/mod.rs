@@ -5,12 +5,13 @@
 //! (`load`, `handle_*`) and drains what it decided (`poll_*`). Module map:
 //! - [`definition`]: the typed segment document and its validating parser (limits, paths).
 //! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: the
-//!   linear-time regular expressions they use.
+//!   linear-time regular expressions they use; [`case`]: their case mapping.
 //! - [`history`]: bounded per-selector history and interval measurements.
 //! - `eval`: windows, behavioural leaves, tests, `next_change_at`, explain.
 //! - [`membership`]: the per-segment state machine.
 //! - [`codec`]: the versioned binary persistence format (base64).
 
+pub mod case;
 pub mod condition;
 pub mod regex;
 

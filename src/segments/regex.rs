@@ -9,10 +9,14 @@
 //! \uHHHH \cX`, identity escapes), `.`, classes with ranges and negation, `\d \w \s \D \W \S`,
 //! `\b \B`, `^ $` (whole-input, no `m` flag), groups `( )`, `(?: )`, `(?<name> )`,
 //! alternation, `* + ? {n} {n,} {n,m}` (greedy or lazy; counted repetition is expanded with a
-//! size bound), and case-insensitive matching.
+//! size bound), and case-insensitive matching (characters compare by JavaScript's
+//! `Canonicalize`; a class also matches a character's lower case; the case mapping is
+//! [`case`](super::case)'s).
 //! [`RegexError::Invalid`] is what JavaScript rejects with a `SyntaxError` (GrowthBook then
 //! answers FALSE); [`RegexError::Unsupported`] is valid JavaScript this engine does not run
 //! (backreferences, lookaround, very large expansions): the leaf using it is UNKNOWN.
+
+use super::case::{map_char, Case};
 
 /// Why a pattern did not compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,12 +72,10 @@ struct Class {
 }
 
 impl Class {
-    fn contains(&self, c: char, insensitive: bool) -> bool {
+    /// Whether `c` is in the class; `folded` is `c`'s [`Folded`] form under the `i` flag.
+    fn contains(&self, c: char, folded: Option<Folded>) -> bool {
         let hit = |ch: char| self.ranges.iter().any(|&(lo, hi)| lo <= ch && ch <= hi);
-        let mut found = hit(c);
-        if !found && insensitive {
-            found = hit(lower(c)) || hit(upper(c));
-        }
+        let found = hit(c) || folded.is_some_and(|f| hit(f.lower) || hit(f.canon));
         found != self.negated
     }
 }
@@ -98,19 +100,22 @@ pub struct Regex {
     insensitive: bool,
 }
 
-fn lower(c: char) -> char {
-    let mut it = c.to_lowercase();
-    match (it.next(), it.next()) {
-        (Some(l), None) => l,
-        _ => c,
-    }
+/// A character's forms under the `i` flag.
+#[derive(Clone, Copy)]
+struct Folded {
+    /// JavaScript's `Canonicalize` (non-unicode mode): the upper case when it is one
+    /// character, unless that maps a non-ASCII character into ASCII.
+    canon: char,
+    /// The lower case when it is one character (a class also matches it).
+    lower: char,
 }
 
-fn upper(c: char) -> char {
-    let mut it = c.to_uppercase();
-    match (it.next(), it.next()) {
-        (Some(u), None) => u,
-        _ => c,
+fn canonicalize(c: char) -> char {
+    let up = map_char(c, Case::Upper);
+    if !c.is_ascii() && up.is_ascii() {
+        c
+    } else {
+        up
     }
 }
 
@@ -327,11 +332,18 @@ impl Parser<'_> {
                         (Some('<'), _) => {
                             self.pos += 2;
                             let start = self.pos;
+                            // An identifier: ASCII letters, digits (not first), `_`, `$`;
+                            // any non-ASCII character is let through (the name is never used,
+                            // and JavaScript's ID_Start/ID_Continue tables would cost more
+                            // than the rare pattern they reject).
                             while let Some(ch) = self.peek() {
                                 if ch == '>' {
                                     break;
                                 }
-                                if !(ch.is_alphanumeric() || ch == '_' || ch == '$') {
+                                let first = self.pos == start;
+                                if !(ch.is_ascii_alphabetic() || ch == '_' || ch == '$' || !ch.is_ascii())
+                                    && (first || !ch.is_ascii_digit())
+                                {
                                     return Err(RegexError::Invalid);
                                 }
                                 self.pos += 1;
@@ -605,7 +617,17 @@ impl Regex {
         let mut compiler = Compiler { prog: Vec::new(), classes: Vec::new() };
         compiler.compile(&ast)?;
         compiler.emit(Inst::Match)?;
-        Ok(Regex { prog: compiler.prog, classes: compiler.classes, insensitive })
+        let mut prog = compiler.prog;
+        if insensitive {
+            // Under `i` characters match when their canonical forms do: the pattern's are
+            // canonicalized once.
+            for inst in &mut prog {
+                if let Inst::Char(want) = inst {
+                    *want = canonicalize(*want);
+                }
+            }
+        }
+        Ok(Regex { prog, classes: compiler.classes, insensitive })
     }
 
     /// Whether the pattern matches anywhere in `text` (JavaScript `RegExp.prototype.test`).
@@ -618,6 +640,11 @@ impl Regex {
         let mut chars = text.chars().peekable();
         loop {
             let cur = chars.peek().copied();
+            // The current character's case forms, mapped once for every thread.
+            let folded = match cur {
+                Some(c) if self.insensitive => Some(Folded { canon: canonicalize(c), lower: map_char(c, Case::Lower) }),
+                _ => None,
+            };
             // A new thread starts at every position (unanchored search).
             self.add_thread(&mut clist, &mut stack, 0, prev, cur);
             let mut matched = false;
@@ -631,14 +658,12 @@ impl Regex {
                     Some(inst) => {
                         let Some(c) = cur else { continue };
                         let ok = match inst {
-                            Inst::Char(want) => {
-                                *want == c || (self.insensitive && lower(*want) == lower(c))
-                            }
+                            Inst::Char(want) => *want == folded.map_or(c, |f| f.canon),
                             Inst::Any => !is_line_terminator(c),
                             Inst::Class(idx) => self
                                 .classes
                                 .get(*idx as usize)
-                                .is_some_and(|cl| cl.contains(c, self.insensitive)),
+                                .is_some_and(|cl| cl.contains(c, folded)),
                             _ => false,
                         };
                         if ok {

@@ -26,6 +26,7 @@ use super::clock;
 use crate::core::ids::fnv1a;
 use crate::core::time::Millis;
 use crate::json::{self, push_json_str, push_u64, Value};
+use crate::segments::case::Case;
 use crate::segments::definition::EventType;
 use crate::segments::{Engine, EventInput, LoadError, Reason, Transition};
 
@@ -81,6 +82,17 @@ type Shared = Rc<RefCell<SegDriver>>;
 extern "C" {
     #[wasm_bindgen(js_name = queueMicrotask)]
     fn queue_microtask(task: &JsValue);
+}
+
+// The engine's case mapping for non-ASCII text (`segments::case`): JavaScript's own, as
+// GrowthBook runs it.
+#[wasm_bindgen(inline_js = "export function sieve_case(s,u){return u?s.toUpperCase():s.toLowerCase()}")]
+extern "C" {
+    fn sieve_case(s: &str, upper: bool) -> String;
+}
+
+fn js_case(s: &str, case: Case) -> String {
+    sieve_case(s, case == Case::Upper)
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
@@ -561,6 +573,7 @@ impl SegmentsWasm {
         group_traits: &str,
         on_change: js_sys::Function,
     ) -> SegmentsWasm {
+        crate::segments::case::install(js_case);
         let mut engine = Engine::new();
         let offset = js_sys::Date::new_0().get_timezone_offset();
         engine.set_utc_offset(if offset.is_finite() { -(offset as i32) } else { 0 });

@@ -455,3 +455,21 @@ test('two tabs without BroadcastChannel: the storage event carries state and tra
   assert.deepEqual([...a.errors, ...b.errors], []);
   await context.close();
 });
+
+test('case-insensitive operators fold non-ASCII text as JavaScript does ($ini, $regexi)', async () => {
+  const writeKey = 'seg-case';
+  const defs = [
+    { key: 'city_ini', version: 1, condition: { traits: { city: { $ini: ['école'] } }, on: 'user' } },
+    { key: 'title_regexi', version: 1, condition: { traits: { title: { $regexi: '^οδος$' } }, on: 'user' } },
+    // 'Straße'.toLowerCase() is 'straße', not 'strasse'.
+    { key: 'street_ini', version: 1, condition: { traits: { street: { $ini: ['strasse'] } }, on: 'user' } },
+  ];
+  const page = await newPage(browser);
+  await page.goto(defsPage('/case.html', writeKey, defs));
+  await engineReady(page);
+  await page.evaluate(() => window.analytics.identify('u-case', { city: 'ÉCOLE', title: 'ΟΔΟΣ', street: 'Straße' }));
+  const members = () => page.evaluate(() => ['city_ini', 'title_regexi', 'street_ini'].map((k) => window.analytics.segments.isMember(k)));
+  await waitFor(async () => (await members())[0], { what: 'city_ini entered' });
+  assert.deepEqual(await members(), [true, true, false]);
+  await page.context().close();
+});

@@ -26,6 +26,8 @@ fn matches_like_javascript() {
         ("a.c", "a\nc", false),
         ("(?:ab)*c", "ababc", true),
         ("(?<y>\\d{4})-", "2024-", true),
+        ("(?<$a_1>x)", "x", true),
+        ("(?<année>x)", "x", true),
         ("", "anything", true),
         ("a|", "b", true),
         ("[\\w-]+@", "x-y@", true),
@@ -37,11 +39,25 @@ fn matches_like_javascript() {
     }
     assert!(Regex::new("(MOBILE|TABLET)", true).unwrap().is_match("android mobile"));
     assert!(Regex::new("[A-Z]x", true).unwrap().is_match("qX"));
+    // Non-ASCII case folding (natively std's mapping; JavaScript's in the browser).
+    let insensitive: &[(&str, &str, bool)] = &[
+        ("ÉCOLE", "une école", true),
+        ("[à-ÿ]+$", "VOILÀ", true),
+        ("straße", "STRASSE", false),
+        ("σ", "ΟΔΟΣ", true),
+        ("ΟΔΟΣ", "οδος", true),
+        ("k", "\u{212a}", false),
+        ("[a-z]", "\u{17f}", false),
+        ("ä", "b", false),
+    ];
+    for &(p, t, want) in insensitive {
+        assert_eq!(Regex::new(p, true).unwrap().is_match(t), want, "/{p}/i on {t}");
+    }
 }
 
 #[test]
 fn classifies_errors() {
-    for p in ["/???***[)", "(", "a)", "[a", "*a", "a**", "[z-a]", "a{3,1}", "(?x)"] {
+    for p in ["/???***[)", "(", "a)", "[a", "*a", "a**", "[z-a]", "a{3,1}", "(?x)", "(?<1a>x)", "(?<a-b>x)", "(?<>x)"] {
         assert_eq!(Regex::new(p, false).err(), Some(RegexError::Invalid), "{p}");
     }
     for p in ["(a)\\1", "a(?=b)", "(?<!x)y", "(?<=x)y", "a{1000}{1000}"] {
