@@ -3,7 +3,6 @@
 //! notice, and a re-entrant call while the instance is busy is refused quietly.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
@@ -54,7 +53,9 @@ impl AnalyticsWasm {
         let config = Config::from_settings(write_key, &parse_or_empty(settings), &parse_or_empty(options));
         let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot(&config.keys) } else { Default::default() };
         let core = Analytics::new(config, env::read(), &snapshot, clock::seed());
-        let shared: Shared = Rc::new(RefCell::new(Driver::new(core, on_notice)));
+        // Leaked: an instance lives as long as its page, and a driver never dropped carries no
+        // drop code in the wasm.
+        let shared: Shared = Box::leak(Box::new(RefCell::new(Driver::new(core, on_notice))));
         super::lifecycle::start(&shared);
         AnalyticsWasm { shared }
     }

@@ -19,7 +19,6 @@ mod tabs;
 mod transport;
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
 
@@ -68,13 +67,12 @@ pub(crate) enum Wake {
 /// shim and drop glue in the wasm. It frees itself after its one call (or, never called,
 /// when JS collects it).
 pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> JsValue {
-    let weak = Rc::downgrade(shared);
-    Closure::once_into_js(move |value: JsValue| on_wake(&weak, wake, value))
+    let shared: Shared = shared;
+    Closure::once_into_js(move |value: JsValue| on_wake(shared, wake, value))
 }
 
 /// Runs a [`Wake`]: the core hears about it, then the driver pumps.
-fn on_wake(weak: &Weak<RefCell<Driver>>, wake: Wake, value: JsValue) -> JsValue {
-    let Some(shared) = weak.upgrade() else { return JsValue::UNDEFINED };
+fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
     let entries = match &wake {
         Wake::Held => return tabs::held(&shared, value),
         // Null: that tab holds its lock (it is alive).
@@ -133,7 +131,8 @@ pub(crate) struct Driver {
     lock_release: Option<js_sys::Function>,
 }
 
-pub(crate) type Shared = Rc<RefCell<Driver>>;
+/// The driver of one instance: leaked when it is made (see `AnalyticsWasm::new`).
+pub(crate) type Shared = &'static RefCell<Driver>;
 
 impl Driver {
     pub(crate) fn new(core: Analytics, on_notice: js_sys::Function) -> Driver {

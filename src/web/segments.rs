@@ -15,7 +15,6 @@
 //! by the script-tag entry to apply personalization before first paint).
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
@@ -76,7 +75,9 @@ struct SegDriver {
     clock_offset: u64,
 }
 
-type Shared = Rc<RefCell<SegDriver>>;
+/// The driver: leaked when it is made (it lives as long as the page, and a driver never
+/// dropped carries no drop code in the wasm).
+type Shared = &'static RefCell<SegDriver>;
 
 #[wasm_bindgen]
 extern "C" {
@@ -375,12 +376,10 @@ fn queue_persist(shared: &Shared, driver: &mut SegDriver) {
         return;
     }
     driver.persist_queued = true;
-    let weak = Rc::downgrade(shared);
+    let shared: Shared = shared;
     let task = Closure::once_into_js(move || {
-        if let Some(shared) = weak.upgrade() {
-            if let Ok(mut driver) = shared.try_borrow_mut() {
-                driver.persist();
-            }
+        if let Ok(mut driver) = shared.try_borrow_mut() {
+            driver.persist();
         }
     });
     queue_microtask(&task);
@@ -397,9 +396,8 @@ fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
     let Some(deadline) = deadline else { return };
     // +1 ms: a deadline is due at `now >= deadline`; timers may fire a little early.
     let delay = deadline.since(now).saturating_add(1).min(MAX_TIMER_MS);
-    let weak = Rc::downgrade(shared);
+    let shared: Shared = shared;
     let timeout = Timeout::new(delay as u32, move || {
-        let Some(shared) = weak.upgrade() else { return };
         if let Ok(mut driver) = shared.try_borrow_mut() {
             driver.retired_timer = driver.timer.take().map(|(_, t)| t);
         }
@@ -411,9 +409,8 @@ fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
 /// Time may have moved: commit what fell due, once for all tabs (under a Web Lock when the
 /// browser has them; otherwise each tab commits and the deterministic messageIds dedupe).
 fn reevaluate(shared: &Shared) {
-    let weak = Rc::downgrade(shared);
+    let shared: Shared = shared;
     let commit = Closure::once_into_js(move || {
-        let Some(shared) = weak.upgrade() else { return };
         let (json, on_change) = {
             let Ok(mut driver) = shared.try_borrow_mut() else { return };
             let driver = &mut *driver;
@@ -499,9 +496,8 @@ fn on_broadcast(shared: &Shared, data: &str) {
 
 fn listen(shared: &Shared) {
     let Some(window) = web_sys::window() else { return };
-    let weak = Rc::downgrade(shared);
+    let shared: Shared = shared;
     let wake = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(shared) = weak.upgrade() else { return };
         let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
         if event.type_() == "visibilitychange" && hidden {
             return;
@@ -516,9 +512,8 @@ fn listen(shared: &Shared) {
     }
     wake.forget();
 
-    let weak: Weak<RefCell<SegDriver>> = Rc::downgrade(shared);
+    let shared: Shared = shared;
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        let Some(shared) = weak.upgrade() else { return };
         if let Some(data) = event.data().as_string() {
             on_broadcast(&shared, &data);
         }
@@ -530,9 +525,8 @@ fn listen(shared: &Shared) {
     } else {
         // No BroadcastChannel: the same message arrives through localStorage and the other
         // tabs' `storage` events, so they restore the state and run their hooks too.
-        let weak: Weak<RefCell<SegDriver>> = Rc::downgrade(shared);
+        let shared: Shared = shared;
         let on_storage = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
-            let Some(shared) = weak.upgrade() else { return };
             if event.key().as_deref() != Some(MESSAGE_KEY) {
                 return;
             }
@@ -604,7 +598,7 @@ impl SegmentsWasm {
         let user = json::parse(user_traits).ok().filter(|v| v.as_object().is_some());
         let group = json::parse(group_traits).ok().filter(|v| v.as_object().is_some());
         driver.engine.handle_traits(now, user.as_ref(), group.as_ref());
-        let shared = Rc::new(RefCell::new(driver));
+        let shared: Shared = Box::leak(Box::new(RefCell::new(driver)));
         listen(&shared);
         SegmentsWasm { shared }
     }
