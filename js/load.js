@@ -41,9 +41,11 @@ function ajsQuery(options) {
 export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options, wasmUrl) {
   options ||= {};
   const q = ajsQuery(options);
+  // The wasm's request goes first: it is the larger download, and compiles as it streams.
+  const wasm = instantiate(wasmUrl);
   const [settings, , query] = await Promise.all([
     cdnSettings || fetchSettings(cdnURL || DEFAULT_CDN, writeKey),
-    instantiate(wasmUrl),
+    wasm,
     q &&
       importChunk('querystring').then(
         (m) => (a) => m.applyQueryString(a, options, q),

@@ -17,7 +17,7 @@ pub struct Env {
     pub user_agent: String,
     /// `navigator.language`
     pub locale: Option<String>,
-    /// `Intl.DateTimeFormat().resolvedOptions().timeZone`
+    /// The host's time zone id, as `Intl.DateTimeFormat().resolvedOptions().timeZone` gives it
     pub timezone: Option<String>,
     /// `navigator.userAgentData.toJSON()` when available.
     pub user_agent_data: Option<Value>,

@@ -152,3 +152,29 @@ test('settings from the CDN give the API host; the write key comes from the snip
   assert.equal(events[0].writeKey, writeKey);
   await page.context().close();
 });
+
+test("context.timezone is the host's zone, from Temporal where the browser has it and from Intl where not", async () => {
+  const scriptUrl = web.url + '/dist/analytics.min.js';
+  // (time zone the browser runs in, whether Temporal is removed before the script loads)
+  const cases = [
+    ['Asia/Kolkata', false],
+    ['America/Argentina/Buenos_Aires', true],
+    ['Europe/Paris', true],
+  ];
+  for (const [timezoneId, noTemporal] of cases) {
+    const writeKey = 'slice-tz-' + timezoneId.replace(/\W/g, '-') + (noTemporal ? '-intl' : '');
+    const page = await newPage(browser, { timezoneId });
+    const head = noTemporal ? '<script>delete globalThis.Temporal</script>' : '';
+    const url = web.page('/' + writeKey + '.html', snippetPage({ head, snippetOptions: { writeKey, scriptUrl, loadOptions: FAST(collector) } }));
+    await page.goto(url);
+    const events = await waitFor(async () => {
+      const e = await collector.events(writeKey);
+      return e.length >= 1 && e;
+    }, { what: 'the page event' });
+    const expected = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    assert.equal(await page.evaluate(() => typeof globalThis.Temporal), noTemporal ? 'undefined' : 'object', timezoneId);
+    assert.equal(events[0].context.timezone, expected, timezoneId);
+    assert.notEqual(expected, 'UTC', timezoneId);
+    await page.context().close();
+  }
+});
