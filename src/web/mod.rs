@@ -40,9 +40,9 @@ extern "C" {
     fn console_warn(message: &str);
     #[wasm_bindgen(js_name = setTimeout)]
     /// The timer id is a number in browsers: kept as `f64`, not as a JS object reference.
-    fn set_timeout(handler: &JsValue, ms: u32) -> f64;
+    pub(crate) fn set_timeout(handler: &JsValue, ms: u32) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: f64);
+    pub(crate) fn clear_timeout(id: f64);
 }
 
 /// What a one-shot callback handed to JS wakes the driver for.

@@ -16,12 +16,10 @@
 
 use std::cell::RefCell;
 
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-use super::clock;
+use super::{clear_timeout, clock, set_timeout};
 use crate::core::ids::fnv1a;
 use crate::core::time::Millis;
 use crate::json::{self, push_json_str, push_u64, Value};
@@ -53,9 +51,8 @@ struct SegDriver {
     reads_context: bool,
     /// Whether definitions were loaded at least once (before that, nothing is persisted).
     loaded: bool,
-    timer: Option<(Millis, Timeout)>,
-    /// A fired timer, kept until the next arm: it cannot be dropped inside its own callback.
-    retired_timer: Option<Timeout>,
+    /// The armed timer: its deadline and `setTimeout` id.
+    timer: Option<(Millis, f64)>,
     /// Receives `(transitionsJson)` for time-driven and remote transitions.
     on_change: js_sys::Function,
     /// Invariant: comma-separated transition objects (without outputs) of this turn that the
@@ -66,7 +63,8 @@ struct SegDriver {
     /// What was last written to / read from `STATE_KEY` and `MEMBERS_KEY`.
     saved_state: String,
     saved_members: String,
-    channel: Option<web_sys::BroadcastChannel>,
+    /// The BroadcastChannel (null without one: messages then go through localStorage).
+    channel: JsValue,
     /// Transitions this tab already ran hooks for (key, entered, at), newest last: a
     /// transition reaches a tab once even when it both committed it and heard it from
     /// another tab (timers of two tabs racing for the lock).
@@ -96,18 +94,37 @@ fn js_case(s: &str, case: Case) -> String {
     sieve_case(s, case == Case::Upper)
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+// The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):
+// cheaper in wasm and glue than web-sys objects, each call in its own `try`.
+// - `sieve_seg_store(k, v)`: localStorage `getItem(k)` when `v` is undefined, else `setItem`.
+// - `sieve_seg_listen(name, key, wake, message)`: `wake()` on `pageshow`, `online` and
+//   `visibilitychange` to visible; `message(text)` for each message of the BroadcastChannel
+//   `name` (returned), or, without BroadcastChannel (null returned), for each `storage` event
+//   that sets `key`.
+// - `sieve_seg_post(channel, text)`: `channel.postMessage(text)`.
+// - `sieve_seg_locked(name, f)`: `f()` under the Web Lock `name`; at once without Web Locks,
+//   or when the lock request fails.
+#[wasm_bindgen(inline_js = "export function sieve_seg_store(k,v){try{const s=localStorage;if(v===undefined)return s.getItem(k)??undefined;s.setItem(k,v)}catch(e){}}\
+export function sieve_seg_listen(n,k,wake,message){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
+on(window,'pageshow',()=>wake());on(window,'online',()=>wake());on(document,'visibilitychange',()=>document.hidden||wake());\
+try{const c=new BroadcastChannel(n);c.onmessage=e=>typeof e.data=='string'&&message(e.data);return c}\
+catch(_){on(window,'storage',e=>e.key===k&&e.newValue!==null&&message(e.newValue));return null}}\
+export function sieve_seg_post(c,m){try{c.postMessage(m)}catch(e){}}\
+export function sieve_seg_locked(n,f){let ran=0;const g=()=>{ran=1;f()};\
+try{navigator.locks.request(n,g).catch(()=>ran||g());return}catch(e){}g()}")]
+extern "C" {
+    fn sieve_seg_store(key: &str, value: Option<&str>) -> Option<String>;
+    fn sieve_seg_listen(name: &str, key: &str, wake: &JsValue, message: &JsValue) -> JsValue;
+    fn sieve_seg_post(channel: &JsValue, message: &str);
+    fn sieve_seg_locked(name: &str, f: &JsValue);
 }
 
 fn read_key(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok().flatten()
+    sieve_seg_store(key, None)
 }
 
 fn write_key(key: &str, value: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.set_item(key, value);
-    }
+    sieve_seg_store(key, Some(value));
 }
 
 fn opt_str(v: Option<&Value>) -> Option<String> {
@@ -339,11 +356,10 @@ impl SegDriver {
             message.push_str(",\"transitions\":");
             message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
             message.push_str("]}");
-            match &self.channel {
-                Some(channel) => {
-                    let _ = channel.post_message(&JsValue::from_str(&message));
-                }
-                None => write_key(MESSAGE_KEY, &message),
+            if self.channel.is_null() {
+                write_key(MESSAGE_KEY, &message);
+            } else {
+                sieve_seg_post(&self.channel, &message);
             }
             self.saved_state = state;
         }
@@ -391,19 +407,19 @@ fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
         return;
     }
     if let Some((_, old)) = driver.timer.take() {
-        old.cancel();
+        clear_timeout(old);
     }
     let Some(deadline) = deadline else { return };
     // +1 ms: a deadline is due at `now >= deadline`; timers may fire a little early.
     let delay = deadline.since(now).saturating_add(1).min(MAX_TIMER_MS);
     let shared: Shared = shared;
-    let timeout = Timeout::new(delay as u32, move || {
+    let fire = Closure::once_into_js(move || {
         if let Ok(mut driver) = shared.try_borrow_mut() {
-            driver.retired_timer = driver.timer.take().map(|(_, t)| t);
+            driver.timer = None;
         }
         reevaluate(&shared);
     });
-    driver.timer = Some((deadline, timeout));
+    driver.timer = Some((deadline, set_timeout(&fire, delay as u32)));
 }
 
 /// Time may have moved: commit what fell due, once for all tabs (under a Web Lock when the
@@ -433,34 +449,7 @@ fn reevaluate(shared: &Shared) {
             let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&json));
         }
     });
-    if !request_lock(&commit) {
-        let f: js_sys::Function = commit.unchecked_into();
-        let _ = f.call0(&JsValue::NULL);
-    }
-}
-
-/// `navigator.locks.request(CHANNEL, callback)`; `false` when Web Locks are missing.
-fn request_lock(callback: &JsValue) -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let navigator: JsValue = window.navigator().into();
-    let Ok(locks) = js_sys::Reflect::get(&navigator, &JsValue::from_str("locks")) else { return false };
-    if locks.is_undefined() || locks.is_null() {
-        return false;
-    }
-    let Ok(request) = js_sys::Reflect::get(&locks, &JsValue::from_str("request")) else { return false };
-    let Ok(request) = request.dyn_into::<js_sys::Function>() else { return false };
-    match request.call2(&locks, &JsValue::from_str(CHANNEL), callback) {
-        Ok(promise) => {
-            // The lock request itself can reject (e.g. an opaque origin): never unhandled.
-            if let Ok(catch) = js_sys::Reflect::get(&promise, &JsValue::from_str("catch")) {
-                if let Ok(catch) = catch.dyn_into::<js_sys::Function>() {
-                    let _ = catch.call1(&promise, &Closure::once_into_js(|_: JsValue| {}));
-                }
-            }
-            true
-        }
-        Err(_) => false,
-    }
+    sieve_seg_locked(CHANNEL, &commit);
 }
 
 /// A message from another tab: adopt its state and run this tab's hooks for its
@@ -495,47 +484,13 @@ fn on_broadcast(shared: &Shared, data: &str) {
 }
 
 fn listen(shared: &Shared) {
-    let Some(window) = web_sys::window() else { return };
     let shared: Shared = shared;
-    let wake = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-        if event.type_() == "visibilitychange" && hidden {
-            return;
-        }
-        reevaluate(&shared);
-    });
-    let f: &js_sys::Function = wake.as_ref().unchecked_ref();
-    let _ = window.add_event_listener_with_callback("pageshow", f);
-    let _ = window.add_event_listener_with_callback("online", f);
-    if let Some(document) = window.document() {
-        let _ = document.add_event_listener_with_callback("visibilitychange", f);
-    }
+    let wake = Closure::<dyn FnMut()>::new(move || reevaluate(&shared));
+    let message = Closure::<dyn FnMut(String)>::new(move |data: String| on_broadcast(&shared, &data));
+    let channel = sieve_seg_listen(CHANNEL, MESSAGE_KEY, wake.as_ref(), message.as_ref());
+    // Listeners for the page's lifetime.
     wake.forget();
-
-    let shared: Shared = shared;
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        if let Some(data) = event.data().as_string() {
-            on_broadcast(&shared, &data);
-        }
-    });
-    let channel = web_sys::BroadcastChannel::new(CHANNEL).ok();
-    if let Some(channel) = &channel {
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
-    } else {
-        // No BroadcastChannel: the same message arrives through localStorage and the other
-        // tabs' `storage` events, so they restore the state and run their hooks too.
-        let shared: Shared = shared;
-        let on_storage = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
-            if event.key().as_deref() != Some(MESSAGE_KEY) {
-                return;
-            }
-            let Some(message) = event.new_value() else { return };
-            on_broadcast(&shared, &message);
-        });
-        let _ = window.add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref());
-        on_storage.forget();
-    }
+    message.forget();
     if let Ok(mut driver) = shared.try_borrow_mut() {
         driver.channel = channel;
     }
@@ -578,13 +533,12 @@ impl SegmentsWasm {
             reads_context: false,
             loaded: false,
             timer: None,
-            retired_timer: None,
             on_change,
             turn: String::new(),
             persist_queued: false,
             saved_state: String::new(),
             saved_members: read_key(MEMBERS_KEY).unwrap_or_default(),
-            channel: None,
+            channel: JsValue::NULL,
             recent: Vec::new(),
             #[cfg(feature = "demo-clock")]
             clock_offset: 0,
