@@ -473,3 +473,24 @@ test('case-insensitive operators fold non-ASCII text as JavaScript does ($ini, $
   assert.deepEqual(await members(), [true, true, false]);
   await page.context().close();
 });
+
+test('a rejected Web Lock request still commits time-driven transitions (and nothing goes unhandled)', async () => {
+  const writeKey = 'seg-lock-reject';
+  const context = await browser.newContext();
+  await context.clock.install({ time: T0 });
+  // As in an opaque origin: every lock request rejects.
+  await context.addInitScript(() => {
+    if (navigator.locks) navigator.locks.request = () => Promise.reject(new DOMException('denied', 'SecurityError'));
+  });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(defsPage('/lock-reject.html', writeKey, [AT_RISK]));
+  await engineReady(page);
+  await page.evaluate(() => window.analytics.track('Logged In'));
+  await page.clock.fastForward(14 * DAY + 1000);
+  await waitFor(async () => (await seen(page)).includes('dom-enter:at_risk:time'), { what: 'enter by time' });
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('at_risk')), true);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
