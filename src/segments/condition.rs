@@ -318,12 +318,14 @@ impl Ctx<'_> {
                 let Some(items) = act.as_array() else { return Tri::False };
                 let Some(wanted) = expected.as_array() else { return Tri::True };
                 let insensitive = op == "$alli";
+                let folded_items = if insensitive { fold_all(items) } else { Vec::new() };
                 let mut res = Tri::True;
                 for want in wanted {
+                    let folded_want = if insensitive { fold(want) } else { None };
                     let mut passed = Tri::False;
-                    for item in items {
+                    for (i, item) in items.iter().enumerate() {
                         let r = if insensitive {
-                            tri(insensitive_eq(item, want))
+                            tri(folded_eq(item, folded_items.get(i).and_then(Option::as_deref), want, folded_want.as_deref()))
                         } else {
                             self.value(want, Some(item), depth + 1)
                         };
@@ -550,18 +552,40 @@ fn strict_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn insensitive_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => x == y || lower_str(x) == lower_str(y),
+/// A string's `toLowerCase()` (`$ini`, `$nini`, `$alli`); `None` for other values. Each side
+/// of a comparison is folded once per operator: outside ASCII, folding asks the host.
+fn fold(v: &Value) -> Option<String> {
+    v.as_str().map(lower_str)
+}
+
+fn fold_all(values: &[Value]) -> Vec<Option<String>> {
+    values.iter().map(fold).collect()
+}
+
+/// Case-insensitive equality of `a` and `b` given their [`fold`]s: strings by their lower
+/// case, anything else strictly.
+fn folded_eq(a: &Value, fa: Option<&str>, b: &Value, fb: Option<&str>) -> bool {
+    match (fa, fb) {
+        (Some(x), Some(y)) => x == y,
         _ => strict_eq(a, b),
     }
 }
 
 fn is_in(actual: &Value, list: &[Value], insensitive: bool) -> bool {
-    let eq = |x: &Value, y: &Value| if insensitive { insensitive_eq(x, y) } else { same_value_zero(x, y) };
+    if insensitive {
+        let folded = fold_all(list);
+        let hit = |x: &Value| {
+            let fx = fold(x);
+            list.iter().zip(&folded).any(|(y, fy)| folded_eq(x, fx.as_deref(), y, fy.as_deref()))
+        };
+        return match actual {
+            Value::Array(items) => items.iter().any(hit),
+            _ => hit(actual),
+        };
+    }
     match actual {
-        Value::Array(items) => items.iter().any(|el| list.iter().any(|exp| eq(el, exp))),
-        _ => list.iter().any(|exp| eq(actual, exp)),
+        Value::Array(items) => items.iter().any(|el| list.iter().any(|exp| same_value_zero(el, exp))),
+        _ => list.iter().any(|exp| same_value_zero(actual, exp)),
     }
 }
 
