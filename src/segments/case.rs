@@ -18,9 +18,12 @@ pub enum Case {
     Upper,
 }
 
-/// A full-string case mapping with JavaScript's semantics (context rules such as the final
-/// sigma, and characters that map to several).
-pub type MapFn = fn(&str, Case) -> String;
+/// A case mapping with JavaScript's semantics. With `per_char` false: the string's
+/// `toLowerCase()`/`toUpperCase()` (context rules such as the final sigma, characters that
+/// map to several). With `per_char` true: each character mapped on its own, keeping the
+/// characters whose mapping is not exactly one character (so the result has the same
+/// characters count, position by position).
+pub type MapFn = fn(&str, Case, bool) -> String;
 
 thread_local! {
     static HOST: Cell<Option<MapFn>> = const { Cell::new(None) };
@@ -31,7 +34,7 @@ pub fn install(map: MapFn) {
     HOST.with(|h| h.set(Some(map)));
 }
 
-fn map_str(s: &str, case: Case) -> String {
+fn map_str(s: &str, case: Case, per_char: bool) -> String {
     if s.is_ascii() {
         return match case {
             Case::Lower => s.to_ascii_lowercase(),
@@ -39,27 +42,43 @@ fn map_str(s: &str, case: Case) -> String {
         };
     }
     match HOST.with(Cell::get) {
-        Some(map) => map(s, case),
-        None => fallback(s, case),
+        Some(map) => map(s, case, per_char),
+        None => fallback(s, case, per_char),
     }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn fallback(s: &str, case: Case) -> String {
-    match case {
-        Case::Lower => s.to_lowercase(),
-        Case::Upper => s.to_uppercase(),
+fn fallback(s: &str, case: Case, per_char: bool) -> String {
+    let one = |c: char| -> char {
+        let mut buf = [0; 4];
+        let mapped = fallback(c.encode_utf8(&mut buf), case, false);
+        let mut it = mapped.chars();
+        match (it.next(), it.next()) {
+            (Some(m), None) => m,
+            _ => c,
+        }
+    };
+    match (case, per_char) {
+        (_, true) => s.chars().map(one).collect(),
+        (Case::Lower, false) => s.to_lowercase(),
+        (Case::Upper, false) => s.to_uppercase(),
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-fn fallback(s: &str, _: Case) -> String {
+fn fallback(s: &str, _: Case, _: bool) -> String {
     s.to_owned()
 }
 
 /// `s.toLowerCase()`.
 pub fn lower_str(s: &str) -> String {
-    map_str(s, Case::Lower)
+    map_str(s, Case::Lower, false)
+}
+
+/// Each character of `s` mapped on its own (see [`map_char`]), in one host call: the result
+/// has `s`'s characters count, position by position.
+pub fn map_chars(s: &str, case: Case) -> String {
+    map_str(s, case, true)
 }
 
 /// The character's own mapping when it is one character, else the character itself (the
@@ -72,12 +91,7 @@ pub fn map_char(c: char, case: Case) -> char {
         };
     }
     let mut buf = [0; 4];
-    let mapped = map_str(c.encode_utf8(&mut buf), case);
-    let mut it = mapped.chars();
-    match (it.next(), it.next()) {
-        (Some(m), None) => m,
-        _ => c,
-    }
+    map_chars(c.encode_utf8(&mut buf), case).chars().next().unwrap_or(c)
 }
 
 #[cfg(test)]
@@ -96,9 +110,15 @@ mod tests {
             ("", "", ""),
         ];
         for (s, lo, up) in table {
-            assert_eq!(map_str(s, Case::Lower), lo, "{s}");
-            assert_eq!(map_str(s, Case::Upper), up, "{s}");
+            assert_eq!(map_str(s, Case::Lower, false), lo, "{s}");
+            assert_eq!(map_str(s, Case::Upper, false), up, "{s}");
         }
+    }
+
+    #[test]
+    fn maps_character_by_character() {
+        assert_eq!(map_chars("Straße İx σς", Case::Upper), "STRAßE İX ΣΣ");
+        assert_eq!(map_chars("ΟΔΟΣ İ", Case::Lower), "οδοσ İ");
     }
 
     #[test]

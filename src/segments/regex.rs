@@ -16,7 +16,7 @@
 //! answers FALSE); [`RegexError::Unsupported`] is valid JavaScript this engine does not run
 //! (backreferences, lookaround, very large expansions): the leaf using it is UNKNOWN.
 
-use super::case::{map_char, Case};
+use super::case::{map_char, map_chars, Case};
 
 /// Why a pattern did not compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,11 @@ struct Folded {
 }
 
 fn canonicalize(c: char) -> char {
-    let up = map_char(c, Case::Upper);
+    canonical(c, map_char(c, Case::Upper))
+}
+
+/// `Canonicalize` of `c` given its one-character upper case `up`.
+fn canonical(c: char, up: char) -> char {
     if !c.is_ascii() && up.is_ascii() {
         c
     } else {
@@ -638,11 +642,18 @@ impl Regex {
         let mut stack: Vec<u32> = Vec::new();
         let mut prev: Option<char> = None;
         let mut chars = text.chars().peekable();
+        // Under `i`, every character's case forms, mapped once per input (one host call each
+        // way outside ASCII).
+        let (upper, lower) = if self.insensitive {
+            (map_chars(text, Case::Upper), map_chars(text, Case::Lower))
+        } else {
+            (String::new(), String::new())
+        };
+        let (mut upper, mut lower) = (upper.chars(), lower.chars());
         loop {
             let cur = chars.peek().copied();
-            // The current character's case forms, mapped once for every thread.
-            let folded = match cur {
-                Some(c) if self.insensitive => Some(Folded { canon: canonicalize(c), lower: map_char(c, Case::Lower) }),
+            let folded = match (cur, upper.next(), lower.next()) {
+                (Some(c), Some(up), Some(lower)) => Some(Folded { canon: canonical(c, up), lower }),
                 _ => None,
             };
             // A new thread starts at every position (unanchored search).

@@ -83,15 +83,17 @@ extern "C" {
     fn queue_microtask(task: &JsValue);
 }
 
-// The engine's case mapping for non-ASCII text (`segments::case`): JavaScript's own, as
-// GrowthBook runs it.
-#[wasm_bindgen(inline_js = "export function sieve_case(s,u){return u?s.toUpperCase():s.toLowerCase()}")]
+// The engine's case mapping for non-ASCII text (`segments::case::MapFn`): JavaScript's own,
+// as GrowthBook runs it; with `c`, character by character (a character whose mapping is not
+// exactly one code point stays itself).
+#[wasm_bindgen(inline_js = "export function sieve_case(s,u,c){const f=x=>u?x.toUpperCase():x.toLowerCase();if(!c)return f(s);\
+let o='';for(const ch of s){const m=f(ch);o+=m.length===(m.codePointAt(0)>65535?2:1)?m:ch}return o}")]
 extern "C" {
-    fn sieve_case(s: &str, upper: bool) -> String;
+    fn sieve_case(s: &str, upper: bool, per_char: bool) -> String;
 }
 
-fn js_case(s: &str, case: Case) -> String {
-    sieve_case(s, case == Case::Upper)
+fn js_case(s: &str, case: Case, per_char: bool) -> String {
+    sieve_case(s, case == Case::Upper, per_char)
 }
 
 // The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):

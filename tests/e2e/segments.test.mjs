@@ -463,14 +463,18 @@ test('case-insensitive operators fold non-ASCII text as JavaScript does ($ini, $
     { key: 'title_regexi', version: 1, condition: { traits: { title: { $regexi: '^οδος$' } }, on: 'user' } },
     // 'Straße'.toLowerCase() is 'straße', not 'strasse'.
     { key: 'street_ini', version: 1, condition: { traits: { street: { $ini: ['strasse'] } }, on: 'user' } },
+    { key: 'school_regexi', version: 1, condition: { traits: { school: { $regexi: 'ÉCOLE DE MÜNCHEN, \\d+$' } }, on: 'user' } },
+    // The i flag maps character by character: ß has no one-character upper case.
+    { key: 'street_regexi', version: 1, condition: { traits: { street: { $regexi: '^STRASSE$' } }, on: 'user' } },
   ];
   const page = await newPage(browser);
   await page.goto(defsPage('/case.html', writeKey, defs));
   await engineReady(page);
-  await page.evaluate(() => window.analytics.identify('u-case', { city: 'ÉCOLE', title: 'ΟΔΟΣ', street: 'Straße' }));
-  const members = () => page.evaluate(() => ['city_ini', 'title_regexi', 'street_ini'].map((k) => window.analytics.segments.isMember(k)));
+  await page.evaluate(() => window.analytics.identify('u-case', { city: 'ÉCOLE', title: 'ΟΔΟΣ', street: 'Straße', school: 'Une école de München, 2024' }));
+  const keys = ['city_ini', 'title_regexi', 'street_ini', 'school_regexi', 'street_regexi'];
+  const members = () => page.evaluate((keys) => keys.map((k) => window.analytics.segments.isMember(k)), keys);
   await waitFor(async () => (await members())[0], { what: 'city_ini entered' });
-  assert.deepEqual(await members(), [true, true, false]);
+  assert.deepEqual(await members(), [true, true, false, true, false]);
   await page.context().close();
 });
 
