@@ -455,20 +455,12 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
         return None;
     }
     let mut items = Vec::with_capacity(4);
-    let (mut depth, mut in_string, mut escaped, mut start) = (0u32, false, false, 1);
+    let (mut depth, mut strings, mut start) = (0u32, Strings::default(), 1);
     for (i, &b) in bytes.iter().enumerate().skip(1) {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
+        if strings.step(b) {
             continue;
         }
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => depth += 1,
             b',' | b']' if depth == 0 => {
                 let item = text.get(start..i)?;
@@ -490,6 +482,31 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
         }
     }
     None
+}
+
+/// Follows JSON strings byte by byte (for scanners that skip over values without parsing).
+#[derive(Default)]
+struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Takes the next byte; `true` when it belongs to a string, quotes included.
+    fn step(&mut self, b: u8) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.inside = false;
+            }
+            return true;
+        }
+        self.inside = b == b'"';
+        self.inside
+    }
 }
 
 /// Appends a decimal integer (no `core::fmt`).
@@ -693,22 +710,60 @@ impl std::error::Error for ParseError {}
 /// # Errors
 /// Any malformed input, nesting deeper than [`MAX_DEPTH`], or trailing characters.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
-    let mut p = Parser { bytes: text.as_bytes(), pos: 0 };
-    p.skip_ws();
-    let value = p.value(0)?;
-    p.skip_ws();
-    if p.pos != p.bytes.len() {
-        return Err(ParseError::TrailingCharacters);
-    }
-    Ok(value)
+    let mut p = Parser {
+        bytes: text.as_bytes(),
+        pos: 0,
+        #[cfg(feature = "segments")]
+        skip: &[],
+    };
+    p.finish()
+}
+
+/// [`parse`], except that the values of the top-level object members named in `skip` are
+/// stepped over, not parsed (only strings and bracket depth are followed; nothing inside them
+/// is validated), and those members are left out. For a large member the reader does not
+/// need, such as an event's `context` in the segment engine.
+///
+/// Only in builds with the segment engine: the script-tag wasm's parser has no skipping.
+///
+/// # Errors
+/// As [`parse`], for everything outside the skipped values.
+#[cfg(feature = "segments")]
+pub fn parse_without(text: &str, skip: &[&str]) -> Result<Value, ParseError> {
+    Parser { bytes: text.as_bytes(), pos: 0, skip }.finish()
 }
 
 struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Top-level member names whose values are skipped ([`parse_without`]).
+    #[cfg(feature = "segments")]
+    skip: &'a [&'a str],
 }
 
 impl Parser<'_> {
+    /// The whole text as one value.
+    fn finish(&mut self) -> Result<Value, ParseError> {
+        self.skip_ws();
+        let value = self.value(0)?;
+        self.skip_ws();
+        if self.pos != self.bytes.len() {
+            return Err(ParseError::TrailingCharacters);
+        }
+        Ok(value)
+    }
+
+    /// Whether the value of member `key` at `depth` is stepped over ([`parse_without`]).
+    #[cfg(feature = "segments")]
+    fn skips(&self, depth: usize, key: &str) -> bool {
+        depth == 0 && self.skip.contains(&key)
+    }
+
+    #[cfg(not(feature = "segments"))]
+    fn skips(&self, _: usize, _: &str) -> bool {
+        false
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -784,9 +839,13 @@ impl Parser<'_> {
                     }
                     self.pos += 1;
                     self.skip_ws();
-                    let value = self.value(depth + 1)?;
-                    // Duplicate keys: the last one wins, as in JSON.parse.
-                    map.insert(key, value);
+                    if self.skips(depth, &key) {
+                        self.skip_value()?;
+                    } else {
+                        let value = self.value(depth + 1)?;
+                        // Duplicate keys: the last one wins, as in JSON.parse.
+                        map.insert(key, value);
+                    }
                     self.skip_ws();
                     match self.peek() {
                         Some(b',') => self.pos += 1,
@@ -802,6 +861,38 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(ParseError::UnexpectedChar),
         }
+    }
+
+    /// Steps over one value: to the `,` or closing bracket after it, or past its closing
+    /// quote or bracket.
+    fn skip_value(&mut self) -> Result<(), ParseError> {
+        let (mut depth, mut strings) = (0u32, Strings::default());
+        while let Some(b) = self.peek() {
+            self.pos += 1;
+            if strings.step(b) {
+                // Past the closing quote of a string value.
+                if depth == 0 && !strings.inside {
+                    return Ok(());
+                }
+                continue;
+            }
+            match b {
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' | b',' if depth == 0 => {
+                    // The end of a scalar: the separator belongs to the enclosing object.
+                    self.pos -= 1;
+                    return Ok(());
+                }
+                b']' | b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Err(ParseError::UnexpectedEnd)
     }
 
     fn unexpected(&self) -> ParseError {

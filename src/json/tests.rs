@@ -171,3 +171,23 @@ fn array_items_splits_top_level_items_without_parsing() {
         assert_eq!(array_items(text).as_deref(), want, "{text}");
     }
 }
+
+#[cfg(feature = "segments")]
+#[test]
+fn parse_without_leaves_out_the_skipped_members() {
+    // (text, skipped keys, the JSON of the result)
+    let cases: &[(&str, &[&str], &str)] = &[
+        (r#"{"a":1,"context":{"b":"}]\"{","c":[1,{"d":[]}]},"e":"x"}"#, &["context"], r#"{"a":1,"e":"x"}"#),
+        (r#"{"context":"a\\\"b","e":[true]}"#, &["context"], r#"{"e":[true]}"#),
+        (r#"{ "n" : -1.5e3 , "s" : "q" }"#, &["n"], r#"{"s":"q"}"#),
+        (r#"{"a":null,"b":true}"#, &["a", "b"], r#"{}"#),
+        (r#"{"a":{"context":1}}"#, &["context"], r#"{"a":{"context":1}}"#),
+        (r#"[{"context":1}]"#, &["context"], r#"[{"context":1}]"#),
+    ];
+    for &(text, skip, want) in cases {
+        assert_eq!(parse_without(text, skip).map(|v| v.to_json()), Ok(want.to_owned()), "{text}");
+    }
+    for text in [r#"{"context":{"a":1}"#, r#"{"context":"abc"#, r#"{"context":[1,2}"#, r#"{"a":1} x"#] {
+        assert!(parse_without(text, &["context"]).is_err(), "{text}");
+    }
+}

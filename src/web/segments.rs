@@ -285,7 +285,14 @@ impl SegDriver {
             self.anonymous_id = None;
             return;
         }
-        let Ok(event) = json::parse(text) else { return };
+        // The engine reads type, name, ids, properties and traits; an event's context (most
+        // of its bytes) only when a definition reads it.
+        let skip: &[&str] = if self.reads_context {
+            &["integrations", "messageId", "timestamp"]
+        } else {
+            &["context", "integrations", "messageId", "timestamp"]
+        };
+        let Ok(event) = json::parse_without(text, skip) else { return };
         self.adopt_identity(now, opt_str(event.get("userId")), opt_str(event.get("anonymousId")));
         let empty = Value::Object(json::Map::new());
         let properties = event.get("properties").unwrap_or(&empty);

@@ -498,3 +498,23 @@ test('a rejected Web Lock request still commits time-driven transitions (and not
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+test('"on": "context" conditions read the event context (which the engine skips when no definition reads it)', async () => {
+  const writeKey = 'seg-context';
+  const defs = [
+    { key: 'en_locale', version: 1, condition: { traits: { locale: { $regex: '^en' }, 'page.path': '/context.html' }, on: 'context' } },
+    { key: 'power', version: 1, condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } },
+  ];
+  const page = await newPage(browser, { locale: 'en-GB' });
+  await page.goto(defsPage('/context.html', writeKey, defs));
+  await engineReady(page);
+  await page.evaluate(() => window.analytics.track('Core Feature Used'));
+  const members = () => page.evaluate(() => ['en_locale', 'power'].map((k) => window.analytics.segments.isMember(k)));
+  await waitFor(async () => (await members())[0] === true, { what: 'en_locale entered' });
+  assert.deepEqual(await members(), [true, true]);
+  // Without a context definition the context is not read: the event still counts.
+  assert.deepEqual((await page.evaluate(() => window.analytics.segments.load([{ key: 'power', version: 1, condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 2 } } }]))).errors, []);
+  await page.evaluate(() => window.analytics.track('Core Feature Used'));
+  await waitFor(async () => (await page.evaluate(() => window.analytics.segments.isMember('power'))) === true, { what: 'power entered after a second use' });
+  await page.context().close();
+});
