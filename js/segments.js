@@ -83,7 +83,7 @@ class Runtime {
   // as the core returned them, which go to the engine without being decoded.
   feed(event) {
     const res = this.w.feed(typeof event === 'string' ? encoder.encode(event) : event);
-    if (res.length > 2) this.later(JSON.parse(res));
+    if (res) this.later(JSON.parse(res));
     else if (event === '!reset') this.later([], true);
   }
 

@@ -605,10 +605,11 @@ impl SegmentsWasm {
 
     /// Feeds events built by the core, in call order: one event JSON per line (`!reset` for
     /// `reset()`), as UTF-8 bytes (the shim passes the bytes the core returned, undecoded).
-    /// Returns the transitions they caused (a JSON array, `[]` when none).
-    pub fn feed(&self, events: &[u8]) -> String {
-        let Ok(events) = std::str::from_utf8(events) else { return String::from("[]") };
-        let Ok(mut driver) = self.shared.try_borrow_mut() else { return String::from("[]") };
+    /// Returns the transitions they caused (a JSON array), or `undefined` when none: the
+    /// common case then crosses back without a string to copy and decode.
+    pub fn feed(&self, events: &[u8]) -> Option<String> {
+        let events = std::str::from_utf8(events).ok()?;
+        let mut driver = self.shared.try_borrow_mut().ok()?;
         let driver = &mut *driver;
         let now = driver.now();
         for line in events.split('\n') {
@@ -617,7 +618,7 @@ impl SegmentsWasm {
         let json = driver.drain();
         arm_timer(&self.shared, driver, now);
         queue_persist(&self.shared, driver);
-        json
+        (json.len() > 2).then_some(json)
     }
 
     /// `true` member, `false` not, `undefined` unknown or no such segment.
