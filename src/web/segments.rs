@@ -19,6 +19,7 @@ use std::cell::RefCell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
+use super::storage::{local_get, local_set};
 use super::{clear_timeout, clock, set_timeout};
 use crate::core::ids::fnv1a;
 use crate::core::time::Millis;
@@ -97,8 +98,8 @@ fn js_case(s: &str, case: Case, per_char: bool) -> String {
 }
 
 // The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):
-// cheaper in wasm and glue than web-sys objects, each call in its own `try`.
-// - `sieve_seg_store(k, v)`: localStorage `getItem(k)` when `v` is undefined, else `setItem`.
+// cheaper in wasm and glue than web-sys objects, each call in its own `try`. localStorage
+// goes through the core's `storage` module.
 // - `sieve_seg_listen(name, key, wake, message)`: `wake()` on `pageshow`, `online` and
 //   `visibilitychange` to visible; `message(text)` for each message of the BroadcastChannel
 //   `name` (returned), or, without BroadcastChannel (null returned), for each `storage` event
@@ -106,8 +107,7 @@ fn js_case(s: &str, case: Case, per_char: bool) -> String {
 // - `sieve_seg_post(channel, text)`: `channel.postMessage(text)`.
 // - `sieve_seg_locked(name, f)`: `f()` under the Web Lock `name`; at once without Web Locks,
 //   or when the lock request fails.
-#[wasm_bindgen(inline_js = "export function sieve_seg_store(k,v){try{const s=localStorage;if(v===undefined)return s.getItem(k)??undefined;s.setItem(k,v)}catch(e){}}\
-export function sieve_seg_listen(n,k,wake,message){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
+#[wasm_bindgen(inline_js = "export function sieve_seg_listen(n,k,wake,message){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
 on(window,'pageshow',()=>wake());on(window,'online',()=>wake());on(document,'visibilitychange',()=>document.hidden||wake());\
 try{const c=new BroadcastChannel(n);c.onmessage=e=>typeof e.data=='string'&&message(e.data);return c}\
 catch(_){on(window,'storage',e=>e.key===k&&e.newValue!==null&&message(e.newValue));return null}}\
@@ -115,19 +115,11 @@ export function sieve_seg_post(c,m){try{c.postMessage(m)}catch(e){}}\
 export function sieve_seg_locked(n,f){let ran=0;const g=()=>{ran=1;f()};\
 try{navigator.locks.request(n,g).catch(()=>ran||g());return}catch(e){}g()}")]
 extern "C" {
-    fn sieve_seg_store(key: &str, value: Option<&str>) -> Option<String>;
     fn sieve_seg_listen(name: &str, key: &str, wake: &JsValue, message: &JsValue) -> JsValue;
     fn sieve_seg_post(channel: &JsValue, message: &str);
     fn sieve_seg_locked(name: &str, f: &JsValue);
 }
 
-fn read_key(key: &str) -> Option<String> {
-    sieve_seg_store(key, None)
-}
-
-fn write_key(key: &str, value: &str) {
-    sieve_seg_store(key, Some(value));
-}
 
 fn opt_str(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
@@ -354,10 +346,10 @@ impl SegDriver {
         }
         let state = self.state_value();
         if state != self.saved_state {
-            write_key(STATE_KEY, &state);
+            local_set(STATE_KEY, &state);
             let members = self.members_value();
             if members != self.saved_members {
-                write_key(MEMBERS_KEY, &members);
+                local_set(MEMBERS_KEY, &members);
                 self.saved_members = members;
             }
             let mut message = String::from("{\"state\":");
@@ -366,7 +358,7 @@ impl SegDriver {
             message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
             message.push_str("]}");
             if self.channel.is_null() {
-                write_key(MESSAGE_KEY, &message);
+                local_set(MESSAGE_KEY, &message);
             } else {
                 sieve_seg_post(&self.channel, &message);
             }
@@ -441,7 +433,7 @@ fn reevaluate(shared: &Shared) {
             let driver = &mut *driver;
             let now = driver.now();
             // Another tab may have committed these already: start from the shared state.
-            if let Some(stored) = read_key(STATE_KEY) {
+            if let Some(stored) = local_get(STATE_KEY) {
                 if driver.adopt_stored(now, &stored) {
                     // Whatever restoring moved was broadcast by the tab that wrote it.
                     while driver.engine.poll_transition().is_some() {}
@@ -546,14 +538,14 @@ impl SegmentsWasm {
             turn: String::new(),
             persist_queued: false,
             saved_state: String::new(),
-            saved_members: read_key(MEMBERS_KEY).unwrap_or_default(),
+            saved_members: local_get(MEMBERS_KEY).unwrap_or_default(),
             channel: JsValue::NULL,
             recent: Vec::new(),
             #[cfg(feature = "demo-clock")]
             clock_offset: 0,
         };
         let now = driver.now();
-        if let Some(stored) = read_key(STATE_KEY) {
+        if let Some(stored) = local_get(STATE_KEY) {
             driver.adopt_stored(now, &stored);
         }
         // A stored state of another visitor (cleared cookies, another login) is not ours.

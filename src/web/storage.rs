@@ -48,6 +48,11 @@ pub(crate) fn local_get(key: &str) -> Option<String> {
     store(Op::Get, key, "")
 }
 
+/// Sets localStorage's `key` to `value`; `false` when the store refused (blocked, full).
+pub(crate) fn local_set(key: &str, value: &str) -> bool {
+    store(Op::Set, key, value).is_some()
+}
+
 /// localStorage's `index`-th key (`None` past the end, or the store is unavailable).
 pub(crate) fn local_key(index: u32) -> Option<String> {
     let mut i = String::new();
@@ -100,7 +105,7 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
 pub(crate) fn apply(write: &StorageWrite, cookie: &CookieConfig, domain: Option<&str>) -> bool {
     match write.store {
         Store::Local => match &write.value {
-            Some(value) => store(Op::Set, &write.key, value).is_some(),
+            Some(value) => local_set(&write.key, value),
             None => store(Op::Remove, &write.key, "").is_some(),
         },
         Store::Cookie => {
