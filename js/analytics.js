@@ -14,8 +14,6 @@ export const VERSION = '0.1.0';
 const noop = () => {};
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
-// The wasm `call` takes the method as its index in EVENT_METHODS.
-const METHOD_INDEX = { track: 0, page: 1, screen: 2, identify: 3, group: 4, alias: 5 };
 
 export class Analytics extends Emitter {
   constructor(writeKey, settings, options) {
@@ -79,7 +77,7 @@ export class Analytics extends Emitter {
     let res = '!analytics is disabled';
     if (!this._broken) {
       try {
-        res = this._w.call(METHOD_INDEX[method], types + json, changed, !deferring);
+        res = this._w.call(EVENT_METHODS.indexOf(method), types + json, changed, !deferring); // the wasm takes the method's index
       } catch (err) {
         this._disable(err);
       }
