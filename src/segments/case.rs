@@ -84,12 +84,6 @@ pub fn map_chars(s: &str, case: Case) -> String {
 /// The character's own mapping when it is one character, else the character itself (the
 /// regex `i` flag compares characters one to one).
 pub fn map_char(c: char, case: Case) -> char {
-    if c.is_ascii() {
-        return match case {
-            Case::Lower => c.to_ascii_lowercase(),
-            Case::Upper => c.to_ascii_uppercase(),
-        };
-    }
     let mut buf = [0; 4];
     map_chars(c.encode_utf8(&mut buf), case).chars().next().unwrap_or(c)
 }
