@@ -1,7 +1,7 @@
 // The live analytics.js-compatible instance: a thin wrapper over the wasm driver. It encodes
 // arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
 // call has returned, and never lets an exception reach the caller.
-import { AnalyticsWasm } from '../target/pkg/sieve.js';
+import { AnalyticsWasm, wake } from '../target/pkg/sieve.js';
 import { encodeArgs, pageJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
@@ -27,6 +27,7 @@ export class Analytics extends Emitter {
     this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
     this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
       this._notice(code, reason, count),
+      wake,
     );
     this.segments = new Segments(this, settings, this.options);
     this.initialized = true;

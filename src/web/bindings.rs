@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use super::{clock, env, pump, pump_after_call, storage, Driver, Shared};
+use super::{clock, env, on_wake, pump, pump_after_call, set_wake_fn, storage, take_wake, Driver, Shared};
 use crate::core::args::{decode_args, plain_track};
 use crate::core::config::Config;
 use crate::core::time::Millis;
@@ -43,13 +43,26 @@ impl AnalyticsWasm {
     }
 }
 
+/// A callback the driver handed to JS was called: `token` says which (see `super::wake_on`),
+/// `value` is what JS answered. A token already used is ignored.
+#[wasm_bindgen]
+#[allow(unreachable_pub)] // exported to JS, not to Rust crates
+pub fn wake(token: u32, value: JsValue) -> JsValue {
+    match take_wake(token) {
+        Some((shared, what)) => on_wake(shared, what, value),
+        None => JsValue::UNDEFINED,
+    }
+}
+
 #[wasm_bindgen]
 impl AnalyticsWasm {
     /// Reads storage and the environment, restores identity, and starts listening for page
     /// hide/show. `settings` and `options` are JSON texts; `on_notice(code, reason, count)`
-    /// receives delivery and validation problems.
+    /// receives delivery and validation problems; `wake` is this module's exported [`wake`]
+    /// (the driver's callbacks to JS call it).
     #[wasm_bindgen(constructor)]
-    pub fn new(write_key: &str, settings: &str, options: &str, on_notice: js_sys::Function) -> AnalyticsWasm {
+    pub fn new(write_key: &str, settings: &str, options: &str, on_notice: js_sys::Function, wake: JsValue) -> AnalyticsWasm {
+        set_wake_fn(wake);
         let config = Config::from_settings(write_key, &parse_or_empty(settings), &parse_or_empty(options));
         let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot(&config.keys) } else { Default::default() };
         let core = Analytics::new(config, env::read(), &snapshot, clock::seed());

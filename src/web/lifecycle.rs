@@ -30,7 +30,7 @@ pub(crate) fn start(shared: &Shared) {
     // `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible
     // again returns to normal batching. `offline` pauses sending, `online` resumes it at
     // once. The listeners live as long as the page.
-    let online = sieve_listen(&wake_on(shared, Wake::Lifecycle));
+    let online = sieve_listen(&wake_on(shared, Wake::Lifecycle).0);
     if let Ok(mut driver) = shared.try_borrow_mut() {
         driver.core.handle_queue_open(clock::now(), claims);
         if !online {

@@ -62,17 +62,69 @@ pub(crate) enum Wake {
     Lifecycle,
 }
 
-/// A one-shot callback `(value) => value` that hands `value` to the driver with `wake`. Every
-/// one-shot callback is this one closure type: each distinct closure type costs an invoke
-/// shim and drop glue in the wasm. It frees itself after its one call (or, never called,
-/// when JS collects it).
-pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> JsValue {
-    let shared: Shared = shared;
-    Closure::once_into_js(move |value: JsValue| on_wake(shared, wake, value))
+// `(value) => wake(token, value)`: the one-shot callbacks JS gets are plain JS functions
+// around the exported `wake` (no Rust closures: their invoke shims, drop glue and JS-side
+// wrappers cost ~1 KB gzip in the wasm and the glue).
+#[wasm_bindgen(inline_js = "export function sieve_cb(w,t){return v=>w(t,v)}")]
+extern "C" {
+    fn sieve_cb(wake: &JsValue, token: u32) -> JsValue;
+}
+
+/// The callbacks handed to JS and not called yet: token → the driver and what it wakes for.
+struct Pending {
+    /// The exported `wake` function (handed over by the shim with the first instance).
+    wake: Option<JsValue>,
+    slots: Vec<Option<(Shared, Wake)>>,
+}
+
+/// [`Pending`] as a global: the wasm32 build has no threads, so nothing shares it.
+struct PendingCell(RefCell<Pending>);
+// SAFETY: wasm32-unknown-unknown without the atomics feature runs on one thread.
+unsafe impl Sync for PendingCell {}
+
+static PENDING: PendingCell = PendingCell(RefCell::new(Pending { wake: None, slots: Vec::new() }));
+
+/// Keeps the exported `wake` function for [`wake_on`] (the first instance hands it over).
+pub(crate) fn set_wake_fn(wake: JsValue) {
+    if let Ok(mut pending) = PENDING.0.try_borrow_mut() {
+        pending.wake.get_or_insert(wake);
+    }
+}
+
+/// A one-shot callback `(value) => value` that hands `value` to the driver with `wake`: a
+/// token into [`PENDING`], taken by the call ([`take_wake`]); a callback JS may never call
+/// (the timer's, when cleared) is given back with [`forget_wake`].
+pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> (JsValue, u32) {
+    let Ok(mut pending) = PENDING.0.try_borrow_mut() else { return (JsValue::UNDEFINED, u32::MAX) };
+    let entry = Some((*shared, wake));
+    let token = match pending.slots.iter().position(Option::is_none) {
+        Some(free) => {
+            pending.slots[free] = entry;
+            free
+        }
+        None => {
+            pending.slots.push(entry);
+            pending.slots.len() - 1
+        }
+    };
+    let token = token as u32;
+    let callback = pending.wake.as_ref().map_or(JsValue::UNDEFINED, |w| sieve_cb(w, token));
+    (callback, token)
+}
+
+/// The callback of `token` was called: what it wakes (`None` when already taken).
+pub(crate) fn take_wake(token: u32) -> Option<(Shared, Wake)> {
+    let mut pending = PENDING.0.try_borrow_mut().ok()?;
+    pending.slots.get_mut(token as usize)?.take()
+}
+
+/// The callback of `token` will not be called (its timer was cleared).
+fn forget_wake(token: u32) {
+    take_wake(token);
 }
 
 /// Runs a [`Wake`]: the core hears about it, then the driver pumps.
-fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
+pub(crate) fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
     let entries = match &wake {
         Wake::Held => return tabs::held(&shared, value),
         // Null: that tab holds its lock (it is alive).
@@ -80,7 +132,7 @@ fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
         Wake::Claimed(prefix, _) => tabs::scan(prefix),
         Wake::Lifecycle => {
             lifecycle::changed(&shared, value);
-            return wake_on(&shared, Wake::Lifecycle);
+            return wake_on(&shared, Wake::Lifecycle).0;
         }
         Wake::Io => {
             run_io_task(&shared);
@@ -117,8 +169,8 @@ const MAX_TIMER_MS: u64 = 86_400_000;
 pub(crate) struct Driver {
     core: Analytics,
     cookie_domain: Option<String>,
-    /// The armed timer: its deadline and `setTimeout` id.
-    timer: Option<(Millis, f64)>,
+    /// The armed timer: its deadline, `setTimeout` id and wake token.
+    timer: Option<(Millis, f64, u32)>,
     storage_warned: bool,
     on_notice: js_sys::Function,
     /// The I/O task is queued (at most one at a time): see [`pump_after_call`].
@@ -211,7 +263,7 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
         }
         if (after_call || driver.core.needs_turn_end()) && !driver.io_task_queued {
             driver.io_task_queued = true;
-            set_timeout(&wake_on(shared, Wake::Io), 0);
+            set_timeout(&wake_on(shared, Wake::Io).0, 0);
         }
         let mut sends = Vec::new();
         if !after_call {
@@ -237,7 +289,7 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
         }
     }
     for transmit in sends {
-        transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)));
+        transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)).0);
     }
     if let Some(on_notice) = on_notice {
         deliver_notices(&on_notice, notices);
@@ -278,13 +330,15 @@ fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
 
 fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
     let deadline = driver.core.poll_timeout();
-    if driver.timer.as_ref().map(|(d, _)| *d) == deadline {
+    if driver.timer.as_ref().map(|(d, ..)| *d) == deadline {
         return;
     }
-    if let Some((_, old)) = driver.timer.take() {
+    if let Some((_, old, token)) = driver.timer.take() {
         clear_timeout(old);
+        forget_wake(token);
     }
     let Some(deadline) = deadline else { return };
     let delay = deadline.since(now).min(MAX_TIMER_MS);
-    driver.timer = Some((deadline, set_timeout(&wake_on(shared, Wake::Timer), delay as u32)));
+    let (callback, token) = wake_on(shared, Wake::Timer);
+    driver.timer = Some((deadline, set_timeout(&callback, delay as u32), token));
 }

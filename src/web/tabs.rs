@@ -46,7 +46,7 @@ pub(crate) fn scan(prefix: &str) -> Vec<(String, String)> {
 /// Asks for this tab's own lock; once granted ([`held`]) it is held until [`release_own`]
 /// resolves it (or the tab ends).
 pub(crate) fn hold_own(shared: &Shared, name: &str) {
-    sieve_lock(name, false, &wake_on(shared, Wake::Held));
+    sieve_lock(name, false, &wake_on(shared, Wake::Held).0);
 }
 
 /// This tab's own lock was granted: kept with its `release` while still wanted (answers
@@ -75,5 +75,5 @@ pub(crate) fn release_own(release: Option<js_sys::Function>) {
 /// the lock is let go.
 pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
     let name = crate::json::concat(&[prefix, tab.as_str()]);
-    sieve_lock(&name, true, &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)));
+    sieve_lock(&name, true, &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)).0);
 }
