@@ -350,7 +350,7 @@ impl Value {
     /// Follows a dot path (`"company.employees"`) through nested objects.
     pub fn pointer_dot(&self, path: &str) -> Option<&Value> {
         let mut cur = self;
-        for part in path.split('.') {
+        for part in split_byte(path, b'.') {
             cur = cur.get(part)?;
         }
         Some(cur)

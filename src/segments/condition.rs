@@ -12,7 +12,7 @@
 use super::case::lower_str;
 use super::regex::{Regex, RegexError};
 use super::Tri;
-use crate::json::{push_i64, Map, Value};
+use crate::json::{find_byte, push_i64, split_byte, split_once_byte, Map, Value};
 
 /// What an absent attribute path means (`"missing"` in a traits leaf).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn tri(b: bool) -> Tri {
 /// `getPath`: dot path through objects (and arrays, as JS `in` does for indices).
 fn get_path<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
     let mut cur = obj;
-    for part in path.split('.') {
+    for part in split_byte(path, b'.') {
         cur = match cur {
             Value::Object(m) => m.get(part)?,
             Value::Array(items) => {
@@ -405,12 +405,21 @@ fn push_js_string(out: &mut String, v: &Value, depth: usize) {
     }
 }
 
+/// `s.trim_end_matches(b)` for an ASCII `b` (no char searcher: see `json::find_byte`).
+fn trim_end_byte(s: &str, b: u8) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes().get(end - 1) == Some(&b) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or(s)
+}
+
 /// The JavaScript `Number.prototype.toString` of a JSON number literal: canonical text is
 /// kept; integers written with a fraction or exponent (`1.0`, `1e3`) are normalised.
 fn push_js_number(out: &mut String, text: &str) {
     let simple = {
         let t = text.strip_prefix('-').unwrap_or(text);
-        let (int, frac) = match t.split_once('.') {
+        let (int, frac) = match split_once_byte(t, b'.') {
             Some((i, f)) => (i, Some(f)),
             None => (t, None),
         };
@@ -425,8 +434,8 @@ fn push_js_number(out: &mut String, text: &str) {
         out.push_str(text);
         return;
     }
-    if !text.contains(['e', 'E']) && text.contains('.') {
-        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if find_byte(text, b'e').is_none() && find_byte(text, b'E').is_none() && find_byte(text, b'.').is_some() {
+        let trimmed = trim_end_byte(trim_end_byte(text, b'0'), b'.');
         if trimmed != text && !trimmed.is_empty() && trimmed != "-" && trimmed != "-0" {
             push_js_number(out, trimmed);
             return;
@@ -606,10 +615,11 @@ fn padded_version(v: &Value) -> String {
     if let Some(rest) = s.strip_prefix('v') {
         s = rest;
     }
-    if let Some(idx) = s.find('+') {
-        s = &s[..idx];
+    if let Some(idx) = find_byte(s, b'+') {
+        s = s.get(..idx).unwrap_or(s);
     }
-    let mut parts: Vec<&str> = s.split(['-', '.']).collect();
+    // `s.split(['-', '.'])` on bytes (see `json::find_byte`).
+    let mut parts: Vec<&str> = split_byte(s, b'-').flat_map(|p| split_byte(p, b'.')).collect();
     if parts.len() == 3 {
         parts.push("~");
     }

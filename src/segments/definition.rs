@@ -983,7 +983,7 @@ fn long_regex(v: &Value, depth: usize) -> Option<&str> {
     }
     match v {
         Value::Object(map) => map.iter().find_map(|(k, c)| {
-            let own = if k.contains("egex") { c.as_str().filter(|p| p.chars().count() > MAX_REGEX_LEN) } else { None };
+            let own = if k.as_bytes().windows(4).any(|w| w == b"egex") { c.as_str().filter(|p| p.chars().count() > MAX_REGEX_LEN) } else { None };
             own.or_else(|| long_regex(c, depth + 1))
         }),
         Value::Array(items) => items.iter().find_map(|c| long_regex(c, depth + 1)),
