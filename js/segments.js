@@ -48,7 +48,12 @@ class Runtime {
       a._get(1, null) ?? undefined,
       a._get(2, '{}'),
       a._get(4, '{}'),
-      (json) => this.later(JSON.parse(json)),
+      -new Date().getTimezoneOffset(),
+      // The driver's callbacks (timer, microtask, Web Lock, tabs, page lifecycle).
+      (kind, data) => {
+        const res = this.w.wake(kind, data);
+        if (res) this.later(JSON.parse(res));
+      },
     );
     this.isMember = this.isMember.bind(this);
     this.lastReport = this.load(api._defs || []);

@@ -16,11 +16,10 @@
 
 use std::cell::RefCell;
 
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
 use super::storage::{local_get, local_set};
-use super::{clear_timeout, clock, set_timeout};
+use super::{clear_timeout, clock};
 use crate::core::ids::fnv1a;
 use crate::core::time::Millis;
 use crate::json::{self, push_json_str, push_u64, Value};
@@ -54,8 +53,8 @@ struct SegDriver {
     loaded: bool,
     /// The armed timer: its deadline and `setTimeout` id.
     timer: Option<(Millis, f64)>,
-    /// Receives `(transitionsJson)` for time-driven and remote transitions.
-    on_change: js_sys::Function,
+    /// The shim's `(kind, data) => …` that calls [`SegmentsWasm::wake`] (see `sieve_seg_later`).
+    wake: JsValue,
     /// Invariant: comma-separated transition objects (without outputs) of this turn that the
     /// other tabs have not been told about yet.
     turn: String,
@@ -78,12 +77,6 @@ struct SegDriver {
 /// dropped carries no drop code in the wasm).
 type Shared = &'static RefCell<SegDriver>;
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = queueMicrotask)]
-    fn queue_microtask(task: &JsValue);
-}
-
 // The engine's case mapping for non-ASCII text (`segments::case::MapFn`): JavaScript's own,
 // as GrowthBook runs it; with `c`, character by character (a character whose mapping is not
 // exactly one code point stays itself).
@@ -99,27 +92,46 @@ fn js_case(s: &str, case: Case, per_char: bool) -> String {
 
 // The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):
 // cheaper in wasm and glue than web-sys objects, each call in its own `try`. localStorage
-// goes through the core's `storage` module.
-// - `sieve_seg_listen(name, key, wake, message)`: `wake()` on `pageshow`, `online` and
-//   `visibilitychange` to visible; `message(text)` for each message of the BroadcastChannel
+// goes through the core's `storage` module. Every callback is `w(kind[, data])`, the shim's
+// function that calls [`SegmentsWasm::wake`] (no Rust closures: their invoke shims, drop
+// glue and JS wrappers cost more than this):
+// - `sieve_seg_listen(name, key, w)`: `w(3)` on `pageshow`, `online` and
+//   `visibilitychange` to visible; `w(4, text)` for each message of the BroadcastChannel
 //   `name` (returned), or, without BroadcastChannel (null returned), for each `storage` event
 //   that sets `key`.
 // - `sieve_seg_post(channel, text)`: `channel.postMessage(text)`.
-// - `sieve_seg_locked(name, f)`: `f()` under the Web Lock `name`; at once without Web Locks,
-//   or when the lock request fails.
-#[wasm_bindgen(inline_js = "export function sieve_seg_listen(n,k,wake,message){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
-on(window,'pageshow',()=>wake());on(window,'online',()=>wake());on(document,'visibilitychange',()=>document.hidden||wake());\
-try{const c=new BroadcastChannel(n);c.onmessage=e=>typeof e.data=='string'&&message(e.data);return c}\
-catch(_){on(window,'storage',e=>e.key===k&&e.newValue!==null&&message(e.newValue));return null}}\
+// - `sieve_seg_later(w, kind, ms)`: `w(kind)` in a microtask (`ms` < 0, answers 0) or
+//   after a `setTimeout` of `ms` (answers its id).
+// - `sieve_seg_locked(w, name)`: `w(2)` under the Web Lock `name`; at once without Web
+//   Locks, or when the lock request fails.
+#[wasm_bindgen(inline_js = "export function sieve_seg_listen(n,k,w){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
+on(window,'pageshow',()=>w(3));on(window,'online',()=>w(3));on(document,'visibilitychange',()=>document.hidden||w(3));\
+try{const c=new BroadcastChannel(n);c.onmessage=e=>typeof e.data=='string'&&w(4,e.data);return c}\
+catch(_){on(window,'storage',e=>e.key===k&&e.newValue!==null&&w(4,e.newValue));return null}}\
 export function sieve_seg_post(c,m){try{c.postMessage(m)}catch(e){}}\
-export function sieve_seg_locked(n,f){let ran=0;const g=()=>{ran=1;f()};\
+export function sieve_seg_later(w,k,ms){const f=()=>w(k);return ms<0?(queueMicrotask(f),0):setTimeout(f,ms)}\
+export function sieve_seg_locked(w,n){let ran=0;const g=()=>{ran=1;w(2)};\
 try{navigator.locks.request(n,g).catch(()=>ran||g());return}catch(e){}g()}")]
 extern "C" {
-    fn sieve_seg_listen(name: &str, key: &str, wake: &JsValue, message: &JsValue) -> JsValue;
+    fn sieve_seg_listen(name: &str, key: &str, wake: &JsValue) -> JsValue;
     fn sieve_seg_post(channel: &JsValue, message: &str);
-    fn sieve_seg_locked(name: &str, f: &JsValue);
+    fn sieve_seg_later(wake: &JsValue, kind: u8, ms: f64) -> f64;
+    fn sieve_seg_locked(wake: &JsValue, name: &str);
 }
 
+/// What [`SegmentsWasm::wake`] is called for (the `kind` the callbacks above pass).
+mod wake_kind {
+    /// The end-of-turn persist (microtask).
+    pub(super) const PERSIST: u8 = 0;
+    /// The timer.
+    pub(super) const TIMER: u8 = 1;
+    /// The Web Lock for committing time-driven transitions was granted.
+    pub(super) const COMMIT: u8 = 2;
+    /// The page came back (pageshow, online, visible): time may have moved.
+    pub(super) const LIFECYCLE: u8 = 3;
+    /// A message from another tab.
+    pub(super) const MESSAGE: u8 = 4;
+}
 
 fn opt_str(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
@@ -388,21 +400,15 @@ impl SegDriver {
 }
 
 /// Schedules the end-of-turn persist (one write per task, however many calls it made).
-fn queue_persist(shared: &Shared, driver: &mut SegDriver) {
+fn queue_persist(driver: &mut SegDriver) {
     if driver.persist_queued {
         return;
     }
     driver.persist_queued = true;
-    let shared: Shared = shared;
-    let task = Closure::once_into_js(move || {
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            driver.persist();
-        }
-    });
-    queue_microtask(&task);
+    sieve_seg_later(&driver.wake, wake_kind::PERSIST, -1.0);
 }
 
-fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
+fn arm_timer(driver: &mut SegDriver, now: Millis) {
     let deadline = driver.engine.poll_timeout();
     if driver.timer.as_ref().map(|(d, _)| *d) == deadline {
         return;
@@ -413,60 +419,51 @@ fn arm_timer(shared: &Shared, driver: &mut SegDriver, now: Millis) {
     let Some(deadline) = deadline else { return };
     // +1 ms: a deadline is due at `now >= deadline`; timers may fire a little early.
     let delay = deadline.since(now).saturating_add(1).min(MAX_TIMER_MS);
-    let shared: Shared = shared;
-    let fire = Closure::once_into_js(move || {
-        if let Ok(mut driver) = shared.try_borrow_mut() {
-            driver.timer = None;
-        }
-        reevaluate(&shared);
-    });
-    driver.timer = Some((deadline, set_timeout(&fire, delay as u32)));
+    driver.timer = Some((deadline, sieve_seg_later(&driver.wake, wake_kind::TIMER, delay as f64)));
 }
 
 /// Time may have moved: commit what fell due, once for all tabs (under a Web Lock when the
 /// browser has them; otherwise each tab commits and the deterministic messageIds dedupe).
 fn reevaluate(shared: &Shared) {
-    let shared: Shared = shared;
-    let commit = Closure::once_into_js(move || {
-        let (json, on_change) = {
-            let Ok(mut driver) = shared.try_borrow_mut() else { return };
-            let driver = &mut *driver;
-            let now = driver.now();
-            // Another tab may have committed these already: start from the shared state.
-            if let Some(stored) = local_get(STATE_KEY) {
-                if driver.adopt_stored(now, &stored) {
-                    // Whatever restoring moved was broadcast by the tab that wrote it.
-                    while driver.engine.poll_transition().is_some() {}
-                }
-            }
-            driver.engine.handle_timeout(now);
-            let json = driver.drain();
-            // Written before the lock is released, so the next tab sees it.
-            driver.persist();
-            arm_timer(&shared, driver, now);
-            (json, driver.on_change.clone())
-        };
-        if json.len() > 2 {
-            let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&json));
+    let Some(wake) = shared.try_borrow().ok().map(|d| d.wake.clone()) else { return };
+    sieve_seg_locked(&wake, CHANNEL);
+}
+
+/// Under the lock (see [`reevaluate`]): the transitions that fell due (a JSON array), if any.
+fn commit(shared: &Shared) -> Option<String> {
+    let mut driver = shared.try_borrow_mut().ok()?;
+    let driver = &mut *driver;
+    let now = driver.now();
+    // Another tab may have committed these already: start from the shared state.
+    if let Some(stored) = local_get(STATE_KEY) {
+        if driver.adopt_stored(now, &stored) {
+            // Whatever restoring moved was broadcast by the tab that wrote it.
+            while driver.engine.poll_transition().is_some() {}
         }
-    });
-    sieve_seg_locked(CHANNEL, &commit);
+    }
+    driver.engine.handle_timeout(now);
+    let json = driver.drain();
+    // Written before the lock is released, so the next tab sees it.
+    driver.persist();
+    arm_timer(driver, now);
+    (json.len() > 2).then_some(json)
 }
 
 /// A message from another tab: adopt its state and run this tab's hooks for its
-/// transitions (no outputs: the tab that made them sent them).
-fn on_broadcast(shared: &Shared, data: &str) {
-    let (transitions, on_change) = {
-        let Ok(mut driver) = shared.try_borrow_mut() else { return };
+/// transitions (no outputs: the tab that made them sent them). Returns those (a JSON array),
+/// if any.
+fn on_broadcast(shared: &Shared, data: &str) -> Option<String> {
+    let transitions = {
+        let mut driver = shared.try_borrow_mut().ok()?;
         let driver = &mut *driver;
-        let Ok(message) = json::parse(data) else { return };
-        let Some(state) = message.get("state").and_then(Value::as_str) else { return };
+        let message = json::parse(data).ok()?;
+        let state = message.get("state").and_then(Value::as_str)?;
         let now = driver.now();
         // Already adopted when this tab committed after the sender, under the lock.
         if driver.adopt_stored(now, state) {
             while driver.engine.poll_transition().is_some() {}
             driver.saved_members = driver.members_value();
-            arm_timer(shared, driver, now);
+            arm_timer(driver, now);
         }
         let mut fresh = Vec::new();
         for t in message.get("transitions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
@@ -477,23 +474,15 @@ fn on_broadcast(shared: &Shared, data: &str) {
                 fresh.push(t.clone());
             }
         }
-        (Value::Array(fresh).to_json(), driver.on_change.clone())
+        Value::Array(fresh).to_json()
     };
-    if transitions.len() > 2 {
-        let _ = on_change.call1(&JsValue::NULL, &JsValue::from_str(&transitions));
-    }
+    (transitions.len() > 2).then_some(transitions)
 }
 
 fn listen(shared: &Shared) {
-    let shared: Shared = shared;
-    let wake = Closure::<dyn FnMut()>::new(move || reevaluate(&shared));
-    let message = Closure::<dyn FnMut(String)>::new(move |data: String| on_broadcast(&shared, &data));
-    let channel = sieve_seg_listen(CHANNEL, MESSAGE_KEY, wake.as_ref(), message.as_ref());
-    // Listeners for the page's lifetime.
-    wake.forget();
-    message.forget();
     if let Ok(mut driver) = shared.try_borrow_mut() {
-        driver.channel = channel;
+        // Listeners for the page's lifetime.
+        driver.channel = sieve_seg_listen(CHANNEL, MESSAGE_KEY, &driver.wake);
     }
 }
 
@@ -513,20 +502,21 @@ impl std::fmt::Debug for SegmentsWasm {
 impl SegmentsWasm {
     /// Restores the stored state when it belongs to the current visitor (`user_id`, else
     /// `anonymous_id`), applies the current traits (JSON objects), and starts listening for
-    /// time and other tabs. `on_change(transitionsJson)` receives transitions that no call
-    /// caused (time, other tabs).
+    /// time and other tabs. `utc_offset` is the host's offset from UTC in minutes (east
+    /// positive: `-new Date().getTimezoneOffset()`). `wake(kind, data)` must call
+    /// [`SegmentsWasm::wake`] with its arguments and hand transitions it returns to the hooks.
     #[wasm_bindgen(constructor)]
     pub fn new(
         user_id: Option<String>,
         anonymous_id: Option<String>,
         user_traits: &str,
         group_traits: &str,
-        on_change: js_sys::Function,
+        utc_offset: f64,
+        wake: JsValue,
     ) -> SegmentsWasm {
         crate::segments::case::install(js_case);
         let mut engine = Engine::new();
-        let offset = js_sys::Date::new_0().get_timezone_offset();
-        engine.set_utc_offset(if offset.is_finite() { -(offset as i32) } else { 0 });
+        engine.set_utc_offset(if utc_offset.is_finite() { utc_offset as i32 } else { 0 });
         let mut driver = SegDriver {
             engine,
             user_id: None,
@@ -534,7 +524,7 @@ impl SegmentsWasm {
             reads_context: false,
             loaded: false,
             timer: None,
-            on_change,
+            wake,
             turn: String::new(),
             persist_queued: false,
             saved_state: String::new(),
@@ -590,8 +580,8 @@ impl SegmentsWasm {
         out.push_str(",\"transitions\":");
         out.push_str(&driver.drain());
         out.push('}');
-        arm_timer(&self.shared, driver, now);
-        queue_persist(&self.shared, driver);
+        arm_timer(driver, now);
+        queue_persist(driver);
         out
     }
 
@@ -604,13 +594,39 @@ impl SegmentsWasm {
         let mut driver = self.shared.try_borrow_mut().ok()?;
         let driver = &mut *driver;
         let now = driver.now();
-        for line in events.split('\n') {
+        for line in crate::json::split_byte(events, b'\n') {
             driver.feed_one(now, line);
         }
         let json = driver.drain();
-        arm_timer(&self.shared, driver, now);
-        queue_persist(&self.shared, driver);
+        arm_timer(driver, now);
+        queue_persist(driver);
         (json.len() > 2).then_some(json)
+    }
+
+    /// A callback of the driver ran (`kind`: see `wake_kind`; `data`: a message's text).
+    /// Returns the transitions it caused that no SDK call did (time, other tabs) as a JSON
+    /// array, or `undefined`.
+    pub fn wake(&self, kind: u8, data: Option<String>) -> Option<String> {
+        match kind {
+            wake_kind::PERSIST => {
+                if let Ok(mut driver) = self.shared.try_borrow_mut() {
+                    driver.persist();
+                }
+                None
+            }
+            wake_kind::TIMER | wake_kind::LIFECYCLE => {
+                if kind == wake_kind::TIMER {
+                    if let Ok(mut driver) = self.shared.try_borrow_mut() {
+                        driver.timer = None;
+                    }
+                }
+                reevaluate(&self.shared);
+                None
+            }
+            wake_kind::COMMIT => commit(&self.shared),
+            wake_kind::MESSAGE => on_broadcast(&self.shared, data.as_deref().unwrap_or("")),
+            _ => None,
+        }
     }
 
     /// `true` member, `false` not, `undefined` unknown or no such segment.
