@@ -22,7 +22,7 @@ pub fn encode(data: &[u8]) -> String {
 /// Decodes base64, standard or URL-safe alphabet, padding optional; `None` on any invalid
 /// character.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
+    let text = crate::json::trim_end_byte(text, b'=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut acc = 0u32;
     let mut bits = 0u32;

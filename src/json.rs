@@ -535,6 +535,15 @@ pub fn find_byte(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
+/// `s.trim_end_matches(b)` for an ASCII `b` (no char searcher: see [`find_byte`]).
+pub fn trim_end_byte(s: &str, b: u8) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes().get(end - 1) == Some(&b) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or(s)
+}
+
 /// `s.split_once(sep)` for an ASCII `sep` (see [`find_byte`]).
 pub fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
     let i = find_byte(s, sep)?;

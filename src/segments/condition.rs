@@ -12,7 +12,7 @@
 use super::case::lower_str;
 use super::regex::{Regex, RegexError};
 use super::Tri;
-use crate::json::{find_byte, push_i64, split_byte, split_once_byte, Map, Value};
+use crate::json::{find_byte, push_i64, split_byte, split_once_byte, trim_end_byte, trim_ws, Map, Value};
 
 /// What an absent attribute path means (`"missing"` in a traits leaf).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -405,15 +405,6 @@ fn push_js_string(out: &mut String, v: &Value, depth: usize) {
     }
 }
 
-/// `s.trim_end_matches(b)` for an ASCII `b` (no char searcher: see `json::find_byte`).
-fn trim_end_byte(s: &str, b: u8) -> &str {
-    let mut end = s.len();
-    while end > 0 && s.as_bytes().get(end - 1) == Some(&b) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or(s)
-}
-
 /// The JavaScript `Number.prototype.toString` of a JSON number literal: canonical text is
 /// kept; integers written with a fraction or exponent (`1.0`, `1e3`) are normalised.
 fn push_js_number(out: &mut String, text: &str) {
@@ -498,7 +489,17 @@ pub(crate) fn js_to_number(v: &Value) -> f64 {
 
 /// `ToNumber(string)`: trimmed; empty is 0; decimal, `Infinity`, `0x`/`0o`/`0b` literals.
 fn string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    // `trim_matches(|c| c.is_whitespace() || c == '\u{feff}')` without a predicate searcher.
+    let mut t = s;
+    loop {
+        let u = trim_ws(t, true);
+        let u = u.strip_prefix("\u{feff}").unwrap_or(u);
+        let u = u.strip_suffix("\u{feff}").unwrap_or(u);
+        if u.len() == t.len() {
+            break;
+        }
+        t = u;
+    }
     if t.is_empty() {
         return 0.0;
     }
@@ -517,7 +518,7 @@ fn string_to_number(s: &str) -> f64 {
     if let Some(x) = radix(["0x", "0X"], 16).or_else(|| radix(["0o", "0O"], 8)).or_else(|| radix(["0b", "0B"], 2)) {
         return x;
     }
-    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let unsigned = t.strip_prefix("+").or_else(|| t.strip_prefix("-")).unwrap_or(t);
     if unsigned == "Infinity" {
         return if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY };
     }

@@ -853,7 +853,7 @@ impl Ctx<'_> {
             return None;
         }
         let mut names = names?;
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         let event_type = event_type?;
         let filter = filter?;
