@@ -181,3 +181,23 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
   };
   await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue, trimGlue] });
 }
+
+// Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
+// one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.
+for (const path of ['dist/sieve_bg.wasm', 'dist/sieve_segments_bg.wasm']) {
+  const bytes = readFileSync(path);
+  const leb = (at) => {
+    let n = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      n += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return [n, at];
+    }
+  };
+  for (let at = 8; at < bytes.length; ) {
+    const id = bytes[at];
+    const [size, body] = leb(at + 1);
+    if (id === 9) throw new Error('scripts/bundle.mjs: ' + path + ' has an element section (an indirect call: a fn pointer, dyn Trait or Rust closure)');
+    at = body + size;
+  }
+}

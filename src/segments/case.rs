@@ -1,13 +1,13 @@
 //! Case mapping for `$ini`/`$nini`/`$alli` and the regex `i` flag. Pure: no I/O.
 //!
-//! ASCII text is mapped here. Other text is mapped by the function the driver installs with
-//! [`install`]: in the browser that is JavaScript's own `toLowerCase`/`toUpperCase`, which is
-//! what GrowthBook runs, so the engine wasm carries no Unicode case tables (std's cost
-//! 12.7 KB gzip of it, measured 2026-12-01). Until one is installed, natively std's mapping
-//! is used (the same Unicode rules, final sigma included), and on wasm32 non-ASCII text is
-//! left as it is.
-
-use std::cell::Cell;
+//! ASCII text is mapped here. Other text is mapped by the host: in the wasm build with the
+//! segments driver, by JavaScript's own `toLowerCase`/`toUpperCase` (what GrowthBook runs),
+//! so the engine wasm carries no Unicode case tables (std's cost 12.7 KB gzip of it,
+//! measured 2026-12-01). The driver defines `sieve_host_case`, declared below and linked in
+//! directly: not installed as a function pointer, because an indirect call gives the wasm a
+//! function table, which keeps every closure shim of wasm-bindgen and js-sys alive (1.0 KB
+//! gzip, measured 2026-12-02). Natively std's mapping is used (the same Unicode rules, final
+//! sigma included); a wasm32 build without the segments driver leaves non-ASCII text as it is.
 
 /// Which way to map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,22 +18,6 @@ pub enum Case {
     Upper,
 }
 
-/// A case mapping with JavaScript's semantics. With `per_char` false: the string's
-/// `toLowerCase()`/`toUpperCase()` (context rules such as the final sigma, characters that
-/// map to several). With `per_char` true: each character mapped on its own, keeping the
-/// characters whose mapping is not exactly one character (so the result has the same
-/// characters count, position by position).
-pub type MapFn = fn(&str, Case, bool) -> String;
-
-thread_local! {
-    static HOST: Cell<Option<MapFn>> = const { Cell::new(None) };
-}
-
-/// Installs the mapping used for non-ASCII text (the driver does, before any definition loads).
-pub fn install(map: MapFn) {
-    HOST.with(|h| h.set(Some(map)));
-}
-
 fn map_str(s: &str, case: Case, per_char: bool) -> String {
     if s.is_ascii() {
         return match case {
@@ -41,17 +25,37 @@ fn map_str(s: &str, case: Case, per_char: bool) -> String {
             Case::Upper => s.to_ascii_uppercase(),
         };
     }
-    match HOST.with(Cell::get) {
-        Some(map) => map(s, case, per_char),
-        None => fallback(s, case, per_char),
-    }
+    host(s, case, per_char)
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "web-segments"))]
+extern "Rust" {
+    /// A case mapping with JavaScript's semantics. With `per_char` false: the string's
+    /// `toLowerCase()`/`toUpperCase()` (context rules such as the final sigma, characters
+    /// that map to several). With `per_char` true: each character mapped on its own,
+    /// keeping the characters whose mapping is not exactly one character (so the result
+    /// has the same characters count, position by position). Defined by `web::segments`.
+    fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String;
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "web-segments"))]
+fn host(s: &str, case: Case, per_char: bool) -> String {
+    // SAFETY: `web::segments` defines `sieve_host_case` with this signature, in this crate
+    // and this build (the feature that compiles this declaration compiles the definition).
+    unsafe { sieve_host_case(s, case, per_char) }
+}
+
+#[cfg(all(target_arch = "wasm32", not(feature = "web-segments")))]
+fn host(s: &str, _: Case, _: bool) -> String {
+    s.to_owned()
+}
+
+/// std's mapping, with the same `per_char` rule as the host's.
 #[cfg(not(target_arch = "wasm32"))]
-fn fallback(s: &str, case: Case, per_char: bool) -> String {
+fn host(s: &str, case: Case, per_char: bool) -> String {
     let one = |c: char| -> char {
         let mut buf = [0; 4];
-        let mapped = fallback(c.encode_utf8(&mut buf), case, false);
+        let mapped = host(c.encode_utf8(&mut buf), case, false);
         let mut it = mapped.chars();
         match (it.next(), it.next()) {
             (Some(m), None) => m,
@@ -63,11 +67,6 @@ fn fallback(s: &str, case: Case, per_char: bool) -> String {
         (Case::Lower, false) => s.to_lowercase(),
         (Case::Upper, false) => s.to_uppercase(),
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn fallback(s: &str, _: Case, _: bool) -> String {
-    s.to_owned()
 }
 
 /// `s.toLowerCase()`.

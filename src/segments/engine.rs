@@ -7,7 +7,7 @@ use super::definition::{
     parse_definition, Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs, SegmentKey,
     SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING, MAX_SEGMENTS,
 };
-use super::eval::{self, property_values, Ctx};
+use super::eval::{self, property_values, Ctx, Members};
 use super::history::{History, Needs};
 use super::membership::{Member, Reason};
 use super::Tri;
@@ -371,8 +371,7 @@ impl Engine {
     pub fn explain(&self, key: &str) -> Option<Value> {
         let idx = self.defs.iter().position(|d| d.key.0 == key)?;
         let def = self.defs.get(idx)?;
-        let members = |k: &str| self.member_tri(k);
-        let ctx = self.ctx(self.last_now, &members, true);
+        let ctx = self.ctx(self.last_now, true);
         let mut out = Map::new();
         out.insert("key", Value::str(def.key.as_str()));
         let state = self.members.get(idx).and_then(|m| m.state);
@@ -456,15 +455,7 @@ impl Engine {
         now
     }
 
-    fn member_tri(&self, key: &str) -> Tri {
-        match self.defs.iter().position(|d| d.key.0 == key).and_then(|i| self.members.get(i)).and_then(|m| m.state) {
-            Some(true) => Tri::True,
-            Some(false) => Tri::False,
-            None => Tri::Unknown,
-        }
-    }
-
-    fn ctx<'a>(&'a self, now: i64, members: &'a dyn Fn(&str) -> Tri, explain: bool) -> Ctx<'a> {
+    fn ctx(&self, now: i64, explain: bool) -> Ctx<'_> {
         Ctx {
             now,
             utc_offset_min: self.utc_offset_min,
@@ -473,7 +464,7 @@ impl Engine {
             group: &self.group,
             context: &self.context,
             page: &self.page,
-            members,
+            members: Members { defs: &self.defs, states: &self.members },
             explain,
         }
     }
@@ -631,8 +622,7 @@ impl Engine {
     }
 
     fn eval_segment(&self, idx: usize, now: i64, explain: bool) -> Option<(eval::Out, Option<eval::Out>)> {
-        let members = |k: &str| self.member_tri(k);
-        let ctx = self.ctx(now, &members, explain);
+        let ctx = self.ctx(now, explain);
         let def = self.defs.get(idx)?;
         let c = eval::eval(&def.condition, &ctx);
         let e = def.exit_condition.as_ref().map(|x| eval::eval(x, &ctx));

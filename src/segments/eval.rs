@@ -4,9 +4,10 @@
 //! explain tree. Pure: no I/O, no clock.
 
 use super::condition::{eval_value_test, js_to_number, Missing};
-use super::definition::{Anchor, CalendarUnit, Coverage, Measure, Metric, Node, Scope, SelectorId, Window};
+use super::definition::{Anchor, CalendarUnit, Coverage, Definition, Measure, Metric, Node, Scope, SelectorId, Window};
 use super::duration::{add_months, Duration, DAY_MS};
 use super::history::{History, Interval};
+use super::membership::Member;
 use super::Tri;
 use crate::core::time::{civil_from_days, days_from_civil, parse_iso, Millis};
 use crate::json::{Map, Number, Value};
@@ -21,8 +22,28 @@ pub(crate) struct Ctx<'a> {
     pub context: &'a Value,
     pub page: &'a Value,
     /// Current membership of other segments by key.
-    pub members: &'a dyn Fn(&str) -> Tri,
+    pub members: Members<'a>,
     pub explain: bool,
+}
+
+/// The segments' current membership, by key: the engine's definitions and, parallel to
+/// them, their states. A plain struct rather than a closure: a `dyn Fn` is an indirect
+/// call, and the engine wasm without indirect calls carries no function table.
+#[derive(Clone, Copy)]
+pub(crate) struct Members<'a> {
+    pub defs: &'a [Definition],
+    pub states: &'a [Member],
+}
+
+impl Members<'_> {
+    /// The membership of segment `key` (unknown when there is no such segment).
+    pub(crate) fn tri(self, key: &str) -> Tri {
+        match self.defs.iter().position(|d| d.key.0 == key).and_then(|i| self.states.get(i)).and_then(|m| m.state) {
+            Some(true) => Tri::True,
+            Some(false) => Tri::False,
+            None => Tri::Unknown,
+        }
+    }
 }
 
 /// The result of evaluating a node.
@@ -499,7 +520,7 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
                 m.insert("node", Value::str("segment"));
                 m.insert("segment", Value::str(key.as_str()));
             }
-            ((ctx.members)(key.as_str()), None)
+            (ctx.members.tri(key.as_str()), None)
         }
         Node::Event { metric, test, coverage } => {
             let out = measure_metric(metric, *coverage, ctx, Some(test));

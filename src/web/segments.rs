@@ -77,7 +77,7 @@ struct SegDriver {
 /// dropped carries no drop code in the wasm).
 type Shared = &'static RefCell<SegDriver>;
 
-// The engine's case mapping for non-ASCII text (`segments::case::MapFn`): JavaScript's own,
+// The engine's case mapping for non-ASCII text (`segments::case`): JavaScript's own,
 // as GrowthBook runs it; with `c`, character by character (a character whose mapping is not
 // exactly one code point stays itself).
 #[wasm_bindgen(inline_js = "export function sieve_case(s,u,c){const f=x=>u?x.toUpperCase():x.toLowerCase();if(!c)return f(s);\
@@ -86,7 +86,9 @@ extern "C" {
     fn sieve_case(s: &str, upper: bool, per_char: bool) -> String;
 }
 
-fn js_case(s: &str, case: Case, per_char: bool) -> String {
+/// The engine's case mapping (declared in `segments::case`, which calls it directly).
+#[no_mangle]
+fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String {
     sieve_case(s, case == Case::Upper, per_char)
 }
 
@@ -514,7 +516,6 @@ impl SegmentsWasm {
         utc_offset: f64,
         wake: JsValue,
     ) -> SegmentsWasm {
-        crate::segments::case::install(js_case);
         let mut engine = Engine::new();
         engine.set_utc_offset(if utc_offset.is_finite() { utc_offset as i32 } else { 0 });
         let mut driver = SegDriver {
