@@ -324,9 +324,9 @@ impl Fragments {
     }
 
     /// Re-writes the page members when `key` (the page context's JSON text) changed.
-    pub fn set_page(&mut self, key: &str, page: impl FnOnce() -> BufferedPageContext) {
+    pub fn set_page(&mut self, key: &str) {
         if self.page_key != key || self.page.is_empty() {
-            let page = page();
+            let page = BufferedPageContext::from_json(key);
             let page_ctx = page.to_page_context();
             // The first member of `context`: no leading comma.
             self.page.clear();

@@ -121,7 +121,7 @@ impl Analytics {
 
     /// The page context now ([`Analytics::handle_page_context`]), parsed (default: empty).
     pub fn page_context(&self) -> BufferedPageContext {
-        parse_bpc(&self.page_now)
+        BufferedPageContext::from_json(&self.page_now)
     }
 
     /// The configuration.
@@ -212,12 +212,11 @@ impl Analytics {
         match page {
             Some(own) => {
                 self.fragments_current = false;
-                self.fragments.set_page(own, || parse_bpc(own));
+                self.fragments.set_page(own);
             }
             None if !self.fragments_current => {
                 self.fragments_current = true;
-                let page_now = &self.page_now;
-                self.fragments.set_page(page_now, || parse_bpc(page_now));
+                self.fragments.set_page(&self.page_now);
             }
             None => {}
         }
@@ -432,10 +431,4 @@ impl Analytics {
     }
 }
 
-/// A buffered page context from its JSON text (default when it is not an object).
-fn parse_bpc(text: &str) -> BufferedPageContext {
-    match crate::json::parse(text) {
-        Ok(Value::Object(bpc)) => BufferedPageContext::from_bpc(&bpc),
-        _ => BufferedPageContext::default(),
-    }
-}
+

@@ -22,6 +22,14 @@ pub struct BufferedPageContext {
 }
 
 impl BufferedPageContext {
+    /// From a `bpc` object's JSON text (default when it is not an object).
+    pub fn from_json(text: &str) -> BufferedPageContext {
+        match crate::json::parse(text) {
+            Ok(crate::json::Value::Object(bpc)) => BufferedPageContext::from_bpc(&bpc),
+            _ => BufferedPageContext::default(),
+        }
+    }
+
     /// Reads a `bpc` object (`{c, p, u, s, t, r}`); missing fields are empty.
     pub fn from_bpc(obj: &Map) -> BufferedPageContext {
         let s = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
