@@ -10,7 +10,6 @@
 use super::engine::StateError;
 use super::history::{Agg, Bucket, History, Needs};
 use super::membership::Member;
-use std::collections::VecDeque;
 
 const MAGIC: &[u8; 2] = b"SG";
 const VERSION: u8 = 1;
@@ -242,10 +241,10 @@ pub fn decode(text: &str) -> Result<Snapshot, StateError> {
             return Err(StateError::Malformed);
         }
         let mut prev = h.horizon;
-        let mut ring = VecDeque::with_capacity(n_ring);
+        let mut ring = Vec::with_capacity(n_ring);
         for _ in 0..n_ring {
             prev = prev.checked_add(r.i()?).ok_or(StateError::Malformed)?;
-            ring.push_back(prev);
+            ring.push(prev);
         }
         h.ring = ring;
         for a in h.life.iter_mut() {
@@ -262,7 +261,7 @@ pub fn decode(text: &str) -> Result<Snapshot, StateError> {
             for _ in 0..h.needs.paths.len() {
                 aggs.push(r.agg()?);
             }
-            h.buckets.push_back(Bucket { idx, count, aggs });
+            h.buckets.push(Bucket { idx, count, aggs });
         }
         snap.histories.push((canonical, h));
     }

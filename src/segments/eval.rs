@@ -603,7 +603,7 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     // Older attempts may have been evicted from the first step's ring.
     let first_complete = first.count as usize == first.ring.len();
-    if !first_complete && first.ring.front().is_none_or(|&o| win.start.is_none_or(|s| o > s)) {
+    if !first_complete && first.ring.first().is_none_or(|&o| win.start.is_none_or(|s| o > s)) {
         hi = n;
     }
     if let Window::Rolling { duration, offset } = window {
@@ -630,7 +630,7 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
                 }
                 None => {
                     // An evicted event could sit between `t` and the ring's oldest entry.
-                    if h.count as usize != h.ring.len() && h.ring.front().is_none_or(|&o| o > t) {
+                    if h.count as usize != h.ring.len() && h.ring.first().is_none_or(|&o| o > t) {
                         maybe_more = true;
                     }
                     break;

@@ -13,7 +13,6 @@
 //! evaluator turns an interval and a test into TRUE/FALSE/UNKNOWN.
 
 use super::duration::{DAY_MS, HOUR_MS};
-use std::collections::VecDeque;
 
 /// What the definitions need from one selector's history.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -140,9 +139,9 @@ pub struct History {
     /// Events seen since the horizon.
     pub count: u64,
     /// Invariant: ascending, at most `needs.ring` entries, the most recent events.
-    pub ring: VecDeque<i64>,
+    pub ring: Vec<i64>,
     /// Invariant: ascending `idx`, at most `needs.buckets` entries.
-    pub buckets: VecDeque<Bucket>,
+    pub buckets: Vec<Bucket>,
     /// Buckets before this index were dropped (retention); events before are not in buckets.
     pub pruned_before: i64,
     /// Lifetime aggregates, one per path.
@@ -161,8 +160,8 @@ impl History {
             first: None,
             last: None,
             count: 0,
-            ring: VecDeque::new(),
-            buckets: VecDeque::new(),
+            ring: Vec::new(),
+            buckets: Vec::new(),
             pruned_before: i64::MIN,
             life,
             life_days: 0,
@@ -194,10 +193,10 @@ impl History {
             }
         }
         while self.ring.len() > needs.ring {
-            self.ring.pop_front();
+            pop_front(&mut self.ring);
         }
         while self.buckets.len() > needs.buckets {
-            if let Some(b) = self.buckets.pop_front() {
+            if let Some(b) = pop_front(&mut self.buckets) {
                 self.pruned_before = (b.idx + 1).saturating_mul(needs.bucket_ms.max(1));
             }
         }
@@ -229,9 +228,9 @@ impl History {
         self.count = self.count.saturating_add(1);
         if self.needs.ring > 0 {
             if self.ring.len() >= self.needs.ring {
-                self.ring.pop_front();
+                pop_front(&mut self.ring);
             }
-            self.ring.push_back(t);
+            self.ring.push(t);
         }
         for (agg, v) in self.life.iter_mut().zip(values) {
             if let Some(x) = v {
@@ -240,10 +239,10 @@ impl History {
         }
         if self.needs.bucket_ms > 0 && self.needs.buckets > 0 {
             let idx = t.div_euclid(self.needs.bucket_ms);
-            if self.buckets.back().is_none_or(|b| b.idx != idx) {
-                self.buckets.push_back(Bucket { idx, count: 0, aggs: vec![Agg::default(); self.needs.paths.len()] });
+            if self.buckets.last().is_none_or(|b| b.idx != idx) {
+                self.buckets.push(Bucket { idx, count: 0, aggs: vec![Agg::default(); self.needs.paths.len()] });
             }
-            if let Some(b) = self.buckets.back_mut() {
+            if let Some(b) = self.buckets.last_mut() {
                 b.count = b.count.saturating_add(1);
                 for (agg, v) in b.aggs.iter_mut().zip(values) {
                     if let Some(x) = v {
@@ -262,12 +261,12 @@ impl History {
             return;
         }
         let keep_from = now.div_euclid(width) - self.needs.buckets as i64 + 1;
-        while let Some(front) = self.buckets.front() {
+        while let Some(front) = self.buckets.first() {
             if front.idx >= keep_from && self.buckets.len() <= self.needs.buckets {
                 break;
             }
             let idx = front.idx;
-            self.buckets.pop_front();
+            pop_front(&mut self.buckets);
             self.pruned_before = self.pruned_before.max((idx + 1).saturating_mul(width));
         }
     }
@@ -314,7 +313,7 @@ impl History {
         let in_window = |t: i64| start.is_none_or(|s| t > s) && t <= end;
         let c_ring = self.ring.iter().filter(|&&t| in_window(t)).count() as u64;
         let after_end = self.ring.iter().filter(|&&t| t > end).count() as u64;
-        let oldest = self.ring.front().copied();
+        let oldest = self.ring.first().copied();
         if self.ring_complete() {
             return Interval::exact(c_ring as f64);
         }
@@ -366,7 +365,7 @@ impl History {
             .collect();
         let mut possible = certain.clone();
         let width = self.needs.bucket_ms;
-        let ring_exact = self.ring_complete() || self.ring.front().is_some_and(|&o| o <= s);
+        let ring_exact = self.ring_complete() || self.ring.first().is_some_and(|&o| o <= s);
         if !ring_exact {
             if width <= 0 || self.pruned_before > s.saturating_add(1) {
                 return Interval { lo: certain_len(&mut certain), hi: f64::from(self.life_days) };
@@ -426,6 +425,13 @@ fn certain_len(days: &mut Vec<i64>) -> f64 {
     days.sort_unstable();
     days.dedup();
     days.len() as f64
+}
+
+/// Removes the oldest entry. The ring holds at most 32 timestamps and buckets are dropped
+/// once per bucket width, so the shift is cheap; a `VecDeque` per element type cost ~1.7 KB
+/// of wasm each.
+fn pop_front<T>(v: &mut Vec<T>) -> Option<T> {
+    (!v.is_empty()).then(|| v.remove(0))
 }
 
 #[cfg(test)]
