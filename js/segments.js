@@ -97,7 +97,7 @@ class Runtime {
   later(transitions, refresh) {
     if (!transitions.length && !refresh) return;
     // context.segments is current for the very next call (the wasm call has returned).
-    if (this.stamp) this.a._command(4, this.w.members());
+    if (this.stamp) this.a._command(4, this.w.read(0, '') ?? '[]');
     queueMicrotask(() => this.fire(transitions));
   }
 
@@ -131,10 +131,10 @@ class Runtime {
     return this.w.isMember(String(key)) ?? null;
   }
   list() {
-    return JSON.parse(this.w.list());
+    return JSON.parse(this.w.read(1, '') ?? '[]');
   }
   explain(key) {
-    const res = this.w.explain(String(key));
+    const res = this.w.read(2, String(key));
     return res === undefined ? null : JSON.parse(res);
   }
 }

@@ -636,41 +636,40 @@ impl SegmentsWasm {
         self.shared.try_borrow().ok()?.engine.is_member(key)
     }
 
-    /// The keys of the segments the visitor is in now (a JSON array).
-    pub fn members(&self) -> String {
-        self.shared.try_borrow().map(|d| d.members_value()).unwrap_or_else(|_| String::from("[]"))
-    }
-
-    /// `[{key, state, since}]` for every active definition (JSON).
-    pub fn list(&self) -> String {
-        let Ok(driver) = self.shared.try_borrow() else { return String::from("[]") };
-        let mut out = String::from("[");
-        for (i, status) in driver.engine.list().iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+    /// Reads the engine's state as JSON: `0` the keys of the segments the visitor is in now
+    /// (an array), `1` `[{key, state, since}]` for every active definition, `2` the evaluated
+    /// condition tree of segment `key` (`undefined` when there is none). One multiplexed
+    /// export instead of three: each export costs glue in the wasm and the JS.
+    pub fn read(&self, what: u8, key: &str) -> Option<String> {
+        let driver = self.shared.try_borrow().ok()?;
+        match what {
+            0 => Some(driver.members_value()),
+            1 => {
+                let mut out = String::from("[");
+                for (i, status) in driver.engine.list().iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"key\":");
+                    push_json_str(&mut out, status.key.as_str());
+                    out.push_str(",\"state\":");
+                    out.push_str(match status.state {
+                        Some(true) => "true",
+                        Some(false) => "false",
+                        None => "null",
+                    });
+                    out.push_str(",\"since\":");
+                    match status.since {
+                        Some(t) => push_u64(&mut out, t.0),
+                        None => out.push_str("null"),
+                    }
+                    out.push('}');
+                }
+                out.push(']');
+                Some(out)
             }
-            out.push_str("{\"key\":");
-            push_json_str(&mut out, status.key.as_str());
-            out.push_str(",\"state\":");
-            out.push_str(match status.state {
-                Some(true) => "true",
-                Some(false) => "false",
-                None => "null",
-            });
-            out.push_str(",\"since\":");
-            match status.since {
-                Some(t) => push_u64(&mut out, t.0),
-                None => out.push_str("null"),
-            }
-            out.push('}');
+            _ => Some(driver.engine.explain(key)?.to_json()),
         }
-        out.push(']');
-        out
-    }
-
-    /// The evaluated condition tree of `key` (JSON), or `undefined`.
-    pub fn explain(&self, key: &str) -> Option<String> {
-        Some(self.shared.try_borrow().ok()?.engine.explain(key)?.to_json())
     }
 
     /// Demo builds only (`demo-clock` feature): moves this module's clock forward by `ms`
