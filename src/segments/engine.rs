@@ -526,14 +526,14 @@ impl Engine {
             }
         }
         // Members: keep the state of unchanged versions; re-baseline the others.
-        let old_members: Vec<(SegmentKey, Member)> =
-            std::mem::take(&mut self.defs).into_iter().map(|d| d.key).zip(std::mem::take(&mut self.members)).collect();
+        let old_defs = std::mem::take(&mut self.defs);
+        let old_members = std::mem::take(&mut self.members);
         let fresh = self.fresh;
         self.members = defs
             .iter()
-            .map(|d| match old_members.iter().find(|(k, _)| *k == d.key) {
-                Some((_, m)) if m.version == d.version => *m,
-                Some((_, m)) => Member { version: d.version, baseline: true, ..*m },
+            .map(|d| match old_defs.iter().position(|o| o.key == d.key).and_then(|i| old_members.get(i)) {
+                Some(m) if m.version == d.version => *m,
+                Some(m) => Member { version: d.version, baseline: true, ..*m },
                 None => Member { version: d.version, baseline: !fresh, ..Member::default() },
             })
             .collect();
