@@ -823,8 +823,20 @@ impl Ctx<'_> {
             None => Some(Vec::new()),
             Some(Value::String(s)) if !s.is_empty() => Some(vec![s.clone()]),
             Some(Value::Array(items)) if !items.is_empty() && items.len() <= 32 => {
-                let names: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect();
-                if names.len() == items.len() && names.iter().all(|n| !n.is_empty()) {
+                // Sorted and without duplicates as they are read (the canonical form).
+                let mut names: Vec<String> = Vec::new();
+                let mut valid = true;
+                for item in items {
+                    match item.as_str() {
+                        Some(n) if !n.is_empty() => {
+                            if let Err(at) = names.binary_search_by(|x| x.as_str().cmp(n)) {
+                                names.insert(at, n.to_owned());
+                            }
+                        }
+                        _ => valid = false,
+                    }
+                }
+                if valid {
                     Some(names)
                 } else {
                     self.err(&np, "expected a name or an array of 1 to 32 names");
@@ -852,9 +864,7 @@ impl Ctx<'_> {
         if !ok {
             return None;
         }
-        let mut names = names?;
-        names.sort_unstable();
-        names.dedup();
+        let names = names?;
         let event_type = event_type?;
         let filter = filter?;
         // Canonical form: sorted names, type, where as given.

@@ -408,3 +408,19 @@ fn page_and_screen_selectors_and_session_start_is_internal() {
     let text = sim.engine.explain("sessions").unwrap().to_json();
     assert!(text.contains(r#""measured":{"min":2,"max":null}"#), "{text}");
 }
+
+#[test]
+fn a_list_of_names_counts_each_name_once_in_any_order() {
+    // Duplicates and order in the list do not matter: ["B","A","A"] selects A and B.
+    let cond = r#"{"event": {"name": ["Upgraded", "Signed Up", "Signed Up"]}, "measure": "count", "window": {"type": "lifetime"}, "test": {"$gte": 2}}"#;
+    let mut sim = Sim::new(&one(cond));
+    sim.track("Signed Up", "{}");
+    sim.track("Logged In", "{}");
+    assert_ne!(sim.member("s"), Some(true), "a name listed twice matches its event once");
+    sim.track("Upgraded", "{}");
+    assert_eq!(sim.member("s"), Some(true));
+    // An empty name in the list is a load error.
+    let bad = r#"{"event": {"name": ["Upgraded", ""]}, "measure": "count", "test": {"$gte": 1}}"#;
+    let report = Engine::new().load(Millis(T0), &j(&format!(r#"[{{"key": "s", "condition": {bad}}}]"#)));
+    assert!(report.accepted.is_empty(), "{report:?}");
+}
