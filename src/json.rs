@@ -773,6 +773,7 @@ impl Parser<'_> {
         false
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
