@@ -181,6 +181,13 @@ fn test_interval(test: &Value, iv: Interval, as_bool: bool) -> Tri {
         }
     };
     if iv.is_exact() {
+        // The common tests (`$gt`… with number operands on a number, `$eq`/`$ne` with
+        // booleans on a boolean) compare directly: the same answers as the general path,
+        // without writing the measure as a JSON number and reading both back.
+        let x = if iv.lo.is_infinite() { 9.0e15 } else { iv.lo };
+        if let Some(t) = direct_test(test, x, as_bool) {
+            return t;
+        }
         return eval_value_test(test, &value_of(iv.lo));
     }
     let Some(map) = test.as_object() else {
@@ -222,6 +229,40 @@ fn test_interval(test: &Value, iv: Interval, as_bool: bool) -> Tri {
         res = res.and(r);
     }
     res
+}
+
+/// [`test_interval`]'s fast path for an exact measure `x`: `None` when `test` has anything
+/// else than number comparisons (a number measure) or boolean `$eq`/`$ne` (a boolean one).
+fn direct_test(test: &Value, x: f64, as_bool: bool) -> Option<Tri> {
+    let map = test.as_object()?;
+    if map.is_empty() {
+        return None;
+    }
+    let mut res = true;
+    for (op, operand) in map.iter() {
+        let r = match (operand, as_bool) {
+            (Value::Bool(b), true) => match op {
+                "$eq" => (x > 0.0) == *b,
+                "$ne" => (x > 0.0) != *b,
+                _ => return None,
+            },
+            (Value::Number(n), false) => {
+                let c = n.as_f64()?;
+                match op {
+                    "$gt" => x > c,
+                    "$gte" => x >= c,
+                    "$lt" => x < c,
+                    "$lte" => x <= c,
+                    "$eq" => x == c,
+                    "$ne" => x != c,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        res &= r;
+    }
+    Some(if res { Tri::True } else { Tri::False })
 }
 
 fn tri3(certainly_true: bool, certainly_false: bool) -> Tri {
@@ -659,3 +700,6 @@ pub(crate) fn property_values(props: &Value, paths: &[String]) -> Vec<Option<f64
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
