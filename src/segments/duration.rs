@@ -90,14 +90,23 @@ impl Duration {
         self.ms + i64::from(self.months) * 31 * DAY_MS
     }
 
-    /// `t + self` (months in UTC calendar, clamped to the month's last day).
+    /// `t + self` (months in UTC calendar, clamped to the month's last day). Inlined with
+    /// the month check: evaluation calls it per ring entry, and most durations have no months.
+    #[inline(always)]
     pub fn add_to(self, t: i64) -> i64 {
-        add_months(t, i64::from(self.months)).saturating_add(self.ms)
+        let t = if self.months == 0 { t } else { add_months(t, i64::from(self.months)) };
+        t.saturating_add(self.ms)
     }
 
-    /// `t - self`.
+    /// `t - self` (inlined, as [`Duration::add_to`]).
+    #[inline(always)]
     pub fn sub_from(self, t: i64) -> i64 {
-        add_months(t.saturating_sub(self.ms), -i64::from(self.months))
+        let t = t.saturating_sub(self.ms);
+        if self.months == 0 {
+            t
+        } else {
+            add_months(t, -i64::from(self.months))
+        }
     }
 
     /// Whether the duration is zero.
