@@ -334,10 +334,20 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
     // Moments when an event enters or leaves a moving window.
     if let Window::Rolling { duration, offset } = &metric.window {
         let span = |t: i64| duration.add_to(offset.add_to(t));
+        // Without months both moments grow with `t`, and the ring is ascending: the first
+        // entry past `now` gives the earliest of each, and the rest cannot be earlier.
+        let monotonic = duration.months == 0 && offset.months == 0;
+        let (mut span_found, mut offset_found) = (false, false);
         for &t in &h.ring {
             // `t` is inside while `now - offset - duration < t <= now - offset`.
-            cand(&mut next, span(t), now);
-            cand(&mut next, offset.add_to(t), now);
+            let (s, o) = (span(t), offset.add_to(t));
+            span_found |= s > now;
+            offset_found |= o > now;
+            cand(&mut next, s, now);
+            cand(&mut next, o, now);
+            if monotonic && span_found && offset_found {
+                break;
+            }
         }
         // Bucketed events enter (offset) and leave (span) the window bucket by bucket.
         let width = h.needs.bucket_ms;
