@@ -97,10 +97,11 @@ pub(crate) fn set_wake_fn(wake: JsValue) {
 pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> (JsValue, u32) {
     let Ok(mut pending) = PENDING.0.try_borrow_mut() else { return (JsValue::UNDEFINED, u32::MAX) };
     let entry = Some((*shared, wake));
-    let token = match pending.slots.iter().position(Option::is_none) {
-        Some(free) => {
-            pending.slots[free] = entry;
-            free
+    let free = pending.slots.iter().position(Option::is_none);
+    let token = match free.and_then(|i| Some((i, pending.slots.get_mut(i)?))) {
+        Some((i, slot)) => {
+            *slot = entry;
+            i
         }
         None => {
             pending.slots.push(entry);
