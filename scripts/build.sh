@@ -55,14 +55,18 @@ cp "$WASM" target/sieve-segments.wasm
 # being 6-11 KB functions that V8 compiled with TurboFan for 24-32 ms each in the background
 # while a burst of calls ran in its baseline tier.
 bindgen_opt target/sieve-core.wasm sieve dist "--one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
-bindgen_opt target/sieve-segments.wasm sieve_segments dist "--one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# The engine's `sieve_host_case` is linked by name (see src/segments/case.rs), which also
+# exports it: the export is removed here (JS never calls it).
+SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"
+bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
   mkdir -p target/demo
   cargo_wasm web-segments,demo-clock
   cp "$WASM" target/sieve-segments-demo.wasm
   wasm-bindgen --target web --out-dir target/demo/pkg --out-name sieve_segments target/sieve-segments-demo.wasm
-  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-features \
+  # shellcheck disable=SC2086
+  node_modules/.bin/wasm-opt $SEG_UNEXPORT -Oz --strip-debug --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-multivalue \
     target/demo/pkg/sieve_segments_bg.wasm -o target/demo/sieve_segments_bg.wasm

@@ -5,8 +5,9 @@
 //! so the engine wasm carries no Unicode case tables (std's cost 12.7 KB gzip of it,
 //! measured 2026-12-01). The driver defines `sieve_host_case`, declared below and linked in
 //! directly: not installed as a function pointer, because an indirect call gives the wasm a
-//! function table, which keeps every closure shim of wasm-bindgen and js-sys alive (1.0 KB
-//! gzip, measured 2026-12-02). Natively std's mapping is used (the same Unicode rules, final
+//! function table, which keeps every closure shim of wasm-bindgen and js-sys alive (0.8 KB
+//! gzip, measured 2026-12-02). Its `#[no_mangle]` also exports it; `scripts/build.sh`
+//! removes that export. Natively std's mapping is used (the same Unicode rules, final
 //! sigma included); a wasm32 build without the segments driver leaves non-ASCII text as it is.
 
 /// Which way to map.
