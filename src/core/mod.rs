@@ -430,5 +430,3 @@ impl Analytics {
         self.delivery.poll_timeout(&self.config)
     }
 }
-
-

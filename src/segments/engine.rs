@@ -8,7 +8,7 @@ use super::definition::{
     SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING, MAX_SEGMENTS,
 };
 use super::eval::{self, property_values, Ctx, Members};
-use super::history::{History, Needs};
+use super::history::{pop_front, History, Needs};
 use super::membership::{Member, Reason};
 use super::Tri;
 use crate::core::time::Millis;
@@ -339,7 +339,7 @@ impl Engine {
 
     /// The next membership change, oldest first.
     pub fn poll_transition(&mut self) -> Option<Transition> {
-        (!self.transitions.is_empty()).then(|| self.transitions.remove(0))
+        pop_front(&mut self.transitions)
     }
 
     /// When the driver should call [`handle_timeout`](Engine::handle_timeout) next.

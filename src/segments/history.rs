@@ -436,10 +436,10 @@ fn certain_len(days: &mut [i64]) -> f64 {
     f64::from(n)
 }
 
-/// Removes the oldest entry. The ring holds at most 32 timestamps and buckets are dropped
-/// once per bucket width, so the shift is cheap; a `VecDeque` per element type cost ~1.7 KB
-/// of wasm each.
-fn pop_front<T>(v: &mut Vec<T>) -> Option<T> {
+/// Removes the oldest entry of a short queue kept in a `Vec` (the ring holds at most 32
+/// timestamps, buckets are dropped once per bucket width, the engine's pending transitions
+/// are few), so the shift is cheap; a `VecDeque` per element type cost ~1.7 KB of wasm each.
+pub(crate) fn pop_front<T>(v: &mut Vec<T>) -> Option<T> {
     (!v.is_empty()).then(|| v.remove(0))
 }
 

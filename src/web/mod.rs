@@ -40,7 +40,7 @@ extern "C" {
     fn console_warn(message: &str);
     #[wasm_bindgen(js_name = setTimeout)]
     /// The timer id is a number in browsers: kept as `f64`, not as a JS object reference.
-    pub(crate) fn set_timeout(handler: &JsValue, ms: u32) -> f64;
+    fn set_timeout(handler: &JsValue, ms: u32) -> f64;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub(crate) fn clear_timeout(id: f64);
 }
