@@ -591,13 +591,14 @@ impl Engine {
     }
 
     fn record(&mut self, now: i64, kind: EventType, name: &str, props: &Value, dirty: &mut [bool]) {
-        let mut ids: Vec<u16> = match self.by_name.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
-            Ok(at) => self.by_name.get(at).map(|(_, ids)| ids.clone()).unwrap_or_default(),
-            Err(_) => Vec::new(),
+        // Disjoint field borrows: the id lists are read while histories change (no copy of them).
+        let Engine { by_name, any_name, table, histories, sel_segments, .. } = self;
+        let named = match by_name.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+            Ok(at) => by_name.get(at).map_or(&[][..], |(_, ids)| ids.as_slice()),
+            Err(_) => &[],
         };
-        ids.extend_from_slice(&self.any_name);
-        for id in ids {
-            let Some(sel) = self.table.selectors.get(id as usize) else { continue };
+        for &id in named.iter().chain(any_name.iter()) {
+            let Some(sel) = table.selectors.get(id as usize) else { continue };
             let SelectorKind::Event { event_type, filter, .. } = &sel.kind else { continue };
             if *event_type != kind {
                 continue;
@@ -607,11 +608,11 @@ impl Engine {
                     continue;
                 }
             }
-            if let Some(Some(h)) = self.histories.get_mut(id as usize) {
+            if let Some(Some(h)) = histories.get_mut(id as usize) {
                 let values = property_values(props, &h.needs.paths);
                 h.record(now, &values);
             }
-            if let Some(segs) = self.sel_segments.get(id as usize) {
+            if let Some(segs) = sel_segments.get(id as usize) {
                 for &s in segs {
                     if let Some(d) = dirty.get_mut(s) {
                         *d = true;
