@@ -448,7 +448,8 @@ pub(crate) fn emit_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// The top-level items of a JSON array text, as slices of it, found without parsing them:
 /// only strings (with their escapes) and bracket depth are followed, nothing is validated.
-/// For text `JSON.stringify` wrote (no whitespace). `None` when `text` is not one array.
+/// For text `JSON.stringify` wrote (no whitespace). `None` when `text` is not one array, or
+/// when it nests deeper than [`parse`] accepts (its callers then parse it, and refuse it).
 pub fn array_items(text: &str) -> Option<Vec<&str>> {
     let bytes = text.as_bytes();
     if bytes.first() != Some(&b'[') {
@@ -461,7 +462,12 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
             continue;
         }
         match b {
-            b'[' | b'{' => depth += 1,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth as usize >= MAX_DEPTH {
+                    return None;
+                }
+            }
             b',' | b']' if depth == 0 => {
                 let item = text.get(start..i)?;
                 if b == b']' {
@@ -719,9 +725,19 @@ impl std::error::Error for ParseError {}
 /// # Errors
 /// Any malformed input, nesting deeper than [`MAX_DEPTH`], or trailing characters.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
+    parse_enveloped(text, 0)
+}
+
+/// [`parse`] with room for `levels` more nesting: for a body that wraps values which were
+/// limited to [`MAX_DEPTH`] themselves (a batch request: body, `batch` array, event).
+///
+/// # Errors
+/// As [`parse`], with the deeper limit.
+pub fn parse_enveloped(text: &str, levels: usize) -> Result<Value, ParseError> {
     let mut p = Parser {
         bytes: text.as_bytes(),
         pos: 0,
+        max_depth: MAX_DEPTH + levels,
         #[cfg(feature = "segments")]
         skip: &[],
     };
@@ -739,12 +755,13 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
 /// As [`parse`], for everything outside the skipped values.
 #[cfg(feature = "segments")]
 pub fn parse_without(text: &str, skip: &[&str]) -> Result<Value, ParseError> {
-    Parser { bytes: text.as_bytes(), pos: 0, skip }.finish()
+    Parser { bytes: text.as_bytes(), pos: 0, max_depth: MAX_DEPTH, skip }.finish()
 }
 
 struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
+    max_depth: usize,
     /// Top-level member names whose values are skipped ([`parse_without`]).
     #[cfg(feature = "segments")]
     skip: &'a [&'a str],
@@ -797,7 +814,7 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        if depth > MAX_DEPTH {
+        if depth > self.max_depth {
             return Err(ParseError::TooDeep);
         }
         match self.peek() {

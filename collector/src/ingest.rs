@@ -107,7 +107,9 @@ pub fn parse_request(
     }
     let text =
         std::str::from_utf8(body).map_err(|_| Rejection::request("request body is not UTF-8"))?;
-    let value = json::parse(text)
+    // Events nest as deep as the SDK's parser lets them ([`json::MAX_DEPTH`]); a batch adds
+    // two levels around them (the body and its `batch` array).
+    let value = json::parse_enveloped(text, 2)
         .map_err(|e| Rejection::request(&format!("invalid JSON: {}", e.message())))?;
     let Value::Object(mut top) = value else {
         return Err(Rejection::request("request body must be a JSON object"));
@@ -227,6 +229,22 @@ mod tests {
                 json: TRACK.into()
             }]
         );
+    }
+
+    #[test]
+    fn events_nest_as_deep_in_a_batch_as_on_their_own() {
+        // The deepest event the SDK's parser takes: its properties hold MAX_DEPTH - 1 levels.
+        let levels = json::MAX_DEPTH - 1;
+        let deep = format!("{}1{}", r#"{"d":"#.repeat(levels), "}".repeat(levels));
+        let event = TRACK.replacen('}', &format!(r#","properties":{deep}}}"#), 1);
+        assert!(json::parse(&event).is_ok());
+        let single = parse_request(Endpoint::Single("track"), event.as_bytes(), Some("wk"));
+        assert!(single.is_ok());
+        let batch = format!(r#"{{"batch":[{event}],"writeKey":"wk"}}"#);
+        assert_eq!(parse_request(Endpoint::Batch, batch.as_bytes(), None).map(|a| a.events.len()), Ok(1));
+        // One level more than the envelope allows is refused.
+        let batch = format!(r#"{{"batch":[[{event}]],"writeKey":"wk"}}"#);
+        reject(Endpoint::Batch, &batch, "invalid JSON: JSON nested too deeply", None);
     }
 
     #[test]

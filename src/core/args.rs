@@ -46,6 +46,8 @@ impl Arg {
 pub enum ArgError {
     /// `track` without a non-empty string event name.
     EventMissing,
+    /// A user or group id longer than [`crate::core::identity::MAX_ID_BYTES`].
+    IdTooLong,
 }
 
 impl ArgError {
@@ -53,6 +55,7 @@ impl ArgError {
     pub fn message(self) -> &'static str {
         match self {
             ArgError::EventMissing => "Event missing",
+            ArgError::IdTooLong => "the id is longer than 1024 bytes; the call was dropped",
         }
     }
 }

@@ -104,7 +104,7 @@ impl Payload {
         }
     }
 
-    fn options_mut(&mut self) -> &mut Map {
+    pub(crate) fn options_mut(&mut self) -> &mut Map {
         match self {
             Payload::Track(a) => &mut a.options,
             Payload::Page(_, a) => &mut a.options,

@@ -22,6 +22,16 @@ pub const GROUP_TRAITS_KEY: &str = "ajs_group_properties";
 pub const LEGACY_USER_COOKIE: &str = "ajs_user";
 /// Legacy cookie `"<anonymousId>----<userId>"` (read only).
 pub const LEGACY_SIO_COOKIE: &str = "_sio";
+/// Longest user, anonymous or group id taken (UTF-8 bytes). A userId and an anonymousId ride
+/// on every event, which Segment's API refuses over 32 KB: an id of tens of KB, once stored,
+/// would make every later event of this browser too large. Longer ids are refused when set
+/// and ignored when read back from storage.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// Whether `id` is short enough to be stored ([`MAX_ID_BYTES`]).
+pub fn id_fits(id: &str) -> bool {
+    id.len() <= MAX_ID_BYTES
+}
 
 /// Cookie holding the last ad-click referrer (`s:context.referrer`, name URL-encoded as
 /// js-cookie writes it).
@@ -174,7 +184,7 @@ fn decode_id(text: &str, store: Store) -> Option<String> {
         Ok(_) if store == Store::Local => return None,
         _ => text.to_owned(),
     };
-    Some(id).filter(|s| !s.is_empty())
+    Some(id).filter(|s| !s.is_empty() && id_fits(s))
 }
 
 /// Encodes a cookie value as js-cookie 3 does: `encodeURIComponent`, then the characters

@@ -56,8 +56,11 @@ pub enum CallError {
     Args(args::ArgError),
     /// The event's JSON exceeds 32 KB.
     TooLarge,
-    /// A plugin or middleware left something that is not a well-formed event.
+    /// The call, or a plugin or middleware after it, made something that is not a
+    /// well-formed event.
     Invalid(validate::ValidationError),
+    /// The call's arguments are not JSON the core takes (nested too deeply).
+    Json(crate::json::ParseError),
 }
 
 impl CallError {
@@ -67,6 +70,7 @@ impl CallError {
             CallError::Args(e) => e.message(),
             CallError::TooLarge => "event is larger than 32 KB and was not queued",
             CallError::Invalid(e) => e.message(),
+            CallError::Json(e) => e.message(),
         }
     }
 }
@@ -160,7 +164,7 @@ impl Analytics {
         page: &BufferedPageContext,
         dispatch: Dispatch,
     ) -> Result<String, CallError> {
-        let payload = match method {
+        let mut payload = match method {
             EventType::Track => Payload::Track(resolve_track(args).map_err(CallError::Args)?),
             EventType::Page => Payload::Page(EventType::Page, resolve_page(args)),
             EventType::Screen => Payload::Page(EventType::Screen, resolve_page(args)),
@@ -168,6 +172,27 @@ impl Analytics {
             EventType::Group => Payload::Group(resolve_user(args)),
             EventType::Alias => Payload::Alias(resolve_alias(args)),
         };
+        if let Payload::Identify(a) | Payload::Group(a) = &payload {
+            if !a.id.as_deref().is_none_or(identity::id_fits) {
+                return Err(CallError::Args(args::ArgError::IdTooLong));
+            }
+        }
+        // Overrides Segment's API would refuse the event for are dropped (the event keeps its
+        // own time and identity), with a notice: analytics.js sends them as they are.
+        let options = payload.options_mut();
+        let bad_time = options.get("timestamp").is_some_and(|t| !t.as_str().is_some_and(|t| time::parse_iso(t).is_some()));
+        let bad_anonymous = options.get("anonymousId").and_then(Value::as_str).is_some_and(|a| !identity::id_fits(a));
+        let bad_user = options.get("userId").is_some_and(|u| !matches!(u, Value::String(_) | Value::Number(_) | Value::Null));
+        for (bad, key, reason) in [
+            (bad_time, "timestamp", "options.timestamp is not an ISO 8601 date: the call's own time was used"),
+            (bad_anonymous, "anonymousId", "options.anonymousId is longer than 1024 bytes: it was ignored"),
+            (bad_user, "userId", "options.userId is not a string or a number: it was ignored"),
+        ] {
+            if bad {
+                options.remove(key);
+                self.delivery.notify(Notice { code: "invalid_option", reason: String::from(reason), count: 1 });
+            }
+        }
         // options.anonymousId on any call changes the stored anonymousId (analytics.js).
         if let Some(Value::String(anonymous_id)) = payload.options().get("anonymousId") {
             let anonymous_id = anonymous_id.clone();
@@ -187,12 +212,34 @@ impl Analytics {
         let kind = method;
         let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
         let mut event = event::build(&input, payload, &mut self.entropy);
+        // What the API would refuse never enters a batch (a refused batch loses every event
+        // in it): `group` without any group id, `alias` without ids.
+        validate::validate_map(&event).map_err(CallError::Invalid)?;
         event.insert("writeKey", Value::str(self.config.write_key.as_str()));
         let json = event.to_json();
         match dispatch {
             Dispatch::Queue => self.queue_event(now, kind, &event, json),
             Dispatch::Return => Ok(json),
         }
+    }
+
+    /// A call in the shim's wire form (`types` letters and `values`, a JSON array: see
+    /// [`args::decode_args`]): `track(name[, properties])` through
+    /// [`Analytics::handle_track_text`], any other call parsed and through
+    /// [`Analytics::handle_call`] (with the page context now unless the call brought one).
+    ///
+    /// # Errors
+    /// As [`Analytics::handle_call`], or [`CallError::Json`].
+    pub fn handle_wire_call(&mut self, now: Millis, method: EventType, types: &str, values: &str, dispatch: Dispatch) -> Result<String, CallError> {
+        if method == EventType::Track {
+            if let Some((name, properties, page)) = args::plain_track(types, values) {
+                return self.handle_track_text(now, name, properties, page, dispatch);
+            }
+        }
+        let values = crate::json::parse(values).map_err(CallError::Json)?;
+        let (args, page) = args::decode_args(types, &values);
+        let page = page.unwrap_or_else(|| self.page_context());
+        self.handle_call(now, method, &args, &page, dispatch)
     }
 
     /// `track(name)` / `track(name, properties)` without options or callback-only extras:
@@ -303,14 +350,29 @@ impl Analytics {
 
     /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` clears it.
     pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
+        if !self.id_fits(id.as_deref()) {
+            return;
+        }
         self.identity.set_anonymous_id(id);
         self.collect_writes();
     }
 
     /// `user().id(id)`: sets or (with `None`) clears the user id without an event.
     pub fn handle_set_user_id(&mut self, id: Option<String>) {
+        if !self.id_fits(id.as_deref()) {
+            return;
+        }
         self.identity.set_user_id(id);
         self.collect_writes();
+    }
+
+    /// Whether an id given without an event fits ([`identity::MAX_ID_BYTES`]); a notice if not.
+    fn id_fits(&mut self, id: Option<&str>) -> bool {
+        let fits = id.is_none_or(identity::id_fits);
+        if !fits {
+            self.delivery.notify(Notice { code: "invalid_call", reason: String::from(args::ArgError::IdTooLong.message()), count: 1 });
+        }
+        fits
     }
 
     /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.

@@ -2,7 +2,7 @@
 //! Pure: no I/O.
 
 use crate::core::time::parse_iso;
-use crate::json::Value;
+use crate::json::{Map, Value};
 
 /// Largest accepted event, in bytes of JSON (Segment's HTTP API limit).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -84,7 +84,14 @@ fn object_or_absent(v: Option<&Value>) -> bool {
 /// # Errors
 /// The first rule the event breaks.
 pub fn validate(event: &Value) -> Result<(), ValidationError> {
-    let map = event.as_object().ok_or(ValidationError::NotAnObject)?;
+    validate_map(event.as_object().ok_or(ValidationError::NotAnObject)?)
+}
+
+/// [`validate`] for an event already known to be an object.
+///
+/// # Errors
+/// The first rule the event breaks.
+pub fn validate_map(map: &Map) -> Result<(), ValidationError> {
     let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
     if !matches!(kind, "track" | "page" | "screen" | "identify" | "group" | "alias") {
         return Err(ValidationError::BadType);

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use super::{clock, env, on_wake, pump, pump_after_call, set_wake_fn, storage, take_wake, Driver, Shared};
-use crate::core::args::{decode_args, plain_track};
 use crate::core::config::Config;
 use crate::core::time::Millis;
 use crate::core::{Analytics, Dispatch, EventType};
@@ -94,24 +93,7 @@ impl AnalyticsWasm {
         };
         let (types, values) = input.split_at(split);
         let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
-        let items = if method == EventType::Track { plain_track(types, values) } else { None };
-        let result = match items {
-            // `track(name)` / `track(name, properties)`, the common call: written without a tree.
-            Some((name, properties, page)) => {
-                self.with_core(|core, now| core.handle_track_text(now, name, properties, page, dispatch))
-            }
-            None => {
-                let values = match json::parse(values) {
-                    Ok(v) => v,
-                    Err(e) => return crate::json::concat(&["!", e.message()]),
-                };
-                let (args, page) = decode_args(types, &values);
-                self.with_core(|core, now| {
-                    let page = page.unwrap_or_else(|| core.page_context());
-                    core.handle_call(now, method, &args, &page, dispatch)
-                })
-            }
-        };
+        let result = self.with_core(|core, now| core.handle_wire_call(now, method, types, values, dispatch));
         match result {
             Some(Ok(json)) => json,
             Some(Err(e)) => crate::json::concat(&["!", e.message()]),

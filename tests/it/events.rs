@@ -178,6 +178,87 @@ fn every_built_event_passes_the_collector_validation() {
 }
 
 #[test]
+fn calls_that_would_make_an_event_the_api_refuses_are_refused_and_nothing_is_queued() {
+    use sieve::core::validate::ValidationError;
+    use sieve::core::CallError;
+    // (method, types, values, the refusal): a refused event would take its whole batch with it.
+    let table = [
+        ("group", "u", "[null]", ValidationError::MissingGroupId),
+        ("group", "o", r#"[{"plan":"pro"}]"#, ValidationError::MissingGroupId),
+        ("alias", "", "[]", ValidationError::BadAlias),
+        ("alias", "No", r#"[null,{"o":1}]"#, ValidationError::BadAlias),
+    ];
+    for (method, types, values, want) in table {
+        let mut sim = Sim::new("{}", "{}");
+        assert_eq!(sim.call_wire(method, types, values).unwrap_err(), CallError::Invalid(want), "{method} {values}");
+        sim.track("after");
+        sim.advance(6_000);
+        let sent: Vec<Value> = (0..sim.sent.len()).flat_map(|i| sim.batch(i)).collect();
+        assert_eq!(sent.len(), 1, "{method} {values}: only the next call's event");
+    }
+    // With a stored group id, group(traits) is a group event.
+    let mut sim = Sim::new("{}", "{}");
+    sim.call_wire("group", "s", r#"["g1"]"#).unwrap();
+    let e = sim.call_wire("group", "o", r#"[{"plan":"pro"}]"#).unwrap();
+    assert_eq!(e.get("groupId").and_then(Value::as_str), Some("g1"));
+}
+
+#[test]
+fn what_the_sdk_accepts_at_any_nesting_the_collector_parses_in_a_batch() {
+    // Properties nested `depth` levels, through the text fast path (track(name, props)) and
+    // the general path (options make it general; identify traits): accepted calls must reach
+    // the API in a body the collector parses (events limited to MAX_DEPTH, plus the batch
+    // envelope), deeper ones are refused when called, never sent to be refused with the batch.
+    let calls = [("track", "so", "[\"e\",{}]"), ("track", "soo", "[\"e\",{},{\"o\":1}]"), ("identify", "so", "[\"u\",{}]")];
+    for (method, types, template) in calls {
+        let mut accepted = 0;
+        for depth in (json::MAX_DEPTH - 6)..(json::MAX_DEPTH + 4) {
+            let nested = format!("{}1{}", "{\"d\":".repeat(depth), "}".repeat(depth));
+            let values = template.replacen("{}", &nested, 1);
+            let mut sim = Sim::new("{}", "{}");
+            let res = sim.call_text(method, types, &values);
+            sim.advance(6_000);
+            match res {
+                Ok(_) => {
+                    accepted += 1;
+                    assert_eq!(sim.sent.len(), 1, "{method} {types} depth {depth}");
+                    let body = &sim.sent[0].1.body;
+                    assert!(json::parse_enveloped(body, 2).is_ok(), "{method} {types} depth {depth}: the collector would refuse the batch");
+                }
+                Err(e) => {
+                    assert_eq!(e.message(), "JSON nested too deeply", "{method} {types} depth {depth}");
+                    assert!(sim.sent.is_empty());
+                }
+            }
+        }
+        assert!((1..10).contains(&accepted), "{method} {types}: {accepted} of 10 depths accepted");
+    }
+}
+
+#[test]
+fn options_the_api_would_refuse_are_dropped_with_a_notice() {
+    // (options, the event's timestamp (None: the call's own time), its userId, a notice?)
+    let table: [(&str, Option<&str>, Value, bool); 6] = [
+        (r#"{"timestamp":"2021-02-03T04:05:06Z"}"#, Some("2021-02-03T04:05:06Z"), Value::Null, false),
+        (r#"{"timestamp":"yesterday"}"#, None, Value::Null, true),
+        (r#"{"timestamp":{}}"#, None, Value::Null, true),
+        (r#"{"timestamp":5}"#, None, Value::Null, true),
+        (r#"{"userId":{"a":1}}"#, None, Value::Null, true),
+        (r#"{"userId":"u7"}"#, None, Value::str("u7"), false),
+    ];
+    for (options, timestamp, user_id, notice) in table {
+        let mut sim = Sim::new("{}", "{}");
+        let e = sim.call_wire("track", "soo", &format!(r#"["e",{{}},{options}]"#)).unwrap();
+        let own = sim.now.to_iso();
+        assert_eq!(e.get("timestamp").and_then(Value::as_str), Some(timestamp.unwrap_or(own.as_str())), "{options}");
+        assert_eq!(e.get("userId"), Some(&user_id), "{options}");
+        assert_eq!(sieve::core::validate::validate(&e), Ok(()), "{options}");
+        let codes: Vec<&str> = sim.notices.iter().map(|n| n.code).collect();
+        assert_eq!(codes, if notice { vec!["invalid_option"] } else { vec![] }, "{options}");
+    }
+}
+
+#[test]
 fn integrations_decide_whether_segment_io_gets_the_event() {
     // (init options, per-call options, queued?)
     let table = [

@@ -205,3 +205,39 @@ fn custom_storage_keys_from_load_options() {
         assert!(!sim.local.contains_key(default_key) && !sim.cookies.contains_key(default_key), "{default_key} unused");
     }
 }
+
+#[test]
+fn ids_longer_than_the_limit_are_refused_when_set_and_ignored_when_restored() {
+    use sieve::core::identity::MAX_ID_BYTES;
+    let fits = "i".repeat(MAX_ID_BYTES);
+    let long = "i".repeat(MAX_ID_BYTES + 1);
+    let quoted = |s: &str| Value::str(s).to_json();
+    // Through calls: (method, id, accepted?)
+    for (method, id, accepted) in [("identify", &fits, true), ("identify", &long, false), ("group", &fits, true), ("group", &long, false)] {
+        let mut sim = Sim::new("{}", "{}");
+        let res = sim.call_wire(method, "s", &format!("[{}]", quoted(id)));
+        assert_eq!(res.is_ok(), accepted, "{method} of {} bytes", id.len());
+        if !accepted {
+            assert_eq!(res.unwrap_err().message(), "the id is longer than 1024 bytes; the call was dropped");
+            assert_eq!((sim.core.identity().user_id(), sim.core.identity().group_id()), (None, None));
+        }
+    }
+    // Without an event: the id stays as it was, with a notice.
+    let mut sim = Sim::new("{}", "{}");
+    let anon = sim.core.identity().anonymous_id().map(str::to_owned);
+    sim.core.handle_set_anonymous_id(Some(long.clone()));
+    sim.core.handle_set_user_id(Some(long.clone()));
+    sim.step();
+    assert_eq!(sim.core.identity().anonymous_id().map(str::to_owned), anon);
+    assert_eq!(sim.core.identity().user_id(), None);
+    assert_eq!(sim.notices.iter().filter(|n| n.code == "invalid_call").count(), 2);
+    // options.anonymousId: ignored, the event keeps the stored one.
+    let e = sim.call_wire("track", "soo", &format!(r#"["e",{{}},{{"anonymousId":{}}}]"#, quoted(&long))).unwrap();
+    assert_eq!(e.get("anonymousId").and_then(Value::as_str), anon.as_deref());
+    assert_eq!(sim.notices.last().map(|n| n.code), Some("invalid_option"));
+    // Stored by someone else: as if absent (a fresh anonymousId, no user).
+    let stored = Sim::with_storage("{}", "{}", snapshot(&[("ajs_anonymous_id", &long)], &[("ajs_user_id", &quoted(&long))]));
+    let restored = stored.core.identity().anonymous_id().unwrap_or_default();
+    assert_eq!(restored.len(), 36, "a fresh UUID");
+    assert_eq!(stored.core.identity().user_id(), None);
+}

@@ -83,6 +83,15 @@ impl Sim {
         self.call_args(method, &args, page.unwrap_or_else(|| page_at("https://www.example.com/shop?q=1")))
     }
 
+    /// A call as the web driver makes it: `track(name[, properties])` through the text fast
+    /// path, anything else parsed (the page context: the core's own).
+    pub fn call_text(&mut self, method: &str, types: &str, values: &str) -> Result<String, CallError> {
+        let method = EventType::from_name(method).unwrap();
+        let res = self.core.handle_wire_call(self.now, method, types, values, Dispatch::Queue);
+        self.step();
+        res
+    }
+
     pub fn call_args(&mut self, method: &str, args: &[Arg], page: BufferedPageContext) -> Result<Value, CallError> {
         let method = EventType::from_name(method).unwrap();
         let res = self.core.handle_call(self.now, method, args, &page, Dispatch::Queue);
