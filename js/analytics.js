@@ -2,7 +2,7 @@
 // arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
 // call has returned, and never lets an exception reach the caller.
 import { AnalyticsWasm, wake } from '../target/pkg/sieve.js';
-import { encodeArgs, pageJson } from './args.js';
+import { encodeArgs, pageJson, toJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
 import { Context, textOf } from './context.js';
@@ -12,9 +12,10 @@ export { Context };
 
 export const VERSION = '0.1.0';
 const noop = () => {};
+// `p`, marked handled: rejected for callers that await it, never an unhandled rejection.
+const handled = (p) => (p.catch(noop), p);
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
-
 export class Analytics extends Emitter {
   constructor(writeKey, settings, options) {
     super();
@@ -54,13 +55,16 @@ export class Analytics extends Emitter {
     console.error('[sieve] internal error; analytics is disabled for this page', err);
   }
 
-  _reject(message, code) {
+  // A console warning and the `error` emitter event; returns the Error.
+  _warn(message, code) {
     const err = new Error(message);
     console.warn('[sieve] ' + message);
     this.emit('error', { code, reason: err });
-    const p = Promise.reject(err);
-    p.catch(noop); // rejected for callers that await it, never an unhandled rejection
-    return p;
+    return err;
+  }
+
+  _reject(message, code) {
+    return handled(Promise.reject(this._warn(message, code)));
   }
 
   _call(method, args) {
@@ -162,7 +166,7 @@ export class Analytics extends Emitter {
     return this._call('alias', args);
   }
   pageview(url) {
-    return this.page({ path: url }).then(() => this);
+    return handled(this.page({ path: url }).then(() => this));
   }
 
   // Identity reads and commands go through two multiplexed exports (see web/bindings.rs).
@@ -182,22 +186,46 @@ export class Analytics extends Emitter {
   setAnonymousId(id) {
     if (id === undefined) return this._get(1, null);
     // null clears it (a fresh one comes with the next event or read), as in analytics.js.
-    this._command(1, id === null ? undefined : String(id));
-    return id === null ? null : this._get(1, null);
+    if (id === null) {
+      this._command(1);
+      return null;
+    }
+    const s = this._id('setAnonymousId', id);
+    if (s !== undefined) this._command(1, s);
+    return this._get(1, null);
+  }
+
+  // An id as the core takes it: a string, or a finite number as its decimal text; anything
+  // else is refused with a warning (undefined returned, nothing changes).
+  _id(method, value) {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && isFinite(value)) return String(value);
+    this._warn(method + '(): an id must be a string or a number; it was not changed', 'invalid_call');
   }
 
   user() {
     const self = this;
     return {
       id(value) {
-        if (value !== undefined) self._command(6, value === null ? undefined : String(value));
+        if (value === null) self._command(6);
+        else if (value !== undefined) {
+          const s = self._id('user().id', value);
+          if (s !== undefined) self._command(6, s);
+        }
         return self._get(0, null);
       },
       anonymousId(value) {
         return self.setAnonymousId(value);
       },
       traits(value) {
-        if (value !== undefined) self._command(2, JSON.stringify(value ?? {}));
+        if (value !== undefined) {
+          const [json, cleaned] = toJson(value ?? {});
+          if (typeof json !== 'string') self._warn('user().traits(): the traits cannot be serialized; they were not changed', 'invalid_payload');
+          else {
+            if (cleaned) self._warn('user().traits(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
+            self._command(2, json);
+          }
+        }
         return JSON.parse(self._get(2, '{}'));
       },
     };
@@ -228,12 +256,14 @@ export class Analytics extends Emitter {
     });
   }
 
+  // Rejections of the promises below reach callers that await them, never the page as
+  // unhandled.
   register(...plugins) {
-    return this._pipe.register(this, plugins);
+    return handled(this._pipe.register(this, plugins));
   }
 
   deregister(...names) {
-    return this._pipe.deregister(this, names);
+    return handled(this._pipe.deregister(this, names));
   }
 
   addSourceMiddleware(fn) {
@@ -243,7 +273,14 @@ export class Analytics extends Emitter {
 
   // dist/autotrack.js, loaded on first use; resolves with the instance.
   _autotrack(fn, args) {
-    return chunk('autotrack', this).then((m) => (m && m[fn](this, ...args), this));
+    return chunk('autotrack', this).then((m) => {
+      try {
+        if (m) m[fn](this, ...args);
+      } catch (err) {
+        this._warn(fn + '(): ' + (err && err.message), 'invalid_call');
+      }
+      return this;
+    });
   }
   trackLink(...args) {
     return this._autotrack('trackLink', args);
@@ -280,8 +317,14 @@ export class Analytics extends Emitter {
   push(args) {
     if (!Array.isArray(args)) return;
     const [method, ...rest] = args;
-    if (typeof this[method] === 'function') this[method](...rest);
+    if (PUBLIC_METHODS.has(method)) this[method](...rest);
   }
 }
 
-export { EVENT_METHODS };
+// What `push([method, ...args])` and the snippet's queue may call: the public API (never an
+// internal `_` method, `constructor` or anything inherited from Object).
+const PUBLIC_METHODS = new Set(
+  [Emitter.prototype, Analytics.prototype].flatMap((p) => Object.getOwnPropertyNames(p)).filter((n) => n[0] !== '_' && n !== 'constructor'),
+);
+
+export { EVENT_METHODS, PUBLIC_METHODS };

@@ -98,55 +98,69 @@ function replacer(flags, seen) {
 }
 
 /**
- * Encodes call arguments. Returns [types, json, cleaned]; `cleaned` is true when values had
- * to be changed to be sent (circular structures, BigInts, functions, DOM nodes); `json` is
- * null when even that failed (a throwing getter or toJSON). The page context now is not
- * part of it (see `pageJson`); a buffered one passed as the last argument is (`b`).
+ * `value` as JSON text, cleaned as call arguments are: [json, cleaned]. `cleaned` is true
+ * when values had to be changed (circular structures, BigInts, functions, DOM nodes);
+ * `json` is null when even that failed (a throwing getter, toJSON or proxy), undefined for
+ * what JSON has no text for (undefined, a symbol, a function).
+ */
+export function toJson(value) {
+  const flags = { cleaned: false };
+  try {
+    const odd = value !== null && typeof value === 'object' && suspect(value, 0);
+    return [odd ? JSON.stringify(value, replacer(flags)) : JSON.stringify(value), flags.cleaned];
+  } catch (_) {
+    // A circular structure: mark repeated objects (second pass, only on this slow path).
+    try {
+      return [JSON.stringify(value, replacer(flags, new WeakSet())), true];
+    } catch (_) {
+      return [null, true];
+    }
+  }
+}
+
+/**
+ * Encodes call arguments. Returns [types, json, cleaned] (see `toJson`); `json` is null when
+ * the arguments cannot be sent at all. The page context now is not part of it (see
+ * `pageJson`); a buffered one passed as the last argument is (`b`).
  */
 export function encodeArgs(args) {
   let types = '';
   const values = [];
   const last = args.length - 1;
-  for (let i = 0; i <= last; i++) {
-    const a = args[i];
-    const t = typeof a;
-    if (t === 'string') {
-      types += 's';
-      values.push(a);
-    } else if (t === 'number') {
-      types += 'n';
-      values.push(String(a));
-    } else if (t === 'function') {
-      types += 'f';
-      values.push(null);
-    } else if (a === undefined) {
-      types += 'u';
-      values.push(null);
-    } else if (a === null) {
-      types += 'N';
-      values.push(null);
-    } else if (i === last && isBpc(a)) {
-      types += 'b';
-      values.push(a);
-    } else if (isPlain(a)) {
-      types += 'o';
-      values.push(a);
-    } else {
-      types += 'x';
-      values.push(null);
-    }
-  }
-  const flags = { cleaned: false };
   try {
-    const json = suspect(values, 0) ? JSON.stringify(values, replacer(flags)) : JSON.stringify(values);
-    return [types, json, flags.cleaned];
-  } catch (_) {
-    // A circular structure: mark repeated objects (second pass, only on this slow path).
-    try {
-      return [types, JSON.stringify(values, replacer(flags, new WeakSet())), true];
-    } catch (_) {
-      // A getter or toJSON that throws: nothing sensible can be sent.
-      return [types, null, true];
+    for (let i = 0; i <= last; i++) {
+      const a = args[i];
+      const t = typeof a;
+      if (t === 'string') {
+        types += 's';
+        values.push(a);
+      } else if (t === 'number') {
+        types += 'n';
+        values.push(String(a));
+      } else if (t === 'function') {
+        types += 'f';
+        values.push(null);
+      } else if (a === undefined) {
+        types += 'u';
+        values.push(null);
+      } else if (a === null) {
+        types += 'N';
+        values.push(null);
+      } else if (i === last && isBpc(a)) {
+        types += 'b';
+        values.push(a);
+      } else if (isPlain(a)) {
+        types += 'o';
+        values.push(a);
+      } else {
+        types += 'x';
+        values.push(null);
+      }
     }
+  } catch (_) {
+    // A proxy whose traps throw (its type cannot even be told).
+    return [types, null, true];
   }
+  const [json, cleaned] = toJson(values);
+  return [types, json, cleaned];
 }

@@ -1,6 +1,7 @@
 // Start-up shared by the script-tag and npm entries, once the live instance exists: the
 // `initialize` event, the `ajs_*` query string, then every queued call in the order it was made.
 import { pageContext } from './args.js';
+import { PUBLIC_METHODS } from './analytics.js';
 
 /** `initialPageview: true`: a page() captured now, to be replayed first. */
 export function initialPageview(options) {
@@ -23,7 +24,7 @@ export function boot(analytics, options, queued, query) {
     const [method, args, resolve, reject] = Array.isArray(call)
       ? [call[0], call.slice(1)]
       : [call.method, call.args, call.resolve, call.reject];
-    if (typeof analytics[method] !== 'function') continue;
+    if (!PUBLIC_METHODS.has(method)) continue;
     try {
       const result = analytics[method](...args);
       if (resolve) resolve(result);

@@ -85,7 +85,13 @@ export class Pipeline {
     const ctx = this.C.system();
     await Promise.all(
       plugins.map(async (plugin) => {
-        if (!plugin || typeof plugin !== 'object' || !plugin.name) {
+        let name, type;
+        try {
+          if (plugin && typeof plugin === 'object') ({ name, type } = plugin);
+        } catch (_) {
+          name = undefined; // a proxy or getter that throws when read
+        }
+        if (!name) {
           console.warn('[sieve] register(): not a plugin', plugin);
           return;
         }
@@ -100,7 +106,7 @@ export class Pipeline {
           }
         };
         // Destination plugins load without being awaited (analytics.js), the others are.
-        if (plugin.type === 'destination') load();
+        if (type === 'destination') load();
         else await load();
       }),
     );
@@ -127,7 +133,12 @@ export class Pipeline {
   }
 
   addDestinationMiddleware(name, fns) {
-    for (const fn of fns) this._destinationMiddleware.push([name === '*' ? '*' : String(name).toLowerCase(), fn]);
+    const key = name === '*' ? '*' : typeof name === 'string' || typeof name === 'number' ? String(name).toLowerCase() : null;
+    if (key === null) {
+      console.warn('[sieve] addDestinationMiddleware(): the integration name must be a string');
+      return;
+    }
+    for (const fn of fns) this._destinationMiddleware.push([key, fn]);
   }
 
   ready() {

@@ -23,6 +23,10 @@ async function fetchDefinitions(url) {
 }
 
 /** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
+// A segment key as the engine takes it: a string, or a number's text; anything else names
+// no segment (and is never converted: a conversion can throw).
+const keyOf = (key) => (typeof key === 'string' ? key : typeof key === 'number' ? String(key) : undefined);
+
 export async function attach(api, wasmUrl) {
   const url = api._opt.url;
   const [, fetched] = await Promise.all([init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }), url ? fetchDefinitions(url) : null]);
@@ -128,13 +132,16 @@ class Runtime {
   }
 
   isMember(key) {
-    return this.w.isMember(String(key)) ?? null;
+    const k = keyOf(key);
+    return k === undefined ? null : (this.w.isMember(k) ?? null);
   }
   list() {
     return JSON.parse(this.w.read(1, '') ?? '[]');
   }
   explain(key) {
-    const res = this.w.read(2, String(key));
+    const k = keyOf(key);
+    if (k === undefined) return null;
+    const res = this.w.read(2, k);
     return res === undefined ? null : JSON.parse(res);
   }
 }

@@ -132,7 +132,7 @@ export async function newPage(browser, contextOptions) {
   page.logs = [];
   page.errors = [];
   page.on('console', (m) => page.logs.push({ type: m.type(), text: m.text() }));
-  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('pageerror', (e) => page.errors.push(e.stack || String(e))); // the stack names the culprit
   return page;
 }
 

@@ -356,9 +356,10 @@ export const SCENARIOS = [
             await rec('opts', () => analytics.alias('to2', { o: 1 }, cb('cb')));`,
   },
   {
-    // Both SDKs send an alias without userId; the collector rejects that request (400), so it
-    // is left to go alone (batch timeout 100 ms) and only how the call settled is compared.
+    // analytics.js sends an alias without userId, which the collector rejects (400): it is
+    // left to go alone (batch timeout 100 ms) and only how the call settled is compared.
     name: 'alias(): no arguments',
+    todo: 'intentional difference (README, Differences from analytics.js): Sieve refuses alias() without ids (rejected promise, warning, error event) instead of sending an event the API refuses with its whole batch',
     calls: `await rec('none', () => analytics.alias());
             await new Promise((r) => setTimeout(r, 400));
             await rec('after', () => analytics.track('After'));`,
