@@ -34,6 +34,8 @@ export class AnalyticsBrowser {
       this._resolve = resolve;
       this._reject = reject;
     });
+    // A failed load rejects for callers who await the wrapper, never as an unhandled rejection.
+    this._promise.catch(() => {});
   }
 
   static load(settings, options) {
@@ -58,7 +60,13 @@ export class AnalyticsBrowser {
       // when the wrapper resolves: with dist/plugins.js loaded lazily, that takes a fetch.
       const registered = calls.filter((c) => c.method === 'register').map((c) => c.promise.catch(() => {}));
       Promise.all(registered).then(() => this._resolve([analytics, this.ctx]));
-    }, this._reject);
+    }, (err) => {
+      // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
+      console.error('[sieve] Failed to load', err);
+      this._failed = err;
+      for (const call of this._calls.splice(0)) call.reject(err);
+      this._reject(err);
+    });
     return this;
   }
 
@@ -74,6 +82,11 @@ export class AnalyticsBrowser {
 
   _buffer(method, args) {
     if (this.instance) return Promise.resolve(this.instance[method](...args));
+    if (this._failed) {
+      const failed = Promise.reject(this._failed);
+      failed.catch(() => {});
+      return failed;
+    }
     // Capture the page context now, as analytics-next does for buffered calls.
     if (WITH_PAGE.has(method) && typeof window !== 'undefined') args = [...args, pageContext()];
     const call = { method, args };
@@ -104,7 +117,11 @@ Object.defineProperty(AnalyticsBrowser.prototype, 'segments', {
     if (this.instance) return this.instance.segments;
     const self = this;
     return (this._segments ||= {
-      load: (defs) => self._promise.then(([a]) => a.segments.load(defs)),
+      load(defs) {
+        const p = self._promise.then(([a]) => a.segments.load(defs));
+        p.catch(() => {}); // rejects (a failed load) for callers who await it
+        return p;
+      },
       isMember: () => null,
       list: () => [],
       explain: () => null,

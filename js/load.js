@@ -40,6 +40,12 @@ function ajsQuery(options) {
  */
 export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options, wasmUrl) {
   options ||= {};
+  if (typeof writeKey === 'number') writeKey = String(writeKey);
+  if (typeof writeKey !== 'string' || !writeKey) throw new Error('no write key (load({writeKey}) needs a non-empty string)');
+  if (cdnURL != null && typeof cdnURL !== 'string') {
+    console.error('[sieve] cdnURL must be a string; using ' + DEFAULT_CDN);
+    cdnURL = undefined;
+  }
   const q = ajsQuery(options);
   // The wasm's request goes first: it is the larger download, and compiles as it streams.
   const wasm = instantiate(wasmUrl);

@@ -174,6 +174,34 @@ test('the npm ESM entry buffers calls before load and delivers them', async () =
   await page.context().close();
 });
 
+test('the npm entry without a write key, or with a cdnURL that is not a string: a console error, calls reject or go on, nothing uncaught', async () => {
+  const cases = [
+    // [load arguments (source), what each call gives]
+    ['{}', ['before: rejected: no write key (load({writeKey}) needs a non-empty string)', 'wrapper: rejected', 'after: rejected: no write key (load({writeKey}) needs a non-empty string)']],
+    ['null', ['before: rejected: no write key (load({writeKey}) needs a non-empty string)', 'wrapper: rejected', 'after: rejected: no write key (load({writeKey}) needs a non-empty string)']],
+    ["{ writeKey: 'npm-bad-cdn', cdnURL: 5, cdnSettings: {} }", ['before: resolved', 'wrapper: resolved', 'after: resolved']],
+  ];
+  for (const [i, [load, want]] of cases.entries()) {
+    const page = await newPage(browser);
+    const url = web.page('/npm-bad-' + i + '.html', `<!doctype html><html><body><script type="module">
+      import { AnalyticsBrowser } from '/dist/index.js';
+      const settle = (label, p) => p.then(() => label + ': resolved', (e) => label + ': rejected' + (label === 'wrapper' ? '' : ': ' + e.message));
+      const a = new AnalyticsBrowser();
+      const before = settle('before', a.track('Before'));
+      a.load(${load});
+      const wrapper = settle('wrapper', Promise.resolve().then(() => a));
+      const out = Promise.all([before, wrapper]).then(async (r) => [...r, await settle('after', a.track('After'))]);
+      window.out = Promise.race([out, new Promise((r) => setTimeout(() => r(['still pending after 5 s']), 5000))]);
+    </script></body></html>`);
+    await page.goto(url);
+    assert.deepEqual(await page.evaluate(() => window.out), want, load);
+    const errors = page.logs.filter((l) => l.type === 'error').map((l) => l.text);
+    assert.ok(errors.some((t) => t.includes(i < 2 ? 'Failed to load' : 'cdnURL must be a string')), load + ': ' + errors.join(' | '));
+    assert.deepEqual(page.errors, [], load + ': nothing uncaught');
+    await page.context().close();
+  }
+});
+
 test('importing the npm entry has no side effects and works without window (SSR)', async () => {
   const { execFileSync } = await import('node:child_process');
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
