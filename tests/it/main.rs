@@ -9,3 +9,4 @@ mod queue;
 #[cfg(feature = "segments")]
 mod segments;
 mod sim;
+mod wire;

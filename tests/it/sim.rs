@@ -15,6 +15,22 @@ use sieve::json::{self, Value};
 
 pub const T0: u64 = 1_795_000_000_000;
 
+/// A seeded generator for property tests (an LCG: the same seed gives the same run).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
 pub struct Sim {
     pub now: Millis,
     pub core: Analytics,

@@ -7,20 +7,8 @@ use sieve::json::{Map, Number, Value};
 use sieve::segments::definition::EventType;
 use sieve::segments::{Engine, EventInput};
 
-struct Rng(u64);
+use crate::sim::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 const WORDS: &[&str] = &[
     "and", "or", "not", "traits", "event", "funnel", "compare", "traitChange", "segment", "name", "type", "where",
