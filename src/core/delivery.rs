@@ -235,6 +235,9 @@ pub struct Delivery {
     unloading: bool,
     /// `navigator.onLine`.
     online: bool,
+    /// The first `solo` pending events leave one per request: they were in a batch the API
+    /// refused as a whole (400, 413), so that one bad event does not take the others with it.
+    solo: usize,
     next_id: u64,
     notices: Vec<Notice>,
     persist: Option<Persist>,
@@ -254,6 +257,7 @@ impl Default for Delivery {
             rate_limited: false,
             unloading: false,
             online: true,
+            solo: 0,
             next_id: 0,
             notices: Vec::new(),
             persist: None,
@@ -436,6 +440,9 @@ impl Delivery {
             Strategy::Standard => self.take(now, config, 1, usize::MAX, config.keepalive),
             Strategy::Batching { size, .. } => {
                 let limit = if config.keepalive { MAX_KEEPALIVE_BODY } else { MAX_BATCH_BODY };
+                if self.solo > 0 {
+                    return self.take(now, config, 1, limit, config.keepalive);
+                }
                 let due = self.pending.len() >= size
                     || self.pending_bytes >= limit
                     || self.flush_at(config).is_some_and(|t| t <= now);
@@ -527,14 +534,27 @@ impl Delivery {
     pub fn handle_send_outcome(&mut self, now: Millis, config: &Config, entropy: &mut Entropy, id: BatchId, outcome: &SendOutcome) {
         let Some(events) = self.take_in_flight(id) else { return };
         let behavior = status_behavior(&config.retry, outcome.status);
+        // A batch refused as a whole (malformed, too large): its events go again one per
+        // request, at once, and only one the API refuses alone is dropped.
+        let isolate = behavior == Behavior::Drop && matches!(outcome.status, 400 | 413) && events.len() > 1;
         for event in &events {
             if let Some(p) = &mut self.persist {
                 p.mark(event.seg);
             }
-            // Delivered or dropped: no longer held (retried events are, see below).
-            if behavior != Behavior::Retry {
+            // Delivered or dropped: no longer held (retried and isolated events are).
+            if behavior != Behavior::Retry && !isolate {
                 self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
             }
+        }
+        if isolate {
+            self.solo += events.len();
+            self.prepend(events);
+            self.persist_changes(now);
+            return;
+        }
+        // An event sent alone is through (a retried one stays in front, still alone).
+        if events.len() == 1 && behavior != Behavior::Retry {
+            self.solo = self.solo.saturating_sub(1);
         }
         match behavior {
             Behavior::Success => {

@@ -191,3 +191,20 @@ test('(5) offline pauses, online resumes at once: all delivered', async (t) => {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('(6) a batch the API refuses as a whole (400): sent again one event per request, all delivered', async (t) => {
+  const writeKey = 'refused-batch';
+  const page = await newPage(browser);
+  await page.goto(pageFor('refused', writeKey));
+  await ready(page);
+  await collector.fault({ count: 1, status: 400 });
+  const names = Array.from({ length: 10 }, (_, i) => 'Refused ' + i);
+  await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+  const r = await settle(writeKey, names, 10_000);
+  report(t, 'batch refused as a whole', r);
+  check(r);
+  const requests = (await collector.requests()).map((q) => [q.status, q.events]);
+  assert.deepEqual(requests, [[400, 10], ...names.map(() => [200, 1])], 'the refused batch, then one request per event');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -91,6 +91,38 @@ fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
 }
 
 #[test]
+fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refused_one_is_lost() {
+    // (status of the batch, isolated?): 400 and 413 say "this body", other drops say "not you".
+    for (code, isolated) in [(400, true), (413, true), (401, false), (501, false)] {
+        let mut sim = Sim::new(DEFAULTS, "{}");
+        for i in 0..10 {
+            sim.track(&format!("E{i}"));
+        }
+        assert_eq!(sim.sent.len(), 1);
+        sim.network.push_back(status(code));
+        // Alone, E3 is refused too; the others are taken.
+        sim.network.extend([200, 200, 200, 400, 200, 200, 200, 200, 200, 200].map(status));
+        sim.drive(1_000);
+        let delivered: Vec<String> = (1..sim.sent.len())
+            .filter(|&i| i != 4)
+            .flat_map(|i| sim.batch(i))
+            .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        if isolated {
+            assert_eq!(sim.sent.len(), 11, "status {code}: the batch, then one request per event");
+            assert!(sim.sent[1..].iter().all(|(at, t)| t.n_events == 1 && *at == sim.sent[0].0), "at once, one each");
+            assert_eq!(delivered, ["E0", "E1", "E2", "E4", "E5", "E6", "E7", "E8", "E9"]);
+            let dropped: Vec<(&str, usize)> = sim.notices.iter().map(|n| (n.code, n.count)).collect();
+            assert_eq!(dropped, [("delivery_failure", 1)], "status {code}");
+        } else {
+            assert_eq!(sim.sent.len(), 1, "status {code}: dropped as a whole");
+            assert_eq!(sim.notices[0].count, 10);
+        }
+        assert_eq!(sim.core.queued(), 0);
+    }
+}
+
+#[test]
 fn backoff_doubles_up_to_the_cap_and_gives_up_after_max_retries() {
     let options = r#"{"integrations":{"Segment.io":{"httpConfig":{"backoffConfig":{"maxRetryCount":4,"jitterPercent":0}}}}}"#;
     let mut sim = Sim::new(DEFAULTS, options);
