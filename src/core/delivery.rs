@@ -431,7 +431,7 @@ impl Delivery {
             if first + 160 + config.write_key.len() > room {
                 return None;
             }
-            return self.take(now, config, if standard { 1 } else { usize::MAX }, room, true);
+            return self.take(now, config, if standard || self.solo > 0 { 1 } else { usize::MAX }, room, true);
         }
         if self.paused(now) || !self.in_flight.is_empty() {
             return None;

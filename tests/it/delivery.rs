@@ -120,6 +120,20 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
         }
         assert_eq!(sim.core.queued(), 0);
     }
+    // Page hidden (everything leaves at once, in keepalive chunks): after a refusal, still
+    // one event per request, not the same chunk again and again.
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    for i in 0..5 {
+        sim.track(&format!("H{i}"));
+    }
+    sim.core.handle_page_hide();
+    sim.step();
+    assert_eq!(sim.sent.len(), 1);
+    sim.network.push_back(status(400));
+    sim.drive(1_000);
+    assert_eq!(sim.sent.len(), 6, "the chunk, then one keepalive request per event");
+    assert!(sim.sent[1..].iter().all(|(_, t)| t.n_events == 1 && t.keepalive));
+    assert_eq!(sim.core.queued(), 0);
 }
 
 #[test]
