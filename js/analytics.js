@@ -16,6 +16,7 @@ const noop = () => {};
 const handled = (p) => (p.catch(noop), p);
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
+
 export class Analytics extends Emitter {
   constructor(writeKey, settings, options) {
     super();
@@ -273,14 +274,16 @@ export class Analytics extends Emitter {
 
   // dist/autotrack.js, loaded on first use; resolves with the instance.
   _autotrack(fn, args) {
-    return chunk('autotrack', this).then((m) => {
-      try {
-        if (m) m[fn](this, ...args);
-      } catch (err) {
-        this._warn(fn + '(): ' + (err && err.message), 'invalid_call');
-      }
-      return this;
-    });
+    return handled(
+      chunk('autotrack', this).then((m) => {
+        try {
+          if (m) m[fn](this, ...args);
+        } catch (err) {
+          this._warn(fn + '(): ' + (err && err.message), 'invalid_call');
+        }
+        return this;
+      }),
+    );
   }
   trackLink(...args) {
     return this._autotrack('trackLink', args);
