@@ -394,3 +394,51 @@ for (let seed = first; seed <= (last || first); seed++) {
     await page.context().close();
   });
 }
+
+// Values another script (or an older or newer SDK) may leave in storage, and settings a
+// misconfigured CDN may serve: loading goes on, calls work, events arrive, nothing uncaught.
+const JUNK = ['', 'x', 'null', '[]', '{}', '[1,2]', '{"a":', '"\\ud800"', '1e999', '{"__proto__":{"p":1}}', '[{"json":5}]', '\u0000', '%E0%A4%A', 'x'.repeat(100_000)];
+const STORAGE_KEYS = ['ajs_anonymous_id', 'ajs_user_id', 'ajs_user_traits', 'ajs_group_id', 'ajs_group_properties', 'sieve:q1:a', 'sieve:q1:', 'sieve:segments:members:v1', 'sieve:segments:v1', 'sieve:segments:msg:v1'];
+const COOKIE_KEYS = ['ajs_anonymous_id', 'ajs_user_id', 'ajs_user', '_sio', 'ajs_group_id', 's%3Acontext.referrer'];
+
+test('junk in every ajs_* and sieve:* cookie and localStorage key: the SDK loads, tracks and delivers', async () => {
+  const defs = [{ key: 'k', version: 1, condition: { event: { name: 'T' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } }];
+  for (let round = 0; round < 8; round++) {
+    const writeKey = 'junk-storage-' + round;
+    const page = await newPage(browser);
+    await page.goto(web.url + '/dist/segments.js'); // the origin, before the SDK runs there
+    await page.evaluate(({ JUNK, STORAGE_KEYS, COOKIE_KEYS, round }) => {
+      const pick = (k) => JUNK[(round * 7 + k * 13) % JUNK.length];
+      STORAGE_KEYS.forEach((k, i) => localStorage.setItem(k, pick(i + round)));
+      COOKIE_KEYS.forEach((c, i) => (document.cookie = c + '=' + encodeURIComponent(pick(i * 3 + round).slice(0, 3000)) + '; path=/'));
+    }, { JUNK, STORAGE_KEYS, COOKIE_KEYS, round });
+    await page.goto(web.page('/' + writeKey + '.html', snippetPage({
+      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector, { segments: { definitions: defs } }), page: false },
+    })));
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized, round ' + round });
+    assert.equal(await page.evaluate(() => analytics.track('T', { ok: 1 }).then(() => 'resolved', (e) => e.message)), 'resolved', 'round ' + round);
+    const events = await eventsOf(writeKey, 1);
+    assert.equal(events[0].event, 'T');
+    assert.deepEqual(page.errors, [], 'round ' + round);
+    await page.context().close();
+  }
+});
+
+test('settings of the wrong shape: the SDK loads with defaults and calls work', async () => {
+  const variants = [];
+  for (const v of [5, 'x', null, [], [1], true]) {
+    variants.push({ integrations: v }, { integrations: { 'Segment.io': v } }, { integrations: { 'Segment.io': { deliveryStrategy: { strategy: v, config: v } } } });
+    variants.push({ integrations: { 'Segment.io': { deliveryStrategy: { config: { size: v, timeout: v } } } } }, { segments: v, middlewareSettings: v, plan: v });
+  }
+  for (const [i, settings] of variants.entries()) {
+    const writeKey = 'bad-settings-' + i;
+    const page = await newPage(browser);
+    await page.goto(web.page('/' + writeKey + '.html', snippetPage({
+      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: { cdnSettings: settings }, page: false },
+    })));
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized with ' + JSON.stringify(settings) });
+    assert.equal(await page.evaluate(() => analytics.track('T').then(() => 'resolved', (e) => e.message)), 'resolved', JSON.stringify(settings));
+    assert.deepEqual(page.errors, [], JSON.stringify(settings));
+    await page.context().close();
+  }
+});
