@@ -105,7 +105,19 @@ export class Analytics extends Emitter {
   async _runPipeline(method, ctx, deferring) {
     if (deferring) {
       if (!(await this._pipe.prepare(ctx, method))) return; // cancelled: resolves, is not sent
-      const refused = this._wasm((w) => w.command(5, ctx.json()), null);
+      // Plugins may leave values JSON cannot carry: cleaned as call arguments are, with a
+      // warning; what cannot be serialized at all is dropped. Never a throw inside the wasm
+      // call below, which would disable the SDK.
+      let json, cleaned;
+      try {
+        json = ctx.json();
+      } catch (_) {
+        [json, cleaned] = toJson(ctx.event);
+      }
+      if (cleaned && typeof json === 'string') {
+        this._warn(method + '(): a plugin left circular or non-JSON values in the event; they were replaced or dropped', 'invalid_payload');
+      }
+      const refused = typeof json === 'string' ? this._wasm((w) => w.command(5, json), null) : '!event is not JSON';
       if (refused) {
         this._reject(method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped', 'invalid_payload');
         return;
@@ -131,6 +143,7 @@ export class Analytics extends Emitter {
   }
 
   _emitEvent(method, e, callArgs) {
+    if (!e || typeof e !== 'object') return; // a plugin replaced the event with something else
     // alias emits its resolved (to, from), like analytics.js; the event's userId may differ.
     const ids = callArgs
       .slice(0, 4)

@@ -29,7 +29,9 @@ export class Context {
     return this._event;
   }
   set event(event) {
-    this._event = event;
+    // `undefined` would mean "not decoded yet": a plugin that sets it gets null (and the
+    // event, no longer an object, is refused with a warning instead of breaking every read).
+    this._event = event === undefined ? null : event;
     this._bytes = this._json = undefined;
   }
   get id() {

@@ -117,3 +117,45 @@ test('source middleware: modify, next(null) keeps the event, no next() drops it'
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('misbehaving plugins and middleware never disable the SDK: each event is sent, cleaned, or dropped with a warning', async () => {
+  const plugin = (type, track, extra = '') =>
+    `analytics.register({ name: 'p', type: '${type}', version: '1', isLoaded: () => true, load: () => Promise.resolve(), track: ${track} ${extra} })`;
+  // [what the page does, the events that arrive] (a before plugin that throws or returns no
+  // context cancels the event, as in analytics.js; an event that is no longer an object is
+  // refused; values JSON cannot carry are cleaned, as for call arguments)
+  const cases = [
+    [plugin('before', '() => { throw new Error("boom"); }'), []],
+    [plugin('before', '() => 5'), []],
+    [plugin('enrichment', '(ctx) => { ctx.event = 5; return ctx; }'), []],
+    [plugin('enrichment', '(ctx) => { ctx.event = undefined; return ctx; }'), []],
+    [plugin('enrichment', '(ctx) => { ctx.event.properties.self = ctx.event; return ctx; }'), ['T1', 'T2']],
+    [plugin('enrichment', '(ctx) => { ctx.event.properties.n = 10n; return ctx; }'), ['T1', 'T2']],
+    [plugin('destination', '() => { throw new Error("d"); }'), ['T1', 'T2']],
+    [plugin('after', '() => { throw new Error("a"); }'), ['T1', 'T2']],
+    ["analytics.addSourceMiddleware(({ next }) => next(5))", []],
+    ["analytics.addSourceMiddleware(({ payload, next }) => { payload.obj.properties.n = 10n; next(payload); })", ['T1', 'T2']],
+    ["analytics.addSourceMiddleware(() => { throw new Error('mw'); })", []],
+  ];
+  for (const [i, [setup, want]] of cases.entries()) {
+    const writeKey = 'misbehaving-' + i;
+    const page = await loaded(writeKey);
+    const out = await page.evaluate(async (setup) => {
+      await eval(setup);
+      const settle = (p) => p.then(() => 'resolved', (e) => 'rejected: ' + e.message);
+      const r = [await settle(analytics.track('T1', { a: 1 })), await settle(analytics.track('T2'))];
+      analytics.flush();
+      return [...r, analytics._broken];
+    }, setup);
+    assert.deepEqual(out, ['resolved', 'resolved', false], setup);
+    // What should arrive, or (nothing should) a wait past the 100 ms batch timeout.
+    if (want.length) await waitFor(async () => (await collector.events(writeKey)).length >= want.length, { what: setup });
+    else await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual((await collector.events(writeKey)).map((e) => e.event).sort(), want, setup);
+    if (!want.length && !setup.includes('before') && !setup.includes('throw')) {
+      assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('invalid event')), setup + ': a warning says why');
+    }
+    assert.deepEqual(page.errors, [], setup);
+    await page.context().close();
+  }
+});
