@@ -13,7 +13,7 @@ export { Context };
 export const VERSION = '0.1.0';
 const noop = () => {};
 // `p`, marked handled: rejected for callers that await it, never an unhandled rejection.
-const handled = (p) => (p.catch(noop), p);
+export const handled = (p) => (p.catch(noop), p);
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 

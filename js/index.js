@@ -3,7 +3,7 @@
 import { createAnalytics } from './load.js';
 import { boot, initialPageview } from './boot.js';
 import { pageContext } from './args.js';
-import { Analytics, Context, VERSION } from './analytics.js';
+import { Analytics, Context, VERSION, handled } from './analytics.js';
 import { setChunkLoader } from './chunks.js';
 
 // Lazily loaded parts (js/chunks.js), next to this file. Literal paths, so that bundlers
@@ -30,12 +30,13 @@ export class AnalyticsBrowser {
     this.ctx = undefined;
     this._calls = [];
     this._loading = false;
-    this._promise = new Promise((resolve, reject) => {
-      this._resolve = resolve;
-      this._reject = reject;
-    });
     // A failed load rejects for callers who await the wrapper, never as an unhandled rejection.
-    this._promise.catch(() => {});
+    this._promise = handled(
+      new Promise((resolve, reject) => {
+        this._resolve = resolve;
+        this._reject = reject;
+      }),
+    );
   }
 
   static load(settings, options) {
@@ -82,16 +83,12 @@ export class AnalyticsBrowser {
 
   _buffer(method, args) {
     if (this.instance) return Promise.resolve(this.instance[method](...args));
-    if (this._failed) {
-      const failed = Promise.reject(this._failed);
-      failed.catch(() => {});
-      return failed;
-    }
+    if (this._failed) return handled(Promise.reject(this._failed));
     // Capture the page context now, as analytics-next does for buffered calls.
     if (WITH_PAGE.has(method) && typeof window !== 'undefined') args = [...args, pageContext()];
     const call = { method, args };
-    call.promise = new Promise((resolve, reject) => Object.assign(call, { resolve, reject }));
-    call.promise.catch(() => {}); // a rejection (e.g. 'Event missing') is for callers who await it
+    // A rejection (e.g. 'Event missing') is for callers who await it.
+    call.promise = handled(new Promise((resolve, reject) => Object.assign(call, { resolve, reject })));
     this._calls.push(call);
     return call.promise;
   }
@@ -117,11 +114,7 @@ Object.defineProperty(AnalyticsBrowser.prototype, 'segments', {
     if (this.instance) return this.instance.segments;
     const self = this;
     return (this._segments ||= {
-      load(defs) {
-        const p = self._promise.then(([a]) => a.segments.load(defs));
-        p.catch(() => {}); // rejects (a failed load) for callers who await it
-        return p;
-      },
+      load: (defs) => handled(self._promise.then(([a]) => a.segments.load(defs))), // rejects after a failed load
       isMember: () => null,
       list: () => [],
       explain: () => null,

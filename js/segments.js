@@ -22,11 +22,11 @@ async function fetchDefinitions(url) {
   }
 }
 
-/** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
 // A segment key as the engine takes it: a string, or a number's text; anything else names
 // no segment (and is never converted: a conversion can throw).
 const keyOf = (key) => (typeof key === 'string' ? key : typeof key === 'number' ? String(key) : undefined);
 
+/** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
 export async function attach(api, wasmUrl) {
   const url = api._opt.url;
   const [, fetched] = await Promise.all([init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }), url ? fetchDefinitions(url) : null]);

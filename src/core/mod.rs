@@ -190,7 +190,7 @@ impl Analytics {
         ] {
             if bad {
                 options.remove(key);
-                self.delivery.notify(Notice { code: "invalid_option", reason: String::from(reason), count: 1 });
+                self.notify("invalid_option", reason);
             }
         }
         // options.anonymousId on any call changes the stored anonymousId (analytics.js).
@@ -295,10 +295,8 @@ impl Analytics {
             Ok(Value::Object(event)) => event,
             _ => return Err(CallError::Invalid(validate::ValidationError::NotAnObject)),
         };
-        let as_value = Value::Object(event);
-        validate::validate(&as_value).map_err(CallError::Invalid)?;
-        let Value::Object(event) = as_value else { return Err(CallError::Invalid(validate::ValidationError::NotAnObject)) };
-        // validate() guarantees one of the six types.
+        validate::validate_map(&event).map_err(CallError::Invalid)?;
+        // validate_map() guarantees one of the six types.
         let kind = event.get("type").and_then(Value::as_str).and_then(EventType::from_name).unwrap_or(EventType::Track);
         let json = event.to_json();
         self.queue_event(now, kind, &event, json)
@@ -325,11 +323,7 @@ impl Analytics {
             return Ok(json);
         }
         if json.len() > validate::MAX_EVENT_BYTES {
-            self.delivery.notify(Notice {
-                code: "event_too_large",
-                reason: String::from(CallError::TooLarge.message()),
-                count: 1,
-            });
+            self.notify("event_too_large", CallError::TooLarge.message());
             return Err(CallError::TooLarge);
         }
         self.delivery.push(Queued { json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
@@ -350,7 +344,7 @@ impl Analytics {
 
     /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` clears it.
     pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
-        if !self.id_fits(id.as_deref()) {
+        if !self.id_accepted(id.as_deref()) {
             return;
         }
         self.identity.set_anonymous_id(id);
@@ -359,20 +353,25 @@ impl Analytics {
 
     /// `user().id(id)`: sets or (with `None`) clears the user id without an event.
     pub fn handle_set_user_id(&mut self, id: Option<String>) {
-        if !self.id_fits(id.as_deref()) {
+        if !self.id_accepted(id.as_deref()) {
             return;
         }
         self.identity.set_user_id(id);
         self.collect_writes();
     }
 
-    /// Whether an id given without an event fits ([`identity::MAX_ID_BYTES`]); a notice if not.
-    fn id_fits(&mut self, id: Option<&str>) -> bool {
+    /// Whether an id given without an event fits ([`identity::id_fits`]); a notice if not.
+    fn id_accepted(&mut self, id: Option<&str>) -> bool {
         let fits = id.is_none_or(identity::id_fits);
         if !fits {
-            self.delivery.notify(Notice { code: "invalid_call", reason: String::from(args::ArgError::IdTooLong.message()), count: 1 });
+            self.notify("invalid_call", args::ArgError::IdTooLong.message());
         }
         fits
+    }
+
+    /// A notice (`error` event) about one call.
+    fn notify(&mut self, code: &'static str, reason: &str) {
+        self.delivery.notify(Notice { code, reason: String::from(reason), count: 1 });
     }
 
     /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.
