@@ -32,8 +32,14 @@ fn main() {
     let t0: u64 = 1_736_121_600_000;
     let report = engine.load(Millis(t0), &json::parse(&definitions()).unwrap());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    engine.handle_traits(Millis(t0), Some(&json::parse(r#"{"plan": "pro", "email": "a@example.com", "age": 30}"#).unwrap()), None);
-    let props: Vec<Value> = (0..16).map(|i| json::parse(&format!(r#"{{"plan": "pro", "amount": {i}}}"#)).unwrap()).collect();
+    engine.handle_traits(
+        Millis(t0),
+        Some(&json::parse(r#"{"plan": "pro", "email": "a@example.com", "age": 30}"#).unwrap()),
+        None,
+    );
+    let props: Vec<Value> = (0..16)
+        .map(|i| json::parse(&format!(r#"{{"plan": "pro", "amount": {i}}}"#)).unwrap())
+        .collect();
     let names: Vec<String> = (0..25).map(|i| format!("Event {i}")).collect();
     let n = 200_000u64;
     let mut now = t0;
@@ -41,17 +47,38 @@ fn main() {
     let mut transitions = 0usize;
     let start = Instant::now();
     for i in 0..n {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         now += 1 + (seed >> 40) % 60_000; // up to a minute apart: ~140 days in all
         let name = &names[(seed >> 20) as usize % names.len()];
         let p = &props[i as usize % props.len()];
-        engine.handle_event(Millis(now), EventInput { kind: EventType::Track, name, properties: p, context: None });
+        engine.handle_event(
+            Millis(now),
+            EventInput {
+                kind: EventType::Track,
+                name,
+                properties: p,
+                context: None,
+            },
+        );
         while engine.poll_transition().is_some() {
             transitions += 1;
         }
     }
     let per_event = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-    println!("segments: {}, events: {n}, simulated days: {}", report.accepted.len(), (now - t0) / 86_400_000);
-    println!("cost per event: {per_event:.2} µs (incl. deadline processing), transitions: {transitions}");
-    println!("history bound: {} B, history used: {} B, encoded state: {} B", engine.history_bound(), engine.history_bytes(), engine.encode_state().len());
+    println!(
+        "segments: {}, events: {n}, simulated days: {}",
+        report.accepted.len(),
+        (now - t0) / 86_400_000
+    );
+    println!(
+        "cost per event: {per_event:.2} µs (incl. deadline processing), transitions: {transitions}"
+    );
+    println!(
+        "history bound: {} B, history used: {} B, encoded state: {} B",
+        engine.history_bound(),
+        engine.history_bytes(),
+        engine.encode_state().len()
+    );
 }

@@ -108,8 +108,8 @@ impl Number {
 /// approximate, with a relative error below 1e-12.
 pub fn parse_f64(text: &str) -> Option<f64> {
     const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-        1e19, 1e20, 1e21, 1e22,
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -678,7 +678,10 @@ pub(crate) fn write_u64(out: &mut Vec<u8>, mut n: u64, width: usize) {
             break;
         }
     }
-    out.extend_from_slice(buf.get(i.min(buf.len().saturating_sub(width))..).unwrap_or_default());
+    out.extend_from_slice(
+        buf.get(i.min(buf.len().saturating_sub(width))..)
+            .unwrap_or_default(),
+    );
 }
 
 /// Why a JSON text was rejected.
@@ -755,7 +758,13 @@ pub fn parse_enveloped(text: &str, levels: usize) -> Result<Value, ParseError> {
 /// As [`parse`], for everything outside the skipped values.
 #[cfg(feature = "segments")]
 pub fn parse_without(text: &str, skip: &[&str]) -> Result<Value, ParseError> {
-    Parser { bytes: text.as_bytes(), pos: 0, max_depth: MAX_DEPTH, skip }.finish()
+    Parser {
+        bytes: text.as_bytes(),
+        pos: 0,
+        max_depth: MAX_DEPTH,
+        skip,
+    }
+    .finish()
 }
 
 struct Parser<'a> {
@@ -963,7 +972,10 @@ impl Parser<'_> {
                 return Err(ParseError::BadNumber);
             }
         }
-        let text = self.bytes.get(start..self.pos).ok_or(ParseError::BadNumber)?;
+        let text = self
+            .bytes
+            .get(start..self.pos)
+            .ok_or(ParseError::BadNumber)?;
         // OK because the slice holds only ASCII digits, signs, '.' and 'e'.
         let text = std::str::from_utf8(text).map_err(|_| ParseError::BadNumber)?;
         Ok(Value::Number(Number(text.into())))
@@ -997,7 +1009,10 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            let run = self.bytes.get(run_start..self.pos).ok_or(ParseError::UnexpectedEnd)?;
+            let run = self
+                .bytes
+                .get(run_start..self.pos)
+                .ok_or(ParseError::UnexpectedEnd)?;
             // Input came in as &str and runs stop only at ASCII bytes, so the run is UTF-8.
             out.push_str(std::str::from_utf8(run).map_err(|_| ParseError::UnexpectedChar)?);
             match self.peek() {
@@ -1028,7 +1043,9 @@ impl Parser<'_> {
                                     self.pos += 2;
                                     let lo = self.hex4()?;
                                     if (0xDC00..0xE000).contains(&lo) {
-                                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                                        char::from_u32(
+                                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00),
+                                        )
                                     } else {
                                         self.pos = save;
                                         None

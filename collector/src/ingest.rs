@@ -241,10 +241,18 @@ mod tests {
         let single = parse_request(Endpoint::Single("track"), event.as_bytes(), Some("wk"));
         assert!(single.is_ok());
         let batch = format!(r#"{{"batch":[{event}],"writeKey":"wk"}}"#);
-        assert_eq!(parse_request(Endpoint::Batch, batch.as_bytes(), None).map(|a| a.events.len()), Ok(1));
+        assert_eq!(
+            parse_request(Endpoint::Batch, batch.as_bytes(), None).map(|a| a.events.len()),
+            Ok(1)
+        );
         // One level more than the envelope allows is refused.
         let batch = format!(r#"{{"batch":[[{event}]],"writeKey":"wk"}}"#);
-        reject(Endpoint::Batch, &batch, "invalid JSON: JSON nested too deeply", None);
+        reject(
+            Endpoint::Batch,
+            &batch,
+            "invalid JSON: JSON nested too deeply",
+            None,
+        );
     }
 
     #[test]

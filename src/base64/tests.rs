@@ -4,7 +4,16 @@ use super::*;
 
 #[test]
 fn round_trip_and_alphabets() {
-    for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", &[0, 255, 128, 7]] {
+    for data in [
+        &b""[..],
+        b"f",
+        b"fo",
+        b"foo",
+        b"foob",
+        b"fooba",
+        b"foobar",
+        &[0, 255, 128, 7],
+    ] {
         assert_eq!(decode(&encode(data)).as_deref(), Some(data));
     }
     assert_eq!(encode(b"foobar"), "Zm9vYmFy");

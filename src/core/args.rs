@@ -119,7 +119,11 @@ pub fn resolve_track(args: &[Arg]) -> Result<TrackArgs, ArgError> {
     let (name, properties, options) = match first {
         Arg::Obj(obj) => {
             let name = obj.get("event").and_then(|v| v.as_str()).unwrap_or("");
-            let properties = obj.get("properties").and_then(|v| v.as_object()).cloned().unwrap_or_default();
+            let properties = obj
+                .get("properties")
+                .and_then(|v| v.as_object())
+                .cloned()
+                .unwrap_or_default();
             // With an event object, the second argument is the options (unless a function).
             let options = arg(args, 1).as_obj().cloned().unwrap_or_default();
             (name.to_owned(), properties, options)
@@ -134,7 +138,11 @@ pub fn resolve_track(args: &[Arg]) -> Result<TrackArgs, ArgError> {
     if name.is_empty() {
         return Err(ArgError::EventMissing);
     }
-    Ok(TrackArgs { name, properties, options })
+    Ok(TrackArgs {
+        name,
+        properties,
+        options,
+    })
 }
 
 /// `resolvePageArguments` for page and screen (position-insensitive legacy rules; only the
@@ -267,7 +275,11 @@ pub fn resolve_alias(args: &[Arg]) -> AliasArgs {
     AliasArgs {
         to: it.next(),
         from: it.next(),
-        options: args.iter().find_map(|a| a.as_obj()).cloned().unwrap_or_default(),
+        options: args
+            .iter()
+            .find_map(|a| a.as_obj())
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -275,7 +287,10 @@ pub fn resolve_alias(args: &[Arg]) -> AliasArgs {
 /// number, `o` plain object, `N` null, `u` undefined, `f` function, `x` other, `b` buffered
 /// page context) and a JSON array holding the value of each `s`/`n`/`o`/`b` argument at the
 /// same index (`null` elsewhere). Returns the arguments and the page context, if one came.
-pub fn decode_args(types: &str, values: &crate::json::Value) -> (Vec<Arg>, Option<crate::core::page::BufferedPageContext>) {
+pub fn decode_args(
+    types: &str,
+    values: &crate::json::Value,
+) -> (Vec<Arg>, Option<crate::core::page::BufferedPageContext>) {
     use crate::json::Value;
     let empty = Vec::new();
     let values = values.as_array().unwrap_or(&empty);
@@ -307,7 +322,10 @@ pub fn decode_args(types: &str, values: &crate::json::Value) -> (Vec<Arg>, Optio
 /// [`crate::core::Analytics::handle_track_text`]; `None` sends the call the general way. The
 /// properties must be a JSON object: an object whose `toJSON` returns something else (it is
 /// typed `o` by the shim) resolves to `{}` in the general way.
-pub fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str, Option<&'a str>)> {
+pub fn plain_track<'a>(
+    types: &str,
+    values: &'a str,
+) -> Option<(&'a str, &'a str, Option<&'a str>)> {
     let (name, properties, page) = match (types, crate::json::array_items(values)?.as_slice()) {
         ("s", [name]) => (*name, "{}", None),
         ("so", [name, properties]) => (*name, *properties, None),
@@ -316,5 +334,6 @@ pub fn plain_track<'a>(types: &str, values: &'a str) -> Option<(&'a str, &'a str
         _ => return None,
     };
     let object = |text: &str| text.starts_with('{');
-    (name.starts_with('"') && object(properties) && page.is_none_or(object)).then_some((name, properties, page))
+    (name.starts_with('"') && object(properties) && page.is_none_or(object))
+        .then_some((name, properties, page))
 }

@@ -1,7 +1,9 @@
 //! Settings (CDN settings) and load options, parsed once into [`Config`]; every default is
 //! named here. Pure: the JSON texts arrive from the driver.
 
-use crate::core::identity::{Keys, Stores, GROUP_ID_KEY, GROUP_TRAITS_KEY, USER_ID_KEY, USER_TRAITS_KEY};
+use crate::core::identity::{
+    Keys, Stores, GROUP_ID_KEY, GROUP_TRAITS_KEY, USER_ID_KEY, USER_TRAITS_KEY,
+};
 use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
 use crate::json::{self, Map, Value};
 
@@ -124,7 +126,9 @@ fn obj<'a>(v: Option<&'a Value>) -> Option<&'a Map> {
 
 /// `key` in `first`, else in `second` (a lookup in `{...second, ...first}`).
 fn pick<'a>(first: Option<&'a Map>, second: Option<&'a Map>, key: &str) -> Option<&'a Value> {
-    first.and_then(|m| m.get(key)).or_else(|| second.and_then(|m| m.get(key)))
+    first
+        .and_then(|m| m.get(key))
+        .or_else(|| second.and_then(|m| m.get(key)))
 }
 
 /// A non-empty string value.
@@ -163,24 +167,33 @@ impl Config {
     /// else counts as `{}`). Init-option values for `Segment.io` are merged over the CDN's,
     /// as analytics.js `mergedOptions` does; the CDN's `httpConfig` wins, as in analytics.js.
     pub fn from_settings(write_key: &str, settings: &Value, options: &Value) -> Config {
-        let cdn_io = obj(settings.get("integrations").and_then(|i| i.get("Segment.io")));
+        let cdn_io = obj(settings
+            .get("integrations")
+            .and_then(|i| i.get("Segment.io")));
         let init_integrations = obj(options.get("integrations"));
         let init_io_value = init_integrations.and_then(|m| m.get("Segment.io"));
         let init_io = obj(init_io_value);
         // Lookups in the merged `Segment.io` settings ({...cdn, ...init}: init wins) without
         // building the merged map.
         let io = |k: &str| pick(init_io, cdn_io, k);
-        let api_host = nonempty(io("apiHost")).unwrap_or(DEFAULT_API_HOST).to_owned();
+        let api_host = nonempty(io("apiHost"))
+            .unwrap_or(DEFAULT_API_HOST)
+            .to_owned();
         let protocol = nonempty(io("protocol")).unwrap_or("https").to_owned();
 
         let delivery = obj(io("deliveryStrategy"));
         let dconf = obj(delivery.and_then(|d| d.get("config")));
         let dget = |k: &str| dconf.and_then(|m| m.get(k));
-        let strategy = match delivery.and_then(|d| d.get("strategy")).and_then(Value::as_str) {
+        let strategy = match delivery
+            .and_then(|d| d.get("strategy"))
+            .and_then(Value::as_str)
+        {
             Some("standard") => Strategy::Standard,
             _ => Strategy::Batching {
-                size: num(dget("size")).map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1.0, 1000.0) as usize),
-                timeout_ms: num(dget("timeout")).map_or(DEFAULT_BATCH_TIMEOUT_MS, |n| n.clamp(0.0, 3.6e6) as u64),
+                size: num(dget("size"))
+                    .map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1.0, 1000.0) as usize),
+                timeout_ms: num(dget("timeout"))
+                    .map_or(DEFAULT_BATCH_TIMEOUT_MS, |n| n.clamp(0.0, 3.6e6) as u64),
             },
         };
         let keepalive = dget("keepalive").is_some_and(truthy);
@@ -195,12 +208,34 @@ impl Config {
         let bget = |k: &str| backoff.and_then(|m| m.get(k));
         let defaults = RetryConfig::default();
         let mut retry = RetryConfig {
-            max_retry_count: num(bget("maxRetryCount")).map_or(defaults.max_retry_count, |n| n.clamp(0.0, 100.0) as u32),
-            base_backoff_ms: clamp_ms(bget("baseBackoffInterval"), defaults.base_backoff_ms, 0.1, 300.0),
-            max_backoff_ms: clamp_ms(bget("maxBackoffInterval"), defaults.max_backoff_ms, 0.1, 86_400.0),
-            jitter_percent: num(bget("jitterPercent")).map_or(defaults.jitter_percent, |n| n.clamp(0.0, 100.0) as u64),
-            max_retry_after_ms: clamp_ms(rate.and_then(|m| m.get("maxRetryInterval")), defaults.max_retry_after_ms, 0.1, 86_400.0),
-            max_total_backoff_ms: clamp_ms(bget("maxTotalBackoffDuration"), defaults.max_total_backoff_ms, 60.0, 604_800.0),
+            max_retry_count: num(bget("maxRetryCount"))
+                .map_or(defaults.max_retry_count, |n| n.clamp(0.0, 100.0) as u32),
+            base_backoff_ms: clamp_ms(
+                bget("baseBackoffInterval"),
+                defaults.base_backoff_ms,
+                0.1,
+                300.0,
+            ),
+            max_backoff_ms: clamp_ms(
+                bget("maxBackoffInterval"),
+                defaults.max_backoff_ms,
+                0.1,
+                86_400.0,
+            ),
+            jitter_percent: num(bget("jitterPercent"))
+                .map_or(defaults.jitter_percent, |n| n.clamp(0.0, 100.0) as u64),
+            max_retry_after_ms: clamp_ms(
+                rate.and_then(|m| m.get("maxRetryInterval")),
+                defaults.max_retry_after_ms,
+                0.1,
+                86_400.0,
+            ),
+            max_total_backoff_ms: clamp_ms(
+                bget("maxTotalBackoffDuration"),
+                defaults.max_total_backoff_ms,
+                60.0,
+                604_800.0,
+            ),
             default_4xx: behavior(http("default4xxBehavior")).unwrap_or(defaults.default_4xx),
             default_5xx: behavior(http("default5xxBehavior")).unwrap_or(defaults.default_5xx),
             ..defaults
@@ -210,7 +245,12 @@ impl Config {
         let init_overrides = obj(init_http.and_then(|h| h.get("statusCodeOverrides")));
         let cdn_overrides = obj(cdn_http.and_then(|h| h.get("statusCodeOverrides")));
         let mut apply = |code: &str, value: &Value| {
-            let (Some(code), Some(b)) = (json::parse_u64(code).and_then(|n| u16::try_from(n).ok()), behavior(Some(value))) else { return };
+            let (Some(code), Some(b)) = (
+                json::parse_u64(code).and_then(|n| u16::try_from(n).ok()),
+                behavior(Some(value)),
+            ) else {
+                return;
+            };
             match retry.overrides.iter_mut().find(|(c, _)| *c == code) {
                 Some(slot) => slot.1 = b,
                 None => retry.overrides.push((code, b)),
@@ -218,7 +258,10 @@ impl Config {
         };
         if let Some(init) = init_overrides {
             for (code, value) in init.iter() {
-                apply(code, cdn_overrides.and_then(|m| m.get(code)).unwrap_or(value));
+                apply(
+                    code,
+                    cdn_overrides.and_then(|m| m.get(code)).unwrap_or(value),
+                );
             }
         }
         if let Some(cdn) = cdn_overrides {
@@ -239,14 +282,22 @@ impl Config {
                 integrations.insert(k, Value::Bool(truthy(v)));
             }
         }
-        let all_off = matches!(init_integrations.and_then(|m| m.get("All")), Some(Value::Bool(false)));
-        let segment_io = !(matches!(init_io_value, Some(Value::Bool(false))) || (all_off && !init_io_value.is_some_and(truthy)));
+        let all_off = matches!(
+            init_integrations.and_then(|m| m.get("All")),
+            Some(Value::Bool(false))
+        );
+        let segment_io = !(matches!(init_io_value, Some(Value::Bool(false)))
+            || (all_off && !init_io_value.is_some_and(truthy)));
 
         let disable_persistence = options.get("disableClientPersistence").is_some_and(truthy);
         let stores = if disable_persistence {
             Stores::MEMORY
         } else {
-            match options.get("storage").and_then(|s| s.get("stores")).and_then(Value::as_array) {
+            match options
+                .get("storage")
+                .and_then(|s| s.get("stores"))
+                .and_then(Value::as_array)
+            {
                 Some(list) => {
                     // Where each store is first listed.
                     let (mut cookie, mut local) = (None, None);
@@ -273,14 +324,22 @@ impl Config {
         let cget = |k: &str| cookie_opts.and_then(|m| m.get(k));
         let cs = |k: &str| cget(k).and_then(Value::as_str);
         let cookie = CookieConfig {
-            maxage_days: num(cget("maxage")).map_or(DEFAULT_COOKIE_MAXAGE_DAYS, |d| d.max(0.0) as u64),
+            maxage_days: num(cget("maxage"))
+                .map_or(DEFAULT_COOKIE_MAXAGE_DAYS, |d| d.max(0.0) as u64),
             domain: nonempty(cget("domain")).map(str::to_owned),
             path: cs("path").unwrap_or("/").to_owned(),
             same_site: cs("sameSite").unwrap_or("Lax").to_owned(),
             secure: cget("secure").is_some_and(truthy),
         };
         let key = |who: &str, store: &str, default: &str| {
-            nonempty(options.get(who).and_then(|o| o.get(store)).and_then(|o| o.get("key"))).unwrap_or(default).to_owned()
+            nonempty(
+                options
+                    .get(who)
+                    .and_then(|o| o.get(store))
+                    .and_then(|o| o.get("key")),
+            )
+            .unwrap_or(default)
+            .to_owned()
         };
         Config {
             write_key: write_key.to_owned(),

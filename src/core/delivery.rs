@@ -184,7 +184,11 @@ pub(crate) fn pop_front<T>(items: &mut Vec<T>) -> Option<T> {
 
 impl Persist {
     fn write(&mut self, key: String, value: Option<String>) {
-        self.writes.push(StorageWrite { store: Store::Local, key, value });
+        self.writes.push(StorageWrite {
+            store: Store::Local,
+            key,
+            value,
+        });
     }
 
     fn mark(&mut self, seg: u32) {
@@ -275,7 +279,9 @@ impl Delivery {
         let mut tab = String::with_capacity(12);
         let bits = entropy.next_u64();
         for i in 0..12 {
-            tab.push(char::from(b"0123456789abcdef"[((bits >> (i * 4)) & 15) as usize]));
+            tab.push(char::from(
+                b"0123456789abcdef"[((bits >> (i * 4)) & 15) as usize],
+            ));
         }
         let queries = vec![Query::Scan];
         self.persist = Some(Persist {
@@ -314,7 +320,9 @@ impl Delivery {
             // gets a segment of its own). Its text is written at the end of the turn from the
             // events themselves, so a call does not copy its event a second time.
             let line = event.json.len() + queue::LINE_OVERHEAD;
-            if p.open.is_none_or(|(_, bytes)| bytes > 0 && bytes + line > MAX_SEGMENT_BYTES) {
+            if p.open
+                .is_none_or(|(_, bytes)| bytes > 0 && bytes + line > MAX_SEGMENT_BYTES)
+            {
                 let seg = p.next_seg;
                 p.next_seg += 1;
                 p.segs.push((seg, false));
@@ -336,11 +344,17 @@ impl Delivery {
     fn enforce_bounds(&mut self) {
         let mut dropped = 0;
         while self.len() > MAX_QUEUE_EVENTS || self.held_bytes > MAX_QUEUE_BYTES {
-            let Some(event) = self.pending.pop_front() else { break };
+            let Some(event) = self.pending.pop_front() else {
+                break;
+            };
             self.forget(&event);
             dropped += 1;
         }
-        self.notify_dropped("queue_full", "the delivery queue is full; the oldest events were dropped", dropped);
+        self.notify_dropped(
+            "queue_full",
+            "the delivery queue is full; the oldest events were dropped",
+            dropped,
+        );
     }
 
     /// Bookkeeping for an event taken out of `pending` for good.
@@ -407,7 +421,9 @@ impl Delivery {
     fn flush_at(&self, config: &Config) -> Option<Millis> {
         let oldest = self.pending.front()?.queued_at;
         match config.strategy {
-            Strategy::Batching { timeout_ms, .. } if !self.flush_requested => Some(oldest.plus(timeout_ms)),
+            Strategy::Batching { timeout_ms, .. } if !self.flush_requested => {
+                Some(oldest.plus(timeout_ms))
+            }
             _ => Some(oldest),
         }
     }
@@ -426,12 +442,24 @@ impl Delivery {
             // On page hide nothing waits: not the timer, not a backoff, not a request in
             // flight; only the browser's keepalive budget limits what leaves now (the rest
             // stays persisted for the next page load).
-            let room = MAX_KEEPALIVE_IN_FLIGHT.saturating_sub(self.keepalive_in_flight).min(MAX_KEEPALIVE_BODY);
+            let room = MAX_KEEPALIVE_IN_FLIGHT
+                .saturating_sub(self.keepalive_in_flight)
+                .min(MAX_KEEPALIVE_BODY);
             let first = self.pending.front().map_or(0, |e| e.json.len());
             if first + 160 + config.write_key.len() > room {
                 return None;
             }
-            return self.take(now, config, if standard || self.solo > 0 { 1 } else { usize::MAX }, room, true);
+            return self.take(
+                now,
+                config,
+                if standard || self.solo > 0 {
+                    1
+                } else {
+                    usize::MAX
+                },
+                room,
+                true,
+            );
         }
         if self.paused(now) || !self.in_flight.is_empty() {
             return None;
@@ -439,7 +467,11 @@ impl Delivery {
         match config.strategy {
             Strategy::Standard => self.take(now, config, 1, usize::MAX, config.keepalive),
             Strategy::Batching { size, .. } => {
-                let limit = if config.keepalive { MAX_KEEPALIVE_BODY } else { MAX_BATCH_BODY };
+                let limit = if config.keepalive {
+                    MAX_KEEPALIVE_BODY
+                } else {
+                    MAX_BATCH_BODY
+                };
                 if self.solo > 0 {
                     return self.take(now, config, 1, limit, config.keepalive);
                 }
@@ -455,7 +487,14 @@ impl Delivery {
         }
     }
 
-    fn take(&mut self, now: Millis, config: &Config, max_events: usize, max_bytes: usize, keepalive: bool) -> Option<Transmit> {
+    fn take(
+        &mut self,
+        now: Millis,
+        config: &Config,
+        max_events: usize,
+        max_bytes: usize,
+        keepalive: bool,
+    ) -> Option<Transmit> {
         let mut events = Vec::new();
         let mut body = String::new();
         let standard = config.strategy == Strategy::Standard;
@@ -471,7 +510,9 @@ impl Delivery {
             if events.len() >= max_events || (!events.is_empty() && projected > max_bytes) {
                 break;
             }
-            let Some(event) = self.pending.pop_front() else { break };
+            let Some(event) = self.pending.pop_front() else {
+                break;
+            };
             if now.since(event.queued_at) > MAX_EVENT_AGE_MS {
                 self.forget(&event);
                 expired += 1;
@@ -493,7 +534,11 @@ impl Delivery {
             retry_count = retry_count.max(event.attempts);
             events.push(event);
         }
-        self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
+        self.notify_dropped(
+            "event_expired",
+            "events older than 7 days were dropped",
+            expired,
+        );
         if events.is_empty() {
             return None;
         }
@@ -518,7 +563,14 @@ impl Delivery {
         if self.pending.is_empty() {
             self.flush_requested = false;
         }
-        Some(Transmit { id, url, body, keepalive, retry_count, n_events })
+        Some(Transmit {
+            id,
+            url,
+            body,
+            keepalive,
+            retry_count,
+            n_events,
+        })
     }
 
     fn take_in_flight(&mut self, id: BatchId) -> Option<Vec<Queued>> {
@@ -531,12 +583,22 @@ impl Delivery {
     }
 
     /// Applies the outcome of request `id` (unknown ids are ignored).
-    pub fn handle_send_outcome(&mut self, now: Millis, config: &Config, entropy: &mut Entropy, id: BatchId, outcome: &SendOutcome) {
-        let Some(events) = self.take_in_flight(id) else { return };
+    pub fn handle_send_outcome(
+        &mut self,
+        now: Millis,
+        config: &Config,
+        entropy: &mut Entropy,
+        id: BatchId,
+        outcome: &SendOutcome,
+    ) {
+        let Some(events) = self.take_in_flight(id) else {
+            return;
+        };
         let behavior = status_behavior(&config.retry, outcome.status);
         // A batch refused as a whole (malformed, too large): its events go again one per
         // request, at once, and only one the API refuses alone is dropped.
-        let isolate = behavior == Behavior::Drop && matches!(outcome.status, 400 | 413) && events.len() > 1;
+        let isolate =
+            behavior == Behavior::Drop && matches!(outcome.status, 400 | 413) && events.len() > 1;
         for event in &events {
             if let Some(p) = &mut self.persist {
                 p.mark(event.seg);
@@ -566,14 +628,19 @@ impl Delivery {
             Behavior::Drop => {
                 let mut reason = String::from("the API rejected the events with status ");
                 push_u64(&mut reason, u64::from(outcome.status));
-                self.notices.push(Notice { code: "delivery_failure", reason, count: events.len() });
+                self.notices.push(Notice {
+                    code: "delivery_failure",
+                    reason,
+                    count: events.len(),
+                });
             }
             Behavior::Retry => {
                 let mut kept = Vec::with_capacity(events.len());
                 let mut exhausted = 0;
                 for mut event in events {
                     event.attempts += 1;
-                    let retrying_too_long = now.since(event.queued_at) > config.retry.max_total_backoff_ms;
+                    let retrying_too_long =
+                        now.since(event.queued_at) > config.retry.max_total_backoff_ms;
                     if event.attempts > config.retry.max_retry_count || retrying_too_long {
                         self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
                         exhausted += 1;
@@ -587,9 +654,15 @@ impl Delivery {
                 for event in &kept {
                     attempt = attempt.max(event.attempts);
                 }
-                let (wait, rate_limited) = match (outcome.status, retry_after_ms(&config.retry, outcome.retry_after.as_deref())) {
+                let (wait, rate_limited) = match (
+                    outcome.status,
+                    retry_after_ms(&config.retry, outcome.retry_after.as_deref()),
+                ) {
                     (429, Some(ms)) => (ms, true),
-                    _ => (backoff_ms(&config.retry, attempt, entropy.next_unit()), false),
+                    _ => (
+                        backoff_ms(&config.retry, attempt, entropy.next_unit()),
+                        false,
+                    ),
                 };
                 // Back in front, in their original order.
                 self.prepend(kept);
@@ -631,13 +704,18 @@ impl Delivery {
         let flush = if !self.in_flight.is_empty() || !self.online {
             None
         } else {
-            self.flush_at(config).map(|flush_at| match self.paused_until {
-                Some(p) => p.max(flush_at),
-                None => flush_at,
-            })
+            self.flush_at(config)
+                .map(|flush_at| match self.paused_until {
+                    Some(p) => p.max(flush_at),
+                    None => flush_at,
+                })
         };
         let (scan, renew) = match &self.persist {
-            Some(p) => (Some(p.next_scan), p.lease_until.map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3)))),
+            Some(p) => (
+                Some(p.next_scan),
+                p.lease_until
+                    .map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3))),
+            ),
             None => (None, None),
         };
         let mut next = flush;
@@ -663,7 +741,11 @@ impl Delivery {
         }
         match self.notices.iter_mut().find(|n| n.code == code) {
             Some(pending) => pending.count += count,
-            None => self.notices.push(Notice { code, reason: String::from(reason), count }),
+            None => self.notices.push(Notice {
+                code,
+                reason: String::from(reason),
+                count,
+            }),
         }
     }
 
@@ -731,7 +813,10 @@ impl Delivery {
                         foreign.push(tab);
                     }
                 }
-                Some(KeyKind::Lease(tab)) => leases.push((tab, Millis(crate::json::parse_u64(crate::json::trim_ws(value, true)).unwrap_or(0)))),
+                Some(KeyKind::Lease(tab)) => leases.push((
+                    tab,
+                    Millis(crate::json::parse_u64(crate::json::trim_ws(value, true)).unwrap_or(0)),
+                )),
                 None => {}
             }
         }
@@ -758,7 +843,8 @@ impl Delivery {
                     let mut kept = VecDeque::with_capacity(self.pending.len());
                     for event in std::mem::take(&mut self.pending) {
                         if vanished.iter().any(|&n| n == event.seg) {
-                            self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+                            self.pending_bytes =
+                                self.pending_bytes.saturating_sub(event.json.len());
                             self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
                         } else {
                             kept.push_back(event);
@@ -823,7 +909,11 @@ impl Delivery {
             p.segs.push((seg, false));
             p.dirty.push(seg);
         }
-        self.notify_dropped("event_expired", "events older than 7 days were dropped", expired);
+        self.notify_dropped(
+            "event_expired",
+            "events older than 7 days were dropped",
+            expired,
+        );
         // Older than anything accepted on this page: in front, oldest first.
         adopted.sort_unstable_by_key(|e| e.queued_at.0);
         for event in &adopted {
@@ -840,7 +930,9 @@ impl Delivery {
         let has_events = !p.segs.is_empty();
         if p.claims == Claims::Lease && has_events {
             // The lease goes first, so no other tab ever sees our segments without it.
-            let due = p.lease_until.is_none_or(|until| until.since(now) <= LEASE_MS * 2 / 3);
+            let due = p
+                .lease_until
+                .is_none_or(|until| until.since(now) <= LEASE_MS * 2 / 3);
             if due {
                 let until = now.plus(LEASE_MS);
                 p.lease_until = Some(until);
@@ -864,11 +956,19 @@ impl Delivery {
             #[inline(never)]
             fn add(texts: &mut [(u32, String)], at: &mut usize, event: &Queued) {
                 if texts.get(*at).is_none_or(|t| t.0 != event.seg) {
-                    let Some(i) = texts.iter().position(|t| t.0 == event.seg) else { return };
+                    let Some(i) = texts.iter().position(|t| t.0 == event.seg) else {
+                        return;
+                    };
                     *at = i;
                 }
                 if let Some((_, text)) = texts.get_mut(*at) {
-                    queue::push_line(text, event.attempts, event.queued_at, event.kind, &event.json);
+                    queue::push_line(
+                        text,
+                        event.attempts,
+                        event.queued_at,
+                        event.kind,
+                        &event.json,
+                    );
                 }
             }
             let mut at = 0;

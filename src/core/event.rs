@@ -158,7 +158,9 @@ pub fn build(input: &BuildInput<'_>, mut payload: Payload, entropy: &mut Entropy
     let mut overrides = Map::new();
     for (key, value) in options.iter() {
         match key {
-            "userId" | "anonymousId" | "timestamp" | "messageId" => overrides.insert(key, value.clone()),
+            "userId" | "anonymousId" | "timestamp" | "messageId" => {
+                overrides.insert(key, value.clone())
+            }
             "context" => {
                 if let Value::Object(c) = value {
                     let mut merged = c.clone();
@@ -225,13 +227,19 @@ pub fn build(input: &BuildInput<'_>, mut payload: Payload, entropy: &mut Entropy
         }
         Payload::Identify(_) => {
             event.insert("type", Value::str("identify"));
-            event.insert("traits", Value::Object(input.identity.user_traits().clone()));
+            event.insert(
+                "traits",
+                Value::Object(input.identity.user_traits().clone()),
+            );
             EventType::Identify
         }
         Payload::Group(_) => {
             event.insert("type", Value::str("group"));
             event.insert("groupId", id_value(input.identity.group_id()));
-            event.insert("traits", Value::Object(input.identity.group_traits().clone()));
+            event.insert(
+                "traits",
+                Value::Object(input.identity.group_traits().clone()),
+            );
             EventType::Group
         }
         Payload::Alias(a) => {
@@ -274,7 +282,11 @@ pub fn build(input: &BuildInput<'_>, mut payload: Payload, entropy: &mut Entropy
         event.insert(k, v.clone());
     }
     if kind != EventType::Alias {
-        let user_id = input.identity.user_id().map(Value::str).or_else(|| overrides.get("userId").cloned());
+        let user_id = input
+            .identity
+            .user_id()
+            .map(Value::str)
+            .or_else(|| overrides.get("userId").cloned());
         event.insert("userId", user_id.unwrap_or(Value::Null));
     }
     if let Some(anonymous_id) = input.identity.anonymous_id() {
@@ -316,7 +328,11 @@ impl Fragments {
         enrich_context(&mut context, env);
         let mut f = Fragments::default();
         for (key, value) in context.iter() {
-            let out = if key == "timezone" { &mut f.env_tail } else { &mut f.env_head };
+            let out = if key == "timezone" {
+                &mut f.env_tail
+            } else {
+                &mut f.env_head
+            };
             push_key(out, key);
             value.emit(out);
         }
@@ -359,8 +375,16 @@ fn push_key(out: &mut Vec<u8>, key: &str) {
 /// as JSON (same members, same order, `writeKey` last as the core adds it): no tree, and the
 /// name and properties copied verbatim from the JSON texts the shim sent (`name` a string
 /// literal, `properties` an object). `fragments` must be set for the call's page context.
-pub fn write_track(input: &TrackInput<'_>, fragments: &Fragments, name: &str, properties: &str, entropy: &mut Entropy) -> String {
-    let mut out = Vec::with_capacity(320 + fragments.env_head.len() + fragments.page.len() + properties.len());
+pub fn write_track(
+    input: &TrackInput<'_>,
+    fragments: &Fragments,
+    name: &str,
+    properties: &str,
+    entropy: &mut Entropy,
+) -> String {
+    let mut out = Vec::with_capacity(
+        320 + fragments.env_head.len() + fragments.page.len() + properties.len(),
+    );
     out.extend_from_slice(b"{\"timestamp\":\"");
     input.now.write_iso(&mut out);
     out.extend_from_slice(b"\",\"integrations\":");
@@ -426,7 +450,12 @@ fn enrich_context(context: &mut Map, env: &Env) {
         library.insert("version", Value::str(LIBRARY_VERSION));
         context.insert("library", Value::Object(library));
     }
-    let search = context.get("page").and_then(|p| p.get("search")).and_then(Value::as_str).unwrap_or("").to_owned();
+    let search = context
+        .get("page")
+        .and_then(|p| p.get("search"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     if !search.is_empty() && !context.contains_key("campaign") {
         context.insert("campaign", Value::Object(campaign_from_query(&search)));
     }

@@ -66,7 +66,13 @@ impl Default for Keys {
 impl Keys {
     /// Every localStorage key the driver must read into the snapshot.
     pub fn local_keys(&self) -> [&str; 5] {
-        [ANONYMOUS_ID_KEY, &self.user_id, &self.user_traits, &self.group_id, &self.group_traits]
+        [
+            ANONYMOUS_ID_KEY,
+            &self.user_id,
+            &self.user_traits,
+            &self.group_id,
+            &self.group_traits,
+        ]
     }
 }
 
@@ -127,7 +133,10 @@ impl StorageSnapshot {
 /// The value of the first `key` entry (document.cookie lists the most specific path first:
 /// the first match wins).
 fn lookup<'a>(entries: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    entries
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A JSON object text's map (`None` for anything else).
@@ -162,9 +171,17 @@ pub struct Stores {
 
 impl Stores {
     /// The default: localStorage, then cookie, then memory.
-    pub const DEFAULT: Stores = Stores { cookie: true, local: true, local_first: true };
+    pub const DEFAULT: Stores = Stores {
+        cookie: true,
+        local: true,
+        local_first: true,
+    };
     /// Memory only (`disableClientPersistence`).
-    pub const MEMORY: Stores = Stores { cookie: false, local: false, local_first: true };
+    pub const MEMORY: Stores = Stores {
+        cookie: false,
+        local: false,
+        local_first: true,
+    };
 }
 
 /// Decodes a cookie value as js-cookie + analytics.js `CookieStorage.get` do: percent
@@ -196,9 +213,32 @@ pub fn encode_cookie_value(value: &str) -> String {
         let keep = b.is_ascii_alphanumeric()
             || matches!(
                 b,
-                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'#' | b'$' | b'&' | b'+'
-                    | b'/' | b':' | b'<' | b'=' | b'>' | b'?' | b'@' | b'[' | b']' | b'^' | b'`' | b'{'
-                    | b'|' | b'}'
+                b'-' | b'_'
+                    | b'.'
+                    | b'!'
+                    | b'~'
+                    | b'*'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'#'
+                    | b'$'
+                    | b'&'
+                    | b'+'
+                    | b'/'
+                    | b':'
+                    | b'<'
+                    | b'='
+                    | b'>'
+                    | b'?'
+                    | b'@'
+                    | b'['
+                    | b']'
+                    | b'^'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
             );
         if keep {
             out.push(b as char);
@@ -273,13 +313,28 @@ impl Identity {
     /// over localStorage when they disagree; userId/groupId read localStorage first; legacy
     /// `ajs_user` and `_sio` cookies are migrated. A missing anonymousId is generated.
     /// Values found are written back to every store (`getAndSync`).
-    pub fn restore(snapshot: &StorageSnapshot, stores: Stores, keys: Keys, entropy: &mut Entropy) -> Identity {
+    pub fn restore(
+        snapshot: &StorageSnapshot,
+        stores: Stores,
+        keys: Keys,
+        entropy: &mut Entropy,
+    ) -> Identity {
         // What each store holds, or nothing when it is not used.
-        let cookies: &[(String, String)] = if stores.cookie { &snapshot.cookies } else { &[] };
+        let cookies: &[(String, String)] = if stores.cookie {
+            &snapshot.cookies
+        } else {
+            &[]
+        };
         let locals: &[(String, String)] = if stores.local { &snapshot.local } else { &[] };
         let cookie = |k: &str| lookup(cookies, k).and_then(decode_cookie_value);
         let local = |k: &str| lookup(locals, k).and_then(|v| decode_id(v, Store::Local));
-        let ordered = |k: &str| if stores.local_first { local(k).or_else(|| cookie(k)) } else { cookie(k).or_else(|| local(k)) };
+        let ordered = |k: &str| {
+            if stores.local_first {
+                local(k).or_else(|| cookie(k))
+            } else {
+                cookie(k).or_else(|| local(k))
+            }
+        };
         let legacy_user = lookup(cookies, LEGACY_USER_COOKIE).and_then(|raw| {
             let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
             json::parse(&text).ok()
@@ -287,7 +342,11 @@ impl Identity {
         let sio = lookup(cookies, LEGACY_SIO_COOKIE).and_then(percent_decode);
         // `_sio` (`<anonymousId>----<userId>`) only supplies an anonymousId, read as a
         // fallback and never synced.
-        let sio_anonymous_id = sio.as_deref().and_then(|s| s.get(..find_sub(s, "----")?)).filter(|a| !a.is_empty()).map(str::to_owned);
+        let sio_anonymous_id = sio
+            .as_deref()
+            .and_then(|s| s.get(..find_sub(s, "----")?))
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned);
 
         // The legacy `ajs_user` cookie backs both the user and (an analytics.js quirk: Group
         // inherits User's legacy key) the group.
@@ -314,7 +373,9 @@ impl Identity {
         }
         let group_id = ordered(&keys.group_id).or(legacy_id);
         let null_group_synced = snapshot.local(&keys.group_id) == Some("null");
-        let ad_referrer = lookup(cookies, AD_REFERRER_COOKIE).and_then(percent_decode).and_then(|t| parse_object(&t));
+        let ad_referrer = lookup(cookies, AD_REFERRER_COOKIE)
+            .and_then(percent_decode)
+            .and_then(|t| parse_object(&t));
         let mut identity = Identity {
             stores,
             keys,
@@ -406,10 +467,18 @@ impl Identity {
         let cookie = self.stores.cookie.then(|| value.map(encode_cookie_value));
         let key = self.key(slot).to_owned();
         if let Some(json) = local {
-            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: Some(json) });
+            self.writes.push(StorageWrite {
+                store: Store::Local,
+                key: key.clone(),
+                value: Some(json),
+            });
         }
         if let Some(value) = cookie {
-            self.writes.push(StorageWrite { store: Store::Cookie, key, value });
+            self.writes.push(StorageWrite {
+                store: Store::Cookie,
+                key,
+                value,
+            });
         }
     }
 
@@ -417,10 +486,18 @@ impl Identity {
     fn remove_id(&mut self, slot: Slot) {
         let key = self.key(slot).to_owned();
         if self.stores.local {
-            self.writes.push(StorageWrite { store: Store::Local, key: key.clone(), value: None });
+            self.writes.push(StorageWrite {
+                store: Store::Local,
+                key: key.clone(),
+                value: None,
+            });
         }
         if self.stores.cookie {
-            self.writes.push(StorageWrite { store: Store::Cookie, key, value: None });
+            self.writes.push(StorageWrite {
+                store: Store::Cookie,
+                key,
+                value: None,
+            });
         }
     }
 
@@ -444,13 +521,21 @@ impl Identity {
     /// Writes the user or group traits (`slot`) as they are now, or removes them.
     fn write_traits(&mut self, slot: Slot, what: Persist) {
         if self.stores.local {
-            let traits = if slot == Slot::GroupTraits { &self.group_traits } else { &self.user_traits };
+            let traits = if slot == Slot::GroupTraits {
+                &self.group_traits
+            } else {
+                &self.user_traits
+            };
             let value = match what {
                 Persist::Current => Some(traits.to_json()),
                 Persist::Remove => None,
             };
             let key = self.key(slot).to_owned();
-            self.writes.push(StorageWrite { store: Store::Local, key, value });
+            self.writes.push(StorageWrite {
+                store: Store::Local,
+                key,
+                value,
+            });
         }
     }
 
@@ -550,7 +635,11 @@ impl Identity {
         // Text, not `Map ==`: the tree comparison (with numeric equality) costs wasm that
         // nothing else needs.
         let json = ad.to_json();
-        if self.ad_referrer.as_ref().is_some_and(|old| old.to_json() == json) {
+        if self
+            .ad_referrer
+            .as_ref()
+            .is_some_and(|old| old.to_json() == json)
+        {
             return;
         }
         if self.stores.cookie {

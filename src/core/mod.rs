@@ -30,8 +30,8 @@ pub mod validate;
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
 use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
-use event::{BuildInput, Env, Fragments, Payload, TrackInput};
 pub use event::EventType;
+use event::{BuildInput, Env, Fragments, Payload, TrackInput};
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
 use page::BufferedPageContext;
@@ -99,7 +99,8 @@ impl Analytics {
     /// A new instance from its config, browser facts, a storage snapshot and a random seed.
     pub fn new(config: Config, env: Env, snapshot: &StorageSnapshot, seed: [u8; 16]) -> Analytics {
         let mut entropy = Entropy::from_seed(seed);
-        let mut identity = Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
+        let mut identity =
+            Identity::restore(snapshot, config.stores, config.keys.clone(), &mut entropy);
         let writes = identity.take_writes();
         let fragments = Fragments::new(&env);
         Analytics {
@@ -180,13 +181,32 @@ impl Analytics {
         // Overrides Segment's API would refuse the event for are dropped (the event keeps its
         // own time and identity), with a notice: analytics.js sends them as they are.
         let options = payload.options_mut();
-        let bad_time = options.get("timestamp").is_some_and(|t| !t.as_str().is_some_and(|t| time::parse_iso(t).is_some()));
-        let bad_anonymous = options.get("anonymousId").and_then(Value::as_str).is_some_and(|a| !identity::id_fits(a));
-        let bad_user = options.get("userId").is_some_and(|u| !matches!(u, Value::String(_) | Value::Number(_) | Value::Null));
+        let bad_time = options
+            .get("timestamp")
+            .is_some_and(|t| !t.as_str().is_some_and(|t| time::parse_iso(t).is_some()));
+        let bad_anonymous = options
+            .get("anonymousId")
+            .and_then(Value::as_str)
+            .is_some_and(|a| !identity::id_fits(a));
+        let bad_user = options
+            .get("userId")
+            .is_some_and(|u| !matches!(u, Value::String(_) | Value::Number(_) | Value::Null));
         for (bad, key, reason) in [
-            (bad_time, "timestamp", "options.timestamp is not an ISO 8601 date: the call's own time was used"),
-            (bad_anonymous, "anonymousId", "options.anonymousId is longer than 1024 bytes: it was ignored"),
-            (bad_user, "userId", "options.userId is not a string or a number: it was ignored"),
+            (
+                bad_time,
+                "timestamp",
+                "options.timestamp is not an ISO 8601 date: the call's own time was used",
+            ),
+            (
+                bad_anonymous,
+                "anonymousId",
+                "options.anonymousId is longer than 1024 bytes: it was ignored",
+            ),
+            (
+                bad_user,
+                "userId",
+                "options.userId is not a string or a number: it was ignored",
+            ),
         ] {
             if bad {
                 options.remove(key);
@@ -203,14 +223,23 @@ impl Analytics {
             self.identity.set_ad_referrer(&ad);
         }
         match &payload {
-            Payload::Identify(a) => self.identity.identify(a.id.clone(), a.traits.clone(), &mut self.entropy),
+            Payload::Identify(a) => {
+                self.identity
+                    .identify(a.id.clone(), a.traits.clone(), &mut self.entropy)
+            }
             Payload::Group(a) => self.identity.group(a.id.clone(), a.traits.clone()),
             _ => {}
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
         let kind = method;
-        let input = BuildInput { now, config: &self.config, env: &self.env, identity: &self.identity, page };
+        let input = BuildInput {
+            now,
+            config: &self.config,
+            env: &self.env,
+            identity: &self.identity,
+            page,
+        };
         let mut event = event::build(&input, payload, &mut self.entropy);
         // What the API would refuse never enters a batch (a refused batch loses every event
         // in it): `group` without any group id, `alias` without ids.
@@ -230,7 +259,14 @@ impl Analytics {
     ///
     /// # Errors
     /// As [`Analytics::handle_call`], or [`CallError::Json`].
-    pub fn handle_wire_call(&mut self, now: Millis, method: EventType, types: &str, values: &str, dispatch: Dispatch) -> Result<String, CallError> {
+    pub fn handle_wire_call(
+        &mut self,
+        now: Millis,
+        method: EventType,
+        types: &str,
+        values: &str,
+        dispatch: Dispatch,
+    ) -> Result<String, CallError> {
         if method == EventType::Track {
             if let Some((name, properties, page)) = args::plain_track(types, values) {
                 return self.handle_track_text(now, name, properties, page, dispatch);
@@ -251,7 +287,14 @@ impl Analytics {
     ///
     /// # Errors
     /// As [`Analytics::handle_call`].
-    pub fn handle_track_text(&mut self, now: Millis, name: &str, properties: &str, page: Option<&str>, dispatch: Dispatch) -> Result<String, CallError> {
+    pub fn handle_track_text(
+        &mut self,
+        now: Millis,
+        name: &str,
+        properties: &str,
+        page: Option<&str>,
+        dispatch: Dispatch,
+    ) -> Result<String, CallError> {
         if name == "\"\"" {
             return Err(CallError::Args(args::ArgError::EventMissing));
         }
@@ -272,7 +315,11 @@ impl Analytics {
         }
         self.identity.ensure_anonymous_id(&mut self.entropy);
         self.collect_writes();
-        let input = TrackInput { now, config: &self.config, identity: &self.identity };
+        let input = TrackInput {
+            now,
+            config: &self.config,
+            identity: &self.identity,
+        };
         let json = event::write_track(&input, &self.fragments, name, properties, &mut self.entropy);
         match dispatch {
             Dispatch::Queue => {
@@ -297,26 +344,46 @@ impl Analytics {
         };
         validate::validate_map(&event).map_err(CallError::Invalid)?;
         // validate_map() guarantees one of the six types.
-        let kind = event.get("type").and_then(Value::as_str).and_then(EventType::from_name).unwrap_or(EventType::Track);
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(EventType::from_name)
+            .unwrap_or(EventType::Track);
         let json = event.to_json();
         self.queue_event(now, kind, &event, json)
     }
 
     /// Whether an event with these `integrations` goes to the API.
     fn to_api(&self, integrations: &Map) -> bool {
-        self.config.segment_io && !matches!(integrations.get("Segment.io"), Some(Value::Bool(false)))
+        self.config.segment_io
+            && !matches!(integrations.get("Segment.io"), Some(Value::Bool(false)))
     }
 
     /// Puts a built event in the delivery queue unless `integrations` keep it from the API.
-    fn queue_event(&mut self, now: Millis, kind: EventType, event: &Map, json: String) -> Result<String, CallError> {
+    fn queue_event(
+        &mut self,
+        now: Millis,
+        kind: EventType,
+        event: &Map,
+        json: String,
+    ) -> Result<String, CallError> {
         let empty = Map::new();
-        let integrations = event.get("integrations").and_then(Value::as_object).unwrap_or(&empty);
+        let integrations = event
+            .get("integrations")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         let to_api = self.to_api(integrations);
         self.push_event(now, kind, json, to_api)
     }
 
     /// Queues an event's JSON for delivery (when `to_api`), enforcing the size limit.
-    fn push_event(&mut self, now: Millis, kind: EventType, json: String, to_api: bool) -> Result<String, CallError> {
+    fn push_event(
+        &mut self,
+        now: Millis,
+        kind: EventType,
+        json: String,
+        to_api: bool,
+    ) -> Result<String, CallError> {
         if !to_api {
             // `integrations: {'Segment.io': false}`: the event is built (and resolves) but
             // is not sent, as analytics.js filters destinations.
@@ -326,7 +393,13 @@ impl Analytics {
             self.notify("event_too_large", CallError::TooLarge.message());
             return Err(CallError::TooLarge);
         }
-        self.delivery.push(Queued { json: json.clone(), kind, attempts: 0, queued_at: now, seg: 0 });
+        self.delivery.push(Queued {
+            json: json.clone(),
+            kind,
+            attempts: 0,
+            queued_at: now,
+            seg: 0,
+        });
         Ok(json)
     }
 
@@ -371,7 +444,11 @@ impl Analytics {
 
     /// A notice (`error` event) about one call.
     fn notify(&mut self, code: &'static str, reason: &str) {
-        self.delivery.notify(Notice { code, reason: String::from(reason), count: 1 });
+        self.delivery.notify(Notice {
+            code,
+            reason: String::from(reason),
+            count: 1,
+        });
     }
 
     /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.
@@ -388,7 +465,8 @@ impl Analytics {
 
     /// The outcome of a request from [`Analytics::poll_transmit`].
     pub fn handle_send_outcome(&mut self, now: Millis, id: BatchId, outcome: &SendOutcome) {
-        self.delivery.handle_send_outcome(now, &self.config, &mut self.entropy, id, outcome);
+        self.delivery
+            .handle_send_outcome(now, &self.config, &mut self.entropy, id, outcome);
     }
 
     /// The timer from [`Analytics::poll_timeout`] fired (spurious calls are no-ops).
@@ -401,7 +479,8 @@ impl Analytics {
     /// pages are adopted after the first [`Query::Scan`].
     pub fn handle_queue_open(&mut self, now: Millis, claims: Claims) {
         if self.config.stores.local || self.config.stores.cookie {
-            self.delivery.open(now, &self.config.write_key, claims, &mut self.entropy);
+            self.delivery
+                .open(now, &self.config.write_key, claims, &mut self.entropy);
         }
     }
 

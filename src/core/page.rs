@@ -34,7 +34,11 @@ impl BufferedPageContext {
     pub fn from_bpc(obj: &Map) -> BufferedPageContext {
         let s = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         BufferedPageContext {
-            canonical: obj.get("c").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_owned),
+            canonical: obj
+                .get("c")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
             path: s("p"),
             url: s("u"),
             search: s("s"),
@@ -47,7 +51,11 @@ impl BufferedPageContext {
     pub fn to_page_context(&self) -> Map {
         let (path, url) = match &self.canonical {
             Some(c) => {
-                let url = if find_byte(c, b'?').is_some() { c.clone() } else { crate::json::concat(&[c.as_str(), &self.search]) };
+                let url = if find_byte(c, b'?').is_some() {
+                    c.clone()
+                } else {
+                    crate::json::concat(&[c.as_str(), &self.search])
+                };
                 (canonical_path(c), url)
             }
             None => {
@@ -74,20 +82,34 @@ pub fn canonical_path(canonical: &str) -> String {
     if let Some(scheme_end) = find_sub(canonical, "://") {
         let scheme = canonical.get(..scheme_end).unwrap_or("");
         let valid_scheme = !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         let rest = canonical.get(scheme_end + 3..).unwrap_or("");
-        let path_start = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+        let path_start = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let host = rest.get(..path_start).unwrap_or("");
         // Roughly what makes `new URL()` throw: an empty host, an unclosed IPv6 bracket,
         // characters no host may contain.
         let valid_host = !host.is_empty()
             && find_byte(host, b'[').is_some() == find_byte(host, b']').is_some()
-            && !host.bytes().any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'\\' | b'"'));
+            && !host
+                .bytes()
+                .any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'\\' | b'"'));
         if valid_scheme && valid_host {
             let after_host = rest.get(path_start..).unwrap_or("");
-            let path_end = after_host.bytes().position(|b| matches!(b, b'?' | b'#')).unwrap_or(after_host.len());
+            let path_end = after_host
+                .bytes()
+                .position(|b| matches!(b, b'?' | b'#'))
+                .unwrap_or(after_host.len());
             let path = after_host.get(..path_end).unwrap_or("");
-            return if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+            return if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path.to_owned()
+            };
         }
     }
     if canonical.starts_with("/") {

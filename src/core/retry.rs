@@ -44,7 +44,10 @@ pub fn status_behavior(config: &RetryConfig, status: u16) -> Behavior {
 /// then ±`jitter_percent`, where `unit` in [0, 1) is the injected random draw.
 pub fn backoff_ms(config: &RetryConfig, attempt: u32, unit: f64) -> u64 {
     let exp = attempt.saturating_sub(1).min(40);
-    let raw = config.base_backoff_ms.saturating_mul(1u64 << exp).min(config.max_backoff_ms);
+    let raw = config
+        .base_backoff_ms
+        .saturating_mul(1u64 << exp)
+        .min(config.max_backoff_ms);
     let jitter = raw as f64 * config.jitter_percent as f64 / 100.0;
     let value = raw as f64 + jitter * (2.0 * unit - 1.0);
     value.max(0.0) as u64

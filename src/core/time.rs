@@ -139,7 +139,11 @@ pub fn parse_iso(s: &str) -> Option<Millis> {
             Some(b'Z' | b'z') => i += 1,
             Some(&sign @ (b'+' | b'-')) => {
                 let oh = num(i + 1, 2)?;
-                let om = if b.get(i + 3) == Some(&b':') { num(i + 4, 2)? } else { num(i + 3, 2)? };
+                let om = if b.get(i + 3) == Some(&b':') {
+                    num(i + 4, 2)?
+                } else {
+                    num(i + 3, 2)?
+                };
                 i += if b.get(i + 3) == Some(&b':') { 6 } else { 5 };
                 let off = (oh * 60 + om) * 60_000;
                 ms -= if sign == b'+' { off } else { -off };

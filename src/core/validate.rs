@@ -41,7 +41,9 @@ impl ValidationError {
     pub fn message(self) -> &'static str {
         match self {
             ValidationError::NotAnObject => "event is not a JSON object",
-            ValidationError::BadType => "type must be one of track, page, screen, identify, group, alias",
+            ValidationError::BadType => {
+                "type must be one of track, page, screen, identify, group, alias"
+            }
             ValidationError::BadMessageId => "messageId must be a non-empty string",
             ValidationError::NoIdentity => "userId or anonymousId is required",
             ValidationError::BadTimestamp => "timestamp must be an ISO 8601 string",
@@ -93,7 +95,10 @@ pub fn validate(event: &Value) -> Result<(), ValidationError> {
 /// The first rule the event breaks.
 pub fn validate_map(map: &Map) -> Result<(), ValidationError> {
     let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
-    if !matches!(kind, "track" | "page" | "screen" | "identify" | "group" | "alias") {
+    if !matches!(
+        kind,
+        "track" | "page" | "screen" | "identify" | "group" | "alias"
+    ) {
         return Err(ValidationError::BadType);
     }
     if !non_empty_str(map.get("messageId")) {

@@ -45,15 +45,36 @@ fn surrogate_escapes() {
 
 #[test]
 fn parses_numbers_like_javascript() {
-    let cases = ["0", "-0", "1", "-12.5", "0.1", "0.3", "1e21", "1E-7", "123456789.123456789", "9007199254740993", "2.5e-300", "1.7976931348623157e308"];
+    let cases = [
+        "0",
+        "-0",
+        "1",
+        "-12.5",
+        "0.1",
+        "0.3",
+        "1e21",
+        "1E-7",
+        "123456789.123456789",
+        "9007199254740993",
+        "2.5e-300",
+        "1.7976931348623157e308",
+    ];
     for text in cases {
         let want: f64 = text.parse().unwrap();
         let got = parse_f64(text).unwrap();
-        let relative = if want == 0.0 { got.abs() } else { ((got - want) / want).abs() };
+        let relative = if want == 0.0 {
+            got.abs()
+        } else {
+            ((got - want) / want).abs()
+        };
         assert!(relative < 1e-12, "{text}: {got} vs {want}");
     }
     for exact in ["0.1", "0.3", "12.34", "-7.25e3", "99.99", "1e-5"] {
-        assert_eq!(parse_f64(exact), exact.parse().ok(), "{exact} must be exact");
+        assert_eq!(
+            parse_f64(exact),
+            exact.parse().ok(),
+            "{exact} must be exact"
+        );
     }
     for bad in ["", "-", "1e", "1.2.3", "abc"] {
         assert_eq!(parse_f64(bad), None, "{bad}");
@@ -62,7 +83,12 @@ fn parses_numbers_like_javascript() {
 
 #[test]
 fn numbers_from_floats() {
-    let cases = [(3.0, "3"), (-2.5, "-2.5"), (0.125, "0.125"), (1.0 / 3.0, "0.333333333")];
+    let cases = [
+        (3.0, "3"),
+        (-2.5, "-2.5"),
+        (0.125, "0.125"),
+        (1.0 / 3.0, "0.333333333"),
+    ];
     for (x, text) in cases {
         assert_eq!(Number::from_f64(x).unwrap().as_str(), text);
     }
@@ -72,9 +98,33 @@ fn numbers_from_floats() {
 #[test]
 fn integer_parsers_match_str_parse() {
     let mut cases: Vec<String> = [
-        "", "+", "-", "-0", "0", "+0", "00", "007", "1", "+1", "++1", " 1", "1 ", "1a", "a1", "1.0", "1e3",
-        "4294967295", "4294967296", "+4294967296", "65535", "65536", "18446744073709551615",
-        "18446744073709551616", "99999999999999999999", "0000000000000000000000018446744073709551615", "١",
+        "",
+        "+",
+        "-",
+        "-0",
+        "0",
+        "+0",
+        "00",
+        "007",
+        "1",
+        "+1",
+        "++1",
+        " 1",
+        "1 ",
+        "1a",
+        "a1",
+        "1.0",
+        "1e3",
+        "4294967295",
+        "4294967296",
+        "+4294967296",
+        "65535",
+        "65536",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999",
+        "0000000000000000000000018446744073709551615",
+        "١",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -85,14 +135,20 @@ fn integer_parsers_match_str_parse() {
         x ^= x >> 7;
         x ^= x << 17;
         let len = (x % 22) as usize;
-        let s: String = (0..len).map(|i| b"0123456789+-9a "[((x >> (i * 2)) % 15) as usize] as char).collect();
+        let s: String = (0..len)
+            .map(|i| b"0123456789+-9a "[((x >> (i * 2)) % 15) as usize] as char)
+            .collect();
         cases.push(s);
         cases.push((x >> (x % 64)).to_string());
     }
     for s in &cases {
         assert_eq!(parse_u64(s), s.parse::<u64>().ok(), "{s:?}");
         assert_eq!(parse_u32(s), s.parse::<u32>().ok(), "{s:?}");
-        assert_eq!(parse_u64(s).and_then(|n| u16::try_from(n).ok()), s.parse::<u16>().ok(), "{s:?}");
+        assert_eq!(
+            parse_u64(s).and_then(|n| u16::try_from(n).ok()),
+            s.parse::<u16>().ok(),
+            "{s:?}"
+        );
     }
 }
 
@@ -110,7 +166,9 @@ fn join_and_concat_match_std() {
 fn emitted_text_is_always_valid_utf8() {
     // Escapes sit next to multi-byte characters: the runs must never split one (the
     // writer's UTF-8 check would then fall back to an empty string).
-    let pieces = ["é", "😀", "\"", "\\", "\n", "\u{1}", "a", "\u{7f}", "中", "\u{2028}", "\t"];
+    let pieces = [
+        "é", "😀", "\"", "\\", "\n", "\u{1}", "a", "\u{7f}", "中", "\u{2028}", "\t",
+    ];
     let mut x: u32 = 12345;
     for _ in 0..500 {
         let mut s = String::new();
@@ -125,7 +183,9 @@ fn emitted_text_is_always_valid_utf8() {
 
 #[test]
 fn byte_helpers_match_str_char_patterns() {
-    let pieces = ["a", ";", "=", "é", "😀", "", "&", "?", "+", "中", ".", ":", "\n", ",", "#"];
+    let pieces = [
+        "a", ";", "=", "é", "😀", "", "&", "?", "+", "中", ".", ":", "\n", ",", "#",
+    ];
     let mut x: u32 = 777;
     for _ in 0..3000 {
         let mut s = String::new();
@@ -138,16 +198,39 @@ fn byte_helpers_match_str_char_patterns() {
             let b = sep as u8;
             assert_eq!(find_byte(&s, b), s.find(sep), "{s:?} {sep:?}");
             assert_eq!(split_once_byte(&s, b), s.split_once(sep), "{s:?} {sep:?}");
-            assert_eq!(split_byte(&s, b).collect::<Vec<_>>(), s.split(sep).collect::<Vec<_>>(), "{s:?} {sep:?}");
-            assert_eq!(replace_byte(&s, b, "&"), s.replace(sep, "&"), "{s:?} {sep:?}");
-            assert_eq!(replace_byte(&s, b, " "), s.replace(sep, " "), "{s:?} {sep:?}");
+            assert_eq!(
+                split_byte(&s, b).collect::<Vec<_>>(),
+                s.split(sep).collect::<Vec<_>>(),
+                "{s:?} {sep:?}"
+            );
+            assert_eq!(
+                replace_byte(&s, b, "&"),
+                s.replace(sep, "&"),
+                "{s:?} {sep:?}"
+            );
+            assert_eq!(
+                replace_byte(&s, b, " "),
+                s.replace(sep, " "),
+                "{s:?} {sep:?}"
+            );
         }
     }
 }
 
 #[test]
 fn trim_ws_matches_std() {
-    let cases = ["", " ", "  a ", "a", "\t\n x y \r\n", "\u{a0}é\u{2003}", "\u{3000}", " 😀 ", "x\u{85}", "\u{feff}a"];
+    let cases = [
+        "",
+        " ",
+        "  a ",
+        "a",
+        "\t\n x y \r\n",
+        "\u{a0}é\u{2003}",
+        "\u{3000}",
+        " 😀 ",
+        "x\u{85}",
+        "\u{feff}a",
+    ];
     for s in cases {
         assert_eq!(trim_ws(s, true), s.trim(), "{s:?}");
         assert_eq!(trim_ws(s, false), s.trim_start(), "{s:?}");
@@ -159,7 +242,10 @@ fn array_items_splits_top_level_items_without_parsing() {
     let table: [(&str, Option<&[&str]>); 9] = [
         ("[]", Some(&[])),
         (r#"["a"]"#, Some(&[r#""a""#])),
-        (r#"["a,]\"",{"k":[1,{"x":"}"}]},null]"#, Some(&[r#""a,]\"""#, r#"{"k":[1,{"x":"}"}]}"#, "null"])),
+        (
+            r#"["a,]\"",{"k":[1,{"x":"}"}]},null]"#,
+            Some(&[r#""a,]\"""#, r#"{"k":[1,{"x":"}"}]}"#, "null"]),
+        ),
         (r#"["\\",1]"#, Some(&[r#""\\""#, "1"])),
         ("", None),
         ("{}", None),
@@ -177,17 +263,38 @@ fn array_items_splits_top_level_items_without_parsing() {
 fn parse_without_leaves_out_the_skipped_members() {
     // (text, skipped keys, the JSON of the result)
     let cases: &[(&str, &[&str], &str)] = &[
-        (r#"{"a":1,"context":{"b":"}]\"{","c":[1,{"d":[]}]},"e":"x"}"#, &["context"], r#"{"a":1,"e":"x"}"#),
-        (r#"{"context":"a\\\"b","e":[true]}"#, &["context"], r#"{"e":[true]}"#),
+        (
+            r#"{"a":1,"context":{"b":"}]\"{","c":[1,{"d":[]}]},"e":"x"}"#,
+            &["context"],
+            r#"{"a":1,"e":"x"}"#,
+        ),
+        (
+            r#"{"context":"a\\\"b","e":[true]}"#,
+            &["context"],
+            r#"{"e":[true]}"#,
+        ),
         (r#"{ "n" : -1.5e3 , "s" : "q" }"#, &["n"], r#"{"s":"q"}"#),
         (r#"{"a":null,"b":true}"#, &["a", "b"], r#"{}"#),
-        (r#"{"a":{"context":1}}"#, &["context"], r#"{"a":{"context":1}}"#),
+        (
+            r#"{"a":{"context":1}}"#,
+            &["context"],
+            r#"{"a":{"context":1}}"#,
+        ),
         (r#"[{"context":1}]"#, &["context"], r#"[{"context":1}]"#),
     ];
     for &(text, skip, want) in cases {
-        assert_eq!(parse_without(text, skip).map(|v| v.to_json()), Ok(want.to_owned()), "{text}");
+        assert_eq!(
+            parse_without(text, skip).map(|v| v.to_json()),
+            Ok(want.to_owned()),
+            "{text}"
+        );
     }
-    for text in [r#"{"context":{"a":1}"#, r#"{"context":"abc"#, r#"{"context":[1,2}"#, r#"{"a":1} x"#] {
+    for text in [
+        r#"{"context":{"a":1}"#,
+        r#"{"context":"abc"#,
+        r#"{"context":[1,2}"#,
+        r#"{"a":1} x"#,
+    ] {
         assert!(parse_without(text, &["context"]).is_err(), "{text}");
     }
 }

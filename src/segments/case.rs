@@ -85,7 +85,10 @@ pub fn map_chars(s: &str, case: Case) -> String {
 /// regex `i` flag compares characters one to one).
 pub fn map_char(c: char, case: Case) -> char {
     let mut buf = [0; 4];
-    map_chars(c.encode_utf8(&mut buf), case).chars().next().unwrap_or(c)
+    map_chars(c.encode_utf8(&mut buf), case)
+        .chars()
+        .next()
+        .unwrap_or(c)
 }
 
 #[cfg(test)]
@@ -117,7 +120,13 @@ mod tests {
 
     #[test]
     fn a_character_that_maps_to_several_stays_itself() {
-        let table = [('ß', Case::Upper, 'ß'), ('İ', Case::Lower, 'İ'), ('Σ', Case::Lower, 'σ'), ('é', Case::Upper, 'É'), ('Q', Case::Lower, 'q')];
+        let table = [
+            ('ß', Case::Upper, 'ß'),
+            ('İ', Case::Lower, 'İ'),
+            ('Σ', Case::Lower, 'σ'),
+            ('é', Case::Upper, 'É'),
+            ('Q', Case::Lower, 'q'),
+        ];
         for (c, case, want) in table {
             assert_eq!(map_char(c, case), want, "{c} {case:?}");
         }

@@ -88,7 +88,9 @@ impl R<'_> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
-            v |= u64::from(b & 0x7f).checked_shl(shift).ok_or(StateError::Malformed)?;
+            v |= u64::from(b & 0x7f)
+                .checked_shl(shift)
+                .ok_or(StateError::Malformed)?;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
@@ -107,7 +109,10 @@ impl R<'_> {
         }
     }
     fn f(&mut self) -> Res<f64> {
-        let bytes = self.b.get(self.pos..self.pos + 8).ok_or(StateError::Malformed)?;
+        let bytes = self
+            .b
+            .get(self.pos..self.pos + 8)
+            .ok_or(StateError::Malformed)?;
         let mut arr = [0u8; 8];
         arr.copy_from_slice(bytes);
         self.pos += 8;
@@ -122,7 +127,10 @@ impl R<'_> {
     }
     fn s(&mut self) -> Res<String> {
         let n = self.len()?;
-        let bytes = self.b.get(self.pos..self.pos + n).ok_or(StateError::Malformed)?;
+        let bytes = self
+            .b
+            .get(self.pos..self.pos + n)
+            .ok_or(StateError::Malformed)?;
         self.pos += n;
         String::from_utf8(bytes.to_vec()).map_err(|_| StateError::Malformed)
     }
@@ -138,7 +146,12 @@ impl R<'_> {
         if n == 0 {
             return Ok(Agg::default());
         }
-        Ok(Agg { n, sum: self.f()?, min: self.f()?, max: self.f()? })
+        Ok(Agg {
+            n,
+            sum: self.f()?,
+            min: self.f()?,
+            max: self.f()?,
+        })
     }
 }
 
@@ -214,7 +227,11 @@ pub fn decode(text: &str) -> Result<Snapshot, StateError> {
     if r.byte()? != VERSION {
         return Err(StateError::UnknownVersion);
     }
-    let mut snap = Snapshot { last_now: r.i()?, last_activity: r.opt()?, ..Snapshot::default() };
+    let mut snap = Snapshot {
+        last_now: r.i()?,
+        last_activity: r.opt()?,
+        ..Snapshot::default()
+    };
     let n_hist = r.len()?;
     for _ in 0..n_hist {
         let canonical = r.s()?;
@@ -222,14 +239,23 @@ pub fn decode(text: &str) -> Result<Snapshot, StateError> {
         let bucket_ms = r.i()?;
         let buckets_cap = r.len()?;
         let n_paths = r.len()?;
-        if ring_cap > 32 || !(bucket_ms == 0 || bucket_ms == 3_600_000 || bucket_ms == 86_400_000) || buckets_cap > 1000 || n_paths > 8 {
+        if ring_cap > 32
+            || !(bucket_ms == 0 || bucket_ms == 3_600_000 || bucket_ms == 86_400_000)
+            || buckets_cap > 1000
+            || n_paths > 8
+        {
             return Err(StateError::Malformed);
         }
         let mut paths = Vec::with_capacity(n_paths);
         for _ in 0..n_paths {
             paths.push(r.s()?);
         }
-        let needs = Needs { ring: ring_cap, bucket_ms, buckets: buckets_cap, paths };
+        let needs = Needs {
+            ring: ring_cap,
+            bucket_ms,
+            buckets: buckets_cap,
+            paths,
+        };
         let mut h = History::new(needs, r.i()?);
         h.first = r.opt()?;
         h.last = r.opt()?;

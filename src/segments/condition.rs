@@ -12,7 +12,9 @@
 use super::case::lower_str;
 use super::regex::{Regex, RegexError};
 use super::Tri;
-use crate::json::{find_byte, push_i64, split_byte, split_once_byte, trim_end_byte, trim_ws, Map, Value};
+use crate::json::{
+    find_byte, push_i64, split_byte, split_once_byte, trim_end_byte, trim_ws, Map, Value,
+};
 
 /// What an absent attribute path means (`"missing"` in a traits leaf).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,12 +50,18 @@ impl GbCondition {
 
     /// Patterns in this condition that did not compile, with the reason.
     pub fn regex_problems(&self) -> impl Iterator<Item = (&str, RegexError)> {
-        self.regexes.iter().filter_map(|(p, _, r)| r.as_ref().err().map(|e| (p.as_str(), *e)))
+        self.regexes
+            .iter()
+            .filter_map(|(p, _, r)| r.as_ref().err().map(|e| (p.as_str(), *e)))
     }
 
     /// Evaluates against `obj` under the `missing` policy.
     pub fn eval(&self, obj: &Value, missing: Missing) -> Tri {
-        let mut ctx = Ctx { regexes: &self.regexes, missing, saw_missing: false };
+        let mut ctx = Ctx {
+            regexes: &self.regexes,
+            missing,
+            saw_missing: false,
+        };
         let res = ctx.condition(obj, &self.raw, 0);
         if missing == Missing::False && res == Tri::Unknown && ctx.saw_missing {
             return Tri::False;
@@ -65,11 +73,19 @@ impl GbCondition {
 /// Evaluates a GrowthBook test (`{"$gte": 3}` or a literal) against one value, as
 /// `evalConditionValue` does. Used for behavioural `test`s; regexes compile on the fly.
 pub fn eval_value_test(test: &Value, actual: &Value) -> Tri {
-    let mut ctx = Ctx { regexes: &[], missing: Missing::Gb, saw_missing: false };
+    let mut ctx = Ctx {
+        regexes: &[],
+        missing: Missing::Gb,
+        saw_missing: false,
+    };
     ctx.value(test, Some(actual), 0)
 }
 
-fn collect_regexes(v: &Value, out: &mut Vec<(String, bool, Result<Regex, RegexError>)>, depth: usize) {
+fn collect_regexes(
+    v: &Value,
+    out: &mut Vec<(String, bool, Result<Regex, RegexError>)>,
+    depth: usize,
+) {
     if depth > 64 {
         return;
     }
@@ -176,7 +192,9 @@ impl Ctx<'_> {
     }
 
     fn or(&mut self, obj: &Value, conds: &Value, depth: usize) -> Tri {
-        let Some(items) = conds.as_array() else { return Tri::True };
+        let Some(items) = conds.as_array() else {
+            return Tri::True;
+        };
         if items.is_empty() {
             return Tri::True;
         }
@@ -191,7 +209,9 @@ impl Ctx<'_> {
     }
 
     fn and(&mut self, obj: &Value, conds: &Value, depth: usize) -> Tri {
-        let Some(items) = conds.as_array() else { return Tri::True };
+        let Some(items) = conds.as_array() else {
+            return Tri::True;
+        };
         let mut res = Tri::True;
         for c in items {
             res = res.and(self.condition(obj, c, depth + 1));
@@ -243,7 +263,11 @@ impl Ctx<'_> {
             };
         };
         let owned;
-        let compiled = match self.regexes.iter().find(|(q, i, _)| q == p && *i == insensitive) {
+        let compiled = match self
+            .regexes
+            .iter()
+            .find(|(q, i, _)| q == p && *i == insensitive)
+        {
             Some((_, _, r)) => r,
             None => {
                 owned = Regex::new(p, insensitive);
@@ -258,7 +282,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn operator(&mut self, op: &str, act: &Value, absent: bool, expected: &Value, depth: usize) -> Tri {
+    fn operator(
+        &mut self,
+        op: &str,
+        act: &Value,
+        absent: bool,
+        expected: &Value,
+        depth: usize,
+    ) -> Tri {
         match op {
             "$veq" | "$vne" | "$vgt" | "$vgte" | "$vlt" | "$vlte" => {
                 let a = padded_version(act);
@@ -281,21 +312,33 @@ impl Ctx<'_> {
             "$gte" => tri(js_less(act, expected) == Some(false)),
             "$exists" => {
                 let present = !absent && !act.is_null();
-                tri(if js_truthy(expected) { present } else { !present })
+                tri(if js_truthy(expected) {
+                    present
+                } else {
+                    !present
+                })
             }
             "$in" | "$nin" | "$ini" | "$nini" => {
-                let Some(list) = expected.as_array() else { return Tri::False };
+                let Some(list) = expected.as_array() else {
+                    return Tri::False;
+                };
                 let insensitive = matches!(op, "$ini" | "$nini");
                 let found = is_in(act, list, insensitive);
                 tri(if op.starts_with("$n") { !found } else { found })
             }
-            "$not" => self.value(expected, if absent { None } else { Some(act) }, depth + 1).not(),
+            "$not" => self
+                .value(expected, if absent { None } else { Some(act) }, depth + 1)
+                .not(),
             "$size" => match act.as_array() {
-                Some(items) => self.value(expected, Some(&Value::int(items.len() as i64)), depth + 1),
+                Some(items) => {
+                    self.value(expected, Some(&Value::int(items.len() as i64)), depth + 1)
+                }
                 None => Tri::False,
             },
             "$elemMatch" => {
-                let Some(items) = act.as_array() else { return Tri::False };
+                let Some(items) = act.as_array() else {
+                    return Tri::False;
+                };
                 let operator_form = expected.as_object().is_some_and(is_operator_object);
                 let mut res = Tri::False;
                 for item in items {
@@ -315,17 +358,30 @@ impl Ctx<'_> {
                 res
             }
             "$all" | "$alli" => {
-                let Some(items) = act.as_array() else { return Tri::False };
-                let Some(wanted) = expected.as_array() else { return Tri::True };
+                let Some(items) = act.as_array() else {
+                    return Tri::False;
+                };
+                let Some(wanted) = expected.as_array() else {
+                    return Tri::True;
+                };
                 let insensitive = op == "$alli";
-                let folded_items = if insensitive { fold_all(items) } else { Vec::new() };
+                let folded_items = if insensitive {
+                    fold_all(items)
+                } else {
+                    Vec::new()
+                };
                 let mut res = Tri::True;
                 for want in wanted {
                     let folded_want = if insensitive { fold(want) } else { None };
                     let mut passed = Tri::False;
                     for (i, item) in items.iter().enumerate() {
                         let r = if insensitive {
-                            tri(folded_eq(item, folded_items.get(i).and_then(Option::as_deref), want, folded_want.as_deref()))
+                            tri(folded_eq(
+                                item,
+                                folded_items.get(i).and_then(Option::as_deref),
+                                want,
+                                folded_want.as_deref(),
+                            ))
                         } else {
                             self.value(want, Some(item), depth + 1)
                         };
@@ -352,7 +408,9 @@ impl Ctx<'_> {
 }
 
 fn exists_test(v: &Value) -> Option<&Value> {
-    v.as_object().filter(|m| m.len() == 1).and_then(|m| m.get("$exists"))
+    v.as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.get("$exists"))
 }
 
 fn js_type(v: &Value) -> &'static str {
@@ -418,14 +476,19 @@ fn push_js_number(out: &mut String, text: &str) {
             && int.bytes().all(|b| b.is_ascii_digit())
             && (int == "0" || !int.starts_with('0'))
             && int.len() <= 21
-            && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && !f.ends_with('0'))
+            && frac.is_none_or(|f| {
+                !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && !f.ends_with('0')
+            })
             && text != "-0"
     };
     if simple {
         out.push_str(text);
         return;
     }
-    if find_byte(text, b'e').is_none() && find_byte(text, b'E').is_none() && find_byte(text, b'.').is_some() {
+    if find_byte(text, b'e').is_none()
+        && find_byte(text, b'E').is_none()
+        && find_byte(text, b'.').is_some()
+    {
         let trimmed = trim_end_byte(trim_end_byte(text, b'0'), b'.');
         if trimmed != text && !trimmed.is_empty() && trimmed != "-" && trimmed != "-0" {
             push_js_number(out, trimmed);
@@ -504,26 +567,43 @@ fn string_to_number(s: &str) -> f64 {
         return 0.0;
     }
     let radix = |prefix: [&str; 2], radix: u32| -> Option<f64> {
-        let digits = t.strip_prefix(prefix[0]).or_else(|| t.strip_prefix(prefix[1]))?;
+        let digits = t
+            .strip_prefix(prefix[0])
+            .or_else(|| t.strip_prefix(prefix[1]))?;
         if digits.is_empty() {
             return Some(f64::NAN);
         }
         let mut x = 0f64;
         for c in digits.chars() {
-            let Some(d) = c.to_digit(radix) else { return Some(f64::NAN) };
+            let Some(d) = c.to_digit(radix) else {
+                return Some(f64::NAN);
+            };
             x = x * f64::from(radix) + f64::from(d);
         }
         Some(x)
     };
-    if let Some(x) = radix(["0x", "0X"], 16).or_else(|| radix(["0o", "0O"], 8)).or_else(|| radix(["0b", "0B"], 2)) {
+    if let Some(x) = radix(["0x", "0X"], 16)
+        .or_else(|| radix(["0o", "0O"], 8))
+        .or_else(|| radix(["0b", "0B"], 2))
+    {
         return x;
     }
-    let unsigned = t.strip_prefix("+").or_else(|| t.strip_prefix("-")).unwrap_or(t);
+    let unsigned = t
+        .strip_prefix("+")
+        .or_else(|| t.strip_prefix("-"))
+        .unwrap_or(t);
     if unsigned == "Infinity" {
-        return if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY };
+        return if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
     }
     // Rust accepts "inf", "nan" and "infinity"; JavaScript only digits, '.', 'e' and signs.
-    if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if !unsigned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return f64::NAN;
     }
     crate::json::parse_f64(t).unwrap_or(f64::NAN)
@@ -586,7 +666,9 @@ fn is_in(actual: &Value, list: &[Value], insensitive: bool) -> bool {
         let folded = fold_all(list);
         let hit = |x: &Value| {
             let fx = fold(x);
-            list.iter().zip(&folded).any(|(y, fy)| folded_eq(x, fx.as_deref(), y, fy.as_deref()))
+            list.iter()
+                .zip(&folded)
+                .any(|(y, fy)| folded_eq(x, fx.as_deref(), y, fy.as_deref()))
         };
         return match actual {
             Value::Array(items) => items.iter().any(hit),
@@ -594,7 +676,9 @@ fn is_in(actual: &Value, list: &[Value], insensitive: bool) -> bool {
         };
     }
     match actual {
-        Value::Array(items) => items.iter().any(|el| list.iter().any(|exp| same_value_zero(el, exp))),
+        Value::Array(items) => items
+            .iter()
+            .any(|el| list.iter().any(|exp| same_value_zero(el, exp))),
         _ => list.iter().any(|exp| same_value_zero(actual, exp)),
     }
 }
@@ -620,7 +704,9 @@ fn padded_version(v: &Value) -> String {
         s = s.get(..idx).unwrap_or(s);
     }
     // `s.split(['-', '.'])` on bytes (see `json::find_byte`).
-    let mut parts: Vec<&str> = split_byte(s, b'-').flat_map(|p| split_byte(p, b'.')).collect();
+    let mut parts: Vec<&str> = split_byte(s, b'-')
+        .flat_map(|p| split_byte(p, b'.'))
+        .collect();
     if parts.len() == 3 {
         parts.push("~");
     }

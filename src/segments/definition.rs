@@ -101,7 +101,11 @@ pub struct SelectorTable {
 
 impl SelectorTable {
     fn intern(&mut self, selector: Selector) -> Option<SelectorId> {
-        if let Some(idx) = self.selectors.iter().position(|s| s.canonical == selector.canonical) {
+        if let Some(idx) = self
+            .selectors
+            .iter()
+            .position(|s| s.canonical == selector.canonical)
+        {
             return Some(SelectorId(idx as u16));
         }
         if self.selectors.len() >= u16::MAX as usize {
@@ -451,7 +455,13 @@ fn depth(v: &Value, limit: usize) -> usize {
     }
     match v {
         Value::Array(items) => 1 + items.iter().map(|c| depth(c, limit - 1)).max().unwrap_or(0),
-        Value::Object(map) => 1 + map.iter().map(|(_, c)| depth(c, limit - 1)).max().unwrap_or(0),
+        Value::Object(map) => {
+            1 + map
+                .iter()
+                .map(|(_, c)| depth(c, limit - 1))
+                .max()
+                .unwrap_or(0)
+        }
         _ => 0,
     }
 }
@@ -466,7 +476,11 @@ fn count_objects(v: &Value) -> usize {
 
 impl Ctx<'_> {
     fn err(&mut self, path: &str, message: &'static str) {
-        self.errors.push(LoadError { key: self.key.clone(), path: path.to_owned(), message });
+        self.errors.push(LoadError {
+            key: self.key.clone(),
+            path: path.to_owned(),
+            message,
+        });
     }
 
     fn object<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v Map> {
@@ -532,7 +546,10 @@ impl Ctx<'_> {
     fn gb_value(&mut self, v: &Value, path: &str) -> Option<GbCondition> {
         if let Some(p) = long_regex(v, 0) {
             let _ = p;
-            self.err(path, "regex pattern longer than the limit of 256 characters");
+            self.err(
+                path,
+                "regex pattern longer than the limit of 256 characters",
+            );
             return None;
         }
         let cond = GbCondition::new(v.clone());
@@ -542,7 +559,9 @@ impl Ctx<'_> {
                 key: self.key.clone(),
                 path: path.to_owned(),
                 message: match e {
-                    RegexError::Invalid => "invalid regex pattern: the test is false (as in GrowthBook)",
+                    RegexError::Invalid => {
+                        "invalid regex pattern: the test is false (as in GrowthBook)"
+                    }
                     RegexError::Unsupported => {
                         "regex pattern not supported by the linear-time engine: the leaf is UNKNOWN"
                     }
@@ -554,9 +573,19 @@ impl Ctx<'_> {
 
     fn node(&mut self, v: &Value, path: &str) -> Option<Node> {
         let map = self.object(v, path)?;
-        let head = ["and", "or", "not", "traits", "event", "funnel", "compare", "traitChange", "segment"]
-            .into_iter()
-            .find(|k| map.contains_key(k));
+        let head = [
+            "and",
+            "or",
+            "not",
+            "traits",
+            "event",
+            "funnel",
+            "compare",
+            "traitChange",
+            "segment",
+        ]
+        .into_iter()
+        .find(|k| map.contains_key(k));
         let Some(head) = head else {
             self.err(path, "expected a condition: and, or, not, traits, event, funnel, compare, traitChange or segment");
             return None;
@@ -582,7 +611,13 @@ impl Ctx<'_> {
                     }
                 }
                 let fields_ok = map.len() == 1;
-                (ok && fields_ok).then(|| if head == "and" { Node::And(out) } else { Node::Or(out) })
+                (ok && fields_ok).then(|| {
+                    if head == "and" {
+                        Node::And(out)
+                    } else {
+                        Node::Or(out)
+                    }
+                })
             }
             "not" => {
                 let fields_ok = self.fields(map, &["not"], path);
@@ -619,10 +654,18 @@ impl Ctx<'_> {
                 if !fields_ok {
                     return None;
                 }
-                Some(Node::Traits { cond: cond?, on: on?, missing: missing? })
+                Some(Node::Traits {
+                    cond: cond?,
+                    on: on?,
+                    missing: missing?,
+                })
             }
             "event" => {
-                let fields_ok = self.fields(map, &["event", "measure", "window", "test", "coverage"], path);
+                let fields_ok = self.fields(
+                    map,
+                    &["event", "measure", "window", "test", "coverage"],
+                    path,
+                );
                 let metric = self.metric_fields(map, path);
                 let test = self.test(map, "test", path);
                 let coverage = match map.get("coverage").map(|v| v.as_str()) {
@@ -636,7 +679,11 @@ impl Ctx<'_> {
                 if !fields_ok {
                     return None;
                 }
-                Some(Node::Event { metric: metric?, test: test?, coverage: coverage? })
+                Some(Node::Event {
+                    metric: metric?,
+                    test: test?,
+                    coverage: coverage?,
+                })
             }
             "funnel" => {
                 let fields_ok = self.fields(map, &["funnel", "test", "settle"], path);
@@ -662,8 +709,12 @@ impl Ctx<'_> {
                     }
                     None => None,
                 };
-                let within = self.required(fmap, "within", &fp).and_then(|v| self.duration(v, &child(&fp, "within")));
-                let window = self.required(fmap, "window", &fp).and_then(|v| self.window(v, &child(&fp, "window")));
+                let within = self
+                    .required(fmap, "within", &fp)
+                    .and_then(|v| self.duration(v, &child(&fp, "within")));
+                let window = self
+                    .required(fmap, "window", &fp)
+                    .and_then(|v| self.window(v, &child(&fp, "window")));
                 let test = self.wrapped_test(map, "maxStep", path);
                 let settle = match map.get("settle") {
                     None => Some(false),
@@ -676,23 +727,35 @@ impl Ctx<'_> {
                 if !(fields_ok && inner_ok) {
                     return None;
                 }
-                Some(Node::Funnel { steps: steps?, within: within?, window: window?, test: test?, settle: settle? })
+                Some(Node::Funnel {
+                    steps: steps?,
+                    within: within?,
+                    window: window?,
+                    test: test?,
+                    settle: settle?,
+                })
             }
             "compare" => {
                 let fields_ok = self.fields(map, &["compare", "test", "baselineMin"], path);
                 let cp = child(path, "compare");
                 let cmap = self.object(map.get("compare")?, &cp)?;
                 let inner_ok = self.fields(cmap, &["current", "baseline"], &cp);
-                let current = self.required(cmap, "current", &cp).and_then(|v| self.metric(v, &child(&cp, "current")));
-                let baseline =
-                    self.required(cmap, "baseline", &cp).and_then(|v| self.metric(v, &child(&cp, "baseline")));
+                let current = self
+                    .required(cmap, "current", &cp)
+                    .and_then(|v| self.metric(v, &child(&cp, "current")));
+                let baseline = self
+                    .required(cmap, "baseline", &cp)
+                    .and_then(|v| self.metric(v, &child(&cp, "baseline")));
                 let test = self.wrapped_test(map, "ratio", path);
                 let baseline_min = match map.get("baselineMin") {
                     None => Some(0.0),
                     Some(v) => match v.as_f64() {
                         Some(x) if x >= 0.0 => Some(x),
                         _ => {
-                            self.err(&child(path, "baselineMin"), "expected a non-negative number");
+                            self.err(
+                                &child(path, "baselineMin"),
+                                "expected a non-negative number",
+                            );
                             None
                         }
                     },
@@ -700,7 +763,12 @@ impl Ctx<'_> {
                 if !(fields_ok && inner_ok) {
                     return None;
                 }
-                Some(Node::Compare { current: current?, baseline: baseline?, test: test?, baseline_min: baseline_min? })
+                Some(Node::Compare {
+                    current: current?,
+                    baseline: baseline?,
+                    test: test?,
+                    baseline_min: baseline_min?,
+                })
             }
             _ => {
                 // traitChange
@@ -708,9 +776,17 @@ impl Ctx<'_> {
                 let tp = child(path, "traitChange");
                 let tmap = self.object(map.get("traitChange")?, &tp)?;
                 let inner_ok = self.fields(tmap, &["trait", "from", "to"], &tp);
-                let trait_path = self.required(tmap, "trait", &tp).and_then(|v| self.string(v, &child(&tp, "trait")));
-                let from = tmap.get("from").cloned().unwrap_or_else(|| Value::Object(Map::new()));
-                let to = tmap.get("to").cloned().unwrap_or_else(|| Value::Object(Map::new()));
+                let trait_path = self
+                    .required(tmap, "trait", &tp)
+                    .and_then(|v| self.string(v, &child(&tp, "trait")));
+                let from = tmap
+                    .get("from")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Map::new()));
+                let to = tmap
+                    .get("to")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Map::new()));
                 if long_regex(&from, 0).is_some() || long_regex(&to, 0).is_some() {
                     self.err(&tp, "regex pattern longer than the limit of 256 characters");
                     return None;
@@ -730,12 +806,22 @@ impl Ctx<'_> {
                 spec.insert("to", to.clone());
                 Value::Object(spec).write_json(&mut canonical);
                 canonical.push('}');
-                let selector = Selector { canonical, kind: SelectorKind::TraitChange { trait_path, from, to } };
+                let selector = Selector {
+                    canonical,
+                    kind: SelectorKind::TraitChange {
+                        trait_path,
+                        from,
+                        to,
+                    },
+                };
                 let Some(id) = self.table.intern(selector) else {
                     self.err(&tp, "too many selectors");
                     return None;
                 };
-                Some(Node::TraitChange { selector: id, window: window? })
+                Some(Node::TraitChange {
+                    selector: id,
+                    window: window?,
+                })
             }
         }
     }
@@ -762,13 +848,21 @@ impl Ctx<'_> {
     }
 
     fn metric_fields(&mut self, map: &Map, path: &str) -> Option<Metric> {
-        let selector = self.required(map, "event", path).and_then(|v| self.selector(v, &child(path, "event")));
-        let measure = self.required(map, "measure", path).and_then(|v| self.measure(v, &child(path, "measure")));
+        let selector = self
+            .required(map, "event", path)
+            .and_then(|v| self.selector(v, &child(path, "event")));
+        let measure = self
+            .required(map, "measure", path)
+            .and_then(|v| self.measure(v, &child(path, "measure")));
         let window = match map.get("window") {
             None => Some(Window::Lifetime),
             Some(v) => self.window(v, &child(path, "window")),
         };
-        Some(Metric { selector: selector?, measure: measure?, window: window? })
+        Some(Metric {
+            selector: selector?,
+            measure: measure?,
+            window: window?,
+        })
     }
 
     fn metric(&mut self, v: &Value, path: &str) -> Option<Metric> {
@@ -869,7 +963,8 @@ impl Ctx<'_> {
         let filter = filter?;
         // Canonical form: sorted names, type, where as given.
         let mut canonical = String::from("{\"name\":");
-        Value::Array(names.iter().map(|n| Value::str(n.as_str())).collect()).write_json(&mut canonical);
+        Value::Array(names.iter().map(|n| Value::str(n.as_str())).collect())
+            .write_json(&mut canonical);
         canonical.push_str(",\"type\":");
         canonical.push_str(match event_type {
             EventType::Track => "\"track\"",
@@ -881,7 +976,14 @@ impl Ctx<'_> {
             f.raw().write_json(&mut canonical);
         }
         canonical.push('}');
-        let id = self.table.intern(Selector { canonical, kind: SelectorKind::Event { names, event_type, filter } });
+        let id = self.table.intern(Selector {
+            canonical,
+            kind: SelectorKind::Event {
+                names,
+                event_type,
+                filter,
+            },
+        });
         if id.is_none() {
             self.err(path, "too many selectors");
         }
@@ -901,15 +1003,23 @@ impl Ctx<'_> {
         match kind {
             "rolling" => {
                 let ok = self.fields(map, &["type", "duration", "offset"], path);
-                let duration = self.required(map, "duration", path).and_then(|d| self.duration(d, &child(path, "duration")));
+                let duration = self
+                    .required(map, "duration", path)
+                    .and_then(|d| self.duration(d, &child(path, "duration")));
                 let offset = self.opt_duration(map, "offset", path);
                 if let Some(d) = duration {
                     if d.is_zero() {
-                        self.err(&child(path, "duration"), "a rolling window needs a positive duration");
+                        self.err(
+                            &child(path, "duration"),
+                            "a rolling window needs a positive duration",
+                        );
                         return None;
                     }
                 }
-                ok.then_some(Window::Rolling { duration: duration?, offset: offset? })
+                ok.then_some(Window::Rolling {
+                    duration: duration?,
+                    offset: offset?,
+                })
             }
             "calendar" => {
                 let ok = self.fields(map, &["type", "unit", "timezone"], path);
@@ -930,50 +1040,77 @@ impl Ctx<'_> {
                         None
                     }
                 };
-                ok.then_some(Window::Calendar { unit: unit?, utc: utc? })
+                ok.then_some(Window::Calendar {
+                    unit: unit?,
+                    utc: utc?,
+                })
             }
             "cycle" => {
                 let ok = self.fields(map, &["type", "anchor", "period"], path);
                 let ap = child(path, "anchor");
-                let anchor = self.required(map, "anchor", path).and_then(|a| self.object(a, &ap)).and_then(|am| {
-                    let ok = self.fields(am, &["trait"], &ap);
-                    let t = self.required(am, "trait", &ap).and_then(|t| self.string(t, &child(&ap, "trait")));
-                    if ok {
-                        t
-                    } else {
-                        None
-                    }
-                });
-                let period = self.required(map, "period", path).and_then(|d| self.duration(d, &child(path, "period")));
+                let anchor = self
+                    .required(map, "anchor", path)
+                    .and_then(|a| self.object(a, &ap))
+                    .and_then(|am| {
+                        let ok = self.fields(am, &["trait"], &ap);
+                        let t = self
+                            .required(am, "trait", &ap)
+                            .and_then(|t| self.string(t, &child(&ap, "trait")));
+                        if ok {
+                            t
+                        } else {
+                            None
+                        }
+                    });
+                let period = self
+                    .required(map, "period", path)
+                    .and_then(|d| self.duration(d, &child(path, "period")));
                 if period.is_some_and(Duration::is_zero) {
                     self.err(&child(path, "period"), "a cycle needs a positive period");
                     return None;
                 }
-                ok.then_some(Window::Cycle { anchor_trait: anchor?, period: period? })
+                ok.then_some(Window::Cycle {
+                    anchor_trait: anchor?,
+                    period: period?,
+                })
             }
             "anchored" => {
                 let ok = self.fields(map, &["type", "anchor", "duration"], path);
                 let ap = child(path, "anchor");
-                let anchor = self.required(map, "anchor", path).and_then(|a| self.object(a, &ap)).and_then(|am| {
-                    let ok = self.fields(am, &["event", "trait"], &ap);
-                    let a = match (am.get("event"), am.get("trait")) {
-                        (Some(e), None) => self.selector(e, &child(&ap, "event")).map(Anchor::Event),
-                        (None, Some(t)) => self.string(t, &child(&ap, "trait")).map(Anchor::Trait),
-                        _ => {
-                            self.err(&ap, "expected exactly one of event, trait");
+                let anchor = self
+                    .required(map, "anchor", path)
+                    .and_then(|a| self.object(a, &ap))
+                    .and_then(|am| {
+                        let ok = self.fields(am, &["event", "trait"], &ap);
+                        let a = match (am.get("event"), am.get("trait")) {
+                            (Some(e), None) => {
+                                self.selector(e, &child(&ap, "event")).map(Anchor::Event)
+                            }
+                            (None, Some(t)) => {
+                                self.string(t, &child(&ap, "trait")).map(Anchor::Trait)
+                            }
+                            _ => {
+                                self.err(&ap, "expected exactly one of event, trait");
+                                None
+                            }
+                        };
+                        if ok {
+                            a
+                        } else {
                             None
                         }
-                    };
-                    if ok {
-                        a
-                    } else {
-                        None
-                    }
-                });
-                let duration = self.required(map, "duration", path).and_then(|d| self.duration(d, &child(path, "duration")));
-                ok.then_some(Window::Anchored { anchor: anchor?, duration: duration? })
+                    });
+                let duration = self
+                    .required(map, "duration", path)
+                    .and_then(|d| self.duration(d, &child(path, "duration")));
+                ok.then_some(Window::Anchored {
+                    anchor: anchor?,
+                    duration: duration?,
+                })
             }
-            "lifetime" => self.fields(map, &["type"], path).then_some(Window::Lifetime),
+            "lifetime" => self
+                .fields(map, &["type"], path)
+                .then_some(Window::Lifetime),
             _ => {
                 self.err(&tp, E_ENUM);
                 None
@@ -993,7 +1130,11 @@ fn long_regex(v: &Value, depth: usize) -> Option<&str> {
     }
     match v {
         Value::Object(map) => map.iter().find_map(|(k, c)| {
-            let own = if k.as_bytes().windows(4).any(|w| w == b"egex") { c.as_str().filter(|p| p.chars().count() > MAX_REGEX_LEN) } else { None };
+            let own = if k.as_bytes().windows(4).any(|w| w == b"egex") {
+                c.as_str().filter(|p| p.chars().count() > MAX_REGEX_LEN)
+            } else {
+                None
+            };
             own.or_else(|| long_regex(c, depth + 1))
         }),
         Value::Array(items) => items.iter().find_map(|c| long_regex(c, depth + 1)),
@@ -1009,10 +1150,14 @@ fn durations_to_ms(v: &Value, in_operand: bool) -> Value {
             Some(d) => Value::Number(Number::from_i64(d.approx_ms())),
             None => v.clone(),
         },
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, c)| (k.to_owned(), durations_to_ms(c, true))).collect())
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, c)| (k.to_owned(), durations_to_ms(c, true)))
+                .collect(),
+        ),
+        Value::Array(items) if in_operand => {
+            Value::Array(items.iter().map(|c| durations_to_ms(c, true)).collect())
         }
-        Value::Array(items) if in_operand => Value::Array(items.iter().map(|c| durations_to_ms(c, true)).collect()),
         other => other.clone(),
     }
 }
@@ -1026,17 +1171,44 @@ pub fn parse_definition(
     errors: &mut Vec<LoadError>,
     warnings: &mut Vec<LoadError>,
 ) -> Option<Definition> {
-    let key_text = doc.get("key").and_then(Value::as_str).unwrap_or("").to_owned();
-    let mut ctx = Ctx { key: key_text.clone(), errors, warnings, table };
+    let key_text = doc
+        .get("key")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut ctx = Ctx {
+        key: key_text.clone(),
+        errors,
+        warnings,
+        table,
+    };
     let map = ctx.object(doc, path)?;
-    let fields_ok =
-        ctx.fields(map, &["key", "version", "condition", "exitCondition", "membership", "outputs"], path);
+    let fields_ok = ctx.fields(
+        map,
+        &[
+            "key",
+            "version",
+            "condition",
+            "exitCondition",
+            "membership",
+            "outputs",
+        ],
+        path,
+    );
     let key_ok = !key_text.is_empty()
         && key_text.len() <= 64
-        && key_text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && key_text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && key_text
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase())
+        && key_text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !key_ok {
-        ctx.err(&child(path, "key"), "key must be snake_case (a-z, 0-9, _), start with a letter, at most 64 chars");
+        ctx.err(
+            &child(path, "key"),
+            "key must be snake_case (a-z, 0-9, _), start with a letter, at most 64 chars",
+        );
     }
     let version = match map.get("version") {
         None => Some(1),
@@ -1097,9 +1269,15 @@ impl Ctx<'_> {
             exit_grace: Duration::default(),
             reentry: Reentry::Allow,
         };
-        let Some(v) = v.filter(|v| !v.is_null()) else { return Some(policy) };
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            return Some(policy);
+        };
         let map = self.object(v, path)?;
-        let mut ok = self.fields(map, &["onUnknown", "minDwell", "exitGrace", "reentry"], path);
+        let mut ok = self.fields(
+            map,
+            &["onUnknown", "minDwell", "exitGrace", "reentry"],
+            path,
+        );
         match map.get("onUnknown").map(Value::as_str) {
             None | Some(Some("hold")) => {}
             Some(Some("exit")) => policy.on_unknown = OnUnknown::Exit,
@@ -1122,13 +1300,19 @@ impl Ctx<'_> {
             Some(Value::String(s)) if s == "allow" => {}
             Some(Value::String(s)) if s == "once" => policy.reentry = Reentry::Once,
             Some(Value::Object(rm)) if rm.len() == 1 && rm.contains_key("cooldown") => {
-                match rm.get("cooldown").and_then(|c| self.duration(c, &child(&rp, "cooldown"))) {
+                match rm
+                    .get("cooldown")
+                    .and_then(|c| self.duration(c, &child(&rp, "cooldown")))
+                {
                     Some(d) => policy.reentry = Reentry::Cooldown(d),
                     None => ok = false,
                 }
             }
             Some(_) => {
-                self.err(&rp, "expected \"allow\", \"once\" or {\"cooldown\": duration}");
+                self.err(
+                    &rp,
+                    "expected \"allow\", \"once\" or {\"cooldown\": duration}",
+                );
                 ok = false;
             }
         }
@@ -1137,7 +1321,9 @@ impl Ctx<'_> {
 
     fn outputs(&mut self, v: Option<&Value>, path: &str) -> Option<Outputs> {
         let mut out = Outputs::default();
-        let Some(v) = v.filter(|v| !v.is_null()) else { return Some(out) };
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            return Some(out);
+        };
         let map = self.object(v, path)?;
         let mut ok = self.fields(map, &["track", "identify"], path);
         for (field, slot) in [("track", &mut out.track), ("identify", &mut out.identify)] {

@@ -37,7 +37,11 @@ impl Duration {
                     frac_ms += i64::from(d) * *scale;
                     *scale /= 10;
                 } else {
-                    num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(d))?);
+                    num = Some(
+                        num.unwrap_or(0)
+                            .checked_mul(10)?
+                            .checked_add(i64::from(d))?,
+                    );
                 }
                 continue;
             }
@@ -58,13 +62,21 @@ impl Duration {
             }
             any = true;
             match (in_time, c) {
-                (false, 'Y') => out.months = out.months.checked_add(u32::try_from(n.checked_mul(12)?).ok()?)?,
+                (false, 'Y') => {
+                    out.months = out
+                        .months
+                        .checked_add(u32::try_from(n.checked_mul(12)?).ok()?)?
+                }
                 (false, 'M') => out.months = out.months.checked_add(u32::try_from(n).ok()?)?,
                 (false, 'W') => out.ms = out.ms.checked_add(n.checked_mul(7 * DAY_MS)?)?,
                 (false, 'D') => out.ms = out.ms.checked_add(n.checked_mul(DAY_MS)?)?,
                 (true, 'H') => out.ms = out.ms.checked_add(n.checked_mul(HOUR_MS)?)?,
                 (true, 'M') => out.ms = out.ms.checked_add(n.checked_mul(60_000)?)?,
-                (true, 'S') => out.ms = out.ms.checked_add(n.checked_mul(1000)?.checked_add(frac_ms)?)?,
+                (true, 'S') => {
+                    out.ms = out
+                        .ms
+                        .checked_add(n.checked_mul(1000)?.checked_add(frac_ms)?)?
+                }
                 _ => return None,
             }
             frac_scale = None;
@@ -94,7 +106,11 @@ impl Duration {
     /// the month check: evaluation calls it per ring entry, and most durations have no months.
     #[inline(always)]
     pub fn add_to(self, t: i64) -> i64 {
-        let t = if self.months == 0 { t } else { add_months(t, i64::from(self.months)) };
+        let t = if self.months == 0 {
+            t
+        } else {
+            add_months(t, i64::from(self.months))
+        };
         t.saturating_add(self.ms)
     }
 
@@ -131,7 +147,11 @@ pub fn add_months(t: i64, months: i64) -> i64 {
 
 /// Days in a month of the proleptic Gregorian calendar.
 pub fn days_in_month(y: i64, m: u32) -> u32 {
-    let next = if m == 12 { days_from_civil(y + 1, 1, 1) } else { days_from_civil(y, m + 1, 1) };
+    let next = if m == 12 {
+        days_from_civil(y + 1, 1, 1)
+    } else {
+        days_from_civil(y, m + 1, 1)
+    };
     (next - days_from_civil(y, m, 1)) as u32
 }
 

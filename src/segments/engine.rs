@@ -4,8 +4,9 @@
 use super::codec::{self, Snapshot};
 use super::condition::{eval_value_test, Missing};
 use super::definition::{
-    parse_definition, Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs, SegmentKey,
-    SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING, MAX_SEGMENTS,
+    parse_definition, Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs,
+    SegmentKey, SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING,
+    MAX_SEGMENTS,
 };
 use super::eval::{self, property_values, Ctx, Members};
 use super::history::{pop_front, History, Needs};
@@ -169,7 +170,15 @@ pub struct Engine {
 impl Engine {
     /// An empty engine for a brand-new profile, with the default history budget (128 KB).
     pub fn new() -> Engine {
-        Engine { fresh: true, budget: HISTORY_BUDGET, user: empty(), group: empty(), context: empty(), page: empty(), ..Engine::default() }
+        Engine {
+            fresh: true,
+            budget: HISTORY_BUDGET,
+            user: empty(),
+            group: empty(),
+            context: empty(),
+            page: empty(),
+            ..Engine::default()
+        }
     }
 
     /// Sets the history budget (bytes) checked at the next load.
@@ -190,7 +199,11 @@ impl Engine {
         let now = self.clock(now);
         let mut report = LoadReport::default();
         let Some(items) = defs.as_array() else {
-            report.errors.push(LoadError { key: String::new(), path: String::new(), message: "expected an array of segment definitions" });
+            report.errors.push(LoadError {
+                key: String::new(),
+                path: String::new(),
+                message: "expected an array of segment definitions",
+            });
             return report;
         };
         let mut table = SelectorTable::default();
@@ -199,15 +212,31 @@ impl Engine {
             let path = super::definition::index_path(i);
             if i >= MAX_SEGMENTS {
                 report.errors.push(LoadError {
-                    key: doc.get("key").and_then(Value::as_str).unwrap_or("").to_owned(),
+                    key: doc
+                        .get("key")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
                     path,
                     message: "more than the limit of 64 segments per load",
                 });
                 continue;
             }
-            let Some(def) = parse_definition(doc, &path, &mut table, &mut report.errors, &mut report.warnings) else { continue };
+            let Some(def) = parse_definition(
+                doc,
+                &path,
+                &mut table,
+                &mut report.errors,
+                &mut report.warnings,
+            ) else {
+                continue;
+            };
             if parsed.iter().any(|(_, d)| d.key == def.key) {
-                report.errors.push(LoadError { key: def.key.0.clone(), path: path + ".key", message: "duplicate segment key" });
+                report.errors.push(LoadError {
+                    key: def.key.0.clone(),
+                    path: path + ".key",
+                    message: "duplicate segment key",
+                });
                 continue;
             }
             parsed.push((i, def));
@@ -226,7 +255,11 @@ impl Engine {
             let bound: usize = trial
                 .iter()
                 .enumerate()
-                .filter_map(|(s, n)| n.as_ref().map(|n| n.bound_bytes(table.selectors.get(s).map_or(0, |x| x.canonical.len()))))
+                .filter_map(|(s, n)| {
+                    n.as_ref().map(|n| {
+                        n.bound_bytes(table.selectors.get(s).map_or(0, |x| x.canonical.len()))
+                    })
+                })
                 .sum();
             if bound > self.budget {
                 report.errors.push(LoadError {
@@ -256,7 +289,9 @@ impl Engine {
     pub fn handle_event(&mut self, now: Millis, event: EventInput<'_>) {
         let now = self.clock(now);
         self.run_due(now, false);
-        if matches!(event.name, "Audience Entered" | "Audience Exited") && event.kind == EventType::Track {
+        if matches!(event.name, "Audience Entered" | "Audience Exited")
+            && event.kind == EventType::Track
+        {
             // Our own outputs never feed back into any segment's history.
             return;
         }
@@ -268,7 +303,10 @@ impl Engine {
             self.page = event.properties.clone();
         }
         let mut dirty = vec![false; self.defs.len()];
-        if self.last_activity.is_none_or(|t| now.saturating_sub(t) >= SESSION_GAP_MS) {
+        if self
+            .last_activity
+            .is_none_or(|t| now.saturating_sub(t) >= SESSION_GAP_MS)
+        {
             let empty = empty();
             self.record(now, EventType::Track, SESSION_START, &empty, &mut dirty);
         }
@@ -290,10 +328,22 @@ impl Engine {
         if let Some(user) = user {
             let mut changed = Vec::new();
             for (i, sel) in self.table.selectors.iter().enumerate() {
-                if let SelectorKind::TraitChange { trait_path, from, to } = &sel.kind {
-                    let old = self.user.pointer_dot(trait_path).cloned().unwrap_or(Value::Null);
+                if let SelectorKind::TraitChange {
+                    trait_path,
+                    from,
+                    to,
+                } = &sel.kind
+                {
+                    let old = self
+                        .user
+                        .pointer_dot(trait_path)
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     let new = user.pointer_dot(trait_path).cloned().unwrap_or(Value::Null);
-                    if old != new && eval_value_test(from, &old) == Tri::True && eval_value_test(to, &new) == Tri::True {
+                    if old != new
+                        && eval_value_test(from, &old) == Tri::True
+                        && eval_value_test(to, &new) == Tri::True
+                    {
                         changed.push(i);
                     }
                 }
@@ -325,7 +375,10 @@ impl Engine {
             *h = History::new(h.needs.clone(), now);
         }
         for (m, d) in self.members.iter_mut().zip(&self.defs) {
-            *m = Member { version: d.version, ..Member::default() };
+            *m = Member {
+                version: d.version,
+                ..Member::default()
+            };
         }
         self.user = empty();
         self.group = empty();
@@ -344,7 +397,11 @@ impl Engine {
 
     /// When the driver should call [`handle_timeout`](Engine::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.deadlines.iter().flatten().min().map(|&t| Millis(u64::try_from(t).unwrap_or(0)))
+        self.deadlines
+            .iter()
+            .flatten()
+            .min()
+            .map(|&t| Millis(u64::try_from(t).unwrap_or(0)))
     }
 
     /// `Some(true)` member, `Some(false)` not, `None` unknown or no such segment.
@@ -376,9 +433,15 @@ impl Engine {
         out.insert("key", Value::str(def.key.as_str()));
         let state = self.members.get(idx).and_then(|m| m.state);
         out.insert("state", state.map_or(Value::Null, Value::Bool));
-        out.insert("condition", eval::eval(&def.condition, &ctx).explain.unwrap_or_default());
+        out.insert(
+            "condition",
+            eval::eval(&def.condition, &ctx).explain.unwrap_or_default(),
+        );
         if let Some(exit) = &def.exit_condition {
-            out.insert("exitCondition", eval::eval(exit, &ctx).explain.unwrap_or_default());
+            out.insert(
+                "exitCondition",
+                eval::eval(exit, &ctx).explain.unwrap_or_default(),
+            );
         }
         Some(Value::Object(out))
     }
@@ -409,7 +472,11 @@ impl Engine {
 
     /// The persisted state (versioned binary, base64) for one localStorage value.
     pub fn encode_state(&self) -> String {
-        let mut snap = Snapshot { last_now: self.last_now, last_activity: self.last_activity, ..Snapshot::default() };
+        let mut snap = Snapshot {
+            last_now: self.last_now,
+            last_activity: self.last_activity,
+            ..Snapshot::default()
+        };
         for (i, h) in self.histories.iter().enumerate() {
             if let (Some(h), Some(sel)) = (h, self.table.selectors.get(i)) {
                 snap.histories.push((sel.canonical.clone(), h.clone()));
@@ -464,12 +531,21 @@ impl Engine {
             group: &self.group,
             context: &self.context,
             page: &self.page,
-            members: Members { defs: &self.defs, states: &self.members },
+            members: Members {
+                defs: &self.defs,
+                states: &self.members,
+            },
             explain,
         }
     }
 
-    fn install(&mut self, now: i64, table: SelectorTable, needs: Vec<Option<Needs>>, defs: Vec<Definition>) {
+    fn install(
+        &mut self,
+        now: i64,
+        table: SelectorTable,
+        needs: Vec<Option<Needs>>,
+        defs: Vec<Definition>,
+    ) {
         let mut old: Vec<(String, History)> = Vec::new();
         for (i, h) in std::mem::take(&mut self.histories).into_iter().enumerate() {
             if let (Some(h), Some(sel)) = (h, self.table.selectors.get(i)) {
@@ -478,7 +554,10 @@ impl Engine {
         }
         let mut histories = Vec::with_capacity(table.selectors.len());
         for (sel, need) in table.selectors.iter().zip(needs) {
-            let kept = old.iter().position(|(c, _)| *c == sel.canonical).map(|at| old.swap_remove(at).1);
+            let kept = old
+                .iter()
+                .position(|(c, _)| *c == sel.canonical)
+                .map(|at| old.swap_remove(at).1);
             histories.push(need.map(|need| match kept {
                 Some(mut h) => {
                     h.reconfigure(need);
@@ -514,7 +593,10 @@ impl Engine {
                     self.any_name.push(i as u16);
                 }
                 for n in names {
-                    match self.by_name.binary_search_by(|(k, _)| k.as_str().cmp(n.as_str())) {
+                    match self
+                        .by_name
+                        .binary_search_by(|(k, _)| k.as_str().cmp(n.as_str()))
+                    {
                         Ok(at) => {
                             if let Some((_, ids)) = self.by_name.get_mut(at) {
                                 ids.push(i as u16);
@@ -531,10 +613,24 @@ impl Engine {
         let fresh = self.fresh;
         self.members = defs
             .iter()
-            .map(|d| match old_defs.iter().position(|o| o.key == d.key).and_then(|i| old_members.get(i)) {
-                Some(m) if m.version == d.version => *m,
-                Some(m) => Member { version: d.version, baseline: true, ..*m },
-                None => Member { version: d.version, baseline: !fresh, ..Member::default() },
+            .map(|d| {
+                match old_defs
+                    .iter()
+                    .position(|o| o.key == d.key)
+                    .and_then(|i| old_members.get(i))
+                {
+                    Some(m) if m.version == d.version => *m,
+                    Some(m) => Member {
+                        version: d.version,
+                        baseline: true,
+                        ..*m
+                    },
+                    None => Member {
+                        version: d.version,
+                        baseline: !fresh,
+                        ..Member::default()
+                    },
+                }
             })
             .collect();
         self.dependents = vec![Vec::new(); defs.len()];
@@ -557,7 +653,14 @@ impl Engine {
 
     fn apply_snapshot(&mut self, now: i64, snap: Snapshot) {
         for (canonical, stored) in snap.histories {
-            let Some(i) = self.table.selectors.iter().position(|s| s.canonical == canonical) else { continue };
+            let Some(i) = self
+                .table
+                .selectors
+                .iter()
+                .position(|s| s.canonical == canonical)
+            else {
+                continue;
+            };
             if let Some(Some(h)) = self.histories.get_mut(i) {
                 let needs = h.needs.clone();
                 *h = stored;
@@ -565,11 +668,25 @@ impl Engine {
             }
         }
         for (i, def) in self.defs.iter().enumerate() {
-            let Some(slot) = self.members.get_mut(i) else { continue };
+            let Some(slot) = self.members.get_mut(i) else {
+                continue;
+            };
             match snap.members.iter().find(|(k, _)| *k == def.key.0) {
                 Some((_, m)) if m.version == def.version => *slot = *m,
-                Some((_, m)) => *slot = Member { version: def.version, baseline: true, ..*m },
-                None => *slot = Member { version: def.version, baseline: true, ..Member::default() },
+                Some((_, m)) => {
+                    *slot = Member {
+                        version: def.version,
+                        baseline: true,
+                        ..*m
+                    }
+                }
+                None => {
+                    *slot = Member {
+                        version: def.version,
+                        baseline: true,
+                        ..Member::default()
+                    }
+                }
             }
         }
         self.last_activity = snap.last_activity;
@@ -583,7 +700,9 @@ impl Engine {
     /// Computes deadlines at `t` without moving anyone (the state already reflects `t`).
     fn evaluate_at_silently(&mut self, t: i64) {
         for idx in 0..self.defs.len() {
-            let Some((c, e)) = self.eval_segment(idx, t, false) else { continue };
+            let Some((c, e)) = self.eval_segment(idx, t, false) else {
+                continue;
+            };
             if let Some(slot) = self.deadlines.get_mut(idx) {
                 *slot = earliest(c.next, e.and_then(|e| e.next));
             }
@@ -592,14 +711,28 @@ impl Engine {
 
     fn record(&mut self, now: i64, kind: EventType, name: &str, props: &Value, dirty: &mut [bool]) {
         // Disjoint field borrows: the id lists are read while histories change (no copy of them).
-        let Engine { by_name, any_name, table, histories, sel_segments, .. } = self;
+        let Engine {
+            by_name,
+            any_name,
+            table,
+            histories,
+            sel_segments,
+            ..
+        } = self;
         let named = match by_name.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
             Ok(at) => by_name.get(at).map_or(&[][..], |(_, ids)| ids.as_slice()),
             Err(_) => &[],
         };
         for &id in named.iter().chain(any_name.iter()) {
-            let Some(sel) = table.selectors.get(id as usize) else { continue };
-            let SelectorKind::Event { event_type, filter, .. } = &sel.kind else { continue };
+            let Some(sel) = table.selectors.get(id as usize) else {
+                continue;
+            };
+            let SelectorKind::Event {
+                event_type, filter, ..
+            } = &sel.kind
+            else {
+                continue;
+            };
             if *event_type != kind {
                 continue;
             }
@@ -622,7 +755,12 @@ impl Engine {
         }
     }
 
-    fn eval_segment(&self, idx: usize, now: i64, explain: bool) -> Option<(eval::Out, Option<eval::Out>)> {
+    fn eval_segment(
+        &self,
+        idx: usize,
+        now: i64,
+        explain: bool,
+    ) -> Option<(eval::Out, Option<eval::Out>)> {
         let ctx = self.ctx(now, explain);
         let def = self.defs.get(idx)?;
         let c = eval::eval(&def.condition, &ctx);
@@ -642,12 +780,19 @@ impl Engine {
             if !dirty.get(idx).copied().unwrap_or(false) {
                 continue;
             }
-            let Some((c, e)) = self.eval_segment(idx, now, false) else { continue };
-            let Some(def) = self.defs.get(idx) else { continue };
+            let Some((c, e)) = self.eval_segment(idx, now, false) else {
+                continue;
+            };
+            let Some(def) = self.defs.get(idx) else {
+                continue;
+            };
             let policy = def.membership;
-            let Some(member) = self.members.get_mut(idx) else { continue };
+            let Some(member) = self.members.get_mut(idx) else {
+                continue;
+            };
             let before = member.state;
-            let (mv, timer) = member.step(&policy, c.value, e.as_ref().map(|e| e.value), now, cause);
+            let (mv, timer) =
+                member.step(&policy, c.value, e.as_ref().map(|e| e.value), now, cause);
             let deadline = earliest(earliest(c.next, e.and_then(|e| e.next)), timer);
             if let Some(slot) = self.deadlines.get_mut(idx) {
                 *slot = deadline;
@@ -678,8 +823,21 @@ impl Engine {
         let start_len = self.transitions.len();
         let before: Vec<Option<bool>> = self.members.iter().map(|m| m.state).collect();
         for _ in 0..MAX_TIME_STEPS {
-            let Some(t) = self.deadlines.iter().flatten().copied().filter(|&t| t <= now).min() else { break };
-            let mut dirty: Vec<bool> = self.deadlines.iter().map(|d| d.is_some_and(|d| d <= t)).collect();
+            let Some(t) = self
+                .deadlines
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|&t| t <= now)
+                .min()
+            else {
+                break;
+            };
+            let mut dirty: Vec<bool> = self
+                .deadlines
+                .iter()
+                .map(|d| d.is_some_and(|d| d <= t))
+                .collect();
             self.evaluate(t, &mut dirty, Reason::Time);
             // A deadline that did not move would loop: drop it.
             for d in self.deadlines.iter_mut() {
@@ -724,7 +882,9 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<LoadError>) {
     loop {
         let keys: Vec<SegmentKey> = parsed.iter().map(|(_, d)| d.key.clone()).collect();
-        let bad = parsed.iter().position(|(_, d)| d.references().iter().any(|r| !keys.contains(r)));
+        let bad = parsed
+            .iter()
+            .position(|(_, d)| d.references().iter().any(|r| !keys.contains(r)));
         if let Some(pos) = bad {
             let (i, d) = parsed.remove(pos);
             errors.push(LoadError {
@@ -739,7 +899,9 @@ fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<Lo
             let mut stack = vec![start];
             let mut seen = vec![false; parsed.len()];
             while let Some(cur) = stack.pop() {
-                let Some((_, d)) = parsed.get(cur) else { continue };
+                let Some((_, d)) = parsed.get(cur) else {
+                    continue;
+                };
                 for r in d.references() {
                     if let Some(j) = parsed.iter().position(|(_, x)| x.key == *r) {
                         if j == start {
@@ -781,7 +943,11 @@ fn topo_order(defs: &[Definition]) -> Vec<usize> {
             if placed[i] {
                 continue;
             }
-            let ready = d.references().iter().all(|r| defs.iter().position(|x| x.key == **r).is_none_or(|j| placed[j]));
+            let ready = d.references().iter().all(|r| {
+                defs.iter()
+                    .position(|x| x.key == **r)
+                    .is_none_or(|j| placed[j])
+            });
             if ready {
                 placed[i] = true;
                 order.push(i);
@@ -793,7 +959,11 @@ fn topo_order(defs: &[Definition]) -> Vec<usize> {
 
 fn selectors_of(node: &Node, out: &mut Vec<SelectorId>) {
     let window_sel = |w: &Window, out: &mut Vec<SelectorId>| {
-        if let Window::Anchored { anchor: Anchor::Event(s), .. } = w {
+        if let Window::Anchored {
+            anchor: Anchor::Event(s),
+            ..
+        } = w
+        {
             out.push(*s);
         }
     };
@@ -808,7 +978,9 @@ fn selectors_of(node: &Node, out: &mut Vec<SelectorId>) {
             out.extend_from_slice(steps);
             window_sel(window, out);
         }
-        Node::Compare { current, baseline, .. } => {
+        Node::Compare {
+            current, baseline, ..
+        } => {
             for m in [current, baseline] {
                 out.push(m.selector);
                 window_sel(&m.window, out);
@@ -826,7 +998,10 @@ fn selectors_of(node: &Node, out: &mut Vec<SelectorId>) {
 fn ring_for_test(test: &Value) -> usize {
     let mut consts = Vec::new();
     collect_numbers(test, &mut consts, 0);
-    let max = consts.iter().filter(|c| c.is_finite() && **c >= 0.0).fold(0.0f64, |a, &c| a.max(c));
+    let max = consts
+        .iter()
+        .filter(|c| c.is_finite() && **c >= 0.0)
+        .fold(0.0f64, |a, &c| a.max(c));
     ((max.floor() as usize) + 1).clamp(1, MAX_RING)
 }
 
@@ -836,22 +1011,35 @@ fn collect_numbers(v: &Value, out: &mut Vec<f64>, depth: usize) {
     }
     match v {
         Value::Number(n) => out.extend(n.as_f64()),
-        Value::Object(m) => m.iter().for_each(|(_, c)| collect_numbers(c, out, depth + 1)),
-        Value::Array(items) => items.iter().for_each(|c| collect_numbers(c, out, depth + 1)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(_, c)| collect_numbers(c, out, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|c| collect_numbers(c, out, depth + 1)),
         _ => {}
     }
 }
 
 fn need_mut(needs: &mut [Option<Needs>], sel: SelectorId) -> Option<&mut Needs> {
     let slot = needs.get_mut(sel.0 as usize)?;
-    Some(slot.get_or_insert_with(|| Needs { ring: 1, ..Needs::default() }))
+    Some(slot.get_or_insert_with(|| Needs {
+        ring: 1,
+        ..Needs::default()
+    }))
 }
 
 fn add_metric_needs(metric: &Metric, ring: usize, needs: &mut [Option<Needs>]) {
-    if let Window::Anchored { anchor: Anchor::Event(s), .. } = &metric.window {
+    if let Window::Anchored {
+        anchor: Anchor::Event(s),
+        ..
+    } = &metric.window
+    {
         need_mut(needs, *s);
     }
-    let Some(n) = need_mut(needs, metric.selector) else { return };
+    let Some(n) = need_mut(needs, metric.selector) else {
+        return;
+    };
     n.ring = n.ring.max(ring).min(MAX_RING);
     n.add_reach(metric.window.reach_ms());
     if metric.measure == Measure::DistinctDays {
@@ -878,23 +1066,38 @@ fn add_needs(node: &Node, needs: &mut [Option<Needs>]) {
             };
             add_metric_needs(metric, ring, needs);
         }
-        Node::Funnel { steps, within, window, .. } => {
+        Node::Funnel {
+            steps,
+            within,
+            window,
+            ..
+        } => {
             for s in steps {
                 if let Some(n) = need_mut(needs, *s) {
                     n.ring = 16.max(n.ring).min(MAX_RING);
                     n.add_reach(window.reach_ms().map(|r| r + within.max_ms()));
                 }
             }
-            if let Window::Anchored { anchor: Anchor::Event(s), .. } = window {
+            if let Window::Anchored {
+                anchor: Anchor::Event(s),
+                ..
+            } = window
+            {
                 need_mut(needs, *s);
             }
         }
-        Node::Compare { current, baseline, .. } => {
+        Node::Compare {
+            current, baseline, ..
+        } => {
             add_metric_needs(current, 1, needs);
             add_metric_needs(baseline, 1, needs);
         }
         Node::TraitChange { selector, window } => {
-            let metric = Metric { selector: *selector, measure: Measure::Exists, window: window.clone() };
+            let metric = Metric {
+                selector: *selector,
+                measure: Measure::Exists,
+                window: window.clone(),
+            };
             add_metric_needs(&metric, 1, needs);
         }
         Node::Traits { .. } | Node::Segment(_) => {}

@@ -4,7 +4,9 @@
 //! explain tree. Pure: no I/O, no clock.
 
 use super::condition::{eval_value_test, js_to_number, Missing};
-use super::definition::{Anchor, CalendarUnit, Coverage, Definition, Measure, Metric, Node, Scope, SelectorId, Window};
+use super::definition::{
+    Anchor, CalendarUnit, Coverage, Definition, Measure, Metric, Node, Scope, SelectorId, Window,
+};
 use super::duration::{add_months, Duration, DAY_MS};
 use super::history::{History, Interval};
 use super::membership::Member;
@@ -38,7 +40,13 @@ pub(crate) struct Members<'a> {
 impl Members<'_> {
     /// The membership of segment `key` (unknown when there is no such segment).
     pub(crate) fn tri(self, key: &str) -> Tri {
-        match self.defs.iter().position(|d| d.key.0 == key).and_then(|i| self.states.get(i)).and_then(|m| m.state) {
+        match self
+            .defs
+            .iter()
+            .position(|d| d.key.0 == key)
+            .and_then(|i| self.states.get(i))
+            .and_then(|m| m.state)
+        {
             Some(true) => Tri::True,
             Some(false) => Tri::False,
             None => Tri::Unknown,
@@ -93,14 +101,22 @@ struct Resolved {
 fn trait_date(user: &Value, path: &str) -> Option<i64> {
     match user.pointer_dot(path)? {
         Value::String(s) => parse_iso(s).and_then(|m| i64::try_from(m.0).ok()),
-        Value::Number(n) => n.as_f64().filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as i64),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map(|x| x as i64),
         _ => None,
     }
 }
 
 fn resolve(window: &Window, ctx: &Ctx<'_>) -> Resolved {
     let now = ctx.now;
-    let plain = |start: Option<i64>, end: i64, next: Option<i64>| Resolved { start, end, next, unknown: false };
+    let plain = |start: Option<i64>, end: i64, next: Option<i64>| Resolved {
+        start,
+        end,
+        next,
+        unknown: false,
+    };
     match window {
         Window::Lifetime => plain(None, now, None),
         Window::Rolling { duration, offset } => {
@@ -108,7 +124,11 @@ fn resolve(window: &Window, ctx: &Ctx<'_>) -> Resolved {
             plain(Some(duration.sub_from(end)), end, None)
         }
         Window::Calendar { unit, utc } => {
-            let shift = if *utc { 0 } else { i64::from(ctx.utc_offset_min) * 60_000 };
+            let shift = if *utc {
+                0
+            } else {
+                i64::from(ctx.utc_offset_min) * 60_000
+            };
             let local = now + shift;
             let day = local.div_euclid(DAY_MS);
             let (start_local, next_local) = match unit {
@@ -126,9 +146,17 @@ fn resolve(window: &Window, ctx: &Ctx<'_>) -> Resolved {
             };
             plain(Some(start_local - shift - 1), now, Some(next_local - shift))
         }
-        Window::Cycle { anchor_trait, period } => {
+        Window::Cycle {
+            anchor_trait,
+            period,
+        } => {
             let Some(anchor) = trait_date(ctx.user, anchor_trait) else {
-                return Resolved { start: None, end: now, next: None, unknown: true };
+                return Resolved {
+                    start: None,
+                    end: now,
+                    next: None,
+                    unknown: true,
+                };
             };
             if anchor > now {
                 return plain(Some(now), now, Some(anchor));
@@ -153,10 +181,19 @@ fn resolve(window: &Window, ctx: &Ctx<'_>) -> Resolved {
         Window::Anchored { anchor, duration } => {
             let at = match anchor {
                 Anchor::Trait(path) => trait_date(ctx.user, path),
-                Anchor::Event(sel) => ctx.histories.get(sel.0 as usize).and_then(Option::as_ref).and_then(|h| h.first),
+                Anchor::Event(sel) => ctx
+                    .histories
+                    .get(sel.0 as usize)
+                    .and_then(Option::as_ref)
+                    .and_then(|h| h.first),
             };
             let Some(at) = at else {
-                return Resolved { start: None, end: now, next: None, unknown: true };
+                return Resolved {
+                    start: None,
+                    end: now,
+                    next: None,
+                    unknown: true,
+                };
             };
             let close = duration.add_to(at);
             if at > now {
@@ -220,8 +257,14 @@ fn test_interval(test: &Value, iv: Interval, as_bool: bool) -> Tri {
             "$gte" => tri3(iv.lo >= c, iv.hi < c),
             "$lt" => tri3(iv.hi < c, iv.lo >= c),
             "$lte" => tri3(iv.hi <= c, iv.lo > c),
-            "$eq" if as_bool => tri3(if c > 0.0 { iv.lo > 0.0 } else { iv.hi <= 0.0 }, if c > 0.0 { iv.hi <= 0.0 } else { iv.lo > 0.0 }),
-            "$ne" if as_bool => tri3(if c > 0.0 { iv.hi <= 0.0 } else { iv.lo > 0.0 }, if c > 0.0 { iv.lo > 0.0 } else { iv.hi <= 0.0 }),
+            "$eq" if as_bool => tri3(
+                if c > 0.0 { iv.lo > 0.0 } else { iv.hi <= 0.0 },
+                if c > 0.0 { iv.hi <= 0.0 } else { iv.lo > 0.0 },
+            ),
+            "$ne" if as_bool => tri3(
+                if c > 0.0 { iv.hi <= 0.0 } else { iv.lo > 0.0 },
+                if c > 0.0 { iv.lo > 0.0 } else { iv.hi <= 0.0 },
+            ),
             "$eq" => range_eq(iv, c),
             "$ne" => range_eq(iv, c).not(),
             _ => Tri::Unknown,
@@ -309,28 +352,60 @@ fn history<'a>(ctx: &Ctx<'a>, sel: SelectorId) -> Option<&'a History> {
     ctx.histories.get(sel.0 as usize).and_then(Option::as_ref)
 }
 
-fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Option<&Value>) -> MetricOut {
+fn measure_metric(
+    metric: &Metric,
+    coverage: Coverage,
+    ctx: &Ctx<'_>,
+    test: Option<&Value>,
+) -> MetricOut {
     let now = ctx.now;
     let win = resolve(&metric.window, ctx);
     let Some(h) = history(ctx, metric.selector) else {
-        return MetricOut { measured: Measured::Range(Interval { lo: 0.0, hi: f64::INFINITY }), next: None, window: win, horizon: None };
+        return MetricOut {
+            measured: Measured::Range(Interval {
+                lo: 0.0,
+                hi: f64::INFINITY,
+            }),
+            next: None,
+            window: win,
+            horizon: None,
+        };
     };
     let mut next = win.next;
     if win.unknown {
         let measured = match (&metric.window, coverage) {
             // The anchor event was never seen: the window never opened.
-            (Window::Anchored { anchor: Anchor::Event(_), .. }, Coverage::Observed) => Measured::Range(Interval::exact(0.0)),
-            _ => Measured::Range(Interval { lo: f64::NEG_INFINITY, hi: f64::INFINITY }),
+            (
+                Window::Anchored {
+                    anchor: Anchor::Event(_),
+                    ..
+                },
+                Coverage::Observed,
+            ) => Measured::Range(Interval::exact(0.0)),
+            _ => Measured::Range(Interval {
+                lo: f64::NEG_INFINITY,
+                hi: f64::INFINITY,
+            }),
         };
         let measured = match (&metric.measure, measured) {
-            (Measure::Avg(_) | Measure::Min(_) | Measure::Max(_), Measured::Range(iv)) if iv.is_exact() => Measured::Absent,
+            (Measure::Avg(_) | Measure::Min(_) | Measure::Max(_), Measured::Range(iv))
+                if iv.is_exact() =>
+            {
+                Measured::Absent
+            }
             (_, m) => m,
         };
-        return MetricOut { measured, next, window: win, horizon: Some(h.horizon) };
+        return MetricOut {
+            measured,
+            next,
+            window: win,
+            horizon: Some(h.horizon),
+        };
     }
     let (start, end) = (win.start, win.end);
     // Does the window reach before this browser started tracking the selector?
-    let before_horizon = coverage == Coverage::Strict && start.is_none_or(|s| s.saturating_add(1) < h.horizon);
+    let before_horizon =
+        coverage == Coverage::Strict && start.is_none_or(|s| s.saturating_add(1) < h.horizon);
     // Moments when an event enters or leaves a moving window.
     if let Window::Rolling { duration, offset } = &metric.window {
         let span = |t: i64| duration.add_to(offset.add_to(t));
@@ -370,7 +445,10 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
                 iv.hi = f64::INFINITY;
             }
             if metric.measure == Measure::Exists {
-                iv = Interval { lo: iv.lo.min(1.0), hi: iv.hi.min(1.0) };
+                iv = Interval {
+                    lo: iv.lo.min(1.0),
+                    hi: iv.hi.min(1.0),
+                };
             }
             Measured::Range(iv)
         }
@@ -393,7 +471,12 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
             } else {
                 match h.first {
                     Some(f) if in_window(f) => Some(f),
-                    _ => h.ring.iter().find(|&&t| in_window(t)).copied().filter(|_| exact_ring),
+                    _ => h
+                        .ring
+                        .iter()
+                        .find(|&&t| in_window(t))
+                        .copied()
+                        .filter(|_| exact_ring),
                 }
             };
             let mut consts = Vec::new();
@@ -414,12 +497,18 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
                 Some(t) => {
                     let v = (now - t) as f64;
                     if metric.measure == Measure::SinceFirst && before_horizon {
-                        Measured::Range(Interval { lo: v, hi: f64::INFINITY })
+                        Measured::Range(Interval {
+                            lo: v,
+                            hi: f64::INFINITY,
+                        })
                     } else {
                         Measured::Range(Interval::exact(v))
                     }
                 }
-                None if before_horizon => Measured::Range(Interval { lo: (now - base) as f64, hi: f64::INFINITY }),
+                None if before_horizon => Measured::Range(Interval {
+                    lo: (now - base) as f64,
+                    hi: f64::INFINITY,
+                }),
                 // Never happened in the window: longer ago than anything.
                 None => Measured::Range(Interval::exact(f64::INFINITY)),
             }
@@ -427,7 +516,10 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
         Measure::Sum(p) | Measure::Avg(p) | Measure::Min(p) | Measure::Max(p) => {
             let idx = h.needs.paths.iter().position(|q| q == p);
             match idx.and_then(|i| h.agg_in(i, start, end)) {
-                None => Measured::Range(Interval { lo: f64::NEG_INFINITY, hi: f64::INFINITY }),
+                None => Measured::Range(Interval {
+                    lo: f64::NEG_INFINITY,
+                    hi: f64::INFINITY,
+                }),
                 Some((certain, partial)) => {
                     let uncertain = before_horizon || partial.n > 0;
                     let total_n = certain.n + partial.n;
@@ -439,15 +531,23 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
                                 iv.hi += (f64::from(partial.n) * partial.max).max(0.0);
                             }
                             if before_horizon {
-                                iv = Interval { lo: f64::NEG_INFINITY, hi: f64::INFINITY };
+                                iv = Interval {
+                                    lo: f64::NEG_INFINITY,
+                                    hi: f64::INFINITY,
+                                };
                             }
                             Measured::Range(iv)
                         }
                         _ if total_n == 0 && !before_horizon => Measured::Absent,
-                        _ if before_horizon => Measured::Range(Interval { lo: f64::NEG_INFINITY, hi: f64::INFINITY }),
+                        _ if before_horizon => Measured::Range(Interval {
+                            lo: f64::NEG_INFINITY,
+                            hi: f64::INFINITY,
+                        }),
                         Measure::Avg(_) => {
                             if !uncertain {
-                                Measured::Range(Interval::exact(certain.sum / f64::from(certain.n.max(1))))
+                                Measured::Range(Interval::exact(
+                                    certain.sum / f64::from(certain.n.max(1)),
+                                ))
                             } else {
                                 let mut lo = partial.min;
                                 let mut hi = partial.max;
@@ -460,12 +560,18 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
                             }
                         }
                         Measure::Min(_) => Measured::Range(if uncertain {
-                            Interval { lo: certain.min.min(partial.min), hi: certain.min }
+                            Interval {
+                                lo: certain.min.min(partial.min),
+                                hi: certain.min,
+                            }
                         } else {
                             Interval::exact(certain.min)
                         }),
                         _ => Measured::Range(if uncertain {
-                            Interval { lo: certain.max, hi: certain.max.max(partial.max) }
+                            Interval {
+                                lo: certain.max,
+                                hi: certain.max.max(partial.max),
+                            }
                         } else {
                             Interval::exact(certain.max)
                         }),
@@ -474,13 +580,20 @@ fn measure_metric(metric: &Metric, coverage: Coverage, ctx: &Ctx<'_>, test: Opti
             }
         }
     };
-    MetricOut { measured, next, window: win, horizon: Some(h.horizon) }
+    MetricOut {
+        measured,
+        next,
+        window: win,
+        horizon: Some(h.horizon),
+    }
 }
 
 fn apply_test(test: &Value, measured: &Measured, as_bool: bool) -> Tri {
     match measured {
         Measured::Absent => eval_value_test(test, &Value::Null),
-        Measured::Range(iv) if iv.lo.is_infinite() && iv.lo < 0.0 && iv.hi.is_infinite() => Tri::Unknown,
+        Measured::Range(iv) if iv.lo.is_infinite() && iv.lo < 0.0 && iv.hi.is_infinite() => {
+            Tri::Unknown
+        }
         Measured::Range(iv) => test_interval(test, *iv, as_bool),
     }
 }
@@ -491,8 +604,22 @@ fn explain_metric(m: &mut Map, out: &MetricOut, measure: &Measure) {
         Measured::Range(iv) if iv.is_exact() => num(iv.lo),
         Measured::Range(iv) => {
             let mut r = Map::new();
-            r.insert("min", if iv.lo.is_finite() { num(iv.lo) } else { Value::Null });
-            r.insert("max", if iv.hi.is_finite() { num(iv.hi) } else { Value::Null });
+            r.insert(
+                "min",
+                if iv.lo.is_finite() {
+                    num(iv.lo)
+                } else {
+                    Value::Null
+                },
+            );
+            r.insert(
+                "max",
+                if iv.hi.is_finite() {
+                    num(iv.hi)
+                } else {
+                    Value::Null
+                },
+            );
             Value::Object(r)
         }
     };
@@ -502,7 +629,10 @@ fn explain_metric(m: &mut Map, out: &MetricOut, measure: &Measure) {
     if out.window.unknown {
         w.insert("unknown", Value::Bool(true));
     } else {
-        w.insert("start", out.window.start.map_or(Value::Null, |s| iso(s + 1)));
+        w.insert(
+            "start",
+            out.window.start.map_or(Value::Null, |s| iso(s + 1)),
+        );
         w.insert("end", iso(out.window.end));
     }
     m.insert("window", Value::Object(w));
@@ -522,7 +652,11 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
             let mut children = Vec::new();
             for item in items {
                 let o = eval(item, ctx);
-                acc = if is_and { acc.and(o.value) } else { acc.or(o.value) };
+                acc = if is_and {
+                    acc.and(o.value)
+                } else {
+                    acc.or(o.value)
+                };
                 next = earliest(next, o.next);
                 children.extend(o.explain);
             }
@@ -561,7 +695,14 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
                     }),
                 );
                 if *missing != Missing::Unknown {
-                    m.insert("missing", Value::str(if *missing == Missing::Gb { "gb" } else { "false" }));
+                    m.insert(
+                        "missing",
+                        Value::str(if *missing == Missing::Gb {
+                            "gb"
+                        } else {
+                            "false"
+                        }),
+                    );
                 }
             }
             (v, None)
@@ -573,23 +714,42 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
             }
             (ctx.members.tri(key.as_str()), None)
         }
-        Node::Event { metric, test, coverage } => {
+        Node::Event {
+            metric,
+            test,
+            coverage,
+        } => {
             let out = measure_metric(metric, *coverage, ctx, Some(test));
             let v = apply_test(test, &out.measured, metric.measure == Measure::Exists);
             if let Some(m) = ex.as_mut() {
                 m.insert("node", Value::str("event"));
                 explain_metric(m, &out, &metric.measure);
                 m.insert("test", test.clone());
-                m.insert("coverage", Value::str(if *coverage == Coverage::Strict { "strict" } else { "observed" }));
+                m.insert(
+                    "coverage",
+                    Value::str(if *coverage == Coverage::Strict {
+                        "strict"
+                    } else {
+                        "observed"
+                    }),
+                );
             }
             (v, out.next)
         }
-        Node::Compare { current, baseline, test, baseline_min } => {
+        Node::Compare {
+            current,
+            baseline,
+            test,
+            baseline_min,
+        } => {
             let cur = measure_metric(current, Coverage::Observed, ctx, None);
             let base = measure_metric(baseline, Coverage::Observed, ctx, None);
             let ratio = match (&cur.measured, &base.measured) {
                 (Measured::Range(c), Measured::Range(b)) if b.lo >= *baseline_min && b.lo > 0.0 => {
-                    Some(Interval { lo: c.lo / b.hi, hi: c.hi / b.lo })
+                    Some(Interval {
+                        lo: c.lo / b.hi,
+                        hi: c.hi / b.lo,
+                    })
                 }
                 _ => None,
             };
@@ -605,13 +765,26 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
                 explain_metric(&mut b, &base, &baseline.measure);
                 m.insert("current", Value::Object(c));
                 m.insert("baseline", Value::Object(b));
-                m.insert("ratio", ratio.map_or(Value::Null, |r| if r.is_exact() { num(r.lo) } else { Value::Null }));
+                m.insert(
+                    "ratio",
+                    ratio.map_or(Value::Null, |r| {
+                        if r.is_exact() {
+                            num(r.lo)
+                        } else {
+                            Value::Null
+                        }
+                    }),
+                );
                 m.insert("test", test.clone());
             }
             (v, earliest(cur.next, base.next))
         }
         Node::TraitChange { selector, window } => {
-            let metric = Metric { selector: *selector, measure: Measure::Exists, window: window.clone() };
+            let metric = Metric {
+                selector: *selector,
+                measure: Measure::Exists,
+                window: window.clone(),
+            };
             let out = measure_metric(&metric, Coverage::Observed, ctx, None);
             let v = apply_test(&Value::Bool(true), &out.measured, true);
             if let Some(m) = ex.as_mut() {
@@ -620,12 +793,23 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
             }
             (v, out.next)
         }
-        Node::Funnel { steps, within, window, test, settle } => {
+        Node::Funnel {
+            steps,
+            within,
+            window,
+            test,
+            settle,
+        } => {
             let (iv, next, win) = funnel(steps, *within, window, *settle, ctx);
             let v = test_interval(test, iv, false);
             if let Some(m) = ex.as_mut() {
                 m.insert("node", Value::str("funnel"));
-                let out = MetricOut { measured: Measured::Range(iv), next, window: win, horizon: None };
+                let out = MetricOut {
+                    measured: Measured::Range(iv),
+                    next,
+                    window: win,
+                    horizon: None,
+                };
                 explain_metric(m, &out, &Measure::Count);
                 m.insert("measure", Value::str("maxStep"));
                 m.insert("test", test.clone());
@@ -636,17 +820,29 @@ pub(crate) fn eval(node: &Node, ctx: &Ctx<'_>) -> Out {
     if let Some(m) = ex.as_mut() {
         m.insert("value", Value::str(value.as_str()));
     }
-    Out { value, next, explain: ex.map(Value::Object) }
+    Out {
+        value,
+        next,
+        explain: ex.map(Value::Object),
+    }
 }
 
 /// `maxStep` of a funnel as an interval, its next change, and the resolved window.
-fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool, ctx: &Ctx<'_>) -> (Interval, Option<i64>, Resolved) {
+fn funnel(
+    steps: &[SelectorId],
+    within: Duration,
+    window: &Window,
+    settle: bool,
+    ctx: &Ctx<'_>,
+) -> (Interval, Option<i64>, Resolved) {
     let now = ctx.now;
     let win = resolve(window, ctx);
     let n = steps.len() as f64;
     let mut next = win.next;
     let hs: Vec<Option<&History>> = steps.iter().map(|s| history(ctx, *s)).collect();
-    let Some(Some(first)) = hs.first() else { return (Interval::exact(0.0), next, win) };
+    let Some(Some(first)) = hs.first() else {
+        return (Interval::exact(0.0), next, win);
+    };
     if win.unknown {
         return (Interval { lo: 0.0, hi: n }, next, win);
     }
@@ -654,7 +850,12 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     // Older attempts may have been evicted from the first step's ring.
     let first_complete = first.count as usize == first.ring.len();
-    if !first_complete && first.ring.first().is_none_or(|&o| win.start.is_none_or(|s| o > s)) {
+    if !first_complete
+        && first
+            .ring
+            .first()
+            .is_none_or(|&o| win.start.is_none_or(|s| o > s))
+    {
         hi = n;
     }
     if let Window::Rolling { duration, offset } = window {
@@ -673,7 +874,11 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
             // synchronous block share a timestamp); a step that repeats the previous
             // selector needs a later occurrence.
             let same_selector = steps.get(i) == steps.get(i - 1);
-            let found = h.ring.iter().find(|&&x| (x > t || (x == t && !same_selector)) && x <= deadline && x <= now).copied();
+            let found = h
+                .ring
+                .iter()
+                .find(|&&x| (x > t || (x == t && !same_selector)) && x <= deadline && x <= now)
+                .copied();
             match found {
                 Some(x) => {
                     reached += 1;
@@ -690,7 +895,11 @@ fn funnel(steps: &[SelectorId], within: Duration, window: &Window, settle: bool,
         }
         let r = reached as f64;
         let in_progress = reached < steps.len() && now < deadline;
-        let attempt_hi = if (settle && in_progress) || maybe_more { n } else { r };
+        let attempt_hi = if (settle && in_progress) || maybe_more {
+            n
+        } else {
+            r
+        };
         if in_progress {
             cand(&mut next, deadline, now);
         }
@@ -705,7 +914,9 @@ pub(crate) fn property_values(props: &Value, paths: &[String]) -> Vec<Option<f64
     paths
         .iter()
         .map(|p| match props.pointer_dot(p) {
-            Some(v @ (Value::Number(_) | Value::String(_))) => Some(js_to_number(v)).filter(|x| x.is_finite()),
+            Some(v @ (Value::Number(_) | Value::String(_))) => {
+                Some(js_to_number(v)).filter(|x| x.is_finite())
+            }
             _ => None,
         })
         .collect()

@@ -75,7 +75,12 @@ pub struct Agg {
 
 impl Default for Agg {
     fn default() -> Agg {
-        Agg { n: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+        Agg {
+            n: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
     }
 }
 
@@ -178,7 +183,13 @@ impl History {
             needs
                 .paths
                 .iter()
-                .map(|p| old_paths.iter().position(|q| q == p).and_then(|i| aggs.get(i).copied()).unwrap_or_default())
+                .map(|p| {
+                    old_paths
+                        .iter()
+                        .position(|q| q == p)
+                        .and_then(|i| aggs.get(i).copied())
+                        .unwrap_or_default()
+                })
                 .collect()
         };
         self.life = remap(&self.life);
@@ -218,7 +229,10 @@ impl History {
     pub fn record(&mut self, t: i64, values: &[Option<f64>]) {
         // Time never runs backwards inside one history.
         let t = self.last.map_or(t, |l| t.max(l));
-        if self.last.is_none_or(|l| t.div_euclid(DAY_MS) != l.div_euclid(DAY_MS)) {
+        if self
+            .last
+            .is_none_or(|l| t.div_euclid(DAY_MS) != l.div_euclid(DAY_MS))
+        {
             self.life_days = self.life_days.saturating_add(1);
         }
         if self.first.is_none() {
@@ -240,7 +254,11 @@ impl History {
         if self.needs.bucket_ms > 0 && self.needs.buckets > 0 {
             let idx = t.div_euclid(self.needs.bucket_ms);
             if self.buckets.last().is_none_or(|b| b.idx != idx) {
-                self.buckets.push(Bucket { idx, count: 0, aggs: vec![Agg::default(); self.needs.paths.len()] });
+                self.buckets.push(Bucket {
+                    idx,
+                    count: 0,
+                    aggs: vec![Agg::default(); self.needs.paths.len()],
+                });
             }
             if let Some(b) = self.buckets.last_mut() {
                 b.count = b.count.saturating_add(1);
@@ -325,7 +343,10 @@ impl History {
             if oldest.is_some_and(|o| o <= end) {
                 return Interval::exact(self.count.saturating_sub(after_end) as f64);
             }
-            return Interval { lo: 0.0, hi: self.count.saturating_sub(after_end) as f64 };
+            return Interval {
+                lo: 0.0,
+                hi: self.count.saturating_sub(after_end) as f64,
+            };
         };
         if oldest.is_some_and(|o| o <= s) || self.count == 0 {
             return Interval::exact(c_ring as f64);
@@ -343,9 +364,15 @@ impl History {
                 let lo = c_ring + lo.saturating_sub(ring_in_u);
                 let hi = c_ring + hi.saturating_sub(ring_in_u);
                 let cap = self.count.saturating_sub(after_end);
-                Interval { lo: lo.min(cap) as f64, hi: hi.min(cap).max(lo.min(cap)) as f64 }
+                Interval {
+                    lo: lo.min(cap) as f64,
+                    hi: hi.min(cap).max(lo.min(cap)) as f64,
+                }
             }
-            None => Interval { lo: c_ring as f64, hi: self.count.saturating_sub(after_end) as f64 },
+            None => Interval {
+                lo: c_ring as f64,
+                hi: self.count.saturating_sub(after_end) as f64,
+            },
         }
     }
 
@@ -355,7 +382,10 @@ impl History {
             if self.last.is_none_or(|l| l <= end) {
                 return Interval::exact(f64::from(self.life_days));
             }
-            return Interval { lo: 0.0, hi: f64::from(self.life_days) };
+            return Interval {
+                lo: 0.0,
+                hi: f64::from(self.life_days),
+            };
         };
         let mut certain: Vec<i64> = self
             .ring
@@ -368,7 +398,10 @@ impl History {
         let ring_exact = self.ring_complete() || self.ring.first().is_some_and(|&o| o <= s);
         if !ring_exact {
             if width <= 0 || self.pruned_before > s.saturating_add(1) {
-                return Interval { lo: certain_len(&mut certain), hi: f64::from(self.life_days) };
+                return Interval {
+                    lo: certain_len(&mut certain),
+                    hi: f64::from(self.life_days),
+                };
             }
             for b in &self.buckets {
                 let b_start = b.idx * width;
@@ -395,7 +428,10 @@ impl History {
     pub fn agg_in(&self, path_idx: usize, start: Option<i64>, end: i64) -> Option<(Agg, Agg)> {
         let Some(s) = start else {
             if self.last.is_none_or(|l| l <= end) {
-                return Some((self.life.get(path_idx).copied().unwrap_or_default(), Agg::default()));
+                return Some((
+                    self.life.get(path_idx).copied().unwrap_or_default(),
+                    Agg::default(),
+                ));
             }
             return None;
         };
@@ -410,7 +446,9 @@ impl History {
             if b_end <= s || b_start > end {
                 continue;
             }
-            let Some(agg) = b.aggs.get(path_idx) else { continue };
+            let Some(agg) = b.aggs.get(path_idx) else {
+                continue;
+            };
             if b_start > s && b_end <= end {
                 certain.merge(agg);
             } else {

@@ -87,7 +87,14 @@ impl Member {
             }
             // A first determination of FALSE is silent; so is an unchanged state.
             if changed && (value || was == Some(true)) {
-                return (Some(Move { entered: value, reason: Reason::Baseline, at: now }), None);
+                return (
+                    Some(Move {
+                        entered: value,
+                        reason: Reason::Baseline,
+                        at: now,
+                    }),
+                    None,
+                );
             }
             return (None, None);
         }
@@ -104,8 +111,13 @@ impl Member {
         };
         let (wanted, hold) = if inside {
             let wants_out = match exit {
-                Some(e) => e == Tri::True || (policy.on_unknown == OnUnknown::Exit && e == Tri::Unknown),
-                None => cond == Tri::False || (policy.on_unknown == OnUnknown::Exit && cond == Tri::Unknown),
+                Some(e) => {
+                    e == Tri::True || (policy.on_unknown == OnUnknown::Exit && e == Tri::Unknown)
+                }
+                None => {
+                    cond == Tri::False
+                        || (policy.on_unknown == OnUnknown::Exit && cond == Tri::Unknown)
+                }
             };
             (wants_out, policy.exit_grace)
         } else {
@@ -133,7 +145,13 @@ impl Member {
             return (None, Some(due));
         }
         // A timer that ran out between two evaluations takes effect when it ran out.
-        let (at, reason) = if due > since && due < now { (due, Reason::Time) } else if due > since { (now, Reason::Time) } else { (now, cause) };
+        let (at, reason) = if due > since && due < now {
+            (due, Reason::Time)
+        } else if due > since {
+            (now, Reason::Time)
+        } else {
+            (now, cause)
+        };
         self.state = Some(!inside);
         self.since = at;
         self.pending_since = None;
@@ -142,6 +160,13 @@ impl Member {
         } else {
             self.entered_once = true;
         }
-        (Some(Move { entered: !inside, reason, at }), None)
+        (
+            Some(Move {
+                entered: !inside,
+                reason,
+                at,
+            }),
+            None,
+        )
     }
 }

@@ -79,5 +79,8 @@ pub mod history;
 pub mod membership;
 
 pub use definition::{LoadError, Outputs, SegmentKey};
-pub use engine::{Engine, EventInput, LoadReport, SegmentStatus, StateError, Transition, SESSION_GAP_MS, SESSION_START};
+pub use engine::{
+    Engine, EventInput, LoadReport, SegmentStatus, StateError, Transition, SESSION_GAP_MS,
+    SESSION_START,
+};
 pub use membership::Reason;

@@ -205,7 +205,11 @@ impl Parser<'_> {
             self.pos += 1;
             alts.push(self.concat()?);
         }
-        Ok(if alts.len() == 1 { alts.pop().unwrap_or(Ast::Empty) } else { Ast::Alt(alts) })
+        Ok(if alts.len() == 1 {
+            alts.pop().unwrap_or(Ast::Empty)
+        } else {
+            Ast::Alt(alts)
+        })
     }
 
     fn concat(&mut self) -> PResult<Ast> {
@@ -218,7 +222,11 @@ impl Parser<'_> {
             let atom = self.quantifier(atom, quantifiable)?;
             items.push(atom);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Ast::Empty) } else { Ast::Concat(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Ast::Empty)
+        } else {
+            Ast::Concat(items)
+        })
     }
 
     /// Reads `{n}`, `{n,}`, `{n,m}` at the current `{`; `None` (position unchanged) when it
@@ -345,7 +353,10 @@ impl Parser<'_> {
                                     break;
                                 }
                                 let first = self.pos == start;
-                                if !(ch.is_ascii_alphabetic() || ch == '_' || ch == '$' || !ch.is_ascii())
+                                if !(ch.is_ascii_alphabetic()
+                                    || ch == '_'
+                                    || ch == '$'
+                                    || !ch.is_ascii())
                                     && (first || !ch.is_ascii_digit())
                                 {
                                     return Err(RegexError::Invalid);
@@ -419,7 +430,10 @@ impl Parser<'_> {
             'S' => (SPACE, true),
             _ => return None,
         };
-        Some(Class { negated, ranges: ranges.to_vec() })
+        Some(Class {
+            negated,
+            ranges: ranges.to_vec(),
+        })
     }
 
     fn escape(&mut self) -> PResult<(Ast, bool)> {
@@ -612,13 +626,21 @@ impl Regex {
     /// [`RegexError::Invalid`] for what JavaScript rejects, [`RegexError::Unsupported`] for
     /// valid syntax this engine does not run.
     pub fn new(pattern: &str, insensitive: bool) -> Result<Regex, RegexError> {
-        let mut parser = Parser { chars: pattern.chars().collect(), pos: 0, depth: 0, _src: pattern };
+        let mut parser = Parser {
+            chars: pattern.chars().collect(),
+            pos: 0,
+            depth: 0,
+            _src: pattern,
+        };
         let ast = parser.alternation()?;
         if parser.pos != parser.chars.len() {
             // Only an unmatched `)` stops the top-level alternation early.
             return Err(RegexError::Invalid);
         }
-        let mut compiler = Compiler { prog: Vec::new(), classes: Vec::new() };
+        let mut compiler = Compiler {
+            prog: Vec::new(),
+            classes: Vec::new(),
+        };
         compiler.compile(&ast)?;
         compiler.emit(Inst::Match)?;
         let mut prog = compiler.prog;
@@ -631,7 +653,11 @@ impl Regex {
                 }
             }
         }
-        Ok(Regex { prog, classes: compiler.classes, insensitive })
+        Ok(Regex {
+            prog,
+            classes: compiler.classes,
+            insensitive,
+        })
     }
 
     /// Whether the pattern matches anywhere in `text` (JavaScript `RegExp.prototype.test`).
@@ -653,7 +679,10 @@ impl Regex {
         loop {
             let cur = chars.peek().copied();
             let folded = match (cur, upper.next(), lower.next()) {
-                (Some(c), Some(up), Some(lower)) => Some(Folded { canon: canonical(c, up), lower }),
+                (Some(c), Some(up), Some(lower)) => Some(Folded {
+                    canon: canonical(c, up),
+                    lower,
+                }),
                 _ => None,
             };
             // A new thread starts at every position (unanchored search).
@@ -744,7 +773,10 @@ struct SparseSet {
 
 impl SparseSet {
     fn new(n: usize) -> SparseSet {
-        SparseSet { dense: Vec::with_capacity(n), sparse: vec![0; n] }
+        SparseSet {
+            dense: Vec::with_capacity(n),
+            sparse: vec![0; n],
+        }
     }
     fn len(&self) -> usize {
         self.dense.len()
@@ -753,7 +785,9 @@ impl SparseSet {
         self.dense.get(i).copied().unwrap_or(0)
     }
     fn insert(&mut self, v: u32) -> bool {
-        let Some(&idx) = self.sparse.get(v as usize) else { return false };
+        let Some(&idx) = self.sparse.get(v as usize) else {
+            return false;
+        };
         if (idx as usize) < self.dense.len() && self.dense.get(idx as usize) == Some(&v) {
             return false;
         }

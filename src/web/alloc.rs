@@ -48,7 +48,13 @@ pub(crate) struct Heap<P> {
 impl<P: Pages> Heap<P> {
     /// An empty heap; the first allocation grows memory.
     pub(crate) const fn new(pages: P) -> Heap<P> {
-        Heap { pages, free: [0; MAX_CLASS + 1], bump: 0, end: 0, grown: 0 }
+        Heap {
+            pages,
+            free: [0; MAX_CLASS + 1],
+            bump: 0,
+            end: 0,
+            grown: 0,
+        }
     }
 
     /// The page source (native tests count its growths).
@@ -118,7 +124,13 @@ impl<P: Pages> Heap<P> {
     /// # Safety
     /// As [`Heap::dealloc`] for `ptr`, `size`, `align`.
     #[inline(never)]
-    pub(crate) unsafe fn realloc(&mut self, ptr: *mut u8, size: usize, align: usize, new_size: usize) -> *mut u8 {
+    pub(crate) unsafe fn realloc(
+        &mut self,
+        ptr: *mut u8,
+        size: usize,
+        align: usize,
+        new_size: usize,
+    ) -> *mut u8 {
         if class(size, align) == class(new_size, align) {
             return ptr;
         }
@@ -169,7 +181,12 @@ unsafe impl core::alloc::GlobalAlloc for Global {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
         (*self.0.get()).dealloc(ptr, layout.size(), layout.align())
     }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, new_size: usize) -> *mut u8 {
+    unsafe fn realloc(
+        &self,
+        ptr: *mut u8,
+        layout: core::alloc::Layout,
+        new_size: usize,
+    ) -> *mut u8 {
         (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size)
     }
 }

@@ -6,7 +6,9 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use super::{clock, env, on_wake, pump, pump_after_call, set_wake_fn, storage, take_wake, Driver, Shared};
+use super::{
+    clock, env, on_wake, pump, pump_after_call, set_wake_fn, storage, take_wake, Driver, Shared,
+};
 use crate::core::config::Config;
 use crate::core::time::Millis;
 use crate::core::{Analytics, Dispatch, EventType};
@@ -60,10 +62,24 @@ impl AnalyticsWasm {
     /// receives delivery and validation problems; `wake` is this module's exported [`wake`]
     /// (the driver's callbacks to JS call it).
     #[wasm_bindgen(constructor)]
-    pub fn new(write_key: &str, settings: &str, options: &str, on_notice: js_sys::Function, wake: JsValue) -> AnalyticsWasm {
+    pub fn new(
+        write_key: &str,
+        settings: &str,
+        options: &str,
+        on_notice: js_sys::Function,
+        wake: JsValue,
+    ) -> AnalyticsWasm {
         set_wake_fn(wake);
-        let config = Config::from_settings(write_key, &parse_or_empty(settings), &parse_or_empty(options));
-        let snapshot = if config.stores.cookie || config.stores.local { storage::snapshot(&config.keys) } else { Default::default() };
+        let config = Config::from_settings(
+            write_key,
+            &parse_or_empty(settings),
+            &parse_or_empty(options),
+        );
+        let snapshot = if config.stores.cookie || config.stores.local {
+            storage::snapshot(&config.keys)
+        } else {
+            Default::default()
+        };
         let core = Analytics::new(config, env::read(), &snapshot, clock::seed());
         // Leaked: an instance lives as long as its page, and a driver never dropped carries no
         // drop code in the wasm.
@@ -86,14 +102,28 @@ impl AnalyticsWasm {
                 driver.core.handle_page_context(page);
             }
         }
-        const METHODS: [EventType; 6] =
-            [EventType::Track, EventType::Page, EventType::Screen, EventType::Identify, EventType::Group, EventType::Alias];
-        let (Some(&method), Some(split)) = (METHODS.get(usize::from(method)), json::find_byte(input, b'[')) else {
+        const METHODS: [EventType; 6] = [
+            EventType::Track,
+            EventType::Page,
+            EventType::Screen,
+            EventType::Identify,
+            EventType::Group,
+            EventType::Alias,
+        ];
+        let (Some(&method), Some(split)) = (
+            METHODS.get(usize::from(method)),
+            json::find_byte(input, b'['),
+        ) else {
             return String::from("!malformed call");
         };
         let (types, values) = input.split_at(split);
-        let dispatch = if queue { Dispatch::Queue } else { Dispatch::Return };
-        let result = self.with_core(|core, now| core.handle_wire_call(now, method, types, values, dispatch));
+        let dispatch = if queue {
+            Dispatch::Queue
+        } else {
+            Dispatch::Return
+        };
+        let result =
+            self.with_core(|core, now| core.handle_wire_call(now, method, types, values, dispatch));
         match result {
             Some(Ok(json)) => json,
             Some(Err(e)) => crate::json::concat(&["!", e.message()]),
@@ -145,7 +175,10 @@ impl AnalyticsWasm {
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
             match what {
                 5 => {
-                    if let Err(e) = driver.core.handle_enqueue(clock::now(), arg.as_deref().unwrap_or("")) {
+                    if let Err(e) = driver
+                        .core
+                        .handle_enqueue(clock::now(), arg.as_deref().unwrap_or(""))
+                    {
                         refused = Some(crate::json::concat(&["!", e.message()]));
                     }
                 }
@@ -160,7 +193,9 @@ impl AnalyticsWasm {
                 }
                 3 => driver.core.handle_flush(),
                 6 => driver.core.handle_set_user_id(arg),
-                4 => driver.core.set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
+                4 => driver
+                    .core
+                    .set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
                 _ => {}
             }
         }

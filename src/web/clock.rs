@@ -14,7 +14,11 @@ extern "C" {
 /// Now, as epoch milliseconds.
 pub(crate) fn now() -> Millis {
     let ms = js_sys::Date::now();
-    Millis(if ms.is_finite() && ms > 0.0 { ms as u64 } else { 0 })
+    Millis(if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    })
 }
 
 /// 16 random bytes from `crypto.getRandomValues`, or `Math.random` when crypto is missing.

@@ -26,7 +26,11 @@ extern "C" {
 /// state, listens for lifecycle events and runs the first pump (which scans for events left
 /// by earlier pages).
 pub(crate) fn start(shared: &Shared) {
-    let claims = if tabs::locks_available() { Claims::Locks } else { Claims::Lease };
+    let claims = if tabs::locks_available() {
+        Claims::Locks
+    } else {
+        Claims::Lease
+    };
     // `pagehide` and `visibilitychange` → hidden send everything now (keepalive); visible
     // again returns to normal batching. `offline` pauses sending, `online` resumes it at
     // once. The listeners live as long as the page.

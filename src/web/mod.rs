@@ -6,9 +6,9 @@
 // The segments wasm (web-segments without web-core) leaves the core driver unused.
 #![cfg_attr(not(feature = "web-core"), allow(dead_code))]
 
+mod alloc;
 #[cfg(feature = "web-core")]
 mod bindings;
-mod alloc;
 mod clock;
 mod env;
 mod lifecycle;
@@ -82,7 +82,10 @@ struct PendingCell(RefCell<Pending>);
 // SAFETY: wasm32-unknown-unknown without the atomics feature runs on one thread.
 unsafe impl Sync for PendingCell {}
 
-static PENDING: PendingCell = PendingCell(RefCell::new(Pending { wake: None, slots: Vec::new() }));
+static PENDING: PendingCell = PendingCell(RefCell::new(Pending {
+    wake: None,
+    slots: Vec::new(),
+}));
 
 /// Keeps the exported `wake` function for [`wake_on`] (the first instance hands it over).
 pub(crate) fn set_wake_fn(wake: JsValue) {
@@ -95,7 +98,9 @@ pub(crate) fn set_wake_fn(wake: JsValue) {
 /// token into [`PENDING`], taken by the call ([`take_wake`]); a callback JS may never call
 /// (the timer's, when cleared) is given back with [`forget_wake`].
 pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> (JsValue, u32) {
-    let Ok(mut pending) = PENDING.0.try_borrow_mut() else { return (JsValue::UNDEFINED, u32::MAX) };
+    let Ok(mut pending) = PENDING.0.try_borrow_mut() else {
+        return (JsValue::UNDEFINED, u32::MAX);
+    };
     let entry = Some((*shared, wake));
     let free = pending.slots.iter().position(Option::is_none);
     let token = match free.and_then(|i| Some((i, pending.slots.get_mut(i)?))) {
@@ -109,7 +114,10 @@ pub(crate) fn wake_on(shared: &Shared, wake: Wake) -> (JsValue, u32) {
         }
     };
     let token = token as u32;
-    let callback = pending.wake.as_ref().map_or(JsValue::UNDEFINED, |w| sieve_cb(w, token));
+    let callback = pending
+        .wake
+        .as_ref()
+        .map_or(JsValue::UNDEFINED, |w| sieve_cb(w, token));
     (callback, token)
 }
 
@@ -149,7 +157,9 @@ pub(crate) fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
                 driver.core.handle_timeout(now);
             }
             Wake::Sent(id) => match transport::answer(value) {
-                transport::Sent::Outcome(outcome) => driver.core.handle_send_outcome(now, id, &outcome),
+                transport::Sent::Outcome(outcome) => {
+                    driver.core.handle_send_outcome(now, id, &outcome)
+                }
                 transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
             },
             Wake::Claimed(_, tab) => driver.core.handle_claimed(now, &tab, &entries),
@@ -189,7 +199,11 @@ pub(crate) type Shared = &'static RefCell<Driver>;
 
 impl Driver {
     pub(crate) fn new(core: Analytics, on_notice: js_sys::Function) -> Driver {
-        let cookie_domain = if core.config().stores.cookie { storage::cookie_domain(&core.config().cookie) } else { None };
+        let cookie_domain = if core.config().stores.cookie {
+            storage::cookie_domain(&core.config().cookie)
+        } else {
+            None
+        };
         Driver {
             core,
             cookie_domain,
@@ -235,7 +249,9 @@ pub(crate) fn run_io_task(shared: &Shared) {
 
 fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
     let (sends, notices, on_notice, claims) = {
-        let Ok(mut driver) = shared.try_borrow_mut() else { return };
+        let Ok(mut driver) = shared.try_borrow_mut() else {
+            return;
+        };
         let driver = &mut *driver;
         let mut claims = Vec::new();
         loop {
@@ -246,9 +262,16 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
             }
             while let Some(write) = driver.core.poll_storage_write() {
                 progressed = true;
-                let ok = storage::apply(&write, &driver.core.config().cookie, driver.cookie_domain.as_deref());
+                let ok = storage::apply(
+                    &write,
+                    &driver.core.config().cookie,
+                    driver.cookie_domain.as_deref(),
+                );
                 if !ok {
-                    let queue_key = driver.core.queue_prefix().is_some_and(|p| write.key.starts_with(p));
+                    let queue_key = driver
+                        .core
+                        .queue_prefix()
+                        .is_some_and(|p| write.key.starts_with(p));
                     if write.store == Store::Local && queue_key {
                         driver.core.handle_storage_failed();
                     }
@@ -299,8 +322,16 @@ fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
 
 /// Runs one core query: scans at once; lock requests as asked (claims are started after the
 /// borrow is released, their grants arrive as later tasks).
-fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, claims: &mut Vec<(String, String)>) {
-    let Some(prefix) = driver.core.queue_prefix().map(str::to_owned) else { return };
+fn run_query(
+    driver: &mut Driver,
+    shared: &Shared,
+    now: Millis,
+    query: Query,
+    claims: &mut Vec<(String, String)>,
+) {
+    let Some(prefix) = driver.core.queue_prefix().map(str::to_owned) else {
+        return;
+    };
     match query {
         Query::Scan => {
             let entries = tabs::scan(&prefix);
@@ -311,7 +342,8 @@ fn run_query(driver: &mut Driver, shared: &Shared, now: Millis, query: Query, cl
             driver.lock_wanted = true;
             if !driver.lock_requested && driver.lock_release.is_none() {
                 driver.lock_requested = true;
-                let name = crate::json::concat(&[prefix.as_str(), driver.core.queue_tab().unwrap_or("")]);
+                let name =
+                    crate::json::concat(&[prefix.as_str(), driver.core.queue_tab().unwrap_or("")]);
                 tabs::hold_own(shared, &name);
             }
         }

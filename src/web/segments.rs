@@ -80,8 +80,10 @@ type Shared = &'static RefCell<SegDriver>;
 // The engine's case mapping for non-ASCII text (`segments::case`): JavaScript's own,
 // as GrowthBook runs it; with `c`, character by character (a character whose mapping is not
 // exactly one code point stays itself).
-#[wasm_bindgen(inline_js = "export function sieve_case(s,u,c){const f=x=>u?x.toUpperCase():x.toLowerCase();if(!c)return f(s);\
-let o='';for(const ch of s){const m=f(ch);o+=m.length===(m.codePointAt(0)>65535?2:1)?m:ch}return o}")]
+#[wasm_bindgen(
+    inline_js = "export function sieve_case(s,u,c){const f=x=>u?x.toUpperCase():x.toLowerCase();if(!c)return f(s);\
+let o='';for(const ch of s){const m=f(ch);o+=m.length===(m.codePointAt(0)>65535?2:1)?m:ch}return o}"
+)]
 extern "C" {
     fn sieve_case(s: &str, upper: bool, per_char: bool) -> String;
 }
@@ -106,14 +108,16 @@ fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String {
 //   after a `setTimeout` of `ms` (answers its id).
 // - `sieve_seg_locked(w, name)`: `w(2)` under the Web Lock `name`; at once without Web
 //   Locks, or when the lock request fails.
-#[wasm_bindgen(inline_js = "export function sieve_seg_listen(n,k,w){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
+#[wasm_bindgen(
+    inline_js = "export function sieve_seg_listen(n,k,w){const on=(t,e,f)=>{try{t.addEventListener(e,f)}catch(_){}};\
 on(window,'pageshow',()=>w(3));on(window,'online',()=>w(3));on(document,'visibilitychange',()=>document.hidden||w(3));\
 try{const c=new BroadcastChannel(n);c.onmessage=e=>typeof e.data=='string'&&w(4,e.data);return c}\
 catch(_){on(window,'storage',e=>e.key===k&&e.newValue!==null&&w(4,e.newValue));return null}}\
 export function sieve_seg_post(c,m){try{c.postMessage(m)}catch(e){}}\
 export function sieve_seg_later(w,k,ms){const f=()=>w(k);return ms<0?(queueMicrotask(f),0):setTimeout(f,ms)}\
 export function sieve_seg_locked(w,n){let ran=0;const g=()=>{ran=1;w(2)};\
-try{navigator.locks.request(n,g).catch(()=>ran||g());return}catch(e){}g()}")]
+try{navigator.locks.request(n,g).catch(()=>ran||g());return}catch(e){}g()}"
+)]
 extern "C" {
     fn sieve_seg_listen(name: &str, key: &str, wake: &JsValue) -> JsValue;
     fn sieve_seg_post(channel: &JsValue, message: &str);
@@ -136,7 +140,9 @@ mod wake_kind {
 }
 
 fn opt_str(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+    v.and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn push_opt_str(out: &mut String, s: Option<&str>) {
@@ -164,7 +170,11 @@ fn audience_message_id(t: &Transition, profile: &str) -> String {
     for word in [a, b] {
         for shift in (0..16).rev() {
             let digit = ((word >> (shift * 4)) & 0xf) as u8;
-            id.push(char::from(if digit < 10 { b'0' + digit } else { b'a' + digit - 10 }));
+            id.push(char::from(if digit < 10 {
+                b'0' + digit
+            } else {
+                b'a' + digit - 10
+            }));
         }
     }
     id
@@ -176,7 +186,11 @@ fn push_transition(out: &mut String, t: &Transition, profile: Option<&str>) {
     }
     out.push_str("{\"key\":");
     push_json_str(out, t.key.as_str());
-    out.push_str(if t.entered { ",\"entered\":true" } else { ",\"entered\":false" });
+    out.push_str(if t.entered {
+        ",\"entered\":true"
+    } else {
+        ",\"entered\":false"
+    });
     out.push_str(",\"reason\":\"");
     out.push_str(t.reason.as_str());
     out.push_str("\",\"at\":");
@@ -198,7 +212,9 @@ fn push_transition(out: &mut String, t: &Transition, profile: Option<&str>) {
 /// Whether a definition document anywhere has `"on": "context"`.
 fn reads_context(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, v)| (k == "on" && v.as_str() == Some("context")) || reads_context(v)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| (k == "on" && v.as_str() == Some("context")) || reads_context(v)),
         Value::Array(items) => items.iter().any(reads_context),
         _ => false,
     }
@@ -231,7 +247,11 @@ impl SegDriver {
 
     /// Records a transition as delivered; `false` when it already was.
     fn first_delivery(&mut self, key: &str, entered: bool, at: u64) -> bool {
-        if self.recent.iter().any(|(k, e, a)| k == key && *e == entered && *a == at) {
+        if self
+            .recent
+            .iter()
+            .any(|(k, e, a)| k == key && *e == entered && *a == at)
+        {
             return false;
         }
         if self.recent.len() >= RECENT {
@@ -267,12 +287,21 @@ impl SegDriver {
     /// Applies the identity of one event: a new non-null userId replacing another, or a
     /// different anonymous visitor, switches to a fresh profile; an anonymous visitor's first
     /// userId keeps the profile.
-    fn adopt_identity(&mut self, now: Millis, user_id: Option<String>, anonymous_id: Option<String>) {
+    fn adopt_identity(
+        &mut self,
+        now: Millis,
+        user_id: Option<String>,
+        anonymous_id: Option<String>,
+    ) {
         let switch = match (&self.user_id, &user_id) {
             (Some(old), Some(new)) => old != new,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (None, None) => self.anonymous_id.is_some() && anonymous_id.is_some() && self.anonymous_id != anonymous_id,
+            (None, None) => {
+                self.anonymous_id.is_some()
+                    && anonymous_id.is_some()
+                    && self.anonymous_id != anonymous_id
+            }
         };
         if switch {
             self.engine.handle_profile_switch(now);
@@ -298,11 +327,21 @@ impl SegDriver {
         } else {
             &["context", "integrations", "messageId", "timestamp"]
         };
-        let Ok(event) = json::parse_without(text, skip) else { return };
-        self.adopt_identity(now, opt_str(event.get("userId")), opt_str(event.get("anonymousId")));
+        let Ok(event) = json::parse_without(text, skip) else {
+            return;
+        };
+        self.adopt_identity(
+            now,
+            opt_str(event.get("userId")),
+            opt_str(event.get("anonymousId")),
+        );
         let empty = Value::Object(json::Map::new());
         let properties = event.get("properties").unwrap_or(&empty);
-        let context = if self.reads_context { event.get("context") } else { None };
+        let context = if self.reads_context {
+            event.get("context")
+        } else {
+            None
+        };
         let kind = match event.get("type").and_then(Value::as_str) {
             Some("track") => EventType::Track,
             Some("page") => EventType::Page,
@@ -323,7 +362,15 @@ impl SegDriver {
         }
         .and_then(Value::as_str)
         .unwrap_or("");
-        self.engine.handle_event(now, EventInput { kind, name, properties, context });
+        self.engine.handle_event(
+            now,
+            EventInput {
+                kind,
+                name,
+                properties,
+                context,
+            },
+        );
     }
 
     /// The persisted state value.
@@ -369,7 +416,11 @@ impl SegDriver {
             let mut message = String::from("{\"state\":");
             push_json_str(&mut message, &state);
             message.push_str(",\"transitions\":");
-            message.push_str(if self.turn.is_empty() { "[" } else { &self.turn });
+            message.push_str(if self.turn.is_empty() {
+                "["
+            } else {
+                &self.turn
+            });
             message.push_str("]}");
             if self.channel.is_null() {
                 local_set(MESSAGE_KEY, &message);
@@ -387,8 +438,12 @@ impl SegDriver {
         if value == self.saved_state {
             return false;
         }
-        let Ok(Value::Array(items)) = json::parse(value) else { return false };
-        let Some(state) = items.get(2).and_then(Value::as_str) else { return false };
+        let Ok(Value::Array(items)) = json::parse(value) else {
+            return false;
+        };
+        let Some(state) = items.get(2).and_then(Value::as_str) else {
+            return false;
+        };
         let user_id = opt_str(items.first());
         let anonymous_id = opt_str(items.get(1));
         if self.engine.restore_state(now, state).is_err() {
@@ -421,13 +476,18 @@ fn arm_timer(driver: &mut SegDriver, now: Millis) {
     let Some(deadline) = deadline else { return };
     // +1 ms: a deadline is due at `now >= deadline`; timers may fire a little early.
     let delay = deadline.since(now).saturating_add(1).min(MAX_TIMER_MS);
-    driver.timer = Some((deadline, sieve_seg_later(&driver.wake, wake_kind::TIMER, delay as f64)));
+    driver.timer = Some((
+        deadline,
+        sieve_seg_later(&driver.wake, wake_kind::TIMER, delay as f64),
+    ));
 }
 
 /// Time may have moved: commit what fell due, once for all tabs (under a Web Lock when the
 /// browser has them; otherwise each tab commits and the deterministic messageIds dedupe).
 fn reevaluate(shared: &Shared) {
-    let Some(wake) = shared.try_borrow().ok().map(|d| d.wake.clone()) else { return };
+    let Some(wake) = shared.try_borrow().ok().map(|d| d.wake.clone()) else {
+        return;
+    };
     sieve_seg_locked(&wake, CHANNEL);
 }
 
@@ -468,7 +528,12 @@ fn on_broadcast(shared: &Shared, data: &str) -> Option<String> {
             arm_timer(driver, now);
         }
         let mut fresh = Vec::new();
-        for t in message.get("transitions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        for t in message
+            .get("transitions")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let key = t.get("key").and_then(Value::as_str).unwrap_or("");
             let entered = t.get("entered").and_then(Value::as_bool).unwrap_or(false);
             let at = t.get("at").and_then(Value::as_f64).unwrap_or(0.0) as u64;
@@ -517,7 +582,11 @@ impl SegmentsWasm {
         wake: JsValue,
     ) -> SegmentsWasm {
         let mut engine = Engine::new();
-        engine.set_utc_offset(if utc_offset.is_finite() { utc_offset as i32 } else { 0 });
+        engine.set_utc_offset(if utc_offset.is_finite() {
+            utc_offset as i32
+        } else {
+            0
+        });
         let mut driver = SegDriver {
             engine,
             user_id: None,
@@ -541,9 +610,15 @@ impl SegmentsWasm {
         }
         // A stored state of another visitor (cleared cookies, another login) is not ours.
         driver.adopt_identity(now, user_id, anonymous_id);
-        let user = json::parse(user_traits).ok().filter(|v| v.as_object().is_some());
-        let group = json::parse(group_traits).ok().filter(|v| v.as_object().is_some());
-        driver.engine.handle_traits(now, user.as_ref(), group.as_ref());
+        let user = json::parse(user_traits)
+            .ok()
+            .filter(|v| v.as_object().is_some());
+        let group = json::parse(group_traits)
+            .ok()
+            .filter(|v| v.as_object().is_some());
+        driver
+            .engine
+            .handle_traits(now, user.as_ref(), group.as_ref());
         let shared: Shared = Box::leak(Box::new(RefCell::new(driver)));
         listen(&shared);
         SegmentsWasm { shared }
@@ -552,13 +627,17 @@ impl SegmentsWasm {
     /// Replaces the definitions (a JSON array text). Returns
     /// `{"accepted":[keys],"errors":[{key,path,message}],"warnings":[...],"transitions":[...]}`.
     pub fn load(&self, definitions: &str) -> String {
-        let Ok(mut driver) = self.shared.try_borrow_mut() else { return String::from("{\"errors\":[],\"busy\":true}") };
+        let Ok(mut driver) = self.shared.try_borrow_mut() else {
+            return String::from("{\"errors\":[],\"busy\":true}");
+        };
         let driver = &mut *driver;
         let now = driver.now();
         let defs = match json::parse(definitions) {
             Ok(v) => v,
             Err(e) => {
-                let mut out = String::from("{\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":");
+                let mut out = String::from(
+                    "{\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":",
+                );
                 push_json_str(&mut out, e.message());
                 out.push_str("}],\"warnings\":[],\"transitions\":[]}");
                 return out;

@@ -89,12 +89,19 @@ pub(crate) fn cookie_domain(config: &CookieConfig) -> Option<String> {
     let hostname = store(Op::Hostname, "", "")?;
     for candidate in cookie_domain_candidates(&hostname) {
         let domain = crate::json::concat(&[".", candidate]);
-        if !set_cookie(&crate::json::concat(&["__tld__=1; path=/; domain=", &domain])) {
+        if !set_cookie(&crate::json::concat(&[
+            "__tld__=1; path=/; domain=",
+            &domain,
+        ])) {
             return None;
         }
-        let accepted = crate::json::split_byte(&read_cookies(), b';').any(|c| crate::json::trim_ws(c, false) == "__tld__=1");
+        let accepted = crate::json::split_byte(&read_cookies(), b';')
+            .any(|c| crate::json::trim_ws(c, false) == "__tld__=1");
         if accepted {
-            set_cookie(&crate::json::concat(&["__tld__=; max-age=0; path=/; domain=", &domain]));
+            set_cookie(&crate::json::concat(&[
+                "__tld__=; max-age=0; path=/; domain=",
+                &domain,
+            ]));
             return Some(candidate.to_owned());
         }
     }

@@ -52,7 +52,9 @@ pub(crate) fn hold_own(shared: &Shared, name: &str) {
 /// This tab's own lock was granted: kept with its `release` while still wanted (answers
 /// true), else let go at once.
 pub(crate) fn held(shared: &Shared, release: JsValue) -> JsValue {
-    let Ok(mut driver) = shared.try_borrow_mut() else { return JsValue::UNDEFINED };
+    let Ok(mut driver) = shared.try_borrow_mut() else {
+        return JsValue::UNDEFINED;
+    };
     driver.lock_requested = false;
     if !driver.lock_wanted {
         return JsValue::UNDEFINED;
@@ -75,5 +77,9 @@ pub(crate) fn release_own(release: Option<js_sys::Function>) {
 /// the lock is let go.
 pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
     let name = crate::json::concat(&[prefix, tab.as_str()]);
-    sieve_lock(&name, true, &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)).0);
+    sieve_lock(
+        &name,
+        true,
+        &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)).0,
+    );
 }

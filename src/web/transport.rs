@@ -34,12 +34,21 @@ pub(crate) enum Sent {
     Beacon,
 }
 
-const NETWORK_ERROR: SendOutcome = SendOutcome { status: 0, retry_after: None };
+const NETWORK_ERROR: SendOutcome = SendOutcome {
+    status: 0,
+    retry_after: None,
+};
 
 /// Sends `transmit`; `done` (a [`super::wake_on`] callback) is called exactly once with the
 /// answer for [`answer`] (from a later task, except when the request could not even start).
 pub(crate) fn send(transmit: &Transmit, done: &JsValue) {
-    sieve_send(&transmit.url, &transmit.body, transmit.keepalive, transmit.retry_count, done);
+    sieve_send(
+        &transmit.url,
+        &transmit.body,
+        transmit.keepalive,
+        transmit.retry_count,
+        done,
+    );
 }
 
 /// How the request ended, from the answer `sieve_send` gave `done`.
@@ -51,8 +60,13 @@ pub(crate) fn answer(answer: JsValue) -> Sent {
                 Some((status, retry_after)) => (status, Some(retry_after.to_owned())),
                 None => (text.as_str(), None),
             };
-            let status = json::parse_u64(status).and_then(|n| u16::try_from(n).ok()).unwrap_or(0);
-            Sent::Outcome(SendOutcome { status, retry_after })
+            let status = json::parse_u64(status)
+                .and_then(|n| u16::try_from(n).ok())
+                .unwrap_or(0);
+            Sent::Outcome(SendOutcome {
+                status,
+                retry_after,
+            })
         }
         None => Sent::Outcome(NETWORK_ERROR),
     }

@@ -23,9 +23,16 @@ struct Fake {
 impl Fake {
     fn new(limit_pages: usize, gap: usize) -> Fake {
         // Leaked on purpose: blocks point into it for the whole test.
-        let buf: &'static mut [u8] = Box::leak(vec![0u8; (limit_pages + 1) * PAGE].into_boxed_slice());
+        let buf: &'static mut [u8] =
+            Box::leak(vec![0u8; (limit_pages + 1) * PAGE].into_boxed_slice());
         let base = (buf.as_mut_ptr() as usize).div_ceil(PAGE) * PAGE;
-        Fake { base, used: 0, limit: limit_pages, gap, grows: 0 }
+        Fake {
+            base,
+            used: 0,
+            limit: limit_pages,
+            gap,
+            grows: 0,
+        }
     }
 }
 
@@ -71,12 +78,20 @@ fn fill(b: &Live) {
 fn check(b: &Live, upto: usize) {
     for i in 0..upto.min(b.size) {
         let v = unsafe { *((b.ptr + i) as *const u8) };
-        assert_eq!(v, b.seed.wrapping_add(i as u8), "block {:#x} byte {i} clobbered", b.ptr);
+        assert_eq!(
+            v,
+            b.seed.wrapping_add(i as u8),
+            "block {:#x} byte {i} clobbered",
+            b.ptr
+        );
     }
 }
 
 fn assert_disjoint(live: &[Live]) {
-    let mut spans: Vec<(usize, usize)> = live.iter().map(|b| (b.ptr, b.ptr + (1usize << class(b.size, b.align)))).collect();
+    let mut spans: Vec<(usize, usize)> = live
+        .iter()
+        .map(|b| (b.ptr, b.ptr + (1usize << class(b.size, b.align))))
+        .collect();
     spans.sort();
     for w in spans.windows(2) {
         assert!(w[0].1 <= w[1].0, "blocks overlap: {:x?} {:x?}", w[0], w[1]);
@@ -104,7 +119,12 @@ fn soak(seed: u64, gap: usize, steps: usize) {
                 let ptr = unsafe { heap.alloc(size, align) } as usize;
                 assert_ne!(ptr, 0, "step {step}: out of memory");
                 assert_eq!(ptr % align, 0, "step {step}: misaligned");
-                let b = Live { ptr, size, align, seed: rng.next() as u8 };
+                let b = Live {
+                    ptr,
+                    size,
+                    align,
+                    seed: rng.next() as u8,
+                };
                 fill(&b);
                 live.push(b);
             }
@@ -119,7 +139,8 @@ fn soak(seed: u64, gap: usize, steps: usize) {
                 let new_size = size_of(&mut rng);
                 let b = &mut live[i];
                 check(b, b.size);
-                let ptr = unsafe { heap.realloc(b.ptr as *mut u8, b.size, b.align, new_size) } as usize;
+                let ptr =
+                    unsafe { heap.realloc(b.ptr as *mut u8, b.size, b.align, new_size) } as usize;
                 assert_ne!(ptr, 0);
                 assert_eq!(ptr % b.align, 0);
                 b.ptr = ptr;

@@ -7,7 +7,11 @@ use sieve::core::retry::{Behavior, DEFAULT_OVERRIDES};
 use sieve::json::{self, Value};
 
 fn config(settings: &str, options: &str) -> Config {
-    Config::from_settings("WK", &json::parse(settings).unwrap(), &json::parse(options).unwrap())
+    Config::from_settings(
+        "WK",
+        &json::parse(settings).unwrap(),
+        &json::parse(options).unwrap(),
+    )
 }
 
 #[test]
@@ -21,8 +25,17 @@ fn segment_io_settings_merge_init_over_cdn_and_http_config_cdn_over_init() {
         "cookie":{"domain":"","path":"","maxage":2,"secure":true},"user":{"cookie":{"key":"uid"},"localStorage":{"key":""}}}"#;
     let c = config(settings, options);
     assert_eq!(c.api_host, "init.test/v1");
-    assert_eq!(c.protocol, "https", "an empty init protocol wins the merge, then means the default");
-    assert_eq!(c.strategy, Strategy::Batching { size: 5, timeout_ms: 5_000 });
+    assert_eq!(
+        c.protocol, "https",
+        "an empty init protocol wins the merge, then means the default"
+    );
+    assert_eq!(
+        c.strategy,
+        Strategy::Batching {
+            size: 5,
+            timeout_ms: 5_000
+        }
+    );
     assert!(c.keepalive);
     // The CDN's backoffConfig replaces init's as a whole.
     assert_eq!(c.retry.max_retry_count, 3);
@@ -30,17 +43,34 @@ fn segment_io_settings_merge_init_over_cdn_and_http_config_cdn_over_init() {
     assert_eq!(c.retry.default_5xx, Behavior::Drop);
     // Init's keys first (the CDN's "bogus" 500 wins and is ignored), then the CDN's own.
     let mut overrides = DEFAULT_OVERRIDES.to_vec();
-    overrides.extend([(404, Behavior::Retry), (503, Behavior::Drop), (599, Behavior::Retry)]);
+    overrides.extend([
+        (404, Behavior::Retry),
+        (503, Behavior::Drop),
+        (599, Behavior::Retry),
+    ]);
     assert_eq!(c.retry.overrides, overrides);
     let names: Vec<(&str, &Value)> = c.integrations.iter().collect();
-    assert_eq!(names, [("Segment.io", &Value::Bool(true)), ("All", &Value::Bool(false)), ("Foo", &Value::Bool(true))]);
+    assert_eq!(
+        names,
+        [
+            ("Segment.io", &Value::Bool(true)),
+            ("All", &Value::Bool(false)),
+            ("Foo", &Value::Bool(true))
+        ]
+    );
     assert!(c.segment_io);
     assert_eq!(c.cookie.domain, None);
     assert_eq!(c.cookie.path, "");
     assert_eq!(c.cookie.same_site, "Lax");
     assert_eq!(c.cookie.maxage_days, 2);
     assert!(c.cookie.secure);
-    assert_eq!(c.keys, Keys { user_id: "uid".into(), ..Keys::default() });
+    assert_eq!(
+        c.keys,
+        Keys {
+            user_id: "uid".into(),
+            ..Keys::default()
+        }
+    );
 }
 
 #[test]
@@ -54,8 +84,13 @@ fn defaults_and_segment_io_switches() {
     assert!(!config("{}", r#"{"integrations":{"Segment.io":false}}"#).segment_io);
     assert!(!config("{}", r#"{"integrations":{"All":false}}"#).segment_io);
     assert!(config("{}", r#"{"integrations":{"All":false,"Segment.io":true}}"#).segment_io);
-    let standard = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#;
+    let standard =
+        r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#;
     assert_eq!(config(standard, "{}").strategy, Strategy::Standard);
-    let stores = config("{}", r#"{"storage":{"stores":["cookie","memory","localStorage"]}}"#).stores;
+    let stores = config(
+        "{}",
+        r#"{"storage":{"stores":["cookie","memory","localStorage"]}}"#,
+    )
+    .stores;
     assert!(stores.cookie && stores.local && !stores.local_first);
 }

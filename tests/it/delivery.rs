@@ -8,7 +8,10 @@ use crate::sim::Sim;
 const DEFAULTS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
 
 fn status(status: u16) -> SendOutcome {
-    SendOutcome { status, retry_after: None }
+    SendOutcome {
+        status,
+        retry_after: None,
+    }
 }
 
 #[test]
@@ -17,7 +20,10 @@ fn ten_events_make_one_batch_at_once() {
     for i in 0..9 {
         sim.track(&format!("E{i}"));
     }
-    assert!(sim.sent.is_empty(), "9 events wait for the 10th or the timer");
+    assert!(
+        sim.sent.is_empty(),
+        "9 events wait for the 10th or the timer"
+    );
     sim.track("E9");
     assert_eq!(sim.sent.len(), 1);
     let t = &sim.sent[0].1;
@@ -28,7 +34,11 @@ fn ten_events_make_one_batch_at_once() {
     let body = sieve::json::parse(&t.body).unwrap();
     assert_eq!(body.get("writeKey").and_then(Value::as_str), Some("WK"));
     assert!(body.get("sentAt").and_then(Value::as_str).is_some());
-    let names: Vec<_> = sim.batch(0).iter().map(|e| e.get("event").unwrap().as_str().unwrap().to_owned()).collect();
+    let names: Vec<_> = sim
+        .batch(0)
+        .iter()
+        .map(|e| e.get("event").unwrap().as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, (0..10).map(|i| format!("E{i}")).collect::<Vec<_>>());
 }
 
@@ -61,7 +71,22 @@ fn timeout_and_size_are_configurable() {
 #[test]
 fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
     // (status, retried?)
-    let table = [(500, true), (502, true), (503, true), (408, true), (410, true), (429, true), (460, true), (0, true), (400, false), (401, false), (413, false), (501, false), (505, false), (511, false)];
+    let table = [
+        (500, true),
+        (502, true),
+        (503, true),
+        (408, true),
+        (410, true),
+        (429, true),
+        (460, true),
+        (0, true),
+        (400, false),
+        (401, false),
+        (413, false),
+        (501, false),
+        (505, false),
+        (511, false),
+    ];
     for (code, retried) in table {
         let mut sim = Sim::new(DEFAULTS, "{}");
         sim.track("Order Completed");
@@ -71,20 +96,41 @@ fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
         sim.answer_all();
         sim.drive(120_000);
         if retried {
-            assert_eq!(sim.sent.len(), 2, "status {code} retries once then succeeds");
+            assert_eq!(
+                sim.sent.len(),
+                2,
+                "status {code} retries once then succeeds"
+            );
             let retry = &sim.sent[1];
             let waited = retry.0.since(sim.sent[0].0);
-            assert!((450..=550).contains(&waited), "status {code}: first backoff 500 ms ±10 %, got {waited}");
+            assert!(
+                (450..=550).contains(&waited),
+                "status {code}: first backoff 500 ms ±10 %, got {waited}"
+            );
             assert_eq!(retry.1.retry_count, 1, "X-Retry-Count");
             let event = &sim.batch(1)[0];
-            assert_eq!(event.get("messageId").cloned(), first_id, "same messageId on every attempt");
-            assert_eq!(event.get("_metadata").and_then(|m| m.get("retryCount")).and_then(Value::as_f64), Some(1.0));
+            assert_eq!(
+                event.get("messageId").cloned(),
+                first_id,
+                "same messageId on every attempt"
+            );
+            assert_eq!(
+                event
+                    .get("_metadata")
+                    .and_then(|m| m.get("retryCount"))
+                    .and_then(Value::as_f64),
+                Some(1.0)
+            );
             assert!(sim.notices.is_empty());
         } else {
             assert_eq!(sim.sent.len(), 1, "status {code} is dropped");
             assert_eq!(sim.notices.len(), 1);
             assert_eq!(sim.notices[0].code, "delivery_failure");
-            assert!(sim.notices[0].reason.ends_with(&code.to_string()), "names the status: {}", sim.notices[0].reason);
+            assert!(
+                sim.notices[0].reason.ends_with(&code.to_string()),
+                "names the status: {}",
+                sim.notices[0].reason
+            );
         }
         assert_eq!(sim.core.queued(), 0);
     }
@@ -101,7 +147,8 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
         assert_eq!(sim.sent.len(), 1);
         sim.network.push_back(status(code));
         // Alone, E3 is refused too; the others are taken.
-        sim.network.extend([200, 200, 200, 400, 200, 200, 200, 200, 200, 200].map(status));
+        sim.network
+            .extend([200, 200, 200, 400, 200, 200, 200, 200, 200, 200].map(status));
         sim.drive(1_000);
         let delivered: Vec<String> = (1..sim.sent.len())
             .filter(|&i| i != 4)
@@ -109,10 +156,23 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
             .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_owned))
             .collect();
         if isolated {
-            assert_eq!(sim.sent.len(), 11, "status {code}: the batch, then one request per event");
-            assert!(sim.sent[1..].iter().all(|(at, t)| t.n_events == 1 && *at == sim.sent[0].0), "at once, one each");
-            assert_eq!(delivered, ["E0", "E1", "E2", "E4", "E5", "E6", "E7", "E8", "E9"]);
-            let dropped: Vec<(&str, usize)> = sim.notices.iter().map(|n| (n.code, n.count)).collect();
+            assert_eq!(
+                sim.sent.len(),
+                11,
+                "status {code}: the batch, then one request per event"
+            );
+            assert!(
+                sim.sent[1..]
+                    .iter()
+                    .all(|(at, t)| t.n_events == 1 && *at == sim.sent[0].0),
+                "at once, one each"
+            );
+            assert_eq!(
+                delivered,
+                ["E0", "E1", "E2", "E4", "E5", "E6", "E7", "E8", "E9"]
+            );
+            let dropped: Vec<(&str, usize)> =
+                sim.notices.iter().map(|n| (n.code, n.count)).collect();
             assert_eq!(dropped, [("delivery_failure", 1)], "status {code}");
         } else {
             assert_eq!(sim.sent.len(), 1, "status {code}: dropped as a whole");
@@ -131,8 +191,14 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
     assert_eq!(sim.sent.len(), 1);
     sim.network.push_back(status(400));
     sim.drive(1_000);
-    assert_eq!(sim.sent.len(), 6, "the chunk, then one keepalive request per event");
-    assert!(sim.sent[1..].iter().all(|(_, t)| t.n_events == 1 && t.keepalive));
+    assert_eq!(
+        sim.sent.len(),
+        6,
+        "the chunk, then one keepalive request per event"
+    );
+    assert!(sim.sent[1..]
+        .iter()
+        .all(|(_, t)| t.n_events == 1 && t.keepalive));
     assert_eq!(sim.core.queued(), 0);
 }
 
@@ -159,18 +225,29 @@ fn retry_after_on_429_is_honoured_and_pauses_the_queue() {
     let mut sim = Sim::new(DEFAULTS, "{}");
     sim.track("a");
     sim.advance(5_000);
-    sim.network.push_back(SendOutcome { status: 429, retry_after: Some("7".into()) });
+    sim.network.push_back(SendOutcome {
+        status: 429,
+        retry_after: Some("7".into()),
+    });
     sim.answer_all();
     // New events during the pause only queue.
     for i in 0..12 {
         sim.track(&format!("b{i}"));
     }
-    assert_eq!(sim.sent.len(), 1, "paused: nothing leaves before Retry-After");
+    assert_eq!(
+        sim.sent.len(),
+        1,
+        "paused: nothing leaves before Retry-After"
+    );
     sim.advance(6_999);
     assert_eq!(sim.sent.len(), 1);
     sim.advance(1);
     assert_eq!(sim.sent.len(), 2);
-    assert_eq!(sim.batch(1)[0].get("event").and_then(Value::as_str), Some("a"), "the retried event goes first");
+    assert_eq!(
+        sim.batch(1)[0].get("event").and_then(Value::as_str),
+        Some("a"),
+        "the retried event goes first"
+    );
     sim.drive(60_000);
     let delivered: usize = sim.sent.iter().skip(1).map(|(_, t)| t.n_events).sum();
     assert_eq!(delivered, 13);
@@ -181,7 +258,8 @@ fn page_hide_sends_everything_in_keepalive_chunks_under_the_in_flight_budget() {
     let mut sim = Sim::new(DEFAULTS, "{}");
     let big = "x".repeat(9_000);
     for i in 0..8 {
-        sim.call_wire("track", "so", &format!(r#"["E{i}",{{"blob":"{big}"}}]"#)).unwrap();
+        sim.call_wire("track", "so", &format!(r#"["E{i}",{{"blob":"{big}"}}]"#))
+            .unwrap();
     }
     assert!(sim.sent.is_empty());
     sim.core.handle_page_hide();
@@ -189,9 +267,15 @@ fn page_hide_sends_everything_in_keepalive_chunks_under_the_in_flight_budget() {
     // 72 KB of events: more than one chunk, and never more than 60 KB of keepalive bodies
     // in flight at once (browsers refuse keepalive requests beyond 64 KB in flight).
     let in_flight: usize = sim.in_flight.iter().map(|t| t.body.len()).sum();
-    assert!(in_flight <= 60 * 1024, "{in_flight} bytes of keepalive in flight");
+    assert!(
+        in_flight <= 60 * 1024,
+        "{in_flight} bytes of keepalive in flight"
+    );
     let first_wave: usize = sim.in_flight.iter().map(|t| t.n_events).sum();
-    assert!(first_wave < 8, "the rest waits for room in the keepalive budget");
+    assert!(
+        first_wave < 8,
+        "the rest waits for room in the keepalive budget"
+    );
     while !sim.in_flight.is_empty() {
         sim.answer_all();
         let in_flight: usize = sim.in_flight.iter().map(|t| t.body.len()).sum();
@@ -217,7 +301,14 @@ fn standard_strategy_sends_one_event_per_request_to_the_type_endpoint() {
     sim.answer_all();
     sim.call_wire("page", "", "[]").unwrap();
     let urls: Vec<&str> = sim.sent.iter().map(|(_, t)| t.url.as_str()).collect();
-    assert_eq!(urls, ["http://collector.test/v1/t", "http://collector.test/v1/i", "http://collector.test/v1/p"]);
+    assert_eq!(
+        urls,
+        [
+            "http://collector.test/v1/t",
+            "http://collector.test/v1/i",
+            "http://collector.test/v1/p"
+        ]
+    );
     let body = sieve::json::parse(&sim.sent[0].1.body).unwrap();
     assert_eq!(body.get("type").and_then(Value::as_str), Some("track"));
     assert!(body.get("sentAt").is_some());
@@ -241,7 +332,13 @@ fn http_config_overrides_default_behaviours_and_total_backoff() {
     // The CDN's overrides are merged over the init options' and analytics.js's defaults.
     let settings = r#"{"integrations":{"Segment.io":{"apiHost":"collector.test/v1","protocol":"http","httpConfig":{"statusCodeOverrides":{"503":"drop"}}}}}"#;
     let options = r#"{"integrations":{"Segment.io":{"httpConfig":{"statusCodeOverrides":{"404":"retry"},"default5xxBehavior":"drop"}}}}"#;
-    for (code, retried) in [(503, false), (404, true), (502, false), (429, true), (400, false)] {
+    for (code, retried) in [
+        (503, false),
+        (404, true),
+        (502, false),
+        (429, true),
+        (400, false),
+    ] {
         let mut sim = Sim::new(settings, options);
         sim.track("x");
         sim.advance(5_000);
@@ -262,5 +359,8 @@ fn http_config_overrides_default_behaviours_and_total_backoff() {
     assert_eq!(sim.core.queued(), 0);
     assert_eq!(sim.notices.len(), 1);
     let last = sim.sent.last().unwrap().0;
-    assert!(last.since(sim.sent[0].0) <= 60_000 + 5_000, "gave up after about a minute");
+    assert!(
+        last.since(sim.sent[0].0) <= 60_000 + 5_000,
+        "gave up after about a minute"
+    );
 }

@@ -20,8 +20,16 @@ fn track_resolution() {
     // (types, values, Ok((name, properties, options)) | Err)
     let table: [(&str, &str, Option<(&str, &str, &str)>); 8] = [
         ("so", r#"["e",{"p":1}]"#, Some(("e", r#"{"p":1}"#, "{}"))),
-        ("sNo", r#"["e",null,{"o":1}]"#, Some(("e", "{}", r#"{"o":1}"#))),
-        ("oo", r#"[{"event":"e","properties":{"p":1}},{"o":1}]"#, Some(("e", r#"{"p":1}"#, r#"{"o":1}"#))),
+        (
+            "sNo",
+            r#"["e",null,{"o":1}]"#,
+            Some(("e", "{}", r#"{"o":1}"#)),
+        ),
+        (
+            "oo",
+            r#"[{"event":"e","properties":{"p":1}},{"o":1}]"#,
+            Some(("e", r#"{"p":1}"#, r#"{"o":1}"#)),
+        ),
         ("sf", r#"["e",null]"#, Some(("e", "{}", "{}"))),
         ("s", r#"[""]"#, None),
         ("n", r#"["123"]"#, None),
@@ -33,7 +41,15 @@ fn track_resolution() {
         match want {
             Some((name, props, opts)) => {
                 let got = got.unwrap();
-                assert_eq!((got.name.as_str(), obj(&got.properties).as_str(), obj(&got.options).as_str()), (name, props, opts), "{values}");
+                assert_eq!(
+                    (
+                        got.name.as_str(),
+                        obj(&got.properties).as_str(),
+                        obj(&got.options).as_str()
+                    ),
+                    (name, props, opts),
+                    "{values}"
+                );
             }
             None => assert_eq!(got.unwrap_err().message(), "Event missing", "{values}"),
         }
@@ -46,12 +62,54 @@ fn page_resolution() {
     let table: [(&str, &str, Option<&str>, Option<&str>, &str, &str); 8] = [
         ("", "[]", None, None, "{}", "{}"),
         ("sss", r#"["a","b","c"]"#, None, None, "{}", "{}"),
-        ("ooo", r#"[{"p":1},{"o":1},{"q":1}]"#, None, None, "{}", "{}"),
-        ("so", r#"["name",{"o":1}]"#, None, Some("name"), r#"{"o":1}"#, "{}"),
-        ("os", r#"[{"p":1},"name"]"#, None, Some("name"), r#"{"p":1}"#, "{}"),
-        ("sfo", r#"["cat",null,{"p":1}]"#, None, Some("cat"), r#"{"p":1}"#, "{}"),
-        ("ss", r#"["cat","name"]"#, Some("cat"), Some("name"), "{}", "{}"),
-        ("ssoo", r#"["c","n",{"p":1},{"o":1}]"#, Some("c"), Some("n"), r#"{"p":1}"#, r#"{"o":1}"#),
+        (
+            "ooo",
+            r#"[{"p":1},{"o":1},{"q":1}]"#,
+            None,
+            None,
+            "{}",
+            "{}",
+        ),
+        (
+            "so",
+            r#"["name",{"o":1}]"#,
+            None,
+            Some("name"),
+            r#"{"o":1}"#,
+            "{}",
+        ),
+        (
+            "os",
+            r#"[{"p":1},"name"]"#,
+            None,
+            Some("name"),
+            r#"{"p":1}"#,
+            "{}",
+        ),
+        (
+            "sfo",
+            r#"["cat",null,{"p":1}]"#,
+            None,
+            Some("cat"),
+            r#"{"p":1}"#,
+            "{}",
+        ),
+        (
+            "ss",
+            r#"["cat","name"]"#,
+            Some("cat"),
+            Some("name"),
+            "{}",
+            "{}",
+        ),
+        (
+            "ssoo",
+            r#"["c","n",{"p":1},{"o":1}]"#,
+            Some("c"),
+            Some("n"),
+            r#"{"p":1}"#,
+            r#"{"o":1}"#,
+        ),
     ];
     for (types, values, category, name, props, opts) in table {
         let got = resolve_page(&args(types, values));
@@ -67,8 +125,20 @@ fn user_and_alias_resolution() {
     // (types, values, id, traits, options)
     let table: [(&str, &str, Option<&str>, &str, &str); 6] = [
         ("no", r#"["123",{"t":1}]"#, Some("123"), r#"{"t":1}"#, "{}"),
-        ("oof", r#"[{"t":1},{"o":1},null]"#, None, r#"{"t":1}"#, r#"{"o":1}"#),
-        ("sxo", r#"["id",null,{"o":1}]"#, Some("id"), "{}", r#"{"o":1}"#),
+        (
+            "oof",
+            r#"[{"t":1},{"o":1},null]"#,
+            None,
+            r#"{"t":1}"#,
+            r#"{"o":1}"#,
+        ),
+        (
+            "sxo",
+            r#"["id",null,{"o":1}]"#,
+            Some("id"),
+            "{}",
+            r#"{"o":1}"#,
+        ),
         ("No", r#"[null,{"t":1}]"#, None, r#"{"t":1}"#, "{}"),
         ("sfo", r#"["id",null,{"t":1}]"#, Some("id"), "{}", "{}"),
         ("uo", r#"[null,{"t":2}]"#, None, r#"{"t":2}"#, "{}"),
@@ -80,14 +150,25 @@ fn user_and_alias_resolution() {
         assert_eq!(obj(&got.options), opts, "{values}");
     }
     let alias = resolve_alias(&args("nn", r#"["1","2"]"#));
-    assert_eq!((alias.to.as_deref(), alias.from.as_deref()), (Some("1"), Some("2")));
+    assert_eq!(
+        (alias.to.as_deref(), alias.from.as_deref()),
+        (Some("1"), Some("2"))
+    );
     let alias = resolve_alias(&args("so", r#"["new",{"o":1}]"#));
-    assert_eq!((alias.to.as_deref(), alias.from.as_deref(), obj(&alias.options).as_str()), (Some("new"), None, r#"{"o":1}"#));
+    assert_eq!(
+        (
+            alias.to.as_deref(),
+            alias.from.as_deref(),
+            obj(&alias.options).as_str()
+        ),
+        (Some("new"), None, r#"{"o":1}"#)
+    );
 }
 
 #[test]
 fn options_split_into_overrides_and_context_and_integrations_merge() {
-    let options = r#"{"integrations":{"All":false,"Amplitude":{"x":1},"Segment.io":{"apiHost":"h/v1"}}}"#;
+    let options =
+        r#"{"integrations":{"All":false,"Amplitude":{"x":1},"Segment.io":{"apiHost":"h/v1"}}}"#;
     let mut sim = Sim::new("{}", options);
     let e = sim
         .call_wire(
@@ -96,15 +177,24 @@ fn options_split_into_overrides_and_context_and_integrations_merge() {
             r#"["Clicked",{"p":1,"d":"2020-01-01"},{"opt":1,"traits":{"t":1},"timestamp":"2021-02-03T04:05:06Z","messageId":"m-1","integrations":{"Mixpanel":{"s":1}},"context":{"ip":"1.2.3.4"}}]"#,
         )
         .unwrap();
-    assert_eq!(e.get("timestamp").and_then(Value::as_str), Some("2021-02-03T04:05:06Z"));
+    assert_eq!(
+        e.get("timestamp").and_then(Value::as_str),
+        Some("2021-02-03T04:05:06Z")
+    );
     assert_eq!(e.get("messageId").and_then(Value::as_str), Some("m-1"));
-    assert_eq!(e.get("integrations").unwrap().to_json(), r#"{"All":false,"Amplitude":true,"Segment.io":true,"Mixpanel":{"s":1}}"#);
+    assert_eq!(
+        e.get("integrations").unwrap().to_json(),
+        r#"{"All":false,"Amplitude":true,"Segment.io":true,"Mixpanel":{"s":1}}"#
+    );
     let ctx = e.get("context").unwrap();
     assert_eq!(ctx.get("opt").unwrap().to_json(), "1");
     assert_eq!(ctx.get("traits").unwrap().to_json(), r#"{"t":1}"#);
     assert_eq!(ctx.get("ip").and_then(Value::as_str), Some("1.2.3.4"));
     assert!(ctx.get("integrations").is_none() && ctx.get("messageId").is_none());
-    assert_eq!(e.get("properties").unwrap().to_json(), r#"{"p":1,"d":"2020-01-01"}"#);
+    assert_eq!(
+        e.get("properties").unwrap().to_json(),
+        r#"{"p":1,"d":"2020-01-01"}"#
+    );
     assert!(e.get("userId").unwrap().is_null());
 }
 
@@ -119,18 +209,39 @@ fn page_properties_and_context_page_precedence() {
         title: "Shop".into(),
         referrer: "https://ref.example/".into(),
     };
-    let args = args("ssoo", r#"["Cat","Home",{"title":"Custom","extra":1},{"context":{"page":{"path":"/explicit"}}}]"#);
+    let args = args(
+        "ssoo",
+        r#"["Cat","Home",{"title":"Custom","extra":1},{"context":{"page":{"path":"/explicit"}}}]"#,
+    );
     let e = sim.call_args("page", &args, page).unwrap();
     let props = e.get("properties").unwrap();
-    assert_eq!(props.get("title").and_then(Value::as_str), Some("Custom"), "properties win over the page context");
-    assert_eq!(props.get("url").and_then(Value::as_str), Some("https://www.example.com/shop?utm_source=ads"));
+    assert_eq!(
+        props.get("title").and_then(Value::as_str),
+        Some("Custom"),
+        "properties win over the page context"
+    );
+    assert_eq!(
+        props.get("url").and_then(Value::as_str),
+        Some("https://www.example.com/shop?utm_source=ads")
+    );
     assert_eq!(props.get("name").and_then(Value::as_str), Some("Home"));
     assert_eq!(props.get("category").and_then(Value::as_str), Some("Cat"));
     let ctx_page = e.get("context").unwrap().get("page").unwrap();
-    assert_eq!(ctx_page.get("title").and_then(Value::as_str), Some("Custom"), "page fields of properties reach context.page");
-    assert_eq!(ctx_page.get("path").and_then(Value::as_str), Some("/explicit"), "options.context.page wins");
+    assert_eq!(
+        ctx_page.get("title").and_then(Value::as_str),
+        Some("Custom"),
+        "page fields of properties reach context.page"
+    );
+    assert_eq!(
+        ctx_page.get("path").and_then(Value::as_str),
+        Some("/explicit"),
+        "options.context.page wins"
+    );
     assert!(ctx_page.get("extra").is_none());
-    assert_eq!(e.get("context").unwrap().get("campaign").unwrap().to_json(), r#"{"source":"ads"}"#);
+    assert_eq!(
+        e.get("context").unwrap().get("campaign").unwrap().to_json(),
+        r#"{"source":"ads"}"#
+    );
     assert_eq!(e.get("name").and_then(Value::as_str), Some("Home"));
     assert_eq!(e.get("category").and_then(Value::as_str), Some("Cat"));
 }
@@ -140,16 +251,48 @@ fn context_enrichment() {
     let mut sim = Sim::new("{}", "{}");
     let e = sim.track("x");
     let ctx = e.get("context").unwrap();
-    assert_eq!(ctx.get("userAgent").and_then(Value::as_str), Some("SimUA/1.0"));
+    assert_eq!(
+        ctx.get("userAgent").and_then(Value::as_str),
+        Some("SimUA/1.0")
+    );
     assert_eq!(ctx.get("locale").and_then(Value::as_str), Some("en-US"));
-    assert_eq!(ctx.get("timezone").and_then(Value::as_str), Some("Europe/Paris"));
-    assert_eq!(ctx.get("library").unwrap().to_json(), r#"{"name":"sieve-analytics","version":"0.1.0"}"#);
-    assert_eq!(ctx.get("campaign").unwrap().to_json(), "{}", "a query without utm gives campaign {{}}");
-    assert_eq!(ctx.get("page").unwrap().get("search").and_then(Value::as_str), Some("?q=1"));
-    let e = sim.call_wire("track", "soo", r#"["y",{},{"context":{"locale":"fr-FR","library":{"name":"custom"}}}]"#).unwrap();
+    assert_eq!(
+        ctx.get("timezone").and_then(Value::as_str),
+        Some("Europe/Paris")
+    );
+    assert_eq!(
+        ctx.get("library").unwrap().to_json(),
+        r#"{"name":"sieve-analytics","version":"0.1.0"}"#
+    );
+    assert_eq!(
+        ctx.get("campaign").unwrap().to_json(),
+        "{}",
+        "a query without utm gives campaign {{}}"
+    );
+    assert_eq!(
+        ctx.get("page")
+            .unwrap()
+            .get("search")
+            .and_then(Value::as_str),
+        Some("?q=1")
+    );
+    let e = sim
+        .call_wire(
+            "track",
+            "soo",
+            r#"["y",{},{"context":{"locale":"fr-FR","library":{"name":"custom"}}}]"#,
+        )
+        .unwrap();
     let ctx = e.get("context").unwrap();
-    assert_eq!(ctx.get("locale").and_then(Value::as_str), Some("fr-FR"), "a given locale is kept");
-    assert_eq!(ctx.get("library").unwrap().to_json(), r#"{"name":"custom"}"#);
+    assert_eq!(
+        ctx.get("locale").and_then(Value::as_str),
+        Some("fr-FR"),
+        "a given locale is kept"
+    );
+    assert_eq!(
+        ctx.get("library").unwrap().to_json(),
+        r#"{"name":"custom"}"#
+    );
 }
 
 #[test]
@@ -158,10 +301,18 @@ fn alias_fix_ups_match_analytics_js() {
     let anon = sim.core.identity().anonymous_id().unwrap().to_owned();
     let e = sim.call_wire("alias", "s", r#"["new"]"#).unwrap();
     assert_eq!(e.get("userId").and_then(Value::as_str), Some("new"));
-    assert_eq!(e.get("previousId").and_then(Value::as_str), Some(anon.as_str()), "falls back to the anonymousId");
+    assert_eq!(
+        e.get("previousId").and_then(Value::as_str),
+        Some(anon.as_str()),
+        "falls back to the anonymousId"
+    );
     sim.call_wire("identify", "s", r#"["user1"]"#).unwrap();
     let e = sim.call_wire("alias", "s", r#"["newId"]"#).unwrap();
-    assert_eq!(e.get("userId").and_then(Value::as_str), Some("user1"), "analytics.js quirk: the stored userId wins");
+    assert_eq!(
+        e.get("userId").and_then(Value::as_str),
+        Some("user1"),
+        "analytics.js quirk: the stored userId wins"
+    );
     assert_eq!(e.get("previousId").and_then(Value::as_str), Some("user1"));
     let e = sim.call_wire("alias", "ss", r#"["to","from"]"#).unwrap();
     assert_eq!(e.get("previousId").and_then(Value::as_str), Some("from"));
@@ -170,7 +321,14 @@ fn alias_fix_ups_match_analytics_js() {
 #[test]
 fn every_built_event_passes_the_collector_validation() {
     let mut sim = Sim::new("{}", "{}");
-    let calls = [("track", "s", r#"["a"]"#), ("page", "", "[]"), ("screen", "s", r#"["s"]"#), ("identify", "s", r#"["u"]"#), ("group", "s", r#"["g"]"#), ("alias", "s", r#"["n"]"#)];
+    let calls = [
+        ("track", "s", r#"["a"]"#),
+        ("page", "", "[]"),
+        ("screen", "s", r#"["s"]"#),
+        ("identify", "s", r#"["u"]"#),
+        ("group", "s", r#"["g"]"#),
+        ("alias", "s", r#"["n"]"#),
+    ];
     for (method, types, values) in calls {
         let e = sim.call_wire(method, types, values).unwrap();
         assert_eq!(sieve::core::validate::validate(&e), Ok(()), "{method}");
@@ -184,17 +342,35 @@ fn calls_that_would_make_an_event_the_api_refuses_are_refused_and_nothing_is_que
     // (method, types, values, the refusal): a refused event would take its whole batch with it.
     let table = [
         ("group", "u", "[null]", ValidationError::MissingGroupId),
-        ("group", "o", r#"[{"plan":"pro"}]"#, ValidationError::MissingGroupId),
+        (
+            "group",
+            "o",
+            r#"[{"plan":"pro"}]"#,
+            ValidationError::MissingGroupId,
+        ),
         ("alias", "", "[]", ValidationError::BadAlias),
-        ("alias", "No", r#"[null,{"o":1}]"#, ValidationError::BadAlias),
+        (
+            "alias",
+            "No",
+            r#"[null,{"o":1}]"#,
+            ValidationError::BadAlias,
+        ),
     ];
     for (method, types, values, want) in table {
         let mut sim = Sim::new("{}", "{}");
-        assert_eq!(sim.call_wire(method, types, values).unwrap_err(), CallError::Invalid(want), "{method} {values}");
+        assert_eq!(
+            sim.call_wire(method, types, values).unwrap_err(),
+            CallError::Invalid(want),
+            "{method} {values}"
+        );
         sim.track("after");
         sim.advance(6_000);
         let sent: Vec<Value> = (0..sim.sent.len()).flat_map(|i| sim.batch(i)).collect();
-        assert_eq!(sent.len(), 1, "{method} {values}: only the next call's event");
+        assert_eq!(
+            sent.len(),
+            1,
+            "{method} {values}: only the next call's event"
+        );
     }
     // With a stored group id, group(traits) is a group event.
     let mut sim = Sim::new("{}", "{}");
@@ -209,7 +385,11 @@ fn what_the_sdk_accepts_at_any_nesting_the_collector_parses_in_a_batch() {
     // the general path (options make it general; identify traits): accepted calls must reach
     // the API in a body the collector parses (events limited to MAX_DEPTH, plus the batch
     // envelope), deeper ones are refused when called, never sent to be refused with the batch.
-    let calls = [("track", "so", "[\"e\",{}]"), ("track", "soo", "[\"e\",{},{\"o\":1}]"), ("identify", "so", "[\"u\",{}]")];
+    let calls = [
+        ("track", "so", "[\"e\",{}]"),
+        ("track", "soo", "[\"e\",{},{\"o\":1}]"),
+        ("identify", "so", "[\"u\",{}]"),
+    ];
     for (method, types, template) in calls {
         let mut accepted = 0;
         for depth in (json::MAX_DEPTH - 6)..(json::MAX_DEPTH + 4) {
@@ -223,15 +403,25 @@ fn what_the_sdk_accepts_at_any_nesting_the_collector_parses_in_a_batch() {
                     accepted += 1;
                     assert_eq!(sim.sent.len(), 1, "{method} {types} depth {depth}");
                     let body = &sim.sent[0].1.body;
-                    assert!(json::parse_enveloped(body, 2).is_ok(), "{method} {types} depth {depth}: the collector would refuse the batch");
+                    assert!(
+                        json::parse_enveloped(body, 2).is_ok(),
+                        "{method} {types} depth {depth}: the collector would refuse the batch"
+                    );
                 }
                 Err(e) => {
-                    assert_eq!(e.message(), "JSON nested too deeply", "{method} {types} depth {depth}");
+                    assert_eq!(
+                        e.message(),
+                        "JSON nested too deeply",
+                        "{method} {types} depth {depth}"
+                    );
                     assert!(sim.sent.is_empty());
                 }
             }
         }
-        assert!((1..10).contains(&accepted), "{method} {types}: {accepted} of 10 depths accepted");
+        assert!(
+            (1..10).contains(&accepted),
+            "{method} {types}: {accepted} of 10 depths accepted"
+        );
     }
 }
 
@@ -239,7 +429,12 @@ fn what_the_sdk_accepts_at_any_nesting_the_collector_parses_in_a_batch() {
 fn options_the_api_would_refuse_are_dropped_with_a_notice() {
     // (options, the event's timestamp (None: the call's own time), its userId, a notice?)
     let table: [(&str, Option<&str>, Value, bool); 6] = [
-        (r#"{"timestamp":"2021-02-03T04:05:06Z"}"#, Some("2021-02-03T04:05:06Z"), Value::Null, false),
+        (
+            r#"{"timestamp":"2021-02-03T04:05:06Z"}"#,
+            Some("2021-02-03T04:05:06Z"),
+            Value::Null,
+            false,
+        ),
         (r#"{"timestamp":"yesterday"}"#, None, Value::Null, true),
         (r#"{"timestamp":{}}"#, None, Value::Null, true),
         (r#"{"timestamp":5}"#, None, Value::Null, true),
@@ -248,13 +443,27 @@ fn options_the_api_would_refuse_are_dropped_with_a_notice() {
     ];
     for (options, timestamp, user_id, notice) in table {
         let mut sim = Sim::new("{}", "{}");
-        let e = sim.call_wire("track", "soo", &format!(r#"["e",{{}},{options}]"#)).unwrap();
+        let e = sim
+            .call_wire("track", "soo", &format!(r#"["e",{{}},{options}]"#))
+            .unwrap();
         let own = sim.now.to_iso();
-        assert_eq!(e.get("timestamp").and_then(Value::as_str), Some(timestamp.unwrap_or(own.as_str())), "{options}");
+        assert_eq!(
+            e.get("timestamp").and_then(Value::as_str),
+            Some(timestamp.unwrap_or(own.as_str())),
+            "{options}"
+        );
         assert_eq!(e.get("userId"), Some(&user_id), "{options}");
         assert_eq!(sieve::core::validate::validate(&e), Ok(()), "{options}");
         let codes: Vec<&str> = sim.notices.iter().map(|n| n.code).collect();
-        assert_eq!(codes, if notice { vec!["invalid_option"] } else { vec![] }, "{options}");
+        assert_eq!(
+            codes,
+            if notice {
+                vec!["invalid_option"]
+            } else {
+                vec![]
+            },
+            "{options}"
+        );
     }
 }
 
@@ -266,25 +475,46 @@ fn integrations_decide_whether_segment_io_gets_the_event() {
         ("{}", r#"{"integrations":{"Segment.io":false}}"#, false),
         ("{}", r#"{"integrations":{"All":false}}"#, true),
         (r#"{"integrations":{"All":false}}"#, "{}", false),
-        (r#"{"integrations":{"All":false,"Segment.io":true}}"#, "{}", true),
+        (
+            r#"{"integrations":{"All":false,"Segment.io":true}}"#,
+            "{}",
+            true,
+        ),
         (r#"{"integrations":{"Segment.io":false}}"#, "{}", false),
     ];
     for (init, per_call, queued) in table {
         let mut sim = Sim::new("{}", init);
         let res = sim.call_wire("track", "soo", &format!(r#"["E",{{}},{per_call}]"#));
         assert!(res.is_ok(), "the call resolves either way");
-        assert_eq!(sim.core.queued() == 1, queued, "init {init}, call {per_call}");
+        assert_eq!(
+            sim.core.queued() == 1,
+            queued,
+            "init {init}, call {per_call}"
+        );
     }
 }
 
 #[test]
 fn ad_click_ids_become_context_referrer_and_are_remembered() {
     let mut sim = Sim::new("{}", "{}");
-    let e = sim.call_args("page", &[], crate::sim::page_at("https://shop.example/?urid=u1&btid=b2")).unwrap();
-    assert_eq!(e.get("context").unwrap().get("referrer").unwrap().to_json(), r#"{"id":"u1","type":"millennial-media"}"#);
+    let e = sim
+        .call_args(
+            "page",
+            &[],
+            crate::sim::page_at("https://shop.example/?urid=u1&btid=b2"),
+        )
+        .unwrap();
+    assert_eq!(
+        e.get("context").unwrap().get("referrer").unwrap().to_json(),
+        r#"{"id":"u1","type":"millennial-media"}"#
+    );
     assert!(sim.cookies.contains_key("s%3Acontext.referrer"));
     let e = sim.track("Later");
-    assert_eq!(e.get("context").unwrap().get("referrer").unwrap().to_json(), r#"{"id":"u1","type":"millennial-media"}"#, "kept for later events");
+    assert_eq!(
+        e.get("context").unwrap().get("referrer").unwrap().to_json(),
+        r#"{"id":"u1","type":"millennial-media"}"#,
+        "kept for later events"
+    );
 }
 
 #[test]
@@ -308,21 +538,41 @@ fn plain_track_text_matches_the_general_path() {
     let off = r#"{"integrations":{"Segment.io":false,"Amplitude":true}}"#;
     // (options, setup, properties (None: `track(name)`) as JSON.stringify writes them, page context)
     let table: [(&str, &str, Option<&str>, &str); 7] = [
-        ("{}", "", Some(r#"{"i":1,"plan":"pro","revenue":12.5,"tags":["a","b"],"nested":{"k":"v"}}"#), plain),
+        (
+            "{}",
+            "",
+            Some(r#"{"i":1,"plan":"pro","revenue":12.5,"tags":["a","b"],"nested":{"k":"v"}}"#),
+            plain,
+        ),
         ("{}", "", None, plain),
-        ("{}", "", Some("{\"s\":\"line\\nbreak \u{2028} \\\"x\\\"\"}"), utm),
+        (
+            "{}",
+            "",
+            Some("{\"s\":\"line\\nbreak \u{2028} \\\"x\\\"\"}"),
+            utm,
+        ),
         ("{}", "identify", Some("{}"), canonical),
         ("{}", "segments", Some(r#"{"a":[]}"#), utm),
         (off, "", Some(r#"{"a":1}"#), plain),
-        (r#"{"integrations":{"Mixpanel":false}}"#, "identify", None, canonical),
+        (
+            r#"{"integrations":{"Mixpanel":false}}"#,
+            "identify",
+            None,
+            canonical,
+        ),
     ];
     for (options, setup, properties, page) in table {
         let mut general = Sim::new("{}", options);
         let mut text = Sim::new("{}", options);
         for sim in [&mut general, &mut text] {
             match setup {
-                "identify" => drop(sim.call_wire("identify", "so", r#"["u1",{"email":"a@b.c"}]"#).unwrap()),
-                "segments" => sim.core.set_context_segments(Some(json::parse(r#"[{"key":"vip"}]"#).unwrap())),
+                "identify" => drop(
+                    sim.call_wire("identify", "so", r#"["u1",{"email":"a@b.c"}]"#)
+                        .unwrap(),
+                ),
+                "segments" => sim
+                    .core
+                    .set_context_segments(Some(json::parse(r#"[{"key":"vip"}]"#).unwrap())),
                 _ => {}
             }
         }
@@ -330,17 +580,43 @@ fn plain_track_text_matches_the_general_path() {
             Some(p) => ("sob", format!(r#"["Bench \"Event\"",{p},{page}]"#)),
             None => ("sb", format!(r#"["Bench \"Event\"",{page}]"#)),
         };
-        let want = general.call_wire("track", types, &values).unwrap().to_json();
-        let got = text.core.handle_track_text(text.now, r#""Bench \"Event\"""#, properties.unwrap_or("{}"), Some(page), Dispatch::Queue).unwrap();
+        let want = general
+            .call_wire("track", types, &values)
+            .unwrap()
+            .to_json();
+        let got = text
+            .core
+            .handle_track_text(
+                text.now,
+                r#""Bench \"Event\"""#,
+                properties.unwrap_or("{}"),
+                Some(page),
+                Dispatch::Queue,
+            )
+            .unwrap();
         text.step();
         assert_eq!(got, want, "{options} {setup} {page}");
         if page == utm {
-            assert!(want.contains(r#""referrer":{"id":"B1","type":"dataxu"}"#) && want.contains(r#""campaign":{"#), "{want}");
+            assert!(
+                want.contains(r#""referrer":{"id":"B1","type":"dataxu"}"#)
+                    && want.contains(r#""campaign":{"#),
+                "{want}"
+            );
         }
-        assert_eq!((text.core.queued(), &text.cookies, &text.local), (general.core.queued(), &general.cookies, &general.local), "{options} {setup}");
+        assert_eq!(
+            (text.core.queued(), &text.cookies, &text.local),
+            (general.core.queued(), &general.cookies, &general.local),
+            "{options} {setup}"
+        );
     }
     let mut sim = Sim::new("{}", "{}");
-    assert_eq!(sim.core.handle_track_text(sim.now, r#""""#, "{}", Some(plain), Dispatch::Queue).unwrap_err().message(), "Event missing");
+    assert_eq!(
+        sim.core
+            .handle_track_text(sim.now, r#""""#, "{}", Some(plain), Dispatch::Queue)
+            .unwrap_err()
+            .message(),
+        "Event missing"
+    );
 }
 
 /// Calls without a page context of their own (`None`) use the page context now, as set by
@@ -348,7 +624,8 @@ fn plain_track_text_matches_the_general_path() {
 /// the next call is written for the page context now again.
 #[test]
 fn plain_track_without_its_own_page_uses_the_page_context_now() {
-    let shop = r#"{"__t":"bpc","p":"/shop","u":"https://www.example.com/shop","s":"","t":"Shop","r":""}"#;
+    let shop =
+        r#"{"__t":"bpc","p":"/shop","u":"https://www.example.com/shop","s":"","t":"Shop","r":""}"#;
     let utm = r#"{"__t":"bpc","p":"/l","u":"https://x.io/l?utm_source=news&btid=B1","s":"?utm_source=news&btid=B1","t":"L","r":""}"#;
     let old = r#"{"__t":"bpc","p":"/old","u":"https://x.io/old","s":"","t":"Old","r":""}"#;
     // (page context now set before the call (None: unchanged), the call's own page context,
@@ -367,9 +644,15 @@ fn plain_track_without_its_own_page_uses_the_page_context_now() {
         if let Some(now) = now {
             text.core.handle_page_context(now.to_owned());
         }
-        let got = text.core.handle_track_text(text.now, r#""E""#, r#"{"i":1}"#, own, Dispatch::Queue).unwrap();
+        let got = text
+            .core
+            .handle_track_text(text.now, r#""E""#, r#"{"i":1}"#, own, Dispatch::Queue)
+            .unwrap();
         text.step();
-        let want = general.call_wire("track", "sob", &format!(r#"["E",{{"i":1}},{want_page}]"#)).unwrap().to_json();
+        let want = general
+            .call_wire("track", "sob", &format!(r#"["E",{{"i":1}},{want_page}]"#))
+            .unwrap()
+            .to_json();
         assert_eq!(got, want, "row {i}");
     }
 }
@@ -379,9 +662,17 @@ fn plain_track_takes_only_a_name_and_object_properties() {
     let page = r#"{"__t":"bpc","u":"https://x.io/"}"#;
     // (types, values, Some((name, properties)) | None: the general path)
     let table: [(&str, String, Option<(&str, &str)>); 11] = [
-        ("sob", format!(r#"["E",{{"a":[1,{{"b":"]"}}]}},{page}]"#), Some((r#""E""#, r#"{"a":[1,{"b":"]"}]}"#))),
+        (
+            "sob",
+            format!(r#"["E",{{"a":[1,{{"b":"]"}}]}},{page}]"#),
+            Some((r#""E""#, r#"{"a":[1,{"b":"]"}]}"#)),
+        ),
         ("sb", format!(r#"["E",{page}]"#), Some((r#""E""#, "{}"))),
-        ("so", r#"["E",{"a":1}]"#.to_owned(), Some((r#""E""#, r#"{"a":1}"#))),
+        (
+            "so",
+            r#"["E",{"a":1}]"#.to_owned(),
+            Some((r#""E""#, r#"{"a":1}"#)),
+        ),
         ("s", r#"["E"]"#.to_owned(), Some((r#""E""#, "{}"))),
         ("so", r#"["E",[1]]"#.to_owned(), None),
         ("sob", format!(r#"["E",5,{page}]"#), None),
@@ -400,6 +691,12 @@ fn plain_track_takes_only_a_name_and_object_properties() {
     }
     // The general path gives `{}` for such properties.
     let mut sim = Sim::new("{}", "{}");
-    let e = sim.call_wire("track", "sob", r#"["E",5,{"__t":"bpc","u":"https://x.io/"}]"#).unwrap();
+    let e = sim
+        .call_wire(
+            "track",
+            "sob",
+            r#"["E",5,{"__t":"bpc","u":"https://x.io/"}]"#,
+        )
+        .unwrap();
     assert_eq!(e.get("properties").unwrap().to_json(), "{}");
 }

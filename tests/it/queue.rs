@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sieve::core::config::Config;
-use sieve::core::delivery::{Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS, MAX_SEGMENT_BYTES};
+use sieve::core::delivery::{
+    Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS, MAX_SEGMENT_BYTES,
+};
 use sieve::core::identity::{StorageSnapshot, Store};
 use sieve::core::time::Millis;
 use sieve::core::{Analytics, Dispatch, EventType};
@@ -18,11 +20,17 @@ const FAST: &str = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strate
 const PREFIX: &str = "sieve:q1:WK:";
 
 fn ok() -> SendOutcome {
-    SendOutcome { status: 200, retry_after: None }
+    SendOutcome {
+        status: 200,
+        retry_after: None,
+    }
 }
 
 fn status(code: u16) -> SendOutcome {
-    SendOutcome { status: code, retry_after: None }
+    SendOutcome {
+        status: code,
+        retry_after: None,
+    }
 }
 
 struct Tab {
@@ -75,12 +83,21 @@ impl World {
 
     /// Opens a tab (a page load) and runs its start-up.
     fn open_tab(&mut self, options: &str) -> usize {
-        let config = Config::from_settings("WK", &json::parse(SETTINGS).unwrap(), &json::parse(options).unwrap());
+        let config = Config::from_settings(
+            "WK",
+            &json::parse(SETTINGS).unwrap(),
+            &json::parse(options).unwrap(),
+        );
         let mut seed = [7; 16];
         seed[0] = self.tabs.len() as u8 + 1;
         let mut core = Analytics::new(config, env(), &StorageSnapshot::default(), seed);
         core.handle_queue_open(self.now, self.claims);
-        self.tabs.push(Tab { core, in_flight: Vec::new(), notices: Vec::new(), open: true });
+        self.tabs.push(Tab {
+            core,
+            in_flight: Vec::new(),
+            notices: Vec::new(),
+            open: true,
+        });
         let i = self.tabs.len() - 1;
         self.step(i);
         i
@@ -97,7 +114,11 @@ impl World {
     }
 
     fn entries(&self) -> Vec<(String, String)> {
-        self.local.iter().filter(|(k, _)| k.starts_with(PREFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.local
+            .iter()
+            .filter(|(k, _)| k.starts_with(PREFIX))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     fn track(&mut self, i: usize, name: &str) -> String {
@@ -108,9 +129,28 @@ impl World {
 
     /// A `track` without ending the turn.
     fn call(&mut self, i: usize, name: &str) -> String {
-        let args = sieve::core::args::decode_args("s", &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap()).0;
-        let json = self.tabs[i].core.handle_call(self.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
-        json::parse(&json).unwrap().get("messageId").unwrap().as_str().unwrap().to_owned()
+        let args = sieve::core::args::decode_args(
+            "s",
+            &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap(),
+        )
+        .0;
+        let json = self.tabs[i]
+            .core
+            .handle_call(
+                self.now,
+                EventType::Track,
+                &args,
+                &page_at("https://www.example.com/"),
+                Dispatch::Queue,
+            )
+            .unwrap();
+        json::parse(&json)
+            .unwrap()
+            .get("messageId")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The driver: turn end, queries, writes, transmits, notices.
@@ -190,13 +230,18 @@ impl World {
     /// Answers every request of tab `i` from the network script.
     fn answer(&mut self, i: usize) {
         for t in std::mem::take(&mut self.tabs[i].in_flight) {
-            let outcome = self.network.pop_front().unwrap_or_else(|| self.api_default.clone());
+            let outcome = self
+                .network
+                .pop_front()
+                .unwrap_or_else(|| self.api_default.clone());
             if (200..300).contains(&outcome.status) {
                 for e in batch_events(&t) {
                     *self.delivered.entry(message_id(&e)).or_default() += 1;
                 }
             }
-            self.tabs[i].core.handle_send_outcome(self.now, t.id, &outcome);
+            self.tabs[i]
+                .core
+                .handle_send_outcome(self.now, t.id, &outcome);
         }
         self.step(i);
     }
@@ -231,7 +276,11 @@ impl World {
     }
 
     fn queue_keys(&self) -> Vec<String> {
-        self.local.keys().filter(|k| k.starts_with(PREFIX)).cloned().collect()
+        self.local
+            .keys()
+            .filter(|k| k.starts_with(PREFIX))
+            .cloned()
+            .collect()
     }
 }
 
@@ -244,11 +293,17 @@ fn batch_events(t: &Transmit) -> Vec<Value> {
 }
 
 fn message_id(e: &Value) -> String {
-    e.get("messageId").and_then(Value::as_str).unwrap_or("").to_owned()
+    e.get("messageId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn assert_all_delivered(world: &World, ids: &[String]) {
-    let missing: Vec<_> = ids.iter().filter(|id| !world.delivered.contains_key(*id)).collect();
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !world.delivered.contains_key(*id))
+        .collect();
     assert!(missing.is_empty(), "lost: {missing:?}");
 }
 
@@ -262,11 +317,18 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
     }
     assert_eq!(w.queue_writes, before, "nothing is written inside the turn");
     w.step(t);
-    assert_eq!(w.queue_writes, before + 1, "one segment for the 7 events of the turn");
+    assert_eq!(
+        w.queue_writes,
+        before + 1,
+        "one segment for the 7 events of the turn"
+    );
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
     assert_eq!(w.local[&keys[0]].lines().count(), 7);
-    assert!(w.locks.len() == 1, "the tab holds its lock while it has persisted events");
+    assert!(
+        w.locks.len() == 1,
+        "the tab holds its lock while it has persisted events"
+    );
     // The next turn appends a new segment; the first one is not rewritten.
     w.track(t, "E7");
     assert_eq!(w.queue_writes, before + 2);
@@ -283,18 +345,38 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
     w.step(t);
     let keys = w.queue_keys();
     assert!(keys.len() >= 4, "{} segments", keys.len());
-    assert_eq!(w.queue_writes, before + keys.len(), "written at the end of the turn, once each");
+    assert_eq!(
+        w.queue_writes,
+        before + keys.len(),
+        "written at the end of the turn, once each"
+    );
     let lines: usize = keys.iter().map(|k| w.local[k].lines().count()).sum();
     assert_eq!(lines, 200);
     let biggest = keys.iter().map(|k| w.local[k].len()).max().unwrap_or(0);
-    assert!(biggest <= MAX_SEGMENT_BYTES, "a segment holds at most {MAX_SEGMENT_BYTES} bytes: {biggest}");
+    assert!(
+        biggest <= MAX_SEGMENT_BYTES,
+        "a segment holds at most {MAX_SEGMENT_BYTES} bytes: {biggest}"
+    );
     // Filled before the next one opens: each but the last misses less than one line.
     let total: usize = keys.iter().map(|k| w.local[k].len()).sum();
-    let longest_line = keys.iter().flat_map(|k| w.local[k].lines()).map(|l| l.len() + 1).max().unwrap_or(0);
-    assert!(keys.len() <= total.div_ceil(MAX_SEGMENT_BYTES - longest_line), "{} segments for {total} bytes", keys.len());
+    let longest_line = keys
+        .iter()
+        .flat_map(|k| w.local[k].lines())
+        .map(|l| l.len() + 1)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        keys.len() <= total.div_ceil(MAX_SEGMENT_BYTES - longest_line),
+        "{} segments for {total} bytes",
+        keys.len()
+    );
     // The first batch of 10 is confirmed: only the segment holding it is rewritten.
     let before = w.queue_writes;
-    assert_eq!(w.tabs[t].in_flight.len(), 1, "one batch in flight at a time");
+    assert_eq!(
+        w.tabs[t].in_flight.len(),
+        1,
+        "one batch in flight at a time"
+    );
     w.answer(t);
     assert_eq!(w.queue_writes, before + 1);
     w.run(60_000);
@@ -311,7 +393,10 @@ fn confirmed_events_leave_storage_and_the_lock_is_released() {
     w.run(10_000);
     assert_all_delivered(&w, &ids);
     assert!(w.queue_keys().is_empty(), "left: {:?}", w.queue_keys());
-    assert!(w.locks.is_empty(), "an empty queue holds no lock (keeps the page bfcache-eligible)");
+    assert!(
+        w.locks.is_empty(),
+        "an empty queue holds no lock (keeps the page bfcache-eligible)"
+    );
 }
 
 #[test]
@@ -327,7 +412,11 @@ fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
     w.answer(t);
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
-    assert_eq!(w.local[&keys[0]].lines().count(), 15, "the 10 confirmed ones are gone from disk");
+    assert_eq!(
+        w.local[&keys[0]].lines().count(),
+        15,
+        "the 10 confirmed ones are gone from disk"
+    );
     w.run(10_000);
     assert_all_delivered(&w, &ids);
     assert!(w.queue_keys().is_empty());
@@ -351,11 +440,21 @@ fn events_survive_a_reload_and_are_resent_with_the_same_message_ids() {
     assert_all_delivered(&w, &ids);
     let after: Vec<&Transmit> = w.sent.iter().filter(|s| s.0 == b).map(|s| &s.2).collect();
     assert!(!after.is_empty());
-    assert!(after[0].retry_count >= 1, "attempts survive the reload (X-Retry-Count)");
+    assert!(
+        after[0].retry_count >= 1,
+        "attempts survive the reload (X-Retry-Count)"
+    );
     let first = &batch_events(after[0])[0];
-    assert!(first.get("_metadata").and_then(|m| m.get("retryCount")).is_some());
+    assert!(first
+        .get("_metadata")
+        .and_then(|m| m.get("retryCount"))
+        .is_some());
     assert!(w.queue_keys().is_empty());
-    assert!(w.delivered.values().all(|n| *n == 1), "no duplicates: {:?}", w.delivered);
+    assert!(
+        w.delivered.values().all(|n| *n == 1),
+        "no duplicates: {:?}",
+        w.delivered
+    );
 }
 
 #[test]
@@ -372,7 +471,9 @@ fn a_live_tab_keeps_its_events_and_a_closed_tabs_events_are_adopted() {
     // While both are alive, no tab ever sends the other's events.
     for (tab, _, t) in &w.sent {
         for e in batch_events(t) {
-            let n: usize = e.get("event").unwrap().as_str().unwrap()[1..].parse().unwrap();
+            let n: usize = e.get("event").unwrap().as_str().unwrap()[1..]
+                .parse()
+                .unwrap();
             assert_eq!(n % 2, *tab, "tab {tab} sent another tab's event E{n}");
         }
     }
@@ -392,11 +493,18 @@ fn without_web_locks_a_crashed_tabs_events_are_adopted_once_its_lease_expires() 
     let ids: Vec<String> = (0..5).map(|i| w.track(a, &format!("A{i}"))).collect();
     let lease_key = format!("{PREFIX}{}:lease", w.tabs[a].core.queue_tab().unwrap());
     let lease: u64 = w.local[&lease_key].parse().unwrap();
-    assert_eq!(lease, w.now.0 + 60_000, "a 60 s lease, written with the first segment");
+    assert_eq!(
+        lease,
+        w.now.0 + 60_000,
+        "a 60 s lease, written with the first segment"
+    );
     // A stays alive for two minutes: it renews its lease, B never adopts.
     let b = w.open_tab(FAST);
     w.run(120_000);
-    assert!(w.sent.iter().all(|s| s.0 == a), "B sent nothing of A's while A was alive");
+    assert!(
+        w.sent.iter().all(|s| s.0 == a),
+        "B sent nothing of A's while A was alive"
+    );
     let renewed: u64 = w.local[&lease_key].parse().unwrap();
     assert!(renewed > lease, "the lease was renewed");
     // A crashes: no more renewals. Nothing moves before the lease expires.
@@ -432,7 +540,10 @@ fn a_tab_whose_lease_lapsed_forgets_what_another_tab_adopted() {
     w.step(a);
     w.run(60_000);
     let resent = w.sent[sent_before..].iter().filter(|s| s.0 == a).count();
-    assert!(resent <= 1, "at most the batch that was already due goes twice (same messageIds)");
+    assert!(
+        resent <= 1,
+        "at most the batch that was already due goes twice (same messageIds)"
+    );
     assert_eq!(w.tabs[a].core.queued(), 0);
     let _ = b;
 }
@@ -447,11 +558,27 @@ fn the_queue_is_bounded_in_events_with_an_error_counting_the_dropped() {
     }
     w.step(t);
     assert_eq!(w.tabs[t].core.queued(), MAX_QUEUE_EVENTS);
-    let full: Vec<usize> = w.tabs[t].notices.iter().filter(|n| n.code == "queue_full").map(|n| n.count).collect();
-    assert_eq!(full, [5], "the 5 oldest were dropped, told once for the burst");
-    let on_disk: usize = w.queue_keys().iter().map(|k| w.local[k].lines().count()).sum();
+    let full: Vec<usize> = w.tabs[t]
+        .notices
+        .iter()
+        .filter(|n| n.code == "queue_full")
+        .map(|n| n.count)
+        .collect();
+    assert_eq!(
+        full,
+        [5],
+        "the 5 oldest were dropped, told once for the burst"
+    );
+    let on_disk: usize = w
+        .queue_keys()
+        .iter()
+        .map(|k| w.local[k].lines().count())
+        .sum();
     assert_eq!(on_disk, MAX_QUEUE_EVENTS);
-    assert!(!w.local.values().any(|v| v.contains("\"E0\"")), "the oldest is gone from disk too");
+    assert!(
+        !w.local.values().any(|v| v.contains("\"E0\"")),
+        "the oldest is gone from disk too"
+    );
 }
 
 #[test]
@@ -461,13 +588,31 @@ fn the_queue_is_bounded_in_bytes() {
     let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":100000,"timeout":3600000}}}}}"#);
     let blob = "z".repeat(30_000);
     for i in 0..80 {
-        let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
-        w.tabs[t].core.handle_call(w.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
+        let args = sieve::core::args::decode_args(
+            "so",
+            &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
+        )
+        .0;
+        w.tabs[t]
+            .core
+            .handle_call(
+                w.now,
+                EventType::Track,
+                &args,
+                &page_at("https://www.example.com/"),
+                Dispatch::Queue,
+            )
+            .unwrap();
         w.step(t);
     }
     let bytes: usize = w.queue_keys().iter().map(|k| w.local[k].len()).sum();
     assert!(bytes <= 2 * 1024 * 1024 + 80 * 64, "{bytes} bytes on disk");
-    let dropped: usize = w.tabs[t].notices.iter().filter(|n| n.code == "queue_full").map(|n| n.count).sum();
+    let dropped: usize = w.tabs[t]
+        .notices
+        .iter()
+        .filter(|n| n.code == "queue_full")
+        .map(|n| n.count)
+        .sum();
     assert_eq!(dropped + w.tabs[t].core.queued(), 80);
     assert!(dropped >= 10);
 }
@@ -485,7 +630,10 @@ fn events_older_than_seven_days_are_dropped_on_restore() {
     let fresh = w.track(b, "Fresh");
     w.run(5_000);
     assert_eq!(w.delivered.keys().cloned().collect::<Vec<_>>(), vec![fresh]);
-    assert!(w.tabs[b].notices.iter().any(|n| n.code == "event_expired" && n.count == 1));
+    assert!(w.tabs[b]
+        .notices
+        .iter()
+        .any(|n| n.code == "event_expired" && n.count == 1));
     assert!(w.queue_keys().is_empty());
 }
 
@@ -519,7 +667,10 @@ fn malformed_segments_are_skipped_without_panicking() {
     w.local.insert(format!("{PREFIX}deadbeef:3"), good);
     let t = w.open_tab(FAST);
     w.run(5_000);
-    assert_eq!(w.delivered.keys().cloned().collect::<Vec<_>>(), vec!["good-1".to_owned()]);
+    assert_eq!(
+        w.delivered.keys().cloned().collect::<Vec<_>>(),
+        vec!["good-1".to_owned()]
+    );
     assert_eq!(w.tabs[t].core.queued(), 0);
 }
 
@@ -541,7 +692,11 @@ fn offline_pauses_and_online_resumes_at_once() {
     w.tabs[t].core.handle_online(false);
     w.tabs[t].core.handle_online(true);
     w.step(t);
-    assert_eq!(w.sent.len(), 2, "online resumes without waiting for the backoff");
+    assert_eq!(
+        w.sent.len(),
+        2,
+        "online resumes without waiting for the backoff"
+    );
     w.run(10_000);
     assert_all_delivered(&w, &ids);
 }
@@ -551,7 +706,10 @@ fn retry_after_is_capped_and_not_shortened_by_later_backoffs() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab(FAST);
     w.track(t, "a");
-    w.network.push_back(SendOutcome { status: 429, retry_after: Some("100000".into()) });
+    w.network.push_back(SendOutcome {
+        status: 429,
+        retry_after: Some("100000".into()),
+    });
     w.run(1_000);
     assert_eq!(w.sent.len(), 1);
     let at = w.sent[0].1;
@@ -563,7 +721,11 @@ fn retry_after_is_capped_and_not_shortened_by_later_backoffs() {
     assert_eq!(w.sent.len(), 1, "paused for the capped 300 s");
     w.run(2_000);
     assert_eq!(w.sent.len(), 2);
-    assert_eq!(w.sent[1].1.since(at), 300_000, "Retry-After capped at 300 s");
+    assert_eq!(
+        w.sent[1].1.since(at),
+        300_000,
+        "Retry-After capped at 300 s"
+    );
 }
 
 #[test]
@@ -596,19 +758,41 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     let blob = "k".repeat(20_000);
     let mut ids = Vec::new();
     for i in 0..6 {
-        let args = sieve::core::args::decode_args("so", &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap()).0;
-        let json = w.tabs[a].core.handle_call(w.now, EventType::Track, &args, &page_at("https://www.example.com/"), Dispatch::Queue).unwrap();
+        let args = sieve::core::args::decode_args(
+            "so",
+            &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
+        )
+        .0;
+        let json = w.tabs[a]
+            .core
+            .handle_call(
+                w.now,
+                EventType::Track,
+                &args,
+                &page_at("https://www.example.com/"),
+                Dispatch::Queue,
+            )
+            .unwrap();
         ids.push(message_id(&json::parse(&json).unwrap()));
     }
     w.tabs[a].core.handle_page_hide();
     w.step(a);
     let chunks: Vec<&Transmit> = w.tabs[a].in_flight.iter().collect();
-    assert!(chunks.iter().all(|t| t.keepalive && t.body.len() <= 54 * 1024));
+    assert!(chunks
+        .iter()
+        .all(|t| t.keepalive && t.body.len() <= 54 * 1024));
     assert!(chunks.iter().map(|t| t.body.len()).sum::<usize>() <= 60 * 1024);
     let sent_now: usize = chunks.iter().map(|t| t.n_events).sum();
-    assert!(sent_now < 6, "120 KB do not fit the keepalive budget at once");
+    assert!(
+        sent_now < 6,
+        "120 KB do not fit the keepalive budget at once"
+    );
     // The page is gone before any answer: everything is still on disk for the next load.
-    let on_disk: usize = w.queue_keys().iter().map(|k| w.local[k].lines().count()).sum();
+    let on_disk: usize = w
+        .queue_keys()
+        .iter()
+        .map(|k| w.local[k].lines().count())
+        .sum();
     assert_eq!(on_disk, 6);
     w.close_tab(a);
     let b = w.open_tab(FAST);

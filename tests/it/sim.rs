@@ -20,7 +20,10 @@ pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
@@ -77,7 +80,11 @@ impl Sim {
     }
 
     pub fn with_storage(settings: &str, options: &str, snapshot: StorageSnapshot) -> Sim {
-        let config = Config::from_settings("WK", &json::parse(settings).unwrap(), &json::parse(options).unwrap());
+        let config = Config::from_settings(
+            "WK",
+            &json::parse(settings).unwrap(),
+            &json::parse(options).unwrap(),
+        );
         let core = Analytics::new(config, env(), &snapshot, [42; 16]);
         let mut sim = Sim {
             now: Millis(T0),
@@ -94,29 +101,53 @@ impl Sim {
     }
 
     /// A call in the shim's wire form: `types` letters and a JSON array of values.
-    pub fn call_wire(&mut self, method: &str, types: &str, values: &str) -> Result<Value, CallError> {
+    pub fn call_wire(
+        &mut self,
+        method: &str,
+        types: &str,
+        values: &str,
+    ) -> Result<Value, CallError> {
         let (args, page) = decode_args(types, &json::parse(values).unwrap());
-        self.call_args(method, &args, page.unwrap_or_else(|| page_at("https://www.example.com/shop?q=1")))
+        self.call_args(
+            method,
+            &args,
+            page.unwrap_or_else(|| page_at("https://www.example.com/shop?q=1")),
+        )
     }
 
     /// A call as the web driver makes it: `track(name[, properties])` through the text fast
     /// path, anything else parsed (the page context: the core's own).
-    pub fn call_text(&mut self, method: &str, types: &str, values: &str) -> Result<String, CallError> {
+    pub fn call_text(
+        &mut self,
+        method: &str,
+        types: &str,
+        values: &str,
+    ) -> Result<String, CallError> {
         let method = EventType::from_name(method).unwrap();
-        let res = self.core.handle_wire_call(self.now, method, types, values, Dispatch::Queue);
+        let res = self
+            .core
+            .handle_wire_call(self.now, method, types, values, Dispatch::Queue);
         self.step();
         res
     }
 
-    pub fn call_args(&mut self, method: &str, args: &[Arg], page: BufferedPageContext) -> Result<Value, CallError> {
+    pub fn call_args(
+        &mut self,
+        method: &str,
+        args: &[Arg],
+        page: BufferedPageContext,
+    ) -> Result<Value, CallError> {
         let method = EventType::from_name(method).unwrap();
-        let res = self.core.handle_call(self.now, method, args, &page, Dispatch::Queue);
+        let res = self
+            .core
+            .handle_call(self.now, method, args, &page, Dispatch::Queue);
         self.step();
         res.map(|json| json::parse(&json).unwrap())
     }
 
     pub fn track(&mut self, name: &str) -> Value {
-        self.call_wire("track", "s", &format!("[{}]", Value::str(name).to_json())).unwrap()
+        self.call_wire("track", "s", &format!("[{}]", Value::str(name).to_json()))
+            .unwrap()
     }
 
     /// The driver's polling protocol.
@@ -144,7 +175,10 @@ impl Sim {
     pub fn answer_all(&mut self) {
         let in_flight = std::mem::take(&mut self.in_flight);
         for t in in_flight {
-            let outcome = self.network.pop_front().unwrap_or(SendOutcome { status: 200, retry_after: None });
+            let outcome = self.network.pop_front().unwrap_or(SendOutcome {
+                status: 200,
+                retry_after: None,
+            });
             self.core.handle_send_outcome(self.now, t.id, &outcome);
         }
         self.step();

@@ -11,16 +11,58 @@ use sieve::json::{self, Map, Number, Value};
 use crate::sim::{Rng, Sim};
 
 const STRINGS: &[&str] = &[
-    "", "e", "Order Completed", "Audience Entered", "__proto__", "constructor", "é😀\u{2028}\"\\", "\u{fffd}",
-    "2021-02-03T04:05:06Z", "yesterday", "u1", "g1", "bpc", "NaN", "Infinity", "1e21", "-0", "0x10",
+    "",
+    "e",
+    "Order Completed",
+    "Audience Entered",
+    "__proto__",
+    "constructor",
+    "é😀\u{2028}\"\\",
+    "\u{fffd}",
+    "2021-02-03T04:05:06Z",
+    "yesterday",
+    "u1",
+    "g1",
+    "bpc",
+    "NaN",
+    "Infinity",
+    "1e21",
+    "-0",
+    "0x10",
 ];
 const KEYS: &[&str] = &[
-    "event", "properties", "timestamp", "userId", "anonymousId", "messageId", "context", "integrations", "traits",
-    "groupId", "name", "category", "page", "Segment.io", "All", "__t", "p", "u", "s", "t", "r", "c", "", "a",
+    "event",
+    "properties",
+    "timestamp",
+    "userId",
+    "anonymousId",
+    "messageId",
+    "context",
+    "integrations",
+    "traits",
+    "groupId",
+    "name",
+    "category",
+    "page",
+    "Segment.io",
+    "All",
+    "__t",
+    "p",
+    "u",
+    "s",
+    "t",
+    "r",
+    "c",
+    "",
+    "a",
 ];
 
 fn arbitrary(rng: &mut Rng, depth: u32) -> Value {
-    match if depth > 4 { rng.below(5) } else { rng.below(8) } {
+    match if depth > 4 {
+        rng.below(5)
+    } else {
+        rng.below(8)
+    } {
         0 => Value::Null,
         1 => Value::Bool(rng.below(2) == 0),
         2 => Value::Number(Number::from_i64(rng.below(2000) as i64 - 1000)),
@@ -33,7 +75,11 @@ fn arbitrary(rng: &mut Rng, depth: u32) -> Value {
             }
             Value::Object(m)
         }
-        _ => Value::Array((0..rng.below(4)).map(|_| arbitrary(rng, depth + 1)).collect()),
+        _ => Value::Array(
+            (0..rng.below(4))
+                .map(|_| arbitrary(rng, depth + 1))
+                .collect(),
+        ),
     }
 }
 
@@ -66,15 +112,22 @@ fn wire_call(rng: &mut Rng) -> (String, String) {
 #[test]
 fn arbitrary_calls_never_panic_and_every_request_is_one_the_collector_takes() {
     const METHODS: [&str; 6] = ["track", "page", "screen", "identify", "group", "alias"];
-    let seeds: u64 = std::env::var("SIEVE_WIRE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let seeds: u64 = std::env::var("SIEVE_WIRE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
     let (mut requests, mut events_sent) = (0, 0);
     for seed in 0..seeds {
         let mut rng = Rng(seed);
         let mut sim = Sim::new("{}", "{}");
         for _ in 0..150 {
             match rng.below(12) {
-                0 => sim.core.handle_set_anonymous_id(arbitrary(&mut rng, 4).as_str().map(str::to_owned)),
-                1 => sim.core.handle_set_user_id(arbitrary(&mut rng, 4).as_str().map(str::to_owned)),
+                0 => sim
+                    .core
+                    .handle_set_anonymous_id(arbitrary(&mut rng, 4).as_str().map(str::to_owned)),
+                1 => sim
+                    .core
+                    .handle_set_user_id(arbitrary(&mut rng, 4).as_str().map(str::to_owned)),
                 2 => {
                     if let Value::Object(traits) = arbitrary(&mut rng, 1) {
                         sim.core.handle_set_user_traits(traits);
@@ -82,11 +135,16 @@ fn arbitrary_calls_never_panic_and_every_request_is_one_the_collector_takes() {
                 }
                 3 => {
                     // A plugin hands an event back (possibly broken by it).
-                    let _ = sim.core.handle_enqueue(sim.now, &arbitrary(&mut rng, 0).to_json());
+                    let _ = sim
+                        .core
+                        .handle_enqueue(sim.now, &arbitrary(&mut rng, 0).to_json());
                 }
                 4 => sim.core.handle_reset(),
                 5 => {
-                    sim.network.push_back(SendOutcome { status: [200, 400, 429, 500, 0][rng.below(5) as usize], retry_after: None });
+                    sim.network.push_back(SendOutcome {
+                        status: [200, 400, 429, 500, 0][rng.below(5) as usize],
+                        retry_after: None,
+                    });
                     sim.advance(rng.below(8_000));
                     sim.answer_all();
                 }
@@ -101,17 +159,26 @@ fn arbitrary_calls_never_panic_and_every_request_is_one_the_collector_takes() {
         sim.answer_all();
         requests += sim.sent.len();
         for (_, t) in &sim.sent {
-            let body = json::parse_enveloped(&t.body, 2).unwrap_or_else(|e| panic!("seed {seed}: body does not parse: {e}"));
+            let body = json::parse_enveloped(&t.body, 2)
+                .unwrap_or_else(|e| panic!("seed {seed}: body does not parse: {e}"));
             let events = match body.get("batch") {
                 Some(Value::Array(events)) => events.clone(),
                 _ => vec![body],
             };
             events_sent += events.len();
             for e in &events {
-                assert_eq!(validate_sized(e, e.to_json().len()), Ok(()), "seed {seed}: {}", e.to_json().chars().take(300).collect::<String>());
+                assert_eq!(
+                    validate_sized(e, e.to_json().len()),
+                    Ok(()),
+                    "seed {seed}: {}",
+                    e.to_json().chars().take(300).collect::<String>()
+                );
             }
         }
     }
     // Not vacuous: most calls made events that went out.
-    assert!(requests > seeds as usize && events_sent > 20 * seeds as usize, "{requests} requests, {events_sent} events");
+    assert!(
+        requests > seeds as usize && events_sent > 20 * seeds as usize,
+        "{requests} requests, {events_sent} events"
+    );
 }

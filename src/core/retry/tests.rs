@@ -35,7 +35,13 @@ fn status_matrix() {
         default_5xx: Behavior::Drop,
         ..RetryConfig::default()
     };
-    let cases = [(503, Behavior::Drop), (418, Behavior::Retry), (404, Behavior::Retry), (500, Behavior::Drop), (200, Behavior::Success)];
+    let cases = [
+        (503, Behavior::Drop),
+        (418, Behavior::Retry),
+        (404, Behavior::Retry),
+        (500, Behavior::Drop),
+        (200, Behavior::Success),
+    ];
     for (status, want) in cases {
         assert_eq!(status_behavior(&custom, status), want, "custom {status}");
     }
@@ -45,7 +51,14 @@ fn status_matrix() {
 fn backoff_schedule() {
     let c = RetryConfig::default();
     // unit 0.5 = no jitter.
-    let cases = [(1, 500), (2, 1000), (3, 2000), (7, 32_000), (8, 60_000), (30, 60_000)];
+    let cases = [
+        (1, 500),
+        (2, 1000),
+        (3, 2000),
+        (7, 32_000),
+        (8, 60_000),
+        (30, 60_000),
+    ];
     for (attempt, want) in cases {
         assert_eq!(backoff_ms(&c, attempt, 0.5), want, "attempt {attempt}");
     }

@@ -14,8 +14,14 @@ fn iso_format_and_parse() {
         assert_eq!(Millis(ms).to_iso(), iso);
         assert_eq!(parse_iso(iso), Some(Millis(ms)), "{iso}");
     }
-    assert_eq!(parse_iso("2021-02-03T04:05:06Z"), Some(Millis(1_612_325_106_000)));
-    assert_eq!(parse_iso("2021-02-03T05:05:06+01:00"), Some(Millis(1_612_325_106_000)));
+    assert_eq!(
+        parse_iso("2021-02-03T04:05:06Z"),
+        Some(Millis(1_612_325_106_000))
+    );
+    assert_eq!(
+        parse_iso("2021-02-03T05:05:06+01:00"),
+        Some(Millis(1_612_325_106_000))
+    );
     assert_eq!(parse_iso("2021-02-03"), Some(Millis(1_612_310_400_000)));
     for bad in ["", "2021-13-01", "yesterday", "2021-02-03T04:05:06Zjunk"] {
         assert_eq!(parse_iso(bad), None, "{bad}");

@@ -8,9 +8,23 @@ use crate::json::parse;
 #[test]
 fn direct_tests_agree_with_the_general_path() {
     let tests = [
-        r#"{"$gte": 3}"#, r#"{"$gt": 2.5}"#, r#"{"$lt": 0}"#, r#"{"$lte": -1}"#, r#"{"$eq": 2}"#, r#"{"$ne": 2}"#,
-        r#"{"$eq": 2.0}"#, r#"{"$gte": 1e1}"#, r#"{"$gt": 1, "$lt": 4}"#, r#"{"$gte": 9e15}"#, r#"{"$eq": true}"#,
-        r#"{"$ne": true}"#, r#"{"$eq": false}"#, r#"{"$in": [1, 2]}"#, r#"{"$gt": "2"}"#, r#"{"$eq": 1}"#, "{}",
+        r#"{"$gte": 3}"#,
+        r#"{"$gt": 2.5}"#,
+        r#"{"$lt": 0}"#,
+        r#"{"$lte": -1}"#,
+        r#"{"$eq": 2}"#,
+        r#"{"$ne": 2}"#,
+        r#"{"$eq": 2.0}"#,
+        r#"{"$gte": 1e1}"#,
+        r#"{"$gt": 1, "$lt": 4}"#,
+        r#"{"$gte": 9e15}"#,
+        r#"{"$eq": true}"#,
+        r#"{"$ne": true}"#,
+        r#"{"$eq": false}"#,
+        r#"{"$in": [1, 2]}"#,
+        r#"{"$gt": "2"}"#,
+        r#"{"$eq": 1}"#,
+        "{}",
     ];
     let mut answered = 0;
     for test in tests {
@@ -27,10 +41,17 @@ fn direct_tests_agree_with_the_general_path() {
                 let fast = direct_test(&test, if x.is_infinite() { 9.0e15 } else { x }, as_bool);
                 if let Some(fast) = fast {
                     answered += 1;
-                    assert_eq!(fast, eval_value_test(&test, &general), "{test:?} on {x} (as_bool {as_bool})");
+                    assert_eq!(
+                        fast,
+                        eval_value_test(&test, &general),
+                        "{test:?} on {x} (as_bool {as_bool})"
+                    );
                 }
             }
         }
     }
-    assert!(answered > 100, "the fast path answered only {answered} cases");
+    assert!(
+        answered > 100,
+        "the fast path answered only {answered} cases"
+    );
 }

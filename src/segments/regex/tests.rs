@@ -5,7 +5,11 @@ use super::*;
 /// Checks `(pattern, text, matches)` rows, with the `i` flag when `insensitive`.
 fn check(insensitive: bool, cases: &[(&str, &str, bool)]) {
     for &(p, t, want) in cases {
-        assert_eq!(Regex::new(p, insensitive).unwrap().is_match(t), want, "/{p}/ (i: {insensitive}) on {t}");
+        assert_eq!(
+            Regex::new(p, insensitive).unwrap().is_match(t),
+            want,
+            "/{p}/ (i: {insensitive}) on {t}"
+        );
     }
 }
 
@@ -25,7 +29,11 @@ fn matches_like_javascript() {
         ("[^a-c]", "abc", false),
         ("\\bfoo\\b", "a foo b", true),
         ("\\bfoo\\b", "afoo", false),
-        ("^(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", false),
+        (
+            "^(a+)+$",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
+            false,
+        ),
         ("a.c", "a\nc", false),
         ("(?:ab)*c", "ababc", true),
         ("(?<y>\\d{4})-", "2024-", true),
@@ -56,12 +64,31 @@ fn matches_like_javascript() {
 
 #[test]
 fn classifies_errors() {
-    for p in ["/???***[)", "(", "a)", "[a", "*a", "a**", "[z-a]", "a{3,1}", "(?x)", "(?<1a>x)", "(?<a-b>x)", "(?<>x)"] {
+    for p in [
+        "/???***[)",
+        "(",
+        "a)",
+        "[a",
+        "*a",
+        "a**",
+        "[z-a]",
+        "a{3,1}",
+        "(?x)",
+        "(?<1a>x)",
+        "(?<a-b>x)",
+        "(?<>x)",
+    ] {
         assert_eq!(Regex::new(p, false).err(), Some(RegexError::Invalid), "{p}");
     }
     for p in ["(a)\\1", "a(?=b)", "(?<!x)y", "(?<=x)y", "a{1000}{1000}"] {
         assert!(Regex::new(p, false).is_err(), "{p}");
     }
-    assert_eq!(Regex::new("(a)\\1", false).err(), Some(RegexError::Unsupported));
-    assert_eq!(Regex::new("x{5000}", false).err(), Some(RegexError::Unsupported));
+    assert_eq!(
+        Regex::new("(a)\\1", false).err(),
+        Some(RegexError::Unsupported)
+    );
+    assert_eq!(
+        Regex::new("x{5000}", false).err(),
+        Some(RegexError::Unsupported)
+    );
 }

@@ -17,9 +17,19 @@ fn company_traits_with_missing_policies() {
     assert_eq!(sim.member("s"), Some(true));
     sim.user(r#"{"plan": "free", "company": {"employees": 120, "industry": "SaaS"}}"#);
     assert_eq!(sim.member("s"), Some(false));
-    assert_eq!(sim.moves(), [("s".into(), true, Reason::Event, 0), ("s".into(), false, Reason::Event, 0)]);
+    assert_eq!(
+        sim.moves(),
+        [
+            ("s".into(), true, Reason::Event, 0),
+            ("s".into(), false, Reason::Event, 0)
+        ]
+    );
 
-    for (missing, want) in [("gb", Some(false)), ("false", Some(false)), ("unknown", None)] {
+    for (missing, want) in [
+        ("gb", Some(false)),
+        ("false", Some(false)),
+        ("unknown", None),
+    ] {
         let cond = format!(r#"{{"traits": {{"plan": "pro"}}, "missing": "{missing}"}}"#);
         let mut sim = Sim::new(&one(&cond));
         sim.user("{}");
@@ -55,7 +65,11 @@ fn key_action_within_24h_of_signup() {
 fn logged_in_before_but_not_for_14_days() {
     let cond = r#"{"and": [{"event": {"name": "Logged In"}, "measure": "exists", "window": {"type": "lifetime"}, "test": {"$eq": true}}, {"event": {"name": "Logged In"}, "measure": "since_last", "window": {"type": "lifetime"}, "test": {"$gte": "P14D"}}]}"#;
     let mut sim = Sim::new(&one(cond));
-    assert_eq!(sim.member("s"), None, "brand-new browser: UNKNOWN (strict coverage)");
+    assert_eq!(
+        sim.member("s"),
+        None,
+        "brand-new browser: UNKNOWN (strict coverage)"
+    );
     sim.advance(HOUR);
     sim.track("Logged In", "{}");
     assert_eq!(sim.member("s"), Some(false));
@@ -64,7 +78,10 @@ fn logged_in_before_but_not_for_14_days() {
     // No event: time alone moves the user in, exactly 14 days after the last login.
     sim.advance_to(T0 + HOUR + 14 * DAY);
     assert_eq!(sim.member("s"), Some(true));
-    assert_eq!(sim.moves(), [("s".into(), true, Reason::Time, HOUR + 14 * DAY)]);
+    assert_eq!(
+        sim.moves(),
+        [("s".into(), true, Reason::Time, HOUR + 14 * DAY)]
+    );
     sim.track("Logged In", "{}");
     assert_eq!(sim.member("s"), Some(false));
 }
@@ -91,7 +108,12 @@ fn funnel_settles_before_counting_a_stop() {
 
     // Ordering within the day: never in.
     let mut sim = Sim::new(&one(cond));
-    for name in ["Checkout Started", "Shipping Entered", "Payment Entered", "Order Completed"] {
+    for name in [
+        "Checkout Started",
+        "Shipping Entered",
+        "Payment Entered",
+        "Order Completed",
+    ] {
         sim.track(name, "{}");
         sim.advance(MIN);
     }
@@ -142,14 +164,21 @@ fn module_used_more_than_5_times_in_the_billing_cycle() {
     // The cycle ends on Jan 15: out by time, at the boundary.
     sim.advance_to(T0 + 10 * DAY);
     assert_eq!(sim.member("s"), Some(false));
-    assert_eq!(sim.moves().last().map(|m| (m.1, m.2, m.3)), Some((false, Reason::Time, 9 * DAY)));
+    assert_eq!(
+        sim.moves().last().map(|m| (m.1, m.2, m.3)),
+        Some((false, Reason::Time, 9 * DAY))
+    );
 }
 
 #[test]
 fn core_feature_3_times_in_7_days_window_edges() {
     let cond = r#"{"event": {"name": "Core Feature Used"}, "measure": "count", "window": {"type": "rolling", "duration": "P7D"}, "test": {"$gte": 3}}"#;
     let mut sim = Sim::new(&one(cond));
-    assert_eq!(sim.member("s"), None, "brand-new browser: the window reaches before the horizon");
+    assert_eq!(
+        sim.member("s"),
+        None,
+        "brand-new browser: the window reaches before the horizon"
+    );
     for _ in 0..3 {
         sim.advance(DAY);
         sim.track("Core Feature Used", "{}");
@@ -160,7 +189,13 @@ fn core_feature_3_times_in_7_days_window_edges() {
     assert_eq!(sim.member("s"), Some(true));
     sim.advance_to(T0 + 8 * DAY);
     assert_eq!(sim.member("s"), Some(false));
-    assert_eq!(sim.moves(), [("s".into(), true, Reason::Event, 3 * DAY), ("s".into(), false, Reason::Time, 8 * DAY)]);
+    assert_eq!(
+        sim.moves(),
+        [
+            ("s".into(), true, Reason::Event, 3 * DAY),
+            ("s".into(), false, Reason::Time, 8 * DAY)
+        ]
+    );
 }
 
 #[test]
@@ -169,14 +204,21 @@ fn core_feature_not_used_in_21_days() {
     let mut sim = Sim::new(&one(cond));
     assert_eq!(sim.member("s"), None);
     sim.advance(20 * DAY);
-    assert_eq!(sim.member("s"), None, "still unknown: seen for less than 21 days");
+    assert_eq!(
+        sim.member("s"),
+        None,
+        "still unknown: seen for less than 21 days"
+    );
     sim.advance_to(T0 + 22 * DAY);
     assert_eq!(sim.member("s"), Some(true));
     sim.track("Core Feature Used", "{}");
     assert_eq!(sim.member("s"), Some(false));
     sim.advance_to(T0 + 43 * DAY);
     assert_eq!(sim.member("s"), Some(true));
-    assert_eq!(sim.moves().last().map(|m| (m.1, m.2, m.3)), Some((true, Reason::Time, 43 * DAY)));
+    assert_eq!(
+        sim.moves().last().map(|m| (m.1, m.2, m.3)),
+        Some((true, Reason::Time, 43 * DAY))
+    );
 }
 
 #[test]
@@ -201,7 +243,10 @@ fn sessions_down_half_against_the_prior_14_days() {
     sim.drain();
     assert_eq!(sim.member("s"), Some(true), "2 / 6 <= 0.5");
     let explain = sim.engine.explain("s").unwrap().to_json();
-    assert!(explain.contains(r#""node":"compare""#) && explain.contains(r#""value":"T""#), "{explain}");
+    assert!(
+        explain.contains(r#""node":"compare""#) && explain.contains(r#""value":"T""#),
+        "{explain}"
+    );
 }
 
 #[test]
@@ -214,10 +259,18 @@ fn high_mrr_hysteresis_and_combinations() {
     sim.group(r#"{"mrr": 899}"#);
     assert_eq!(sim.member("high_mrr"), Some(false));
     sim.group(r#"{"mrr": 950}"#);
-    assert_eq!(sim.member("high_mrr"), Some(false), "inside the band: stays out");
+    assert_eq!(
+        sim.member("high_mrr"),
+        Some(false),
+        "inside the band: stays out"
+    );
     // healthy_big = high_mrr and not churn_risk (churn_risk = core_dormant, UNKNOWN for 21 days).
     sim.group(r#"{"mrr": 5000}"#);
-    assert_eq!(sim.member("healthy_big"), Some(false), "UNKNOWN holds the earlier FALSE");
+    assert_eq!(
+        sim.member("healthy_big"),
+        Some(false),
+        "UNKNOWN holds the earlier FALSE"
+    );
     sim.track("Core Feature Used", "{}");
     assert_eq!(sim.member("core_dormant"), Some(false));
     assert_eq!(sim.member("churn_risk"), Some(false));
@@ -248,12 +301,26 @@ fn dwell_grace_and_reentry() {
     assert_eq!(sim.member("s"), Some(false), "cooldown");
     sim.advance(DAY);
     assert_eq!(sim.member("s"), Some(true));
-    let s_moves: Vec<_> = sim.moves().into_iter().filter(|m| m.0 == "s").map(|m| (m.1, m.2, m.3)).collect();
+    let s_moves: Vec<_> = sim
+        .moves()
+        .into_iter()
+        .filter(|m| m.0 == "s")
+        .map(|m| (m.1, m.2, m.3))
+        .collect();
     assert_eq!(
         s_moves,
-        [(true, Reason::Time, HOUR), (false, Reason::Time, 3 * HOUR + 10 * MIN + 30 * MIN), (true, Reason::Time, 3 * HOUR + 40 * MIN + DAY)]
+        [
+            (true, Reason::Time, HOUR),
+            (false, Reason::Time, 3 * HOUR + 10 * MIN + 30 * MIN),
+            (true, Reason::Time, 3 * HOUR + 40 * MIN + DAY)
+        ]
     );
-    let once: Vec<_> = sim.moves().into_iter().filter(|m| m.0 == "once").map(|m| m.1).collect();
+    let once: Vec<_> = sim
+        .moves()
+        .into_iter()
+        .filter(|m| m.0 == "once")
+        .map(|m| m.1)
+        .collect();
     assert_eq!(once, [true, false]);
 }
 
@@ -264,7 +331,13 @@ fn persistence_round_trip_gives_the_same_answers() {
     sim.group(r#"{"mrr": 2000}"#);
     for i in 0..40u64 {
         sim.advance(7 * HOUR + i * MIN);
-        let name = ["Core Feature Used", "Module Used", "Logged In", "Checkout Started", "Signed Up"][(i % 5) as usize];
+        let name = [
+            "Core Feature Used",
+            "Module Used",
+            "Logged In",
+            "Checkout Started",
+            "Signed Up",
+        ][(i % 5) as usize];
         sim.track(name, r#"{"module": "forecasting"}"#);
     }
     let state = sim.engine.encode_state();
@@ -283,7 +356,9 @@ fn persistence_round_trip_gives_the_same_answers() {
     }
     assert_eq!(restored.encode_state(), state);
     assert_eq!(restored.poll_timeout(), sim.engine.poll_timeout());
-    assert!(Engine::new().restore_state(Millis(0), "not base64!").is_err());
+    assert!(Engine::new()
+        .restore_state(Millis(0), "not base64!")
+        .is_err());
 }
 
 #[test]
@@ -311,7 +386,12 @@ fn catch_up_applies_what_fell_due_while_away_in_time_order() {
     let expected: Vec<(String, bool, Reason, u64)> = vec![
         ("blip".into(), false, Reason::Time, 3 * HOUR + 3 + HOUR),
         ("lapsed".into(), true, Reason::Time, 3 * HOUR + 3 + 3 * DAY),
-        ("core_3_in_7".into(), false, Reason::Time, HOUR + 1 + 7 * DAY),
+        (
+            "core_3_in_7".into(),
+            false,
+            Reason::Time,
+            HOUR + 1 + 7 * DAY,
+        ),
     ];
     assert_eq!(moves, expected);
 }
@@ -323,7 +403,9 @@ fn an_enter_and_exit_that_both_fell_due_while_away_cancel_out() {
     sim.track("X", "{}");
     let state = sim.engine.encode_state();
     let mut engine = Engine::new();
-    engine.restore_state(Millis(sim.now + 5 * DAY), &state).unwrap();
+    engine
+        .restore_state(Millis(sim.now + 5 * DAY), &state)
+        .unwrap();
     engine.load(Millis(sim.now + 5 * DAY), &j(defs));
     assert_eq!(engine.poll_transition(), None);
     assert_eq!(engine.is_member("dormant_day"), Some(false));
@@ -331,7 +413,8 @@ fn an_enter_and_exit_that_both_fell_due_while_away_cancel_out() {
 
 #[test]
 fn identity_switch_is_a_fresh_profile_without_exits() {
-    let cond = r#"{"event": {"name": "Core Feature Used"}, "measure": "count", "test": {"$gte": 1}}"#;
+    let cond =
+        r#"{"event": {"name": "Core Feature Used"}, "measure": "count", "test": {"$gte": 1}}"#;
     let mut sim = Sim::new(&one(cond));
     sim.track("Core Feature Used", "{}");
     assert_eq!(sim.member("s"), Some(true));
@@ -354,7 +437,13 @@ fn new_definitions_and_versions_are_baselines() {
     // Same key, new version whose condition is false now: silent re-baseline.
     sim.load(r#"[{"key": "s", "version": 2, "condition": {"traits": {"plan": "free"}}}, {"key": "t", "condition": {"traits": {"plan": "pro"}}}]"#);
     let moves = sim.moves();
-    assert_eq!(moves[1..], [("s".into(), false, Reason::Baseline, 0), ("t".into(), true, Reason::Baseline, 0)]);
+    assert_eq!(
+        moves[1..],
+        [
+            ("s".into(), false, Reason::Baseline, 0),
+            ("t".into(), true, Reason::Baseline, 0)
+        ]
+    );
     // Reload of the same definitions: nothing moves.
     sim.load(r#"[{"key": "s", "version": 2, "condition": {"traits": {"plan": "free"}}}, {"key": "t", "condition": {"traits": {"plan": "pro"}}}]"#);
     assert_eq!(sim.moves().len(), 3);
@@ -373,7 +462,10 @@ fn selectors_no_longer_referenced_are_dropped_on_reload() {
     // Back to A: its history was dropped, so it starts again at the horizon.
     sim.load(a);
     let explain = sim.engine.explain("a").unwrap().to_json();
-    assert!(explain.contains(r#""measured":{"min":0,"max":null}"#), "{explain}");
+    assert!(
+        explain.contains(r#""measured":{"min":0,"max":null}"#),
+        "{explain}"
+    );
 }
 
 #[test]
@@ -385,7 +477,10 @@ fn explain_reports_values_windows_and_coverage() {
     let e = sim.engine.explain("s").unwrap();
     let text = e.to_json();
     assert!(text.starts_with(r#"{"key":"s","state":null,"condition":{"node":"and","children":[{"node":"event","measure":"count","measured":{"min":1,"max":null},"window":{"start":"2024-12-30T00:00:00.001Z","end":"2025-01-06T00:00:00.000Z"},"horizon":"2025-01-06T00:00:00.000Z","#), "{text}");
-    assert!(text.contains(r#""coverage":"strict","value":"U"}"#), "{text}");
+    assert!(
+        text.contains(r#""coverage":"strict","value":"U"}"#),
+        "{text}"
+    );
     assert!(text.contains(r#"{"node":"not","children":[{"node":"traits","traits":{"plan":"free"},"on":"user","value":"F"}],"value":"T"}"#), "{text}");
     assert_eq!(sim.engine.explain("nope"), None);
 }
@@ -397,16 +492,43 @@ fn page_and_screen_selectors_and_session_start_is_internal() {
     let mut sim = Sim::new(defs);
     let props = j("{}");
     for i in 0..2u64 {
-        sim.engine.handle_event(Millis(T0 + i * HOUR), EventInput { kind: EventType::Page, name: "Pricing", properties: &props, context: None });
-        sim.engine.handle_event(Millis(T0 + i * HOUR), EventInput { kind: EventType::Track, name: "Pricing", properties: &props, context: None });
+        sim.engine.handle_event(
+            Millis(T0 + i * HOUR),
+            EventInput {
+                kind: EventType::Page,
+                name: "Pricing",
+                properties: &props,
+                context: None,
+            },
+        );
+        sim.engine.handle_event(
+            Millis(T0 + i * HOUR),
+            EventInput {
+                kind: EventType::Track,
+                name: "Pricing",
+                properties: &props,
+                context: None,
+            },
+        );
     }
     sim.drain();
     assert_eq!(sim.member("pricing"), Some(true));
     assert_eq!(sim.member("sessions"), Some(true));
     // A driver passing `$session_start` itself does not double count.
-    sim.engine.handle_event(Millis(T0 + HOUR + 1), EventInput { kind: EventType::Track, name: "$session_start", properties: &props, context: None });
+    sim.engine.handle_event(
+        Millis(T0 + HOUR + 1),
+        EventInput {
+            kind: EventType::Track,
+            name: "$session_start",
+            properties: &props,
+            context: None,
+        },
+    );
     let text = sim.engine.explain("sessions").unwrap().to_json();
-    assert!(text.contains(r#""measured":{"min":2,"max":null}"#), "{text}");
+    assert!(
+        text.contains(r#""measured":{"min":2,"max":null}"#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -416,11 +538,18 @@ fn a_list_of_names_counts_each_name_once_in_any_order() {
     let mut sim = Sim::new(&one(cond));
     sim.track("Signed Up", "{}");
     sim.track("Logged In", "{}");
-    assert_ne!(sim.member("s"), Some(true), "a name listed twice matches its event once");
+    assert_ne!(
+        sim.member("s"),
+        Some(true),
+        "a name listed twice matches its event once"
+    );
     sim.track("Upgraded", "{}");
     assert_eq!(sim.member("s"), Some(true));
     // An empty name in the list is a load error.
     let bad = r#"{"event": {"name": ["Upgraded", ""]}, "measure": "count", "test": {"$gte": 1}}"#;
-    let report = Engine::new().load(Millis(T0), &j(&format!(r#"[{{"key": "s", "condition": {bad}}}]"#)));
+    let report = Engine::new().load(
+        Millis(T0),
+        &j(&format!(r#"[{{"key": "s", "condition": {bad}}}]"#)),
+    );
     assert!(report.accepted.is_empty(), "{report:?}");
 }

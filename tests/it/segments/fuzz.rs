@@ -9,17 +9,75 @@ use sieve::segments::{Engine, EventInput};
 
 use crate::sim::Rng;
 
-
 const WORDS: &[&str] = &[
-    "and", "or", "not", "traits", "event", "funnel", "compare", "traitChange", "segment", "name", "type", "where",
-    "measure", "window", "test", "coverage", "count", "exists", "since_last", "rolling", "calendar", "cycle",
-    "anchored", "lifetime", "duration", "offset", "P7D", "PT1H", "P1M", "$gte", "$eq", "$regex", "$in", "steps",
-    "within", "maxStep", "ratio", "current", "baseline", "sum", "avg", "key", "condition", "a", "s", "unit", "day",
-    "anchor", "trait", "period", "strict", "observed", "settle", "(a|b)*c", "(?=x)", "[", "from", "to", "on", "user",
+    "and",
+    "or",
+    "not",
+    "traits",
+    "event",
+    "funnel",
+    "compare",
+    "traitChange",
+    "segment",
+    "name",
+    "type",
+    "where",
+    "measure",
+    "window",
+    "test",
+    "coverage",
+    "count",
+    "exists",
+    "since_last",
+    "rolling",
+    "calendar",
+    "cycle",
+    "anchored",
+    "lifetime",
+    "duration",
+    "offset",
+    "P7D",
+    "PT1H",
+    "P1M",
+    "$gte",
+    "$eq",
+    "$regex",
+    "$in",
+    "steps",
+    "within",
+    "maxStep",
+    "ratio",
+    "current",
+    "baseline",
+    "sum",
+    "avg",
+    "key",
+    "condition",
+    "a",
+    "s",
+    "unit",
+    "day",
+    "anchor",
+    "trait",
+    "period",
+    "strict",
+    "observed",
+    "settle",
+    "(a|b)*c",
+    "(?=x)",
+    "[",
+    "from",
+    "to",
+    "on",
+    "user",
 ];
 
 fn arbitrary(rng: &mut Rng, depth: u32) -> Value {
-    match if depth > 6 { rng.below(4) } else { rng.below(7) } {
+    match if depth > 6 {
+        rng.below(4)
+    } else {
+        rng.below(7)
+    } {
         0 => Value::Null,
         1 => Value::Bool(rng.below(2) == 0),
         2 => Value::Number(Number::from_i64(rng.below(10) as i64 - 2)),
@@ -31,7 +89,11 @@ fn arbitrary(rng: &mut Rng, depth: u32) -> Value {
             }
             Value::Object(m)
         }
-        _ => Value::Array((0..rng.below(4)).map(|_| arbitrary(rng, depth + 1)).collect()),
+        _ => Value::Array(
+            (0..rng.below(4))
+                .map(|_| arbitrary(rng, depth + 1))
+                .collect(),
+        ),
     }
 }
 
@@ -67,8 +129,20 @@ fn arbitrary_documents_never_panic() {
         let report = engine.load(Millis(T0), &doc);
         assert!(report.history_bound <= 128 * 1024);
         let props = arbitrary(&mut rng, 3);
-        engine.handle_event(Millis(T0 + 1), EventInput { kind: EventType::Track, name: "Core Feature Used", properties: &props, context: None });
-        engine.handle_traits(Millis(T0 + 2), Some(&arbitrary(&mut rng, 2)), Some(&arbitrary(&mut rng, 2)));
+        engine.handle_event(
+            Millis(T0 + 1),
+            EventInput {
+                kind: EventType::Track,
+                name: "Core Feature Used",
+                properties: &props,
+                context: None,
+            },
+        );
+        engine.handle_traits(
+            Millis(T0 + 2),
+            Some(&arbitrary(&mut rng, 2)),
+            Some(&arbitrary(&mut rng, 2)),
+        );
         engine.handle_timeout(Millis(T0 + 40 * DAY));
         for (key, _) in super::definitions::EXAMPLES {
             let _ = engine.explain(key);
@@ -83,7 +157,18 @@ fn arbitrary_documents_never_panic() {
 
 #[test]
 fn arbitrary_event_streams_never_panic_and_stay_within_the_bound() {
-    let names = ["Core Feature Used", "Module Used", "Logged In", "Checkout Started", "Shipping Entered", "Payment Entered", "Order Completed", "Signed Up", "Report Created", "Other"];
+    let names = [
+        "Core Feature Used",
+        "Module Used",
+        "Logged In",
+        "Checkout Started",
+        "Shipping Entered",
+        "Payment Entered",
+        "Order Completed",
+        "Signed Up",
+        "Report Created",
+        "Other",
+    ];
     for seed in 0..6 {
         let mut rng = Rng(seed);
         let mut engine = Engine::new();
@@ -100,7 +185,13 @@ fn arbitrary_event_streams_never_panic_and_stay_within_the_bound() {
                 _ => rng.below(MIN),
             };
             match rng.below(20) {
-                0 => engine.handle_traits(Millis(now), Some(&j(r#"{"billing_cycle_anchor": "2024-11-30", "plan": "pro"}"#)), Some(&arbitrary(&mut rng, 2))),
+                0 => engine.handle_traits(
+                    Millis(now),
+                    Some(&j(
+                        r#"{"billing_cycle_anchor": "2024-11-30", "plan": "pro"}"#,
+                    )),
+                    Some(&arbitrary(&mut rng, 2)),
+                ),
                 1 => engine.handle_timeout(Millis(now)),
                 2 if step % 500 == 0 => engine.handle_profile_switch(Millis(now)),
                 3 if step % 300 == 0 => {
@@ -113,11 +204,23 @@ fn arbitrary_event_streams_never_panic_and_stay_within_the_bound() {
                 _ => {
                     let props = arbitrary(&mut rng, 3);
                     let name = names[rng.below(names.len() as u64) as usize];
-                    engine.handle_event(Millis(now), EventInput { kind: EventType::Track, name, properties: &props, context: None });
+                    engine.handle_event(
+                        Millis(now),
+                        EventInput {
+                            kind: EventType::Track,
+                            name,
+                            properties: &props,
+                            context: None,
+                        },
+                    );
                 }
             }
             while engine.poll_transition().is_some() {}
-            assert!(engine.history_bytes() <= bound, "{} > {bound}", engine.history_bytes());
+            assert!(
+                engine.history_bytes() <= bound,
+                "{} > {bound}",
+                engine.history_bytes()
+            );
             if let Some(Millis(t)) = engine.poll_timeout() {
                 assert!(t + 1 >= now.min(t + 1));
             }

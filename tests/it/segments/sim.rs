@@ -28,7 +28,11 @@ pub fn one(cond: &str) -> String {
 
 impl Sim {
     pub fn new(defs: &str) -> Sim {
-        let mut sim = Sim { engine: Engine::new(), now: T0, log: Vec::new() };
+        let mut sim = Sim {
+            engine: Engine::new(),
+            now: T0,
+            log: Vec::new(),
+        };
         let report = sim.load(defs);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         sim
@@ -69,18 +73,25 @@ impl Sim {
         let props = j(props);
         self.engine.handle_event(
             Millis(self.now),
-            EventInput { kind: EventType::Track, name, properties: &props, context: None },
+            EventInput {
+                kind: EventType::Track,
+                name,
+                properties: &props,
+                context: None,
+            },
         );
         self.drain();
     }
 
     pub fn user(&mut self, traits: &str) {
-        self.engine.handle_traits(Millis(self.now), Some(&j(traits)), None);
+        self.engine
+            .handle_traits(Millis(self.now), Some(&j(traits)), None);
         self.drain();
     }
 
     pub fn group(&mut self, traits: &str) {
-        self.engine.handle_traits(Millis(self.now), None, Some(&j(traits)));
+        self.engine
+            .handle_traits(Millis(self.now), None, Some(&j(traits)));
         self.drain();
     }
 
@@ -90,6 +101,9 @@ impl Sim {
 
     /// Transitions logged so far as (key, entered, reason, at - T0).
     pub fn moves(&self) -> Vec<(String, bool, Reason, u64)> {
-        self.log.iter().map(|t| (t.key.0.clone(), t.entered, t.reason, t.at.0 - T0)).collect()
+        self.log
+            .iter()
+            .map(|t| (t.key.0.clone(), t.entered, t.reason, t.at.0 - T0))
+            .collect()
     }
 }
