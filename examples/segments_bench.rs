@@ -19,7 +19,7 @@ fn definitions() -> String {
             5 => r#"{"compare": {"current": {"event": {"name": "$session_start"}, "measure": "count", "window": {"type": "rolling", "duration": "P14D"}}, "baseline": {"event": {"name": "$session_start"}, "measure": "count", "window": {"type": "rolling", "duration": "P14D", "offset": "P14D"}}}, "test": {"ratio": {"$lte": 0.5}}, "baselineMin": 4}"#.to_string(),
             6 => format!(r#"{{"and": [{{"traits": {{"plan": {{"$in": ["pro", "enterprise"]}}}}}}, {{"event": {{"name": "{ev}"}}, "measure": "exists", "window": {{"type": "rolling", "duration": "PT24H"}}, "test": {{"$eq": true}}}}]}}"#),
             7 => format!(r#"{{"event": {{"name": "{ev}"}}, "measure": "distinct_days", "window": {{"type": "rolling", "duration": "P14D"}}, "test": {{"$gte": 4}}}}"#),
-            8 => format!(r#"{{"traits": {{"email": {{"$regex": "@(example|test)\\.com$"}}, "age": {{"$gte": 18}}}}}}"#),
+            8 => r#"{"traits": {"email": {"$regex": "@(example|test)\\.com$"}, "age": {"$gte": 18}}}"#.to_string(),
             _ => format!(r#"{{"event": {{"name": "{ev}"}}, "measure": "count", "window": {{"type": "rolling", "duration": "P21D"}}, "test": {{"$eq": 0}}}}"#),
         };
         defs.push(format!(r#"{{"key": "s{i}", "condition": {cond}}}"#));

@@ -234,14 +234,14 @@ pub fn resolve_user(args: &[Arg]) -> UserArgs {
                 }
             }
         }
-        if current == Slot::Traits || current == Slot::Options {
-            if a.is_nullish() || a.as_obj().is_some() {
-                let value = a.as_obj().cloned();
-                if current == Slot::Traits {
-                    traits = value;
-                } else {
-                    options = value;
-                }
+        if (current == Slot::Traits || current == Slot::Options)
+            && (a.is_nullish() || a.as_obj().is_some())
+        {
+            let value = a.as_obj().cloned();
+            if current == Slot::Traits {
+                traits = value;
+            } else {
+                options = value;
             }
         }
         if *a == Arg::Func {

@@ -120,7 +120,7 @@ pub struct Config {
     pub context_segments: Option<Value>,
 }
 
-fn obj<'a>(v: Option<&'a Value>) -> Option<&'a Map> {
+fn obj(v: Option<&Value>) -> Option<&Map> {
     v.and_then(Value::as_object)
 }
 

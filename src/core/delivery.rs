@@ -808,11 +808,10 @@ impl Delivery {
         for (key, value) in entries {
             match queue::parse_key(&p.prefix, key) {
                 Some(KeyKind::Segment(tab, n)) if tab == p.tab => own_on_disk.push(n),
-                Some(KeyKind::Segment(tab, _)) => {
-                    if !foreign.iter().any(|&t| t == tab) {
-                        foreign.push(tab);
-                    }
+                Some(KeyKind::Segment(tab, _)) if !foreign.iter().any(|&t| t == tab) => {
+                    foreign.push(tab)
                 }
+                Some(KeyKind::Segment(..)) => {}
                 Some(KeyKind::Lease(tab)) => leases.push((
                     tab,
                     Millis(crate::json::parse_u64(crate::json::trim_ws(value, true)).unwrap_or(0)),

@@ -183,7 +183,7 @@ impl Analytics {
         let options = payload.options_mut();
         let bad_time = options
             .get("timestamp")
-            .is_some_and(|t| !t.as_str().is_some_and(|t| time::parse_iso(t).is_some()));
+            .is_some_and(|t| t.as_str().is_none_or(|t| time::parse_iso(t).is_none()));
         let bad_anonymous = options
             .get("anonymousId")
             .and_then(Value::as_str)

@@ -108,7 +108,7 @@ pub fn validate_map(map: &Map) -> Result<(), ValidationError> {
         return Err(ValidationError::NoIdentity);
     }
     if let Some(ts) = map.get("timestamp") {
-        if !ts.as_str().is_some_and(|s| parse_iso(s).is_some()) {
+        if ts.as_str().is_none_or(|s| parse_iso(s).is_none()) {
             return Err(ValidationError::BadTimestamp);
         }
     }

@@ -496,7 +496,7 @@ fn push_js_number(out: &mut String, text: &str) {
         }
     }
     match crate::json::parse_f64(text) {
-        Some(x) if x == 0.0 => out.push('0'),
+        Some(0.0) => out.push('0'),
         Some(x) if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 => push_i64(out, x as i64),
         _ => out.push_str(text),
     }

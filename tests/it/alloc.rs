@@ -6,9 +6,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "../../src/web/alloc.rs"]
-mod alloc;
+mod heap;
 
-use alloc::{class, Heap, Pages, PAGE};
+use heap::{class, Heap, Pages, PAGE};
 
 /// A fake linear memory: a 64 KiB-aligned buffer handed out page by page. `gap` leaves
 /// pages unused before each growth (another grower), `limit` caps the total.

@@ -679,7 +679,7 @@ fn plain_track_takes_only_a_name_and_object_properties() {
         ("sob", format!(r#"["E",[1],{page}]"#), None),
         ("sb", r#"["E",null]"#.to_owned(), None),
         ("soob", format!(r#"["E",{{}},{{}},{page}]"#), None),
-        ("sob", format!(r#"["E",{{}}]"#), None),
+        ("sob", r#"["E",{}]"#.to_string(), None),
         ("nb", format!(r#"["5",{page}]"#), None),
     ];
     for (types, values, want) in table {
