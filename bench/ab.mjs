@@ -11,7 +11,11 @@ import { benchPage, registerSettings } from './pages.mjs';
 import { runPerCall } from './percall.mjs';
 import { median } from './stats.mjs';
 
-const [calls, rounds, ...dirs] = [Number(process.argv[2] || 2000), Number(process.argv[3] || 9), ...process.argv.slice(4)];
+const [calls, rounds, ...dirs] = [
+  Number(process.argv[2] || 2000),
+  Number(process.argv[3] || 9),
+  ...process.argv.slice(4),
+];
 const collector = await startCollector();
 const web = await startStatic();
 const browser = await launch();
@@ -23,15 +27,28 @@ const cases = dirs.map((d, i) => {
     id: 'v' + i + '-' + basename(d), // part of the write key: no ':' (Basic auth)
     async prepare(writeKey) {
       await registerSettings(web, collector, writeKey);
-      return web.page(`/ab/${writeKey}.html`, benchPage({ writeKey, scriptUrl: `${web.url}/var${i}/analytics.min.js`, cdn: web.url }));
+      return web.page(
+        `/ab/${writeKey}.html`,
+        benchPage({ writeKey, scriptUrl: `${web.url}/var${i}/analytics.min.js`, cdn: web.url }),
+      );
     },
   };
 });
 try {
-  const out = await runPerCall({ browser, collector, cases, rounds, calls, minRounds: rounds, log: (m) => console.error(m) });
+  const out = await runPerCall({
+    browser,
+    collector,
+    cases,
+    rounds,
+    calls,
+    minRounds: rounds,
+    log: (m) => console.error(m),
+  });
   for (const c of cases) {
     const med = (k) => median(out[c.id].map((r) => r.cold[k])).toFixed(2);
-    console.log(`${c.id}: median CPU ${med('cpuSyncUs')} µs/call, wall ${med('syncUs')} µs/call (${out[c.id].length} rounds)`);
+    console.log(
+      `${c.id}: median CPU ${med('cpuSyncUs')} µs/call, wall ${med('syncUs')} µs/call (${out[c.id].length} rounds)`,
+    );
   }
 } finally {
   await browser.close();

@@ -60,7 +60,9 @@ export function registerSnapshot(web) {
     for (const f of presentFiles(sdk)) {
       const buf = readFileSync(join(ROOT, f.path));
       snap[f.path] = buf;
-      web.page('/' + f.path, buf, { 'Content-Type': MIME[f.path.slice(f.path.lastIndexOf('.'))] || 'application/octet-stream' });
+      web.page('/' + f.path, buf, {
+        'Content-Type': MIME[f.path.slice(f.path.lastIndexOf('.'))] || 'application/octet-stream',
+      });
     }
   }
   // No 404 noise in the console from the browser's favicon request.
@@ -87,7 +89,9 @@ export async function registerSettings(web, collector, writeKey, extra = {}) {
   const res = await fetch(collector.url + '/v1/projects/' + encodeURIComponent(writeKey) + '/settings');
   if (!res.ok) throw new Error('collector settings: HTTP ' + res.status);
   const settings = { ...(await res.json()), ...extra };
-  web.page('/v1/projects/' + encodeURIComponent(writeKey) + '/settings', JSON.stringify(settings), { 'Content-Type': 'application/json' });
+  web.page('/v1/projects/' + encodeURIComponent(writeKey) + '/settings', JSON.stringify(settings), {
+    'Content-Type': 'application/json',
+  });
   return settings;
 }
 

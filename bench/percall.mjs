@@ -21,7 +21,10 @@ async function measure(browser, url, calls, warm, segments) {
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     const segReport = await page.evaluate(async (segments) => {
       const b = window.__bench;
-      await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
+      await Promise.race([
+        b.ready,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000)),
+      ]);
       let report = null;
       if (segments) {
         // Time only with the engine loaded (it loads lazily once definitions exist; list() is
@@ -33,7 +36,9 @@ async function measure(browser, url, calls, warm, segments) {
           await new Promise((r) => setTimeout(r, 10));
         }
         const r = s._rt && s._rt.lastReport;
-        report = r ? { accepted: r.accepted.length, errors: r.errors.map((e) => (e.key || '') + ': ' + e.message) } : null;
+        report = r
+          ? { accepted: r.accepted.length, errors: r.errors.map((e) => (e.key || '') + ': ' + e.message) }
+          : null;
       }
       // Let the load tail (replay of the snippet's page() call, settings, storage) finish.
       await new Promise((r) => setTimeout(r, 200));
@@ -43,7 +48,8 @@ async function measure(browser, url, calls, warm, segments) {
         const ps = new Array(calls);
         performance.mark('sieve-bench-loop'); // finds the loop's task in the trace
         const t0 = performance.now();
-        for (let i = 0; i < calls; i++) ps[i] = a.track('Bench Event', { i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: { k: 'v' } });
+        for (let i = 0; i < calls; i++)
+          ps[i] = a.track('Bench Event', { i, plan: 'pro', revenue: 12.5, tags: ['a', 'b'], nested: { k: 'v' } });
         const t1 = performance.now();
         window.__settled = Promise.allSettled(ps).then((settled) => ({
           syncMs: t1 - t0,
@@ -57,7 +63,8 @@ async function measure(browser, url, calls, warm, segments) {
     // a busy machine wall time also counts the time the renderer was not scheduled.
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
-    const threadMs = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime').value * 1000;
+    const threadMs = async () =>
+      (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ThreadTime').value * 1000;
     // What one (no-op) evaluate + one getMetrics costs the main thread; subtracted below.
     const cal = [];
     for (let i = 0; i < 5; i++) {
@@ -87,7 +94,12 @@ async function measure(browser, url, calls, warm, segments) {
       await traced;
       cdp.off('Tracing.dataCollected', onData);
       const cpuAfterMs = c1 - c0 - overheadMs;
-      return { ...wall, cpuSyncMs: loopTaskCpuMs(events) ?? cpuAfterMs, cpuAfterMs, cpuSettleMs: c2 - c0 - 2 * overheadMs };
+      return {
+        ...wall,
+        cpuSyncMs: loopTaskCpuMs(events) ?? cpuAfterMs,
+        cpuAfterMs,
+        cpuSettleMs: c2 - c0 - 2 * overheadMs,
+      };
     }
     const cold = await run();
     let warmRun = null;
@@ -99,25 +111,28 @@ async function measure(browser, url, calls, warm, segments) {
     // runs: same task (before a setTimeout(0) queued just before the call) and before the
     // call's promise settles.
     const enter = segments
-      ? await page.evaluate(({ key, event }) => {
-          const a = window.analytics;
-          return new Promise((resolve) => {
-            const r = { hookMs: null, sameTask: false, beforePromise: false };
-            let inTask = true;
-            let hooked = false;
-            a.segments.on('enter', key, () => {
-              if (hooked) return;
-              hooked = true;
-              r.hookMs = performance.now() - t0;
-              r.sameTask = inTask;
+      ? await page.evaluate(
+          ({ key, event }) => {
+            const a = window.analytics;
+            return new Promise((resolve) => {
+              const r = { hookMs: null, sameTask: false, beforePromise: false };
+              let inTask = true;
+              let hooked = false;
+              a.segments.on('enter', key, () => {
+                if (hooked) return;
+                hooked = true;
+                r.hookMs = performance.now() - t0;
+                r.sameTask = inTask;
+              });
+              setTimeout(() => (inTask = false), 0);
+              const t0 = performance.now();
+              const p = a.track(event, { probe: true });
+              p.then(() => (r.beforePromise = hooked));
+              setTimeout(() => resolve(r), 500);
             });
-            setTimeout(() => (inTask = false), 0);
-            const t0 = performance.now();
-            const p = a.track(event, { probe: true });
-            p.then(() => (r.beforePromise = hooked));
-            setTimeout(() => resolve(r), 500);
-          });
-        }, { key: segments.enterKey, event: segments.enterEvent })
+          },
+          { key: segments.enterKey, event: segments.enterEvent },
+        )
       : null;
     return { cold, warm: warmRun, overheadMs, segReport, enter, page, errors };
   } catch (err) {
@@ -132,8 +147,10 @@ function loopTaskCpuMs(events) {
   if (!mark) return null;
   let best = null;
   for (const e of events) {
-    if (e.ph !== 'X' || e.name !== 'ThreadControllerImpl::RunTask' || e.pid !== mark.pid || e.tid !== mark.tid) continue;
-    if (e.ts <= mark.ts && mark.ts <= e.ts + e.dur && typeof e.tdur === 'number' && (!best || e.dur > best.dur)) best = e;
+    if (e.ph !== 'X' || e.name !== 'ThreadControllerImpl::RunTask' || e.pid !== mark.pid || e.tid !== mark.tid)
+      continue;
+    if (e.ts <= mark.ts && mark.ts <= e.ts + e.dur && typeof e.tdur === 'number' && (!best || e.dur > best.dur))
+      best = e;
   }
   return best ? best.tdur / 1000 : null;
 }
@@ -149,7 +166,18 @@ async function countStored(collector, writeKey) {
  * { cold: {syncUs, settleUs, cpuSyncUs, cpuAfterUs, cpuSettleUs, syncMs, settleMs, cpuSyncMs, cpuAfterMs, cpuSettleMs, rejected},
  *   warm: {...} | null, cdpOverheadMs, delivered, expected, errors }.
  */
-export async function runPerCall({ browser, collector, cases, rounds, calls, warm = false, graceMs = 1000, deadline = Infinity, minRounds = 3, log }) {
+export async function runPerCall({
+  browser,
+  collector,
+  cases,
+  rounds,
+  calls,
+  warm = false,
+  graceMs = 1000,
+  deadline = Infinity,
+  minRounds = 3,
+  log,
+}) {
   const out = Object.fromEntries(cases.map((c) => [c.id, []]));
   for (let r = 0; r < rounds; r++) {
     const roundStart = Date.now();
@@ -169,14 +197,33 @@ export async function runPerCall({ browser, collector, cases, rounds, calls, war
       }
       await m.page.context().close();
       const us = (ms) => (ms * 1000) / calls;
-      const per = (x) => x && { ...x, syncUs: us(x.syncMs), settleUs: us(x.settleMs), cpuSyncUs: us(x.cpuSyncMs), cpuAfterUs: us(x.cpuAfterMs), cpuSettleUs: us(x.cpuSettleMs) };
-      const round = { cold: per(m.cold), warm: per(m.warm), cdpOverheadMs: m.overheadMs, segments: m.segReport, enter: m.enter, delivered, expected, errors: m.errors };
+      const per = (x) =>
+        x && {
+          ...x,
+          syncUs: us(x.syncMs),
+          settleUs: us(x.settleMs),
+          cpuSyncUs: us(x.cpuSyncMs),
+          cpuAfterUs: us(x.cpuAfterMs),
+          cpuSettleUs: us(x.cpuSettleMs),
+        };
+      const round = {
+        cold: per(m.cold),
+        warm: per(m.warm),
+        cdpOverheadMs: m.overheadMs,
+        segments: m.segReport,
+        enter: m.enter,
+        delivered,
+        expected,
+        errors: m.errors,
+      };
       out[c.id].push(round);
       log(
         `per-call round ${r + 1}/${rounds} ${c.id}: sync ${round.cold.syncUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSyncUs.toFixed(2)}, with the next tasks ${round.cold.cpuAfterUs.toFixed(2)}),` +
           ` settled ${round.cold.settleUs.toFixed(2)} µs/call (CPU ${round.cold.cpuSettleUs.toFixed(2)})` +
           (round.warm ? `; warm sync ${round.warm.syncUs.toFixed(2)}, settled ${round.warm.settleUs.toFixed(2)}` : '') +
-          (round.enter ? `; enter hook after ${round.enter.hookMs?.toFixed(2)} ms, same task ${round.enter.sameTask}` : '') +
+          (round.enter
+            ? `; enter hook after ${round.enter.hookMs?.toFixed(2)} ms, same task ${round.enter.sameTask}`
+            : '') +
           `; collector has ${delivered}/${expected} after ${graceMs} ms`,
       );
     }
@@ -203,7 +250,10 @@ export async function storageOpsPerCall(browser, url, n = 100) {
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     return await page.evaluate(async (n) => {
-      await Promise.race([window.__bench.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000))]);
+      await Promise.race([
+        window.__bench.ready,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after 15 s')), 15_000)),
+      ]);
       await new Promise((r) => setTimeout(r, 200));
       const a = window.analytics;
       const c = { localStorageGet: 0, localStorageSet: 0, localStorageRemove: 0, cookieRead: 0, cookieWrite: 0 };

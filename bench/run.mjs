@@ -15,7 +15,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startCollector, startStatic, launch } from '../tests/e2e/harness.mjs';
-import { SDKS, LOAD_OPTIONS, NEXT_VERSION, benchPage, presentFiles, registerChunks, registerSettings, registerSnapshot } from './pages.mjs';
+import {
+  SDKS,
+  LOAD_OPTIONS,
+  NEXT_VERSION,
+  benchPage,
+  presentFiles,
+  registerChunks,
+  registerSettings,
+  registerSnapshot,
+} from './pages.mjs';
 import { fileSizes, addSizes, gzipToolName } from './sizes.mjs';
 import { summary } from './stats.mjs';
 import { runStartup } from './startup.mjs';
@@ -42,7 +51,10 @@ const SEGMENTS = 50;
 const EXPECTED_ERRORS = [
   // analytics-next reports its own performance metrics to api.segment.io; external hosts are
   // blocked here (--host-resolver-rules), so that request fails.
-  { re: /Error sending segment performance metrics|net::ERR_NAME_NOT_RESOLVED/, why: 'analytics-next metrics to api.segment.io (external host blocked)' },
+  {
+    re: /Error sending segment performance metrics|net::ERR_NAME_NOT_RESOLVED/,
+    why: 'analytics-next metrics to api.segment.io (external host blocked)',
+  },
 ];
 
 function parseArgs(argv) {
@@ -51,8 +63,12 @@ function parseArgs(argv) {
     const m = /^--(\w+)(?:=(.*))?$/.exec(a);
     if (m && m[1] === 'quick' && m[2] === undefined) Object.assign(opts, { launches: 3, rounds: 2 });
     else if (m && m[1] === 'warm' && m[2] === undefined) opts.warm = true;
-    else if (m && ['launches', 'rounds', 'calls', 'budget'].includes(m[1]) && /^[1-9]\d*$/.test(m[2] || '')) opts[m[1]] = Number(m[2]);
-    else throw new Error('unknown argument ' + a + ' (use --launches=N --rounds=N --calls=N --budget=SECONDS --warm --quick)');
+    else if (m && ['launches', 'rounds', 'calls', 'budget'].includes(m[1]) && /^[1-9]\d*$/.test(m[2] || ''))
+      opts[m[1]] = Number(m[2]);
+    else
+      throw new Error(
+        'unknown argument ' + a + ' (use --launches=N --rounds=N --calls=N --budget=SECONDS --warm --quick)',
+      );
   }
   return opts;
 }
@@ -104,13 +120,17 @@ const fmtRatio = (r) => (Number.isFinite(r) ? (r >= 10 ? r.toFixed(0) : r.toFixe
 
 function table(rows) {
   const widths = [];
-  for (const r of rows) if (Array.isArray(r)) r.forEach((c, i) => (widths[i] = Math.max(widths[i] || 0, String(c).length)));
+  for (const r of rows)
+    if (Array.isArray(r)) r.forEach((c, i) => (widths[i] = Math.max(widths[i] || 0, String(c).length)));
   const total = widths.reduce((a, b) => a + b, 0) + 3 * (widths.length - 1);
   return rows
     .map((r) => {
       if (r === '-') return '-'.repeat(total);
       if (typeof r === 'string') return r;
-      return r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('   ').trimEnd();
+      return r
+        .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+        .join('   ')
+        .trimEnd();
     })
     .join('\n');
 }
@@ -122,7 +142,9 @@ async function main() {
   const started = Date.now();
   const loadBefore = loadavg();
   ensureCollector();
-  for (const sdk of SDKS) for (const f of presentFiles(sdk)) if (!existsSync(join(ROOT, f.path))) throw new Error(f.path + ' missing: run `npm run build`');
+  for (const sdk of SDKS)
+    for (const f of presentFiles(sdk))
+      if (!existsSync(join(ROOT, f.path))) throw new Error(f.path + ' missing: run `npm run build`');
 
   const collector = await startCollector();
   const web = await startStatic();
@@ -137,7 +159,10 @@ async function main() {
       scriptUrl: web.url + sdk.scriptPath,
       async prepare(writeKey) {
         await registerSettings(web, collector, writeKey);
-        return web.page(`/bench/${writeKey}.html`, benchPage({ writeKey, scriptUrl: web.url + sdk.scriptPath, cdn: web.url }));
+        return web.page(
+          `/bench/${writeKey}.html`,
+          benchPage({ writeKey, scriptUrl: web.url + sdk.scriptPath, cdn: web.url }),
+        );
       },
     }));
 
@@ -158,7 +183,10 @@ async function main() {
         segments: { enterKey: ENTER_KEY, enterEvent: ENTER_EVENT },
         async prepare(writeKey) {
           await registerSettings(web, collector, writeKey, { segments: benchSegments(SEGMENTS) });
-          return web.page(`/bench/${writeKey}.html`, benchPage({ writeKey, scriptUrl: web.url + sieve.scriptPath, cdn: web.url }));
+          return web.page(
+            `/bench/${writeKey}.html`,
+            benchPage({ writeKey, scriptUrl: web.url + sieve.scriptPath, cdn: web.url }),
+          );
         },
       });
     }
@@ -179,7 +207,8 @@ async function main() {
     log(`per-call phase: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     // 3. Storage accesses per call (untimed), once per SDK on a fresh page.
-    for (const c of cases) storage[c.id] = await storageOpsPerCall(browser, await c.prepare(`bench-storage-${c.id}`), STORAGE_CALLS);
+    for (const c of cases)
+      storage[c.id] = await storageOpsPerCall(browser, await c.prepare(`bench-storage-${c.id}`), STORAGE_CALLS);
   } finally {
     await browser?.close();
     await web.stop();
@@ -188,7 +217,11 @@ async function main() {
   const loadAfter = loadavg();
   const sizes = measureSizes(snap);
   // A rebuild while we ran does not affect the numbers (the snapshot was served), but say so.
-  const distChanged = SDKS.some((sdk) => presentFiles(sdk).some((f) => !existsSync(join(ROOT, f.path)) || sha(readFileSync(join(ROOT, f.path))) !== sha(snap[f.path])));
+  const distChanged = SDKS.some((sdk) =>
+    presentFiles(sdk).some(
+      (f) => !existsSync(join(ROOT, f.path)) || sha(readFileSync(join(ROOT, f.path))) !== sha(snap[f.path]),
+    ),
+  );
 
   // -------------------------------------------------------------------------------------------
   // Aggregate
@@ -224,7 +257,10 @@ async function main() {
       notInitialized: st.filter((s) => !s.initialized).length,
       readyVia: [...new Set(st.map((s) => s.via))],
       // What the page fetched before the instance was live (last startup sample).
-      loadedBeforeReady: last.loadedBeforeReady.map((e) => ({ ...e, url: e.url.replace(/^http:\/\/(localhost|127\.0\.0\.1):\d+/, '') })),
+      loadedBeforeReady: last.loadedBeforeReady.map((e) => ({
+        ...e,
+        url: e.url.replace(/^http:\/\/(localhost|127\.0\.0\.1):\d+/, ''),
+      })),
       errors,
     };
   }
@@ -264,7 +300,12 @@ async function main() {
       limit: BUDGETS.ceilingGzip,
       value: szS.total.gzip,
     },
-    { name: 'target: before the first event is sent, gzip', kind: 'target', limit: BUDGETS.beforeFirstEventGzip, value: szS.beforeFirstEvent.gzip },
+    {
+      name: 'target: before the first event is sent, gzip',
+      kind: 'target',
+      limit: BUDGETS.beforeFirstEventGzip,
+      value: szS.beforeFirstEvent.gzip,
+    },
     {
       // Without an engine artefact in dist/ (older builds) the payload without it is the lower bound.
       name: `target: with the segment engine, gzip${szS.engineIncluded ? '' : ' (no engine in dist/: lower bound)'}`,
@@ -301,7 +342,10 @@ async function main() {
           },
         ]
       : []),
-  ].map((b) => ({ ...b, ok: 'ok' in b ? b.ok : b.isRatio ? (b.atMost ? b.value <= b.limit : b.value >= b.limit) : b.value <= b.limit }));
+  ].map((b) => ({
+    ...b,
+    ok: 'ok' in b ? b.ok : b.isRatio ? (b.atMost ? b.value <= b.limit : b.value >= b.limit) : b.value <= b.limit,
+  }));
 
   // -------------------------------------------------------------------------------------------
   // Table
@@ -309,7 +353,8 @@ async function main() {
   const usCell = (s) => `${fmtNum(s.median, 2)} (min ${fmtNum(s.min, 2)})`;
   const storageCell = (a, kind) => {
     const p = a.storagePerCall;
-    const xs = kind === 'cookie' ? [p.cookieRead, p.cookieWrite] : [p.localStorageGet, p.localStorageSet, p.localStorageRemove];
+    const xs =
+      kind === 'cookie' ? [p.cookieRead, p.cookieWrite] : [p.localStorageGet, p.localStorageSet, p.localStorageRemove];
     return xs.map((x) => fmtNum(x, 2)).join(' / ');
   };
   const sizeCell = (s) => `${fmtInt(s.gzip)} / ${fmtInt(s.brotli)}`;
@@ -324,40 +369,132 @@ async function main() {
     ...szS.files.map((f) => [`  Sieve ${f.name}`, sizeCell(f), '', '']),
     ...szN.files.map((f) => [`  analytics-next ${f.name} (chunks lazy)`, '', sizeCell(f), '']),
     ...(szS.engineIncluded
-      ? [['  Sieve without the engine (shim + core wasm)', sizeCell(szS.withoutEngine), '', fmtRatio(ratio(szN.total.gzip, szS.withoutEngine.gzip))]]
+      ? [
+          [
+            '  Sieve without the engine (shim + core wasm)',
+            sizeCell(szS.withoutEngine),
+            '',
+            fmtRatio(ratio(szN.total.gzip, szS.withoutEngine.gzip)),
+          ],
+        ]
       : []),
-    [`  script-tag payload${szS.engineIncluded ? ' (Sieve: with engine)' : ''}, gzip / brotli`, sizeCell(szS.total), sizeCell(szN.total), fmtRatio(ratio(szN.total.gzip, szS.total.gzip))],
-    ['  script-tag payload, gzip KB (raw KB)', `${fmtKB(szS.total.gzip)} (${fmtKB(szS.total.raw)})`, `${fmtKB(szN.total.gzip)} (${fmtKB(szN.total.raw)})`, ''],
-    ['  before the first event is sent, gzip', sizeCell(szS.beforeFirstEvent).split(' /')[0], sizeCell(szN.beforeFirstEvent).split(' /')[0], fmtRatio(ratio(szN.beforeFirstEvent.gzip, szS.beforeFirstEvent.gzip))],
+    [
+      `  script-tag payload${szS.engineIncluded ? ' (Sieve: with engine)' : ''}, gzip / brotli`,
+      sizeCell(szS.total),
+      sizeCell(szN.total),
+      fmtRatio(ratio(szN.total.gzip, szS.total.gzip)),
+    ],
+    [
+      '  script-tag payload, gzip KB (raw KB)',
+      `${fmtKB(szS.total.gzip)} (${fmtKB(szS.total.raw)})`,
+      `${fmtKB(szN.total.gzip)} (${fmtKB(szN.total.raw)})`,
+      '',
+    ],
+    [
+      '  before the first event is sent, gzip',
+      sizeCell(szS.beforeFirstEvent).split(' /')[0],
+      sizeCell(szN.beforeFirstEvent).split(' /')[0],
+      fmtRatio(ratio(szN.beforeFirstEvent.gzip, szS.beforeFirstEvent.gzip)),
+    ],
     '-',
     `Startup, ms median / p90, ${opts.launches} fresh Chromium launches per SDK, interleaved`,
-    ['  script start → initialized', msCell(S.startToReadyMs), msCell(N.startToReadyMs), fmtRatio(ratio(N.startToReadyMs.median, S.startToReadyMs.median))],
+    [
+      '  script start → initialized',
+      msCell(S.startToReadyMs),
+      msCell(N.startToReadyMs),
+      fmtRatio(ratio(N.startToReadyMs.median, S.startToReadyMs.median)),
+    ],
     ['    of which: script download', msCell(S.scriptDownloadMs), msCell(N.scriptDownloadMs), ''],
     ['    last download done → initialized', msCell(S.lastFetchToReadyMs), msCell(N.lastFetchToReadyMs), ''],
-    ['  navigation start → initialized', msCell(S.navToReadyMs), msCell(N.navToReadyMs), fmtRatio(ratio(N.navToReadyMs.median, S.navToReadyMs.median))],
-    ['  first track() after initialized (sync)', msCell(S.firstTrackMs), msCell(N.firstTrackMs), fmtRatio(ratio(N.firstTrackMs.median, S.firstTrackMs.median))],
+    [
+      '  navigation start → initialized',
+      msCell(S.navToReadyMs),
+      msCell(N.navToReadyMs),
+      fmtRatio(ratio(N.navToReadyMs.median, S.navToReadyMs.median)),
+    ],
+    [
+      '  first track() after initialized (sync)',
+      msCell(S.firstTrackMs),
+      msCell(N.firstTrackMs),
+      fmtRatio(ratio(N.firstTrackMs.median, S.firstTrackMs.median)),
+    ],
     '-',
     `track() cost, µs per call, median (min) of ${roundsRun} interleaved rounds of ${opts.calls} calls, each on a freshly loaded page` +
       (roundsRun < opts.rounds ? ` (stopped after ${roundsRun} of ${opts.rounds}: --budget=${opts.budget} s)` : ''),
     ['  synchronous part, wall', usCell(S.syncUs), usCell(N.syncUs), fmtRatio(syncRatio)],
-    ['  synchronous part, main-thread CPU (the calling task)', usCell(S.cpuSyncUs), usCell(N.cpuSyncUs), fmtRatio(cpuSyncRatio)],
-    ['  … with the tasks that ran before the CDP read', usCell(S.cpuAfterUs), usCell(N.cpuAfterUs), fmtRatio(ratio(N.cpuAfterUs.median, S.cpuAfterUs.median))],
-    ['  until all promises settle, wall', usCell(S.settleUs), usCell(N.settleUs), fmtRatio(ratio(N.settleUs.median, S.settleUs.median))],
-    ['  until all promises settle, main-thread CPU', usCell(S.cpuSettleUs), usCell(N.cpuSettleUs), fmtRatio(ratio(N.cpuSettleUs.median, S.cpuSettleUs.median))],
+    [
+      '  synchronous part, main-thread CPU (the calling task)',
+      usCell(S.cpuSyncUs),
+      usCell(N.cpuSyncUs),
+      fmtRatio(cpuSyncRatio),
+    ],
+    [
+      '  … with the tasks that ran before the CDP read',
+      usCell(S.cpuAfterUs),
+      usCell(N.cpuAfterUs),
+      fmtRatio(ratio(N.cpuAfterUs.median, S.cpuAfterUs.median)),
+    ],
+    [
+      '  until all promises settle, wall',
+      usCell(S.settleUs),
+      usCell(N.settleUs),
+      fmtRatio(ratio(N.settleUs.median, S.settleUs.median)),
+    ],
+    [
+      '  until all promises settle, main-thread CPU',
+      usCell(S.cpuSettleUs),
+      usCell(N.cpuSettleUs),
+      fmtRatio(ratio(N.cpuSettleUs.median, S.cpuSettleUs.median)),
+    ],
     ...(opts.warm
       ? [
-          [`  next ${opts.calls} calls (warm), synchronous`, usCell(S.warmSyncUs), usCell(N.warmSyncUs), fmtRatio(ratio(N.warmSyncUs.median, S.warmSyncUs.median))],
-          [`  next ${opts.calls} calls (warm), until settled`, usCell(S.warmSettleUs), usCell(N.warmSettleUs), fmtRatio(ratio(N.warmSettleUs.median, S.warmSettleUs.median))],
+          [
+            `  next ${opts.calls} calls (warm), synchronous`,
+            usCell(S.warmSyncUs),
+            usCell(N.warmSyncUs),
+            fmtRatio(ratio(N.warmSyncUs.median, S.warmSyncUs.median)),
+          ],
+          [
+            `  next ${opts.calls} calls (warm), until settled`,
+            usCell(S.warmSettleUs),
+            usCell(N.warmSettleUs),
+            fmtRatio(ratio(N.warmSettleUs.median, S.warmSettleUs.median)),
+          ],
         ]
       : []),
-    [`  storage ops per call (${STORAGE_CALLS} calls): localStorage get/set/remove`, storageCell(S, 'localStorage'), storageCell(N, 'localStorage'), ''],
-    [`  storage ops per call (${STORAGE_CALLS} calls): document.cookie read/write`, storageCell(S, 'cookie'), storageCell(N, 'cookie'), ''],
+    [
+      `  storage ops per call (${STORAGE_CALLS} calls): localStorage get/set/remove`,
+      storageCell(S, 'localStorage'),
+      storageCell(N, 'localStorage'),
+      '',
+    ],
+    [
+      `  storage ops per call (${STORAGE_CALLS} calls): document.cookie read/write`,
+      storageCell(S, 'cookie'),
+      storageCell(N, 'cookie'),
+      '',
+    ],
     ...(seg
       ? [
           `  Sieve with ${SEGMENTS} active segments (issue 6; same rounds; ${seg.accepted ?? '?'} definitions accepted), × = vs Sieve without`,
-          ['    synchronous part, wall', `${usCell(seg.syncUs)} ${fmtRatio(ratio(seg.syncUs.median, S.syncUs.median))}`, '', ''],
-          ['    synchronous part, main-thread CPU', `${usCell(seg.cpuSyncUs)} ${fmtRatio(ratio(seg.cpuSyncUs.median, S.cpuSyncUs.median))}`, '', ''],
-          ['    until all promises settle, wall', `${usCell(seg.settleUs)} ${fmtRatio(ratio(seg.settleUs.median, S.settleUs.median))}`, '', ''],
+          [
+            '    synchronous part, wall',
+            `${usCell(seg.syncUs)} ${fmtRatio(ratio(seg.syncUs.median, S.syncUs.median))}`,
+            '',
+            '',
+          ],
+          [
+            '    synchronous part, main-thread CPU',
+            `${usCell(seg.cpuSyncUs)} ${fmtRatio(ratio(seg.cpuSyncUs.median, S.cpuSyncUs.median))}`,
+            '',
+            '',
+          ],
+          [
+            '    until all promises settle, wall',
+            `${usCell(seg.settleUs)} ${fmtRatio(ratio(seg.settleUs.median, S.settleUs.median))}`,
+            '',
+            '',
+          ],
           [
             '    qualifying call → enter hook, ms median',
             `${fmtNum(seg.enterHookMs.median, 2)} (${seg.enterFired}/${seg.samples} fired, ${seg.enterSameTask} same task)`,
@@ -366,12 +503,20 @@ async function main() {
           ],
         ]
       : []),
-    ['  events at the collector 1 s after settling', `${fmtInt(S.delivered)} / ${fmtInt(S.expected)}`, `${fmtInt(N.delivered)} / ${fmtInt(N.expected)}`, ''],
+    [
+      '  events at the collector 1 s after settling',
+      `${fmtInt(S.delivered)} / ${fmtInt(S.expected)}`,
+      `${fmtInt(N.delivered)} / ${fmtInt(N.expected)}`,
+      '',
+    ],
     '-',
     'Budgets (Sieve)',
     ...budgets.map((b) => [
       `  ${b.name}`,
-      b.text || (b.isRatio ? `CPU ${fmtRatio(b.value)} (wall ${fmtRatio(b.wallValue)}), need ${b.atMost ? '≤' : '≥'} ${b.limit}×` : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`),
+      b.text ||
+        (b.isRatio
+          ? `CPU ${fmtRatio(b.value)} (wall ${fmtRatio(b.wallValue)}), need ${b.atMost ? '≤' : '≥'} ${b.limit}×`
+          : `${fmtKB(b.value)}, limit ${fmtKB(b.limit)}`),
       b.ok ? 'PASS' : b.kind === 'ceiling' ? 'FAIL' : 'MISS',
       '',
     ]),
@@ -382,7 +527,7 @@ async function main() {
   out.push(
     'Setup: the official snippet page; script, wasm, settings and analytics-next chunks from a localhost "CDN" (a snapshot of',
     "dist/ taken at start; settings = the collector's Segment-shaped response, so events go to the local collector). Both SDKs:",
-    'delivery strategy batching, size 10, timeout 5000 ms (analytics-next\'s own default sends one request per event); default',
+    "delivery strategy batching, size 10, timeout 5000 ms (analytics-next's own default sends one request per event); default",
     'persistence. Real network, no stubs. "Script start" = the script resource\'s Resource Timing startTime. p90 = linear interpolation.',
     `Calls: ${PROPS_NOTE}. Wall: performance.now() in the page (0.1 ms resolution, ±${fmtNum(50 / opts.calls, 3)} µs per call).`,
     'Main-thread CPU: the thread time of the task that ran the loop (a trace of "toplevel" tasks); it leaves out time the',
@@ -392,30 +537,46 @@ async function main() {
   );
   for (const sdk of SDKS) {
     const a = agg[sdk.id];
-    const list = a.loadedBeforeReady.map((e) => `${e.url}${e.bytes ? ' ' + fmtInt(e.bytes) + ' B' : ''}${e.status && e.status !== 200 ? ' HTTP ' + e.status : ''}`);
+    const list = a.loadedBeforeReady.map(
+      (e) =>
+        `${e.url}${e.bytes ? ' ' + fmtInt(e.bytes) + ' B' : ''}${e.status && e.status !== 200 ? ' HTTP ' + e.status : ''}`,
+    );
     out.push(`Fetched before initialized, ${sdk.label}: ${list.join(', ')}`);
   }
   const warnings = [];
   for (const sdk of SDKS) {
     const a = agg[sdk.id];
-    if (a.errors.length) warnings.push(`${sdk.label}: console/page errors: ${a.errors.slice(0, 4).join(' | ')}${a.errors.length > 4 ? ` (+${a.errors.length - 4} more)` : ''}`);
+    if (a.errors.length)
+      warnings.push(
+        `${sdk.label}: console/page errors: ${a.errors.slice(0, 4).join(' | ')}${a.errors.length > 4 ? ` (+${a.errors.length - 4} more)` : ''}`,
+      );
     if (a.rejected) warnings.push(`${sdk.label}: ${a.rejected} track() promises rejected`);
     if (a.notInitialized) warnings.push(`${sdk.label}: not initialized in ${a.notInitialized} startup samples`);
     if (a.delivered === 0) warnings.push(`${sdk.label}: the collector received no events`);
   }
   if (seg) {
-    if (seg.accepted !== SEGMENTS) warnings.push(`Sieve + segments: ${seg.accepted} of ${SEGMENTS} definitions accepted: ${(seg.definitionErrors || []).slice(0, 3).join(' | ')}`);
-    if (seg.errors.length) warnings.push(`Sieve + segments: console/page errors: ${seg.errors.slice(0, 4).join(' | ')}`);
-    if (seg.enterFired < seg.samples) warnings.push(`Sieve + segments: the enter hook fired in ${seg.enterFired} of ${seg.samples} rounds`);
+    if (seg.accepted !== SEGMENTS)
+      warnings.push(
+        `Sieve + segments: ${seg.accepted} of ${SEGMENTS} definitions accepted: ${(seg.definitionErrors || []).slice(0, 3).join(' | ')}`,
+      );
+    if (seg.errors.length)
+      warnings.push(`Sieve + segments: console/page errors: ${seg.errors.slice(0, 4).join(' | ')}`);
+    if (seg.enterFired < seg.samples)
+      warnings.push(`Sieve + segments: the enter hook fired in ${seg.enterFired} of ${seg.samples} rounds`);
   }
-  if (distChanged) warnings.push('dist/ changed while the bench ran (a concurrent rebuild); the numbers are for the snapshot taken at start');
-  if (loadBefore[0] > cpus().length || loadAfter[0] > cpus().length) warnings.push(`the machine was busy (load average above ${cpus().length}): timings are noisier than usual`);
+  if (distChanged)
+    warnings.push(
+      'dist/ changed while the bench ran (a concurrent rebuild); the numbers are for the snapshot taken at start',
+    );
+  if (loadBefore[0] > cpus().length || loadAfter[0] > cpus().length)
+    warnings.push(`the machine was busy (load average above ${cpus().length}): timings are noisier than usual`);
   for (const n of expectedNotes) out.push(`Expected console error: ${n}`);
   for (const w of warnings) out.push('WARNING: ' + w);
 
   const elapsedS = (Date.now() - started) / 1000;
   const failed = budgets.filter((b) => b.kind === 'ceiling' && !b.ok);
-  for (const b of failed) out.push('', `BUDGET EXCEEDED: Sieve ${b.name}: ${fmtBytes(b.value)} > ${fmtBytes(b.limit)}.`);
+  for (const b of failed)
+    out.push('', `BUDGET EXCEEDED: Sieve ${b.name}: ${fmtBytes(b.value)} > ${fmtBytes(b.limit)}.`);
   out.push('', `Wrote target/bench.json. Bench time ${elapsedS.toFixed(0)} s.`, '');
   process.stdout.write(out.join('\n'));
 
@@ -427,10 +588,23 @@ async function main() {
     uncommittedChanges: !!dirty,
     chromium,
     node: process.version,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: +(totalmem() / 2 ** 30).toFixed(1), loadavgBefore: loadBefore, loadavgAfter: loadAfter },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memGB: +(totalmem() / 2 ** 30).toFixed(1),
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadAfter,
+    },
     options: opts,
     roundsRun,
-    setup: { loadOptions: LOAD_OPTIONS, analyticsNextVersion: NEXT_VERSION, gzip: gzipToolName(), brotli: 'node zlib, quality 11', kbBytes: KB, call: PROPS_NOTE },
+    setup: {
+      loadOptions: LOAD_OPTIONS,
+      analyticsNextVersion: NEXT_VERSION,
+      gzip: gzipToolName(),
+      brotli: 'node zlib, quality 11',
+      kbBytes: KB,
+      call: PROPS_NOTE,
+    },
     sizes,
     summary: { ...agg, sieveSegments: seg },
     budgets,

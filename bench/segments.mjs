@@ -5,7 +5,15 @@
 export const ENTER_KEY = 'bench_enter';
 export const ENTER_EVENT = 'Bench Qualify';
 
-const NAMES = ['Bench Event', 'Logged In', 'Bench Event', 'Report Created', 'Checkout Started', 'Bench Event', 'Payment Entered'];
+const NAMES = [
+  'Bench Event',
+  'Logged In',
+  'Bench Event',
+  'Report Created',
+  'Checkout Started',
+  'Bench Event',
+  'Payment Entered',
+];
 
 export function benchSegments(n = 50) {
   const defs = [];
@@ -14,10 +22,20 @@ export function benchSegments(n = 50) {
     let condition;
     switch (i % 5) {
       case 0:
-        condition = { event: { name }, measure: 'count', window: { type: 'rolling', duration: 'P' + (7 + i) + 'D' }, test: { $gte: 3 + (i % 4) } };
+        condition = {
+          event: { name },
+          measure: 'count',
+          window: { type: 'rolling', duration: 'P' + (7 + i) + 'D' },
+          test: { $gte: 3 + (i % 4) },
+        };
         break;
       case 1:
-        condition = { event: { name, where: { plan: 'pro' } }, measure: 'count', window: { type: 'rolling', duration: 'PT' + (12 + i) + 'H' }, test: { $gte: 2 } };
+        condition = {
+          event: { name, where: { plan: 'pro' } },
+          measure: 'count',
+          window: { type: 'rolling', duration: 'PT' + (12 + i) + 'H' },
+          test: { $gte: 2 },
+        };
         break;
       case 2:
         condition = {
@@ -32,13 +50,21 @@ export function benchSegments(n = 50) {
         break;
       default:
         condition = {
-          funnel: { steps: [{ name: 'Checkout Started' }, { name: 'Bench Event' }, { name: 'Payment Entered' }], within: 'P1D', window: { type: 'rolling', duration: 'P30D' } },
+          funnel: {
+            steps: [{ name: 'Checkout Started' }, { name: 'Bench Event' }, { name: 'Payment Entered' }],
+            within: 'P1D',
+            window: { type: 'rolling', duration: 'P30D' },
+          },
           test: { maxStep: { $eq: 2 } },
           settle: true,
         };
     }
     defs.push({ key: 'bench_' + i, version: 1, condition });
   }
-  defs.push({ key: ENTER_KEY, version: 1, condition: { event: { name: ENTER_EVENT }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } });
+  defs.push({
+    key: ENTER_KEY,
+    version: 1,
+    condition: { event: { name: ENTER_EVENT }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } },
+  });
   return defs;
 }

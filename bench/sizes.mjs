@@ -16,7 +16,8 @@ function gnuGzip(buf) {
       gzipTool = 'node zlib level 9';
     }
   }
-  if (gzipTool === 'gzip -9 -n') return execFileSync('gzip', ['-9', '-n', '-c'], { input: buf, maxBuffer: 64 << 20 }).length;
+  if (gzipTool === 'gzip -9 -n')
+    return execFileSync('gzip', ['-9', '-n', '-c'], { input: buf, maxBuffer: 64 << 20 }).length;
   return gzipSync(buf, { level: 9 }).length;
 }
 
@@ -41,5 +42,9 @@ export function fileSizes(bufOrPath) {
 }
 
 export function addSizes(list) {
-  return list.reduce((a, s) => ({ raw: a.raw + s.raw, gzip: a.gzip + s.gzip, brotli: a.brotli + s.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+  return list.reduce((a, s) => ({ raw: a.raw + s.raw, gzip: a.gzip + s.gzip, brotli: a.brotli + s.brotli }), {
+    raw: 0,
+    gzip: 0,
+    brotli: 0,
+  });
 }

@@ -18,7 +18,12 @@ async function sample(url, scriptUrl) {
     const r = await page.evaluate(
       async ({ scriptUrl, timeout }) => {
         const b = window.__bench;
-        await Promise.race([b.ready, new Promise((_, reject) => setTimeout(() => reject(new Error('not initialized after ' + timeout + ' ms')), timeout))]);
+        await Promise.race([
+          b.ready,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('not initialized after ' + timeout + ' ms')), timeout),
+          ),
+        ]);
         // First call on a cold instance (lazy compilation of the call path included).
         const t0 = performance.now();
         window.analytics.track('Startup First Track', { n: 1 });
@@ -76,7 +81,9 @@ export async function runStartup(cases, launches, log) {
     for (const c of order) {
       const s = await sample(c.url, c.scriptUrl);
       out[c.id].push(s);
-      log(`startup ${i + 1}/${launches} ${c.id}: ${s.startToReadyMs.toFixed(1)} ms (first track ${s.firstTrackMs.toFixed(2)} ms)`);
+      log(
+        `startup ${i + 1}/${launches} ${c.id}: ${s.startToReadyMs.toFixed(1)} ms (first track ${s.firstTrackMs.toFixed(2)} ms)`,
+      );
     }
   }
   return out;

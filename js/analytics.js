@@ -27,8 +27,11 @@ export class Analytics extends Emitter {
     this._broken = false;
     this._page = undefined; // the page context JSON the core has (js/args.js pageJson)
     this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
-    this._w = new AnalyticsWasm(writeKey, JSON.stringify(settings || {}), JSON.stringify(this.options), (code, reason, count) =>
-      this._notice(code, reason, count),
+    this._w = new AnalyticsWasm(
+      writeKey,
+      JSON.stringify(settings || {}),
+      JSON.stringify(this.options),
+      (code, reason, count) => this._notice(code, reason, count),
       wake,
     );
     this.segments = new Segments(this, settings, this.options);
@@ -70,8 +73,13 @@ export class Analytics extends Emitter {
 
   _call(method, args) {
     const [types, json, cleaned] = encodeArgs(args);
-    if (json === null) return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
-    if (cleaned) this._reject(method + '(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
+    if (json === null)
+      return this._reject(method + '(): arguments cannot be serialized; the call was dropped', 'invalid_payload');
+    if (cleaned)
+      this._reject(
+        method + '(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped',
+        'invalid_payload',
+      );
     // The page context now goes to the core only when it changed since the last call.
     const page = pageJson();
     const changed = page !== this._page ? page : undefined;
@@ -115,11 +123,17 @@ export class Analytics extends Emitter {
         [json, cleaned] = toJson(ctx.event);
       }
       if (cleaned && typeof json === 'string') {
-        this._warn(method + '(): a plugin left circular or non-JSON values in the event; they were replaced or dropped', 'invalid_payload');
+        this._warn(
+          method + '(): a plugin left circular or non-JSON values in the event; they were replaced or dropped',
+          'invalid_payload',
+        );
       }
       const refused = typeof json === 'string' ? this._wasm((w) => w.command(5, json), null) : '!event is not JSON';
       if (refused) {
-        this._reject(method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped', 'invalid_payload');
+        this._reject(
+          method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped',
+          'invalid_payload',
+        );
         return;
       }
     }
@@ -234,9 +248,14 @@ export class Analytics extends Emitter {
       traits(value) {
         if (value !== undefined) {
           const [json, cleaned] = toJson(value ?? {});
-          if (typeof json !== 'string') self._warn('user().traits(): the traits cannot be serialized; they were not changed', 'invalid_payload');
+          if (typeof json !== 'string')
+            self._warn('user().traits(): the traits cannot be serialized; they were not changed', 'invalid_payload');
           else {
-            if (cleaned) self._warn('user().traits(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped', 'invalid_payload');
+            if (cleaned)
+              self._warn(
+                'user().traits(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped',
+                'invalid_payload',
+              );
             self._command(2, json);
           }
         }
@@ -312,7 +331,10 @@ export class Analytics extends Emitter {
   }
 
   addDestinationMiddleware(integrationName, ...fns) {
-    this._pipe.addDestinationMiddleware(integrationName, fns.filter((f) => typeof f === 'function'));
+    this._pipe.addDestinationMiddleware(
+      integrationName,
+      fns.filter((f) => typeof f === 'function'),
+    );
     return Promise.resolve(this);
   }
 
@@ -340,7 +362,9 @@ export class Analytics extends Emitter {
 // What `push([method, ...args])` and the snippet's queue may call: the public API (never an
 // internal `_` method, `constructor` or anything inherited from Object).
 const PUBLIC_METHODS = new Set(
-  [Emitter.prototype, Analytics.prototype].flatMap((p) => Object.getOwnPropertyNames(p)).filter((n) => n[0] !== '_' && n !== 'constructor'),
+  [Emitter.prototype, Analytics.prototype]
+    .flatMap((p) => Object.getOwnPropertyNames(p))
+    .filter((n) => n[0] !== '_' && n !== 'constructor'),
 );
 
 export { EVENT_METHODS, PUBLIC_METHODS };

@@ -17,7 +17,8 @@ function canonicalHref() {
   links ||= document.getElementsByTagName('link');
   for (let i = 0; i < links.length; i++) {
     const rel = links[i].getAttribute('rel');
-    if (rel !== null && rel.length === 9 && rel.toLowerCase() === 'canonical') return links[i].getAttribute('href') || undefined;
+    if (rel !== null && rel.length === 9 && rel.toLowerCase() === 'canonical')
+      return links[i].getAttribute('href') || undefined;
   }
   return undefined;
 }

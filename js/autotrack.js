@@ -19,7 +19,10 @@ function within(promise, ms) {
 export function trackLink(analytics, links, event, properties, options) {
   for (const el of elementsOf(links)) {
     el.addEventListener('click', (e) => {
-      const href = el.getAttribute('href') || el.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || el.querySelector('a')?.getAttribute('href');
+      const href =
+        el.getAttribute('href') ||
+        el.getAttributeNS('http://www.w3.org/1999/xlink', 'href') ||
+        el.querySelector('a')?.getAttribute('href');
       const track = analytics.track(resolve(event, el), resolve(properties, el) || {}, options || {});
       const newTab = el.getAttribute('target') === '_blank' || e.metaKey || e.ctrlKey || e.shiftKey || e.button === 1;
       if (!href || newTab) return;

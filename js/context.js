@@ -51,9 +51,11 @@ export class Context {
   /** `updateEvent('a.b', v)`: sets a path, refusing to re-enable a disabled integration. */
   updateEvent(path, value) {
     const keys = path.split('.');
-    if (keys[0] === 'integrations' && keys.length > 1 && this.event.integrations?.[keys[1]] === false) return this.event;
+    if (keys[0] === 'integrations' && keys.length > 1 && this.event.integrations?.[keys[1]] === false)
+      return this.event;
     let target = this.event;
-    for (const key of keys.slice(0, -1)) target = target[key] = target[key] && typeof target[key] === 'object' ? target[key] : {};
+    for (const key of keys.slice(0, -1))
+      target = target[key] = target[key] && typeof target[key] === 'object' ? target[key] : {};
     target[keys[keys.length - 1]] = value;
     return this.event;
   }
@@ -73,4 +75,10 @@ export class Context {
     return { id: this.id, event: this.event, logs: this.logs() };
   }
 }
-Object.assign(Context.prototype, { attempts: 0, stats: STATS, _logs: undefined, _cancelled: undefined, _failed: undefined });
+Object.assign(Context.prototype, {
+  attempts: 0,
+  stats: STATS,
+  _logs: undefined,
+  _cancelled: undefined,
+  _failed: undefined,
+});

@@ -26,7 +26,11 @@ export class Emitter {
   }
   off(name, fn) {
     const list = this._l.get(key(name));
-    if (list) this._l.set(key(name), list.filter((f) => f !== fn));
+    if (list)
+      this._l.set(
+        key(name),
+        list.filter((f) => f !== fn),
+      );
     return this;
   }
   listens(name) {

@@ -88,8 +88,16 @@ export interface MiddlewarePayload {
   userId(): string | null;
   anonymousId(): string;
 }
-export type SourceMiddleware = (input: { payload: MiddlewarePayload; integrations: Record<string, boolean>; next: (payload: MiddlewarePayload | null) => void }) => void | Promise<void>;
-export type DestinationMiddleware = (input: { payload: MiddlewarePayload; integration: string; next: (payload: MiddlewarePayload | null) => void }) => void | Promise<void>;
+export type SourceMiddleware = (input: {
+  payload: MiddlewarePayload;
+  integrations: Record<string, boolean>;
+  next: (payload: MiddlewarePayload | null) => void;
+}) => void | Promise<void>;
+export type DestinationMiddleware = (input: {
+  payload: MiddlewarePayload;
+  integration: string;
+  next: (payload: MiddlewarePayload | null) => void;
+}) => void | Promise<void>;
 
 /** Segment membership change, as hooks and `sieve:segment-enter/exit` DOM events get it. */
 export interface SegmentChange {
@@ -99,24 +107,66 @@ export interface SegmentChange {
   at: number;
 }
 export interface SegmentsApi {
-  load(definitions: JSONObject[]): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
+  load(
+    definitions: JSONObject[],
+  ): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
   isMember(key: string): boolean | null;
   list(): Array<{ key: string; state: boolean | null; since: number | null }>;
   explain(key: string): JSONObject | null;
-  on(kind: 'enter' | 'exit' | 'change', key: string | ((change: SegmentChange) => void), cb?: (change: SegmentChange) => void): SegmentsApi;
-  off(kind: 'enter' | 'exit' | 'change', key: string | ((change: SegmentChange) => void), cb?: (change: SegmentChange) => void): SegmentsApi;
+  on(
+    kind: 'enter' | 'exit' | 'change',
+    key: string | ((change: SegmentChange) => void),
+    cb?: (change: SegmentChange) => void,
+  ): SegmentsApi;
+  off(
+    kind: 'enter' | 'exit' | 'change',
+    key: string | ((change: SegmentChange) => void),
+    cb?: (change: SegmentChange) => void,
+  ): SegmentsApi;
 }
 
 export declare class Analytics {
   readonly VERSION: string;
   readonly initialized: boolean;
-  track(event: string | { event: string; properties?: JSONObject }, properties?: JSONObject | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
-  page(category?: string | JSONObject | Callback, name?: string | JSONObject | Callback, properties?: JSONObject | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
-  screen(category?: string | JSONObject | Callback, name?: string | JSONObject | Callback, properties?: JSONObject | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
-  identify(id?: string | number | null | JSONObject | Callback, traits?: JSONObject | null | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
+  track(
+    event: string | { event: string; properties?: JSONObject },
+    properties?: JSONObject | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
+  page(
+    category?: string | JSONObject | Callback,
+    name?: string | JSONObject | Callback,
+    properties?: JSONObject | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
+  screen(
+    category?: string | JSONObject | Callback,
+    name?: string | JSONObject | Callback,
+    properties?: JSONObject | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
+  identify(
+    id?: string | number | null | JSONObject | Callback,
+    traits?: JSONObject | null | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
   group(): Group;
-  group(id?: string | number | null | JSONObject | Callback, traits?: JSONObject | null | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
-  alias(to: string | number, from?: string | number | Options | Callback, options?: Options | Callback, callback?: Callback): Promise<Context>;
+  group(
+    id?: string | number | null | JSONObject | Callback,
+    traits?: JSONObject | null | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
+  alias(
+    to: string | number,
+    from?: string | number | Options | Callback,
+    options?: Options | Callback,
+    callback?: Callback,
+  ): Promise<Context>;
   reset(): void;
   user(): User;
   setAnonymousId(id?: string | null): string | null;
@@ -131,9 +181,19 @@ export declare class Analytics {
   deregister(...names: string[]): Promise<Context>;
   addSourceMiddleware(fn: SourceMiddleware): Promise<Analytics>;
   addDestinationMiddleware(integrationName: string, ...fns: DestinationMiddleware[]): Promise<Analytics>;
-  trackLink(links: Element | Element[] | ArrayLike<Element>, event: string | ((el: Element) => string), properties?: JSONObject | ((el: Element) => JSONObject), options?: Options): Promise<Analytics>;
+  trackLink(
+    links: Element | Element[] | ArrayLike<Element>,
+    event: string | ((el: Element) => string),
+    properties?: JSONObject | ((el: Element) => JSONObject),
+    options?: Options,
+  ): Promise<Analytics>;
   trackClick: Analytics['trackLink'];
-  trackForm(forms: Element | Element[] | ArrayLike<Element>, event: string | ((el: Element) => string), properties?: JSONObject | ((el: Element) => JSONObject), options?: Options): Promise<Analytics>;
+  trackForm(
+    forms: Element | Element[] | ArrayLike<Element>,
+    event: string | ((el: Element) => string),
+    properties?: JSONObject | ((el: Element) => JSONObject),
+    options?: Options,
+  ): Promise<Analytics>;
   trackSubmit: Analytics['trackForm'];
   readonly segments: SegmentsApi;
 }
@@ -144,7 +204,10 @@ export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context
   readonly VERSION: string;
   instance?: Analytics;
   load(settings: AnalyticsBrowserSettings, options?: InitOptions): AnalyticsBrowser;
-  then<T1 = [Analytics, Context], T2 = never>(onfulfilled?: ((value: [Analytics, Context]) => T1 | PromiseLike<T1>) | null, onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null): Promise<T1 | T2>;
+  then<T1 = [Analytics, Context], T2 = never>(
+    onfulfilled?: ((value: [Analytics, Context]) => T1 | PromiseLike<T1>) | null,
+    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): Promise<T1 | T2>;
   catch<T = never>(onrejected?: ((reason: unknown) => T | PromiseLike<T>) | null): Promise<[Analytics, Context] | T>;
   finally(onfinally?: (() => void) | null): Promise<[Analytics, Context]>;
   track: Analytics['track'];

@@ -17,8 +17,23 @@ const CHUNKS = {
 setChunkLoader((name) => CHUNKS[name]());
 
 const PROMISED = [
-  'track', 'page', 'screen', 'identify', 'group', 'alias', 'reset', 'ready', 'user', 'register', 'deregister',
-  'addSourceMiddleware', 'addDestinationMiddleware', 'setAnonymousId', 'trackLink', 'trackClick', 'trackSubmit',
+  'track',
+  'page',
+  'screen',
+  'identify',
+  'group',
+  'alias',
+  'reset',
+  'ready',
+  'user',
+  'register',
+  'deregister',
+  'addSourceMiddleware',
+  'addDestinationMiddleware',
+  'setAnonymousId',
+  'trackLink',
+  'trackClick',
+  'trackSubmit',
 ];
 const CHAINED = ['on', 'once', 'off', 'debug'];
 const WITH_PAGE = new Set(['track', 'page', 'screen', 'identify', 'group', 'alias']);
@@ -52,22 +67,25 @@ export class AnalyticsBrowser {
     this._loading = true;
     const wasmUrl = new URL('./sieve_bg.wasm', import.meta.url);
     const early = initialPageview(options);
-    createAnalytics(settings || {}, options, wasmUrl).then(([analytics, query]) => {
-      this.instance = analytics;
-      this.ctx = new Context({});
-      const calls = this._calls.splice(0);
-      boot(analytics, options, [...early, ...calls], query);
-      // As analytics-next does (flushRegister), plugins registered before load are in place
-      // when the wrapper resolves: with dist/plugins.js loaded lazily, that takes a fetch.
-      const registered = calls.filter((c) => c.method === 'register').map((c) => c.promise.catch(() => {}));
-      Promise.all(registered).then(() => this._resolve([analytics, this.ctx]));
-    }, (err) => {
-      // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
-      console.error('[sieve] Failed to load', err);
-      this._failed = err;
-      for (const call of this._calls.splice(0)) call.reject(err);
-      this._reject(err);
-    });
+    createAnalytics(settings || {}, options, wasmUrl).then(
+      ([analytics, query]) => {
+        this.instance = analytics;
+        this.ctx = new Context({});
+        const calls = this._calls.splice(0);
+        boot(analytics, options, [...early, ...calls], query);
+        // As analytics-next does (flushRegister), plugins registered before load are in place
+        // when the wrapper resolves: with dist/plugins.js loaded lazily, that takes a fetch.
+        const registered = calls.filter((c) => c.method === 'register').map((c) => c.promise.catch(() => {}));
+        Promise.all(registered).then(() => this._resolve([analytics, this.ctx]));
+      },
+      (err) => {
+        // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
+        console.error('[sieve] Failed to load', err);
+        this._failed = err;
+        for (const call of this._calls.splice(0)) call.reject(err);
+        this._reject(err);
+      },
+    );
     return this;
   }
 
@@ -119,11 +137,17 @@ Object.defineProperty(AnalyticsBrowser.prototype, 'segments', {
       list: () => [],
       explain: () => null,
       on(...args) {
-        self._promise.then(([a]) => a.segments.on(...args), () => {});
+        self._promise.then(
+          ([a]) => a.segments.on(...args),
+          () => {},
+        );
         return this;
       },
       off(...args) {
-        self._promise.then(([a]) => a.segments.off(...args), () => {});
+        self._promise.then(
+          ([a]) => a.segments.off(...args),
+          () => {},
+        );
         return this;
       },
     });

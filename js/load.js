@@ -20,7 +20,9 @@ async function fetchSettings(cdnURL, writeKey) {
     if (!res.ok) throw new Error('HTTP ' + res.status);
     return await res.json();
   } catch (err) {
-    console.error('[sieve] could not load settings from ' + url + ' (' + err.message + '); using defaults and load options');
+    console.error(
+      '[sieve] could not load settings from ' + url + ' (' + err.message + '); using defaults and load options',
+    );
     return {};
   }
 }
@@ -41,7 +43,8 @@ function ajsQuery(options) {
 export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options, wasmUrl) {
   options ||= {};
   if (typeof writeKey === 'number') writeKey = String(writeKey);
-  if (typeof writeKey !== 'string' || !writeKey) throw new Error('no write key (load({writeKey}) needs a non-empty string)');
+  if (typeof writeKey !== 'string' || !writeKey)
+    throw new Error('no write key (load({writeKey}) needs a non-empty string)');
   if (cdnURL != null && typeof cdnURL !== 'string') {
     console.error('[sieve] cdnURL must be a string; using ' + DEFAULT_CDN);
     cdnURL = undefined;

@@ -55,10 +55,21 @@ function sourceMiddlewarePlugin(fn, destinations) {
         if (payload) ctx.event = payload.obj;
       },
     });
-    if (!nextCalled) throw new ContextCancelation({ retry: false, type: 'middleware_cancellation', reason: 'Middleware `next` function skipped' });
+    if (!nextCalled)
+      throw new ContextCancelation({
+        retry: false,
+        type: 'middleware_cancellation',
+        reason: 'Middleware `next` function skipped',
+      });
     return ctx;
   }
-  const plugin = { name: 'Source Middleware ' + fn.name, type: 'before', version: '0.1.0', isLoaded: () => true, load: () => Promise.resolve() };
+  const plugin = {
+    name: 'Source Middleware ' + fn.name,
+    type: 'before',
+    version: '0.1.0',
+    isLoaded: () => true,
+    load: () => Promise.resolve(),
+  };
   for (const m of METHODS) plugin[m] = apply;
   return plugin;
 }
@@ -133,7 +144,8 @@ export class Pipeline {
   }
 
   addDestinationMiddleware(name, fns) {
-    const key = name === '*' ? '*' : typeof name === 'string' || typeof name === 'number' ? String(name).toLowerCase() : null;
+    const key =
+      name === '*' ? '*' : typeof name === 'string' || typeof name === 'number' ? String(name).toLowerCase() : null;
     if (key === null) {
       console.warn('[sieve] addDestinationMiddleware(): the integration name must be a string');
       return;
@@ -143,7 +155,13 @@ export class Pipeline {
 
   ready() {
     // Resolves even when a plugin's ready() rejects (a blocked vendor script must not hang it).
-    return Promise.all(this.plugins.map((p) => Promise.resolve().then(() => p.ready?.()).catch(() => false)));
+    return Promise.all(
+      this.plugins.map((p) =>
+        Promise.resolve()
+          .then(() => p.ready?.())
+          .catch(() => false),
+      ),
+    );
   }
 
   /**
@@ -155,7 +173,8 @@ export class Pipeline {
       if (typeof p[method] !== 'function') continue;
       try {
         const out = await p[method](ctx);
-        if (!(out instanceof this.C)) throw new ContextCancelation({ reason: 'plugin "' + p.name + '" did not return a context' });
+        if (!(out instanceof this.C))
+          throw new ContextCancelation({ reason: 'plugin "' + p.name + '" did not return a context' });
       } catch (err) {
         // ctx.cancel() throws by design; either way the event stops here.
         if (!ctx.isCancelled()) ctx._cancelled = err;
@@ -192,7 +211,11 @@ export class Pipeline {
     await Promise.all(
       this.plugins
         .filter((p) => p.type === 'after' && typeof p[method] === 'function')
-        .map((p) => Promise.resolve().then(() => p[method](ctx)).catch((err) => ctx.log('warn', 'after plugin failed', err))),
+        .map((p) =>
+          Promise.resolve()
+            .then(() => p[method](ctx))
+            .catch((err) => ctx.log('warn', 'after plugin failed', err)),
+        ),
     );
   }
 

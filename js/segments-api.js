@@ -68,7 +68,9 @@ export class Segments {
   }
   off(kind, key, cb) {
     if (typeof key === 'function') [key, cb] = [undefined, key];
-    this._hooks = this._hooks.filter((h) => !(h.kind === kind && (key === undefined || h.key === key) && (!cb || h.cb === cb)));
+    this._hooks = this._hooks.filter(
+      (h) => !(h.kind === kind && (key === undefined || h.key === key) && (!cb || h.cb === cb)),
+    );
     return this;
   }
 }

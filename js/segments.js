@@ -29,7 +29,10 @@ const keyOf = (key) => (typeof key === 'string' ? key : typeof key === 'number' 
 /** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
 export async function attach(api, wasmUrl) {
   const url = api._opt.url;
-  const [, fetched] = await Promise.all([init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }), url ? fetchDefinitions(url) : null]);
+  const [, fetched] = await Promise.all([
+    init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }),
+    url ? fetchDefinitions(url) : null,
+  ]);
   if (fetched && api._defs === api._opt.definitions) api._defs = fetched;
   const rt = new Runtime(api);
   if (url) {
@@ -78,7 +81,12 @@ class Runtime {
     }
     const report = JSON.parse(this.w.load(text ?? 'null'));
     for (const e of report.errors) {
-      const message = 'segment definition rejected' + (e.key ? ' (' + e.key + ')' : '') + (e.path ? ' at ' + e.path : '') + ': ' + e.message;
+      const message =
+        'segment definition rejected' +
+        (e.key ? ' (' + e.key + ')' : '') +
+        (e.path ? ' at ' + e.path : '') +
+        ': ' +
+        e.message;
       console.error('[sieve] ' + message);
       this.a.emit('error', { code: 'invalid_segment', reason: new Error(message), key: e.key, path: e.path });
     }
@@ -125,7 +133,11 @@ class Runtime {
         console.error('[sieve] segment event listener error', err);
       }
       if (t.messageId) {
-        this.a.track(t.entered ? 'Audience Entered' : 'Audience Exited', { audience_key: t.key, [t.key]: t.entered }, { messageId: t.messageId });
+        this.a.track(
+          t.entered ? 'Audience Entered' : 'Audience Exited',
+          { audience_key: t.key, [t.key]: t.entered },
+          { messageId: t.messageId },
+        );
       }
       if (t.identify) this.a.identify({ [t.key]: t.entered });
     }

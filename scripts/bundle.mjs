@@ -118,9 +118,17 @@ function shortImportNames(code, path) {
   const names = [...code.matchAll(HEAD)];
   let n = 0;
   while (new Set(names.map((m) => m[1] + m[2].slice(0, n))).size < names.length) n++;
-  const proxy = 'new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' + n + '})[0-9a-f]{' + (16 - n) + '}$/, "$1")] }),';
-  const next = code.replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ').replace(/("\.\/sieve(_segments)?_bg\.js": )import0,/, (_, key) => key + proxy);
-  if (!names.length || !next.includes(proxy)) throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
+  const proxy =
+    'new Proxy(import0, { get: (o, k) => o[k.replace(/^__wbg_(.*_[0-9a-f]{' +
+    n +
+    '})[0-9a-f]{' +
+    (16 - n) +
+    '}$/, "$1")] }),';
+  const next = code
+    .replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ')
+    .replace(/("\.\/sieve(_segments)?_bg\.js": )import0,/, (_, key) => key + proxy);
+  if (!names.length || !next.includes(proxy))
+    throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
   return next;
 }
 
@@ -132,7 +140,8 @@ const trimGlue = {
       for (const [pattern, replacement, only] of GLUE_EDITS) {
         if (only && !only.test(args.path)) continue;
         const next = code.replace(pattern, replacement);
-        if (next === code) throw new Error('scripts/bundle.mjs: a GLUE_EDITS pattern no longer matches ' + args.path + ': ' + pattern);
+        if (next === code)
+          throw new Error('scripts/bundle.mjs: a GLUE_EDITS pattern no longer matches ' + args.path + ': ' + pattern);
         code = next;
       }
       return { contents: shortImportNames(code, args.path), loader: 'js' };
@@ -162,12 +171,25 @@ const chunksExternal = {
     );
   },
 };
-await build({ ...common, entryPoints: ['js/index.js'], outfile: 'dist/index.js', format: 'esm', minify: false, plugins: [chunksExternal, trimGlue] });
+await build({
+  ...common,
+  entryPoints: ['js/index.js'],
+  outfile: 'dist/index.js',
+  format: 'esm',
+  minify: false,
+  plugins: [chunksExternal, trimGlue],
+});
 // Each imports nothing: the core hands them what they need (the Context class).
 await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outdir: 'dist', format: 'esm' });
 // The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
 // exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
-await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'dist/segments.js', format: 'esm', plugins: [trimGlue] });
+await build({
+  ...common,
+  entryPoints: ['js/segments.js'],
+  outfile: 'dist/segments.js',
+  format: 'esm',
+  plugins: [trimGlue],
+});
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
 
 // Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
@@ -176,10 +198,18 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
   const demoGlue = {
     name: 'demo-glue',
     setup(b) {
-      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({ path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname }));
+      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({
+        path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname,
+      }));
     },
   };
-  await build({ ...common, entryPoints: ['js/segments.js'], outfile: 'target/demo/segments.js', format: 'esm', plugins: [demoGlue, trimGlue] });
+  await build({
+    ...common,
+    entryPoints: ['js/segments.js'],
+    outfile: 'target/demo/segments.js',
+    format: 'esm',
+    plugins: [demoGlue, trimGlue],
+  });
 }
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
@@ -194,10 +224,15 @@ for (const path of ['dist/sieve_bg.wasm', 'dist/sieve_segments_bg.wasm']) {
       if (b < 0x80) return [n, at];
     }
   };
-  for (let at = 8; at < bytes.length; ) {
+  for (let at = 8; at < bytes.length;) {
     const id = bytes[at];
     const [size, body] = leb(at + 1);
-    if (id === 9) throw new Error('scripts/bundle.mjs: ' + path + ' has an element section (an indirect call: a fn pointer, dyn Trait or Rust closure)');
+    if (id === 9)
+      throw new Error(
+        'scripts/bundle.mjs: ' +
+          path +
+          ' has an element section (an indirect call: a fn pointer, dyn Trait or Rust closure)',
+      );
     at = body + size;
   }
 }

@@ -43,13 +43,20 @@ class DemoError extends Error {}
 /** The official @segment/snippet output, unmodified except the URL of the script it loads. */
 function renderSnippet(scriptUrl, loadOptions) {
   const snippet = require('@segment/snippet');
-  const code = snippet.min({ apiKey: WRITE_KEY, host: 'cdn.example', ajsPath: '/sieve/analytics.min.js', load: loadOptions, page: true });
+  const code = snippet.min({
+    apiKey: WRITE_KEY,
+    host: 'cdn.example',
+    ajsPath: '/sieve/analytics.min.js',
+    load: loadOptions,
+    page: true,
+  });
   const placeholder = '"https://cdn.example/sieve/analytics.min.js"';
   if (!code.includes(placeholder)) throw new Error('unexpected @segment/snippet output: script URL not found');
   return code.replace(placeholder, JSON.stringify(scriptUrl));
 }
 
-const escapeAttr = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeAttr = (s) =>
+  String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** index.html with the snippet and the collector URL filled in, and its CSP header. */
 function renderIndex(collectorUrl) {
@@ -89,7 +96,9 @@ function fileFor(pathname) {
     const demo = join(ROOT, 'target/demo', pathname.slice('/dist/'.length));
     if (existsSync(demo)) return demo;
   }
-  const [base, rel] = pathname.startsWith('/dist/') ? [DIST, pathname.slice('/dist/'.length)] : [WWW, pathname.slice(1)];
+  const [base, rel] = pathname.startsWith('/dist/')
+    ? [DIST, pathname.slice('/dist/'.length)]
+    : [WWW, pathname.slice(1)];
   const file = resolve(base, rel);
   if (!file.startsWith(base + sep)) return null;
   try {
@@ -102,10 +111,16 @@ function fileFor(pathname) {
 function handler(getCollectorUrl) {
   return (req, res) => {
     const send = (status, type, body, headers = {}) => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
+      res.writeHead(status, {
+        'Content-Type': type,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        ...headers,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
     let pathname;
     try {
       pathname = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
@@ -133,9 +148,15 @@ function handler(getCollectorUrl) {
 function ensureCollectorBinary() {
   // Always (a no-op when fresh): a stale binary would validate with old core rules. The
   // collector is native, so it uses the host toolchain, never the wasm one.
-  const r = spawnSync('cargo', ['build', '--quiet', '--release', '-p', 'sieve-collector'], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync('cargo', ['build', '--quiet', '--release', '-p', 'sieve-collector'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   if (r.error || r.status !== 0 || !existsSync(COLLECTOR_BIN)) {
-    throw new DemoError('could not build the collector: cargo build --release -p sieve-collector ' + (r.error ? 'failed: ' + r.error.message : 'exited with ' + r.status));
+    throw new DemoError(
+      'could not build the collector: cargo build --release -p sieve-collector ' +
+        (r.error ? 'failed: ' + r.error.message : 'exited with ' + r.status),
+    );
   }
 }
 
@@ -156,8 +177,12 @@ function listen(server, port, host) {
 }
 
 function portError(err, port, what, envName) {
-  if (err.code === 'EADDRINUSE') return new DemoError(`port ${port} is already in use (${what}); stop whatever uses it or set ${envName}=<another port>`);
-  if (err.code === 'EACCES') return new DemoError(`not allowed to listen on port ${port} (${what}); set ${envName}=<another port>`);
+  if (err.code === 'EADDRINUSE')
+    return new DemoError(
+      `port ${port} is already in use (${what}); stop whatever uses it or set ${envName}=<another port>`,
+    );
+  if (err.code === 'EACCES')
+    return new DemoError(`not allowed to listen on port ${port} (${what}); set ${envName}=<another port>`);
   return err;
 }
 
@@ -203,7 +228,9 @@ function startCollectorProcess(port, dataDir, segmentsFile) {
     });
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
-      const why = /already in use/i.test(stderr) ? `port ${port} is already in use (collector); set COLLECTOR_PORT=<another port>` : `the collector exited (${signal || 'code ' + code}) before listening`;
+      const why = /already in use/i.test(stderr)
+        ? `port ${port} is already in use (collector); set COLLECTOR_PORT=<another port>`
+        : `the collector exited (${signal || 'code ' + code}) before listening`;
       reject(new DemoError(why));
     });
   });
@@ -215,7 +242,12 @@ function startCollectorProcess(port, dataDir, segmentsFile) {
  * collector (child process), exited (promise: the collector's exit), stop() }.
  * `segmentsFile` is passed to the collector (`--segments-file`, served in the settings).
  */
-export async function startDemo({ port = 8080, collectorPort = 8081, dataDir = join(ROOT, '.data/collector'), segmentsFile = join(WWW, 'segments.json') } = {}) {
+export async function startDemo({
+  port = 8080,
+  collectorPort = 8081,
+  dataDir = join(ROOT, '.data/collector'),
+  segmentsFile = join(WWW, 'segments.json'),
+} = {}) {
   if (!existsSync(join(DIST, 'analytics.min.js')) || !existsSync(join(DIST, 'sieve_bg.wasm'))) {
     throw new DemoError('dist/ is not built: run `npm run build` (or `npm start`, which builds)');
   }
@@ -276,7 +308,9 @@ async function main() {
     console.error('sieve demo: ' + (err instanceof DemoError ? err.message : err.stack || err));
     process.exit(1);
   }
-  console.log(`\n  Sieve demo       ${demo.url}\n  Collector        ${demo.collectorUrl}   (GET /events lists what it received)\n\n  Ctrl-C stops both.\n`);
+  console.log(
+    `\n  Sieve demo       ${demo.url}\n  Collector        ${demo.collectorUrl}   (GET /events lists what it received)\n\n  Ctrl-C stops both.\n`,
+  );
   let shuttingDown = false;
   const shutdown = async (signal) => {
     if (shuttingDown) return;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Every test: the native Rust suites (core, segment engine, collector), then the browser
-# suites in headless Chromium against dist/ and the real collector. Assumes setup + build ran.
+# Every test: formatters and linters (scripts/lint.sh), the native Rust suites (core, segment
+# engine, collector), then the browser suites in headless Chromium against dist/ and the real
+# collector. Assumes setup + build ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/lint.sh
 cargo build --quiet --release -p sieve-collector
 cargo test --workspace --quiet
 node --test --test-concurrency=1 tests/e2e/

@@ -18,12 +18,25 @@
   const analytics = () => window.analytics;
   let ready = false;
 
-  const PRODUCT = { product_id: 'fn-3pk', sku: 'FN-3PK', name: 'Field Notebook, 3-pack', category: 'Stationery', price: 18, currency: 'USD' };
+  const PRODUCT = {
+    product_id: 'fn-3pk',
+    sku: 'FN-3PK',
+    name: 'Field Notebook, 3-pack',
+    category: 'Stationery',
+    price: 18,
+    currency: 'USD',
+  };
   const PROPERTIES = {
     'Product Added': () => ({ ...PRODUCT, quantity: 1, cart_id: cartId() }),
     'Product Viewed': () => ({ ...PRODUCT }),
     'Checkout Started': () => ({ value: 18, revenue: 18, currency: 'USD', products: [{ ...PRODUCT, quantity: 1 }] }),
-    'Order Completed': () => ({ order_id: 'ord-' + Math.random().toString(36).slice(2, 8), total: 18, revenue: 18, currency: 'USD', products: [{ ...PRODUCT, quantity: 1 }] }),
+    'Order Completed': () => ({
+      order_id: 'ord-' + Math.random().toString(36).slice(2, 8),
+      total: 18,
+      revenue: 18,
+      currency: 'USD',
+      products: [{ ...PRODUCT, quantity: 1 }],
+    }),
     'Core Feature Used': () => ({ feature: 'export', plan: 'pro' }),
   };
   let cart;
@@ -196,7 +209,11 @@
   function time(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso ?? '');
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+    return (
+      d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }) +
+      '.' +
+      String(d.getMilliseconds()).padStart(3, '0')
+    );
   }
 
   // Events per segment key (context.segments), over everything the feed has seen.
@@ -205,14 +222,21 @@
   function countSegments(e) {
     eventsSeen++;
     const keys = Array.isArray(e.context?.segments) ? e.context.segments : [];
-    for (const key of keys.length ? keys : ['(no segment)']) perSegment.set(String(key), (perSegment.get(String(key)) || 0) + 1);
+    for (const key of keys.length ? keys : ['(no segment)'])
+      perSegment.set(String(key), (perSegment.get(String(key)) || 0) + 1);
     const body = $('segment-counts').tBodies[0];
     body.replaceChildren(
-      ...[...perSegment.entries()].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
-        const tr = el('tr');
-        tr.append(el('td', 'key', key), el('td', 'count', n), el('td', 'share', Math.round((100 * n) / eventsSeen) + ' %'));
-        return tr;
-      }),
+      ...[...perSegment.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([key, n]) => {
+          const tr = el('tr');
+          tr.append(
+            el('td', 'key', key),
+            el('td', 'count', n),
+            el('td', 'share', Math.round((100 * n) / eventsSeen) + ' %'),
+          );
+          return tr;
+        }),
     );
   }
 
@@ -232,7 +256,11 @@
     );
     summary.lastChild.dateTime = e.timestamp || '';
     summary.title = 'seq ' + row.seq + ' · received ' + row.receivedAt;
-    const meta = el('p', 'meta', 'seq ' + row.seq + ' · received ' + time(row.receivedAt) + ' · messageId ' + (e.messageId || ''));
+    const meta = el(
+      'p',
+      'meta',
+      'seq ' + row.seq + ' · received ' + time(row.receivedAt) + ' · messageId ' + (e.messageId || ''),
+    );
     const pre = el('pre', 'json', JSON.stringify(e, null, 2));
     details.append(summary, meta, pre);
     li.append(details);

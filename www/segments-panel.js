@@ -20,7 +20,8 @@
       const li = document.createElement('li');
       const state = row.state === true ? 'member' : row.state === false ? 'not a member' : 'unknown';
       li.className = 'segment ' + (row.state === true ? 'in' : row.state === false ? 'out' : 'unknown');
-      li.textContent = row.key + ': ' + state + (row.since ? ' (since ' + new Date(row.since).toLocaleString() + ')' : '');
+      li.textContent =
+        row.key + ': ' + state + (row.since ? ' (since ' + new Date(row.since).toLocaleString() + ')' : '');
       list.append(li);
     }
     const key = chosen || (select.options[0] && select.options[0].value);
@@ -33,7 +34,8 @@
     if (!hooked) {
       hooked = true;
       s.on('change', (d) => {
-        $('segments-last').textContent = (d.entered ? 'Entered ' : 'Exited ') + d.key + ' (' + d.reason + ', ' + new Date(d.at).toLocaleString() + ')';
+        $('segments-last').textContent =
+          (d.entered ? 'Entered ' : 'Exited ') + d.key + ' (' + d.reason + ', ' + new Date(d.at).toLocaleString() + ')';
         render();
       });
     }
@@ -45,7 +47,8 @@
   document.addEventListener('click', (e) => {
     const travel = e.target.closest && e.target.closest('button[data-travel]');
     const s = segments();
-    if (travel && s && s._rt && typeof s._rt.w.travel === 'function') s._rt.w.travel(Number(travel.getAttribute('data-travel')));
+    if (travel && s && s._rt && typeof s._rt.w.travel === 'function')
+      s._rt.w.travel(Number(travel.getAttribute('data-travel')));
     setTimeout(render, 0);
   });
   // The SDK and then the engine load asynchronously: look until both are there.

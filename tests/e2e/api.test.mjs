@@ -11,12 +11,22 @@ const eventsOf = (writeKey, n) => waitForEvents(collector, writeKey, n);
 
 async function open(writeKey, { query = '', loadOptions = {}, body = '', page = false } = {}) {
   const p = await newPage(browser);
-  const url = web.page('/' + writeKey + '.html', snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: { ...FAST(collector), ...loadOptions }, page },
-    body,
-  }));
+  const url = web.page(
+    '/' + writeKey + '.html',
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: { ...FAST(collector), ...loadOptions },
+        page,
+      },
+      body,
+    }),
+  );
   await p.goto(url + query);
-  await waitFor(() => p.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => p.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
   return p;
 }
 
@@ -27,7 +37,10 @@ test('ajs_* query parameters: aid, uid with traits, event with properties, befor
     page: true,
   });
   const events = await eventsOf(writeKey, 3);
-  assert.deepEqual(events.map((e) => e.type), ['identify', 'track', 'page']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['identify', 'track', 'page'],
+  );
   assert.equal(events[0].userId, 'user-q');
   assert.deepEqual(events[0].traits, { plan: 'pro' });
   assert.equal(events[1].event, 'Clicked Email');
@@ -38,7 +51,10 @@ test('ajs_* query parameters: aid, uid with traits, event with properties, befor
   const off = await open('querystring-off', { query: '?ajs_uid=nobody', loadOptions: { useQueryString: false } });
   await off.evaluate(() => analytics.track('Only'));
   const only = await eventsOf('querystring-off', 1);
-  assert.deepEqual(only.map((e) => e.type), ['track']);
+  assert.deepEqual(
+    only.map((e) => e.type),
+    ['track'],
+  );
   await off.context().close();
 });
 
@@ -47,7 +63,10 @@ test('initialPageview: true sends one page first', async () => {
   const page = await open(writeKey, { loadOptions: { initialPageview: true } });
   await page.evaluate(() => analytics.track('After'));
   const events = await eventsOf(writeKey, 2);
-  assert.deepEqual(events.map((e) => e.type), ['page', 'track']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['page', 'track'],
+  );
   assert.equal(events[0].properties.title, 'Test Page');
   await page.context().close();
 });
@@ -60,10 +79,12 @@ test('trackLink tracks then navigates; trackForm tracks then submits', async () 
   });
   // Bound once their promises resolve (dist/autotrack.js loads on first use, as analytics.js's
   // auto-track chunk does).
-  await page.evaluate(() => Promise.all([
-    analytics.trackLink(document.getElementById('link'), 'Link Clicked', (el) => ({ href: el.getAttribute('href') })),
-    analytics.trackForm(document.getElementById('form'), 'Form Submitted', { form: 'search' }),
-  ]));
+  await page.evaluate(() =>
+    Promise.all([
+      analytics.trackLink(document.getElementById('link'), 'Link Clicked', (el) => ({ href: el.getAttribute('href') })),
+      analytics.trackForm(document.getElementById('form'), 'Form Submitted', { form: 'search' }),
+    ]),
+  );
   await page.click('#link');
   await page.waitForURL(/landed\.html$/);
   const events = await eventsOf(writeKey, 1);

@@ -18,13 +18,18 @@ async function open(writeKey, { query = '', head = '', body = '', page = false, 
   p.chunks = [];
   p.on('request', (r) => CHUNK.test(r.url()) && p.chunks.push(CHUNK.exec(r.url())[1]));
   if (before) await before(p);
-  const url = web.page('/' + writeKey + '.html', snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector), page },
-    head,
-    body,
-  }));
+  const url = web.page(
+    '/' + writeKey + '.html',
+    snippetPage({
+      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector), page },
+      head,
+      body,
+    }),
+  );
   await p.goto(url + query);
-  await waitFor(() => p.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => p.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
   return p;
 }
 
@@ -43,7 +48,9 @@ test('a plain page fetches no chunk; each feature fetches only its own', async (
   assert.deepEqual(page.chunks, [], 'nothing beyond analytics.min.js and the wasm');
   await page.evaluate(() => analytics.trackLink([], 'Nothing'));
   assert.deepEqual(page.chunks, ['autotrack']);
-  await page.evaluate(() => analytics.register({ name: 'Noop', type: 'after', version: '1', isLoaded: () => true, load: () => {} }));
+  await page.evaluate(() =>
+    analytics.register({ name: 'Noop', type: 'after', version: '1', isLoaded: () => true, load: () => {} }),
+  );
   assert.deepEqual(page.chunks, ['autotrack', 'plugins']);
   await page.context().close();
 
@@ -66,9 +73,19 @@ test('snippet-queued middleware and plugins: replayed calls keep their order whi
     </script>`,
   });
   const events = await eventsOf(writeKey, 4);
-  assert.deepEqual(events.map((e) => e.event || e.type), ['Before', 'A', 'identify', 'B']);
-  assert.deepEqual(events.map((e) => e.context.mw ?? false), [false, true, true, true], 'the middleware sees what was called after it');
-  assert.deepEqual(events.map((e) => e.userId ?? null), [null, null, 'u1', 'u1']);
+  assert.deepEqual(
+    events.map((e) => e.event || e.type),
+    ['Before', 'A', 'identify', 'B'],
+  );
+  assert.deepEqual(
+    events.map((e) => e.context.mw ?? false),
+    [false, true, true, true],
+    'the middleware sees what was called after it',
+  );
+  assert.deepEqual(
+    events.map((e) => e.userId ?? null),
+    [null, null, 'u1', 'u1'],
+  );
   assert.deepEqual(await page.evaluate(() => window.seen), ['A', 'identify', 'B']);
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -77,10 +94,11 @@ test('snippet-queued middleware and plugins: replayed calls keep their order whi
 test('calls made while dist/plugins.js loads (delayed 400 ms) keep their order; a plugin registered after it arrives joins in', async () => {
   const writeKey = 'chunks-delayed';
   const page = await open(writeKey, {
-    before: (p) => p.route('**/dist/plugins.js', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
-      await route.continue();
-    }),
+    before: (p) =>
+      p.route('**/dist/plugins.js', async (route) => {
+        await new Promise((r) => setTimeout(r, 400));
+        await route.continue();
+      }),
   });
   const out = await page.evaluate(async (marking) => {
     window.seen = [];
@@ -97,8 +115,15 @@ test('calls made while dist/plugins.js loads (delayed 400 ms) keep their order; 
     await Promise.all([...loading, ready]);
     // Registered once the chunk is there: a before plugin on top of the middleware.
     await analytics.register({
-      name: 'Stamp', type: 'before', version: '1', isLoaded: () => true, load: () => {},
-      track(ctx) { ctx.updateEvent('properties.stamped', true); return ctx; },
+      name: 'Stamp',
+      type: 'before',
+      version: '1',
+      isLoaded: () => true,
+      load: () => {},
+      track(ctx) {
+        ctx.updateEvent('properties.stamped', true);
+        return ctx;
+      },
     });
     await analytics.track('T3');
     analytics.flush();
@@ -108,9 +133,18 @@ test('calls made while dist/plugins.js loads (delayed 400 ms) keep their order; 
   assert.deepEqual(out.order, ['T0', 'mw', 'T1', 'identify', 'T2']);
   assert.deepEqual(out.seen, ['T1', 'identify', 'T2', 'T3']);
   const events = await eventsOf(writeKey, 5);
-  assert.deepEqual(events.map((e) => e.event || e.type), ['T0', 'T1', 'identify', 'T2', 'T3']);
-  assert.deepEqual(events.map((e) => e.context.mw ?? false), [false, true, true, true, true]);
-  assert.deepEqual(events.map((e) => e.userId ?? null), [null, null, 'u1', 'u1', 'u1']);
+  assert.deepEqual(
+    events.map((e) => e.event || e.type),
+    ['T0', 'T1', 'identify', 'T2', 'T3'],
+  );
+  assert.deepEqual(
+    events.map((e) => e.context.mw ?? false),
+    [false, true, true, true, true],
+  );
+  assert.deepEqual(
+    events.map((e) => e.userId ?? null),
+    [null, null, 'u1', 'u1', 'u1'],
+  );
   assert.equal(events[4].properties.stamped, true);
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -125,8 +159,15 @@ test('a chunk that cannot be loaded: console warning and `error` event, calls st
     const errors = [];
     analytics.on('error', (e) => errors.push(e.code + ':' + e.chunk));
     const ctx = await analytics.register({
-      name: 'Never', type: 'before', version: '1', isLoaded: () => true, load: () => {},
-      track(c) { c.updateEvent('properties.never', true); return c; },
+      name: 'Never',
+      type: 'before',
+      version: '1',
+      isLoaded: () => true,
+      load: () => {},
+      track(c) {
+        c.updateEvent('properties.never', true);
+        return c;
+      },
     });
     await analytics.addSourceMiddleware(({ next }) => next(null));
     const tracked = await analytics.track('Still Sent');
@@ -164,7 +205,10 @@ test('a chunk that cannot be loaded: console warning and `error` event, calls st
     before: (p) => p.route('**/dist/querystring.js', (route) => route.abort()),
   });
   const events2 = await eventsOf('chunks-fail-query', 1);
-  assert.deepEqual(events2.map((e) => e.type), ['page']);
+  assert.deepEqual(
+    events2.map((e) => e.type),
+    ['page'],
+  );
   assert.ok(q.logs.some((l) => l.type === 'warning' && l.text.includes('could not load querystring.js')));
   assert.deepEqual(q.errors, []);
   await q.context().close();
@@ -179,7 +223,9 @@ test('npm entry: plugins, autotrack and ajs_* chunks are found next to dist/inde
     await new Promise((r) => setTimeout(r, 400));
     await route.continue();
   });
-  const url = web.page('/chunks-npm.html', `<!doctype html><html><head><title>NPM chunks</title></head><body>
+  const url = web.page(
+    '/chunks-npm.html',
+    `<!doctype html><html><head><title>NPM chunks</title></head><body>
     <a id="link" href="#next">go</a><script type="module">
     import { AnalyticsBrowser } from '/dist/index.js';
     const analytics = new AnalyticsBrowser();
@@ -194,12 +240,16 @@ test('npm entry: plugins, autotrack and ajs_* chunks are found next to dist/inde
     await a.trackLink(document.getElementById('link'), 'Link Clicked');
     await a.track('Plugged');
     window.done = true;
-  </script></body></html>`);
+  </script></body></html>`,
+  );
   await page.goto(url + '?ajs_uid=npm-user');
   await waitFor(() => page.evaluate(() => window.done === true), { what: 'npm page done' });
   await page.click('#link');
   const events = await eventsOf(writeKey, 3);
-  assert.deepEqual(events.map((e) => e.event || e.type), ['identify', 'Plugged', 'Link Clicked']);
+  assert.deepEqual(
+    events.map((e) => e.event || e.type),
+    ['identify', 'Plugged', 'Link Clicked'],
+  );
   assert.equal(events[0].userId, 'npm-user');
   assert.deepEqual(await page.evaluate(() => window.seen), ['Plugged', 'Link Clicked']);
   assert.deepEqual(page.errors, []);

@@ -21,20 +21,33 @@ function options(batchTimeout = 100) {
     integrations: {
       'Segment.io': {
         deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: batchTimeout } },
-        httpConfig: { backoffConfig: { baseBackoffInterval: 0.2, maxBackoffInterval: 1, maxRetryCount: 50 }, rateLimitConfig: { maxRetryInterval: 2 } },
+        httpConfig: {
+          backoffConfig: { baseBackoffInterval: 0.2, maxBackoffInterval: 1, maxRetryCount: 50 },
+          rateLimitConfig: { maxRetryInterval: 2 },
+        },
       },
     },
   };
 }
 
 function pageFor(name, writeKey, batchTimeout) {
-  return web.page(`/${name}.html`, snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: options(batchTimeout), page: false },
-  }));
+  return web.page(
+    `/${name}.html`,
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: options(batchTimeout),
+        page: false,
+      },
+    }),
+  );
 }
 
 async function ready(page) {
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
 }
 
 /** Waits until every expected track name arrived; returns {lost, duplicates, stored}. */
@@ -42,10 +55,13 @@ async function settle(writeKey, names, timeout = 30_000) {
   const want = new Set(names);
   let got = [];
   try {
-    await waitFor(async () => {
-      got = (await collector.events(writeKey)).filter((e) => e.type === 'track' && want.has(e.event));
-      return new Set(got.map((e) => e.event)).size === want.size;
-    }, { timeout, interval: 200, what: names.length + ' events' });
+    await waitFor(
+      async () => {
+        got = (await collector.events(writeKey)).filter((e) => e.type === 'track' && want.has(e.event));
+        return new Set(got.map((e) => e.event)).size === want.size;
+      },
+      { timeout, interval: 200, what: names.length + ' events' },
+    );
   } catch {
     // Reported below as lost.
   }
@@ -53,7 +69,14 @@ async function settle(writeKey, names, timeout = 30_000) {
   const lost = names.filter((n) => !arrived.has(n));
   const stats = await collector.stats();
   const sameNameTwice = got.length - arrived.size; // stored twice: different messageIds
-  return { lost, duplicates: stats.duplicates, sameNameTwice, stored: got.length, requests: stats.requests, faulted: stats.faulted };
+  return {
+    lost,
+    duplicates: stats.duplicates,
+    sameNameTwice,
+    stored: got.length,
+    requests: stats.requests,
+    faulted: stats.faulted,
+  };
 }
 
 function report(t, name, r) {
@@ -94,7 +117,10 @@ test('(1) a flaky API mixing 500, 503, resets and 429: all 60 events delivered',
   report(t, 'flaky API', r);
   check(r);
   const log = await collector.requests();
-  assert.ok(log.some((q) => q.retryCount > 0), 'retries carry X-Retry-Count');
+  assert.ok(
+    log.some((q) => q.retryCount > 0),
+    'retries carry X-Retry-Count',
+  );
   assert.ok(r.faulted >= 9, 'every fault was hit');
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -110,7 +136,9 @@ test('(2) API down, page reloaded, API back: all delivered after the reload', as
   const names = Array.from({ length: 20 }, (_, i) => 'Reload ' + i);
   await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
   await waitFor(async () => (await collector.requests()).length >= 2, { what: 'failed attempts' });
-  const persisted = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('sieve:q1:')).length);
+  const persisted = await page.evaluate(
+    () => Object.keys(localStorage).filter((k) => k.startsWith('sieve:q1:')).length,
+  );
   assert.ok(persisted >= 1, 'the queue is in localStorage');
   await page.reload();
   await ready(page);
@@ -118,23 +146,33 @@ test('(2) API down, page reloaded, API back: all delivered after the reload', as
   const r = await settle(writeKey, names);
   report(t, 'API down + reload', r);
   check(r);
-  await waitFor(() => page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))), { what: 'queue emptied' });
+  await waitFor(
+    () =>
+      page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))),
+    { what: 'queue emptied' },
+  );
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 
 test('(3) track() immediately followed by navigation: delivered (keepalive)', async (t) => {
   const writeKey = 'navigate';
-  const other = web.page('/elsewhere.html', '<!doctype html><html><head><title>Elsewhere</title></head><body>no analytics here</body></html>');
+  const other = web.page(
+    '/elsewhere.html',
+    '<!doctype html><html><head><title>Elsewhere</title></head><body>no analytics here</body></html>',
+  );
   const page = await newPage(browser);
   // The default 5 s batch timer: nothing would leave before the navigation without page hide.
   await page.goto(pageFor('navigate', writeKey, 5_000));
   await ready(page);
   const names = Array.from({ length: 5 }, (_, i) => 'Nav ' + i);
-  await page.evaluate(({ ns, to }) => {
-    ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(2000) }));
-    location.href = to;
-  }, { ns: names, to: other });
+  await page.evaluate(
+    ({ ns, to }) => {
+      ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(2000) }));
+      location.href = to;
+    },
+    { ns: names, to: other },
+  );
   await page.waitForURL(other);
   const r = await settle(writeKey, names, 10_000);
   report(t, 'track + navigation', r);
@@ -204,7 +242,11 @@ test('(6) a batch the API refuses as a whole (400): sent again one event per req
   report(t, 'batch refused as a whole', r);
   check(r);
   const requests = (await collector.requests()).map((q) => [q.status, q.events]);
-  assert.deepEqual(requests, [[400, 10], ...names.map(() => [200, 1])], 'the refused batch, then one request per event');
+  assert.deepEqual(
+    requests,
+    [[400, 10], ...names.map(() => [200, 1])],
+    'the refused batch, then one request per event',
+  );
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -32,14 +32,19 @@ async function collected() {
 }
 
 const rowNames = (page) => page.$$eval('#events li .name', (els) => els.map((e) => e.textContent));
-const errorsOf = (page) => [...page.errors, ...page.logs.filter((l) => l.type === 'error').map((l) => 'console: ' + l.text)];
+const errorsOf = (page) => [
+  ...page.errors,
+  ...page.logs.filter((l) => l.type === 'error').map((l) => 'console: ' + l.text),
+];
 
 async function openDemo() {
   const page = await newPage(browser);
   const response = await page.goto(demo.url);
   assert.equal(response.status(), 200);
   assert.match(response.headers()['content-security-policy'], /script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'SDK initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'SDK initialized',
+  });
   return page;
 }
 
@@ -56,7 +61,10 @@ test('Add to cart + Send now: the event reaches the collector and the live list,
   const clicked = Date.now();
   await page.getByRole('button', { name: 'Send now' }).click();
   // A 3.5 s limit: without the flush the batch would only leave 5 s after the first call.
-  await waitFor(async () => (await rowNames(page)).includes('Product Added'), { timeout: 3500, what: 'Product Added in the live list' });
+  await waitFor(async () => (await rowNames(page)).includes('Product Added'), {
+    timeout: 3500,
+    what: 'Product Added in the live list',
+  });
   assert.ok(Date.now() - clicked < 3500);
 
   const events = await collected();
@@ -64,7 +72,10 @@ test('Add to cart + Send now: the event reaches the collector and the live list,
   assert.ok(added, 'the collector stored it');
   assert.equal(added.anonymousId, anonymousId);
   assert.equal(added.properties.product_id, 'fn-3pk');
-  assert.ok(events.some((e) => e.type === 'page'), "the snippet's page() was sent in the same batch");
+  assert.ok(
+    events.some((e) => e.type === 'page'),
+    "the snippet's page() was sent in the same batch",
+  );
 
   // The row's details show the event's JSON.
   const row = page.locator('#events li', { hasText: 'Product Added' });
@@ -86,7 +97,10 @@ test('identify form, reset, and page() show up in the identity bar and the list'
   await waitFor(async () => (await page.textContent('#user-id')) === 'user-42', { what: 'user id shown' });
   await page.getByRole('button', { name: 'analytics.page()' }).click();
   await page.getByRole('button', { name: 'Send now' }).click();
-  await waitFor(async () => (await rowNames(page)).includes('traits: ada@example.com'), { timeout: 3500, what: 'identify in the list' });
+  await waitFor(async () => (await rowNames(page)).includes('traits: ada@example.com'), {
+    timeout: 3500,
+    what: 'identify in the list',
+  });
   const identify = (await collected()).find((e) => e.type === 'identify');
   assert.equal(identify.userId, 'user-42');
   assert.deepEqual(identify.traits, { email: 'ada@example.com' });
@@ -107,7 +121,10 @@ test('event data is rendered as text, never as markup', async () => {
     window.analytics.track(n);
     window.analytics.flush();
   }, name);
-  await waitFor(async () => (await rowNames(page)).includes(name), { timeout: 3500, what: 'the odd event in the list' });
+  await waitFor(async () => (await rowNames(page)).includes(name), {
+    timeout: 3500,
+    what: 'the odd event in the list',
+  });
   assert.equal(await page.$('#pwned'), null);
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.deepEqual(errorsOf(page), []);
@@ -139,10 +156,16 @@ test('CLI: prints both URLs, serves the page, and Ctrl-C stops the collector too
   const dir = mkdtempSync(join(tmpdir(), 'sieve-demo-cli-'));
   const proc = runCli({ PORT: '0', COLLECTOR_PORT: '0', SIEVE_DATA_DIR: dir });
   try {
-    const [, web, collector] = await waitFor(() => /Sieve demo\s+(http:\/\/\S+)[\s\S]*Collector\s+(http:\/\/\S+)/.exec(proc.out), { what: 'URLs printed' });
+    const [, web, collector] = await waitFor(
+      () => /Sieve demo\s+(http:\/\/\S+)[\s\S]*Collector\s+(http:\/\/\S+)/.exec(proc.out),
+      { what: 'URLs printed' },
+    );
     const page = await fetch(web + '/');
     assert.equal(page.status, 200);
-    assert.match(await page.text(), new RegExp('<meta name="sieve-collector" content="' + collector.replace(/\./g, '\\.') + '">'));
+    assert.match(
+      await page.text(),
+      new RegExp('<meta name="sieve-collector" content="' + collector.replace(/\./g, '\\.') + '">'),
+    );
     const wasm = await fetch(web + '/dist/sieve_bg.wasm');
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     assert.equal((await fetch(web + '/%2e%2e/package.json')).status, 404);
@@ -158,7 +181,10 @@ test('CLI: prints both URLs, serves the page, and Ctrl-C stops the collector too
   }
 });
 
-for (const [envName, other] of [['PORT', 'COLLECTOR_PORT'], ['COLLECTOR_PORT', 'PORT']]) {
+for (const [envName, other] of [
+  ['PORT', 'COLLECTOR_PORT'],
+  ['COLLECTOR_PORT', 'PORT'],
+]) {
   test(`CLI: a busy ${envName} is a clear error and a non-zero exit`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sieve-demo-cli-'));
     const busy = await busyPort();

@@ -55,7 +55,8 @@ export async function startCollector({ segmentsFile } = {}) {
   return {
     url,
     host: url.replace(/^http:\/\//, ''),
-    events: async (writeKey) => (await api('/events' + (writeKey ? '?writeKey=' + encodeURIComponent(writeKey) : ''))).events.map((e) => e.event),
+    events: async (writeKey) =>
+      (await api('/events' + (writeKey ? '?writeKey=' + encodeURIComponent(writeKey) : ''))).events.map((e) => e.event),
     rawEvents: async () => (await api('/events')).events,
     stats: () => api('/admin/stats'),
     requests: () => api('/admin/requests'),
@@ -69,7 +70,14 @@ export async function startCollector({ segmentsFile } = {}) {
   };
 }
 
-const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
+const MIME = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.html': 'text/html',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+};
 
 /**
  * Serves the repo (dist/, www/, node_modules/) plus pages registered by tests, on its own
@@ -81,7 +89,12 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const page = pages.get(path);
     if (page !== undefined) {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...(page.headers || {}), ...headers });
+      res.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        ...(page.headers || {}),
+        ...headers,
+      });
       res.end(page.html);
       return;
     }
@@ -110,7 +123,14 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
 
 /** The official snippet, unmodified except the script URL it loads. */
 export function renderSnippet({ writeKey = 'WK', scriptUrl, loadOptions, page = true, globalAnalyticsKey }) {
-  const code = snippet.min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/sieve/analytics.min.js', load: loadOptions || true, page, globalAnalyticsKey });
+  const code = snippet.min({
+    apiKey: writeKey,
+    host: 'cdn.example',
+    ajsPath: '/sieve/analytics.min.js',
+    load: loadOptions || true,
+    page,
+    globalAnalyticsKey,
+  });
   return code.replace('"https://cdn.example/sieve/analytics.min.js"', JSON.stringify(scriptUrl));
 }
 
@@ -175,8 +195,11 @@ export function useRig(assign, collectorOptions) {
 
 /** Waits until `collector` holds at least `n` events for `writeKey`, and returns them. */
 export function eventsOf(collector, writeKey, n) {
-  return waitFor(async () => {
-    const events = await collector.events(writeKey);
-    return events.length >= n && events;
-  }, { what: n + ' events for ' + writeKey });
+  return waitFor(
+    async () => {
+      const events = await collector.events(writeKey);
+      return events.length >= n && events;
+    },
+    { what: n + ' events for ' + writeKey },
+  );
 }

@@ -59,7 +59,8 @@ describe('analytics.js parity', { concurrency: LANES }, () => {
       } finally {
         settle(v);
       }
-      if (DUMP) writeFileSync(`${DUMP}/${SCENARIOS.indexOf(sc) + 1}.json`, JSON.stringify({ name: sc.name, ...v }, null, 1));
+      if (DUMP)
+        writeFileSync(`${DUMP}/${SCENARIOS.indexOf(sc) + 1}.json`, JSON.stringify({ name: sc.name, ...v }, null, 1));
       const { ajs, sieve } = v;
       assert.deepEqual(ajs.errors, [], 'analytics.js page errors');
       assert.deepEqual(sieve.errors, [], 'sieve page errors');

@@ -9,11 +9,22 @@ useRig((rig) => ({ collector, web, browser } = rig));
 
 async function loadSnippetPage(writeKey, extra = {}) {
   const page = await newPage(browser);
-  const url = web.page('/' + writeKey + '.html', snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector), page: false, ...extra },
-  }));
+  const url = web.page(
+    '/' + writeKey + '.html',
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: FAST(collector),
+        page: false,
+        ...extra,
+      },
+    }),
+  );
   await page.goto(url);
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
   return page;
 }
 
@@ -46,7 +57,13 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
     await attempt('circular', () => analytics.track('Circular', circular));
     await attempt('bigint', () => analytics.track('Big', { n: 10n }));
     await attempt('dom', () => analytics.track('Dom', { el: document.body, fn() {} }));
-    await attempt('throwing getter', () => analytics.track('Getter', { get boom() { throw new Error('boom'); } }));
+    await attempt('throwing getter', () =>
+      analytics.track('Getter', {
+        get boom() {
+          throw new Error('boom');
+        },
+      }),
+    );
     await attempt('toJSON', () => analytics.track('ToJSON', { toJSON: () => 5 }));
     await attempt('after', () => analytics.track('After', { ok: true }));
     analytics.flush();
@@ -70,7 +87,11 @@ test('bad calls after load warn, emit error, reject without throwing, and later 
   assert.deepEqual(byName.Circular.properties, { a: 1, self: '[Circular]' });
   assert.deepEqual(byName.Big.properties, { n: '10' });
   assert.deepEqual(byName.Dom.properties, { el: '[BODY]' }, 'DOM node marked, function dropped');
-  assert.deepEqual(byName.ToJSON.properties, {}, 'properties whose toJSON is not an object resolve to {} (the collector would refuse 5)');
+  assert.deepEqual(
+    byName.ToJSON.properties,
+    {},
+    'properties whose toJSON is not an object resolve to {} (the collector would refuse 5)',
+  );
   assert.deepEqual(byName.After.properties, { ok: true });
   assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('Event missing')));
   assert.deepEqual(page.errors, [], 'nothing uncaught');
@@ -109,7 +130,13 @@ test('user().id(value) sets and clears the id without an event; a new user gets 
     analytics.user().id('second');
     const a2 = analytics.user().anonymousId();
     const cleared = analytics.user().id(null);
-    return { set, same: a0 === a1, changed: a1 !== a2 && a2.length === 36, cleared, ls: localStorage.getItem('ajs_user_id') };
+    return {
+      set,
+      same: a0 === a1,
+      changed: a1 !== a2 && a2.length === 36,
+      cleared,
+      ls: localStorage.getItem('ajs_user_id'),
+    };
   });
   assert.deepEqual(out, { set: 'first', same: true, changed: true, cleared: null, ls: 'null' });
   assert.equal((await collector.events('user-id')).length, 0, 'no event sent');
@@ -118,10 +145,15 @@ test('user().id(value) sets and clears the id without an event; a new user gets 
 
 test('a missing write key is a console error, not an exception', async () => {
   const page = await newPage(browser);
-  const url = web.page('/nokey.html', `<!doctype html><html><head><script>window.analytics = []; analytics.push(['track', 'x']);</script>
-    <script src="${web.url}/dist/analytics.min.js"></script></head><body></body></html>`);
+  const url = web.page(
+    '/nokey.html',
+    `<!doctype html><html><head><script>window.analytics = []; analytics.push(['track', 'x']);</script>
+    <script src="${web.url}/dist/analytics.min.js"></script></head><body></body></html>`,
+  );
   await page.goto(url);
-  await waitFor(() => page.logs.some((l) => l.type === 'error' && l.text.includes('no write key')), { what: 'console error' });
+  await waitFor(() => page.logs.some((l) => l.type === 'error' && l.text.includes('no write key')), {
+    what: 'console error',
+  });
   assert.deepEqual(page.errors, []);
   assert.equal(await page.evaluate(() => Array.isArray(window.analytics)), true, 'the stub stays in place');
   await page.context().close();
@@ -130,18 +162,29 @@ test('a missing write key is a console error, not an exception', async () => {
 test('unreachable settings: console error, defaults from load options, events still delivered', async () => {
   const writeKey = 'no-settings';
   const page = await newPage(browser);
-  const url = web.page('/nosettings.html', snippetPage({
-    snippetOptions: {
-      writeKey,
-      scriptUrl: web.url + '/dist/analytics.min.js',
-      loadOptions: {
-        cdnURL: 'http://127.0.0.1:9', // nothing listens there
-        integrations: { 'Segment.io': { apiHost: collector.host + '/v1', protocol: 'http', deliveryStrategy: { config: { timeout: 100 } } } },
+  const url = web.page(
+    '/nosettings.html',
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: {
+          cdnURL: 'http://127.0.0.1:9', // nothing listens there
+          integrations: {
+            'Segment.io': {
+              apiHost: collector.host + '/v1',
+              protocol: 'http',
+              deliveryStrategy: { config: { timeout: 100 } },
+            },
+          },
+        },
       },
-    },
-  }));
+    }),
+  );
   await page.goto(url);
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
   assert.ok(page.logs.some((l) => l.type === 'error' && l.text.includes('could not load settings')));
   const events = await eventsOf(writeKey, 1);
   assert.equal(events[0].type, 'page');
@@ -152,7 +195,9 @@ test('unreachable settings: console error, defaults from load options, events st
 test('the npm ESM entry buffers calls before load and delivers them', async () => {
   const writeKey = 'npm-entry';
   const page = await newPage(browser);
-  const url = web.page('/npm.html', `<!doctype html><html><head><title>NPM</title></head><body><script type="module">
+  const url = web.page(
+    '/npm.html',
+    `<!doctype html><html><head><title>NPM</title></head><body><script type="module">
     import { AnalyticsBrowser } from '/dist/index.js';
     const analytics = new AnalyticsBrowser();
     window.results = [];
@@ -163,12 +208,23 @@ test('the npm ESM entry buffers calls before load and delivers them', async () =
     window.results.push('loaded:' + instance.initialized);
     await analytics.track('After Load');
     window.results.push('user:' + (await analytics.user()).id());
-  </script></body></html>`.replace('writeKey, cdnURL', JSON.stringify(writeKey).replace(/^/, 'writeKey: ') + ', cdnURL'));
+  </script></body></html>`.replace(
+      'writeKey, cdnURL',
+      JSON.stringify(writeKey).replace(/^/, 'writeKey: ') + ', cdnURL',
+    ),
+  );
   await page.goto(url);
   await waitFor(() => page.evaluate(() => window.results && window.results.length === 3), { what: 'results' });
-  assert.deepEqual((await page.evaluate(() => window.results)).sort(), ['loaded:true', 'track:Before Load', 'user:npm-user']);
+  assert.deepEqual((await page.evaluate(() => window.results)).sort(), [
+    'loaded:true',
+    'track:Before Load',
+    'user:npm-user',
+  ]);
   const events = await eventsOf(writeKey, 3);
-  assert.deepEqual(events.map((e) => e.type + ':' + (e.event || e.userId)), ['track:Before Load', 'identify:npm-user', 'track:After Load']);
+  assert.deepEqual(
+    events.map((e) => e.type + ':' + (e.event || e.userId)),
+    ['track:Before Load', 'identify:npm-user', 'track:After Load'],
+  );
   assert.equal(events[0].context.page.title, 'NPM');
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -177,13 +233,32 @@ test('the npm ESM entry buffers calls before load and delivers them', async () =
 test('the npm entry without a write key, or with a cdnURL that is not a string: a console error, calls reject or go on, nothing uncaught', async () => {
   const cases = [
     // [load arguments (source), what each call gives]
-    ['{}', ['before: rejected: no write key (load({writeKey}) needs a non-empty string)', 'wrapper: rejected', 'after: rejected: no write key (load({writeKey}) needs a non-empty string)']],
-    ['null', ['before: rejected: no write key (load({writeKey}) needs a non-empty string)', 'wrapper: rejected', 'after: rejected: no write key (load({writeKey}) needs a non-empty string)']],
-    ["{ writeKey: 'npm-bad-cdn', cdnURL: 5, cdnSettings: {} }", ['before: resolved', 'wrapper: resolved', 'after: resolved']],
+    [
+      '{}',
+      [
+        'before: rejected: no write key (load({writeKey}) needs a non-empty string)',
+        'wrapper: rejected',
+        'after: rejected: no write key (load({writeKey}) needs a non-empty string)',
+      ],
+    ],
+    [
+      'null',
+      [
+        'before: rejected: no write key (load({writeKey}) needs a non-empty string)',
+        'wrapper: rejected',
+        'after: rejected: no write key (load({writeKey}) needs a non-empty string)',
+      ],
+    ],
+    [
+      "{ writeKey: 'npm-bad-cdn', cdnURL: 5, cdnSettings: {} }",
+      ['before: resolved', 'wrapper: resolved', 'after: resolved'],
+    ],
   ];
   for (const [i, [load, want]] of cases.entries()) {
     const page = await newPage(browser);
-    const url = web.page('/npm-bad-' + i + '.html', `<!doctype html><html><body><script type="module">
+    const url = web.page(
+      '/npm-bad-' + i + '.html',
+      `<!doctype html><html><body><script type="module">
       import { AnalyticsBrowser } from '/dist/index.js';
       const settle = (label, p) => p.then(() => label + ': resolved', (e) => label + ': rejected' + (label === 'wrapper' ? '' : ': ' + e.message));
       const a = new AnalyticsBrowser();
@@ -192,11 +267,15 @@ test('the npm entry without a write key, or with a cdnURL that is not a string: 
       const wrapper = settle('wrapper', Promise.resolve().then(() => a));
       const out = Promise.all([before, wrapper]).then(async (r) => [...r, await settle('after', a.track('After'))]);
       window.out = Promise.race([out, new Promise((r) => setTimeout(() => r(['still pending after 5 s']), 5000))]);
-    </script></body></html>`);
+    </script></body></html>`,
+    );
     await page.goto(url);
     assert.deepEqual(await page.evaluate(() => window.out), want, load);
     const errors = page.logs.filter((l) => l.type === 'error').map((l) => l.text);
-    assert.ok(errors.some((t) => t.includes(i < 2 ? 'Failed to load' : 'cdnURL must be a string')), load + ': ' + errors.join(' | '));
+    assert.ok(
+      errors.some((t) => t.includes(i < 2 ? 'Failed to load' : 'cdnURL must be a string')),
+      load + ': ' + errors.join(' | '),
+    );
     assert.deepEqual(page.errors, [], load + ': nothing uncaught');
     await page.context().close();
   }
@@ -204,13 +283,19 @@ test('the npm entry without a write key, or with a cdnURL that is not a string: 
 
 test('importing the npm entry has no side effects and works without window (SSR)', async () => {
   const { execFileSync } = await import('node:child_process');
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+  const out = execFileSync(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `
     const before = Object.keys(globalThis).sort().join();
     const m = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
     const after = Object.keys(globalThis).sort().join();
     const a = new m.AnalyticsBrowser();
     console.log(typeof m.AnalyticsBrowser, before === after, typeof window);
-  `]).toString().trim();
+  `,
+  ])
+    .toString()
+    .trim();
   assert.equal(out, 'function true undefined');
 });
 
@@ -219,14 +304,22 @@ test('a server sending the wasm with the wrong MIME type still works (fallback)'
   try {
     const writeKey = 'wrong-mime';
     const page = await newPage(browser);
-    const url = wrong.page('/mime.html', snippetPage({
-      snippetOptions: { writeKey, scriptUrl: wrong.url + '/dist/analytics.min.js', loadOptions: FAST(collector) },
-    }));
+    const url = wrong.page(
+      '/mime.html',
+      snippetPage({
+        snippetOptions: { writeKey, scriptUrl: wrong.url + '/dist/analytics.min.js', loadOptions: FAST(collector) },
+      }),
+    );
     await page.goto(url);
-    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'initialized',
+    });
     const events = await eventsOf(writeKey, 1);
     assert.equal(events[0].type, 'page');
-    assert.ok(page.logs.some((l) => l.type === 'warning' && l.text.includes('is not served as application/wasm')), 'one warning says why');
+    assert.ok(
+      page.logs.some((l) => l.type === 'warning' && l.text.includes('is not served as application/wasm')),
+      'one warning says why',
+    );
     assert.deepEqual(page.errors, []);
     await page.context().close();
   } finally {
@@ -237,10 +330,36 @@ test('a server sending the wasm with the wrong MIME type still works (fallback)'
 // Seeded random calls with hostile arguments to every public method (the same seed gives the
 // same calls: a failure names the seed, the call's index and the method).
 const FUZZ_DEFS = [
-  { key: 'fz_before', version: 1, condition: { event: { name: 'Before' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } },
-  { key: 'fz_where', version: 1, condition: { event: { name: 'E', where: { 'a.b': { $regex: '^x' }, plan: { $in: ['pro'] } } }, measure: 'count', window: { type: 'rolling', duration: 'P1D' }, test: { $gte: 2 } } },
-  { key: 'fz_sum', version: 1, condition: { event: { name: 'Order Completed' }, measure: { sum: 'revenue' }, window: { type: 'lifetime' }, test: { $gt: 10 } } },
-  { key: 'fz_traits', version: 1, condition: { traits: { plan: { $eq: 'pro' }, 'company.size': { $gte: 5 } }, on: 'user' } },
+  {
+    key: 'fz_before',
+    version: 1,
+    condition: { event: { name: 'Before' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } },
+  },
+  {
+    key: 'fz_where',
+    version: 1,
+    condition: {
+      event: { name: 'E', where: { 'a.b': { $regex: '^x' }, plan: { $in: ['pro'] } } },
+      measure: 'count',
+      window: { type: 'rolling', duration: 'P1D' },
+      test: { $gte: 2 },
+    },
+  },
+  {
+    key: 'fz_sum',
+    version: 1,
+    condition: {
+      event: { name: 'Order Completed' },
+      measure: { sum: 'revenue' },
+      window: { type: 'lifetime' },
+      test: { $gt: 10 },
+    },
+  },
+  {
+    key: 'fz_traits',
+    version: 1,
+    condition: { traits: { plan: { $eq: 'pro' }, 'company.size': { $gte: 5 } }, on: 'user' },
+  },
 ];
 
 function fuzzInPage({ seed, calls, defs }) {
@@ -268,29 +387,107 @@ function fuzzInPage({ seed, calls, defs }) {
     throw new Error('proxy ' + what);
   };
   const hostile = () =>
-    new Proxy({}, { get: trap('get'), has: trap('has'), ownKeys: trap('ownKeys'), getOwnPropertyDescriptor: trap('desc'), getPrototypeOf: trap('proto') });
+    new Proxy(
+      {},
+      {
+        get: trap('get'),
+        has: trap('has'),
+        ownKeys: trap('ownKeys'),
+        getOwnPropertyDescriptor: trap('desc'),
+        getPrototypeOf: trap('proto'),
+      },
+    );
   const leaves = [
-    () => undefined, () => null, () => NaN, () => Infinity, () => -0, () => 0, () => 1e308, () => -1.5, () => 2 ** 53 + 2,
-    () => '', () => 'x'.repeat(1 + Math.floor(rnd() * 40000)), () => '\ud800', () => 'é😀\u0000\u2028"\\', () => '__proto__', () => 'constructor',
-    () => 'track', () => 'Before', () => 'E', () => 'Order Completed', () => 'Audience Entered',
-    () => true, () => false, () => Symbol('s'), () => 10n, () => () => {},
-    () => function () {
-      throw new Error('user function');
-    },
-    () => document.body, () => window, () => document, () => new Date(NaN), () => new Date(0), () => /re/g,
-    () => new Map([[1, 2]]), () => new Set([1]), () => new Uint8Array(4), () => new Error('e'), () => Promise.reject(new Error('r')).catch(() => {}),
-    circular, hostile, () => deep(100 + Math.floor(rnd() * 3000)),
-    () => ({ get boom() { throw new Error('getter'); } }),
-    () => ({ toJSON() { throw new Error('toJSON'); } }),
+    () => undefined,
+    () => null,
+    () => NaN,
+    () => Infinity,
+    () => -0,
+    () => 0,
+    () => 1e308,
+    () => -1.5,
+    () => 2 ** 53 + 2,
+    () => '',
+    () => 'x'.repeat(1 + Math.floor(rnd() * 40000)),
+    () => '\ud800',
+    () => 'é😀\u0000\u2028"\\',
+    () => '__proto__',
+    () => 'constructor',
+    () => 'track',
+    () => 'Before',
+    () => 'E',
+    () => 'Order Completed',
+    () => 'Audience Entered',
+    () => true,
+    () => false,
+    () => Symbol('s'),
+    () => 10n,
+    () => () => {},
+    () =>
+      function () {
+        throw new Error('user function');
+      },
+    () => document.body,
+    () => window,
+    () => document,
+    () => new Date(NaN),
+    () => new Date(0),
+    () => /re/g,
+    () => new Map([[1, 2]]),
+    () => new Set([1]),
+    () => new Uint8Array(4),
+    () => new Error('e'),
+    () => Promise.reject(new Error('r')).catch(() => {}),
+    circular,
+    hostile,
+    () => deep(100 + Math.floor(rnd() * 3000)),
+    () => ({
+      get boom() {
+        throw new Error('getter');
+      },
+    }),
+    () => ({
+      toJSON() {
+        throw new Error('toJSON');
+      },
+    }),
     () => ({ toJSON: () => 'str' }),
-    () => ({ get nodeType() { throw new Error('nodeType'); } }),
-    () => Object.create(null), () => Object.freeze({ a: 1 }), () => ({ nodeType: 1 }), () => ({ __t: 'bpc', p: 5, u: {} }),
-    () => [, 1, , ], () => new Array(5), () => ({ length: -1 }),
+    () => ({
+      get nodeType() {
+        throw new Error('nodeType');
+      },
+    }),
+    () => Object.create(null),
+    () => Object.freeze({ a: 1 }),
+    () => ({ nodeType: 1 }),
+    () => ({ __t: 'bpc', p: 5, u: {} }),
+    () => [, 1, ,], // eslint-disable-line no-sparse-arrays -- holes are the hostile input
+    () => new Array(5),
+    () => ({ length: -1 }),
     () => JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}'),
-    () => ({ plan: 'pro', a: { b: 'xyz' }, revenue: 12.5 }), () => ({ plan: 'pro', company: { size: 9 } }),
-    () => ({ revenue: '1e400' }), () => ({ revenue: -Infinity }),
+    () => ({ plan: 'pro', a: { b: 'xyz' }, revenue: 12.5 }),
+    () => ({ plan: 'pro', company: { size: 9 } }),
+    () => ({ revenue: '1e400' }),
+    () => ({ revenue: -Infinity }),
   ];
-  const KEYS = ['a', 'b', 'plan', 'revenue', 'company', 'traits', 'context', 'integrations', 'timestamp', 'messageId', 'anonymousId', '', 'a.b', '$gt', '__proto__', 'constructor'];
+  const KEYS = [
+    'a',
+    'b',
+    'plan',
+    'revenue',
+    'company',
+    'traits',
+    'context',
+    'integrations',
+    'timestamp',
+    'messageId',
+    'anonymousId',
+    '',
+    'a.b',
+    '$gt',
+    '__proto__',
+    'constructor',
+  ];
   const value = (d) => (d < 3 && rnd() < 0.3 ? (rnd() < 0.6 ? obj(d + 1) : arr(d + 1)) : pick(leaves)());
   const obj = (d) => {
     const o = {};
@@ -303,26 +500,50 @@ function fuzzInPage({ seed, calls, defs }) {
 
   const a = window.analytics;
   const METHODS = [
-    ['track', (...x) => a.track(...x)], ['page', (...x) => a.page(...x)], ['screen', (...x) => a.screen(...x)],
-    ['identify', (...x) => a.identify(...x)], ['group', (...x) => a.group(...x)], ['alias', (...x) => a.alias(...x)],
-    ['pageview', (...x) => a.pageview(...x)], ['reset', () => a.reset()], ['setAnonymousId', (...x) => a.setAnonymousId(...x)],
-    ['user().id', (...x) => a.user().id(...x)], ['user().anonymousId', (...x) => a.user().anonymousId(...x)],
-    ['user().traits', (...x) => a.user().traits(...x)], ['group().id/traits', () => [a.group().id(), a.group().traits()]],
-    ['ready', (...x) => a.ready(...x)], ['on', (...x) => a.on(...x)], ['once', (...x) => a.once(...x)], ['off', (...x) => a.off(...x)],
+    ['track', (...x) => a.track(...x)],
+    ['page', (...x) => a.page(...x)],
+    ['screen', (...x) => a.screen(...x)],
+    ['identify', (...x) => a.identify(...x)],
+    ['group', (...x) => a.group(...x)],
+    ['alias', (...x) => a.alias(...x)],
+    ['pageview', (...x) => a.pageview(...x)],
+    ['reset', () => a.reset()],
+    ['setAnonymousId', (...x) => a.setAnonymousId(...x)],
+    ['user().id', (...x) => a.user().id(...x)],
+    ['user().anonymousId', (...x) => a.user().anonymousId(...x)],
+    ['user().traits', (...x) => a.user().traits(...x)],
+    ['group().id/traits', () => [a.group().id(), a.group().traits()]],
+    ['ready', (...x) => a.ready(...x)],
+    ['on', (...x) => a.on(...x)],
+    ['once', (...x) => a.once(...x)],
+    ['off', (...x) => a.off(...x)],
     ['emit', (...x) => a.emit(...x)],
     // Functions given to these would be real plugins or middleware (one that never calls
     // next drops every later event, as in analytics.js): only their non-function misuse.
-    ['register', (...x) => a.register(...noFns(x))], ['deregister', (...x) => a.deregister(...x)],
+    ['register', (...x) => a.register(...noFns(x))],
+    ['deregister', (...x) => a.deregister(...x)],
     ['addSourceMiddleware', (...x) => a.addSourceMiddleware(...noFns(x))],
     ['addDestinationMiddleware', (...x) => a.addDestinationMiddleware(...noFns(x))],
-    ['trackLink', (...x) => a.trackLink(...x)], ['trackForm', (...x) => a.trackForm(...x)],
-    ['trackClick', (...x) => a.trackClick(...x)], ['trackSubmit', (...x) => a.trackSubmit(...x)],
-    ['push', (...x) => a.push([pick(['track', 'identify', 'constructor', '_disable', '_call', 'push', 'toString', '__proto__', 'emit']), ...x])],
+    ['trackLink', (...x) => a.trackLink(...x)],
+    ['trackForm', (...x) => a.trackForm(...x)],
+    ['trackClick', (...x) => a.trackClick(...x)],
+    ['trackSubmit', (...x) => a.trackSubmit(...x)],
+    [
+      'push',
+      (...x) =>
+        a.push([
+          pick(['track', 'identify', 'constructor', '_disable', '_call', 'push', 'toString', '__proto__', 'emit']),
+          ...x,
+        ]),
+    ],
     ['push(junk)', (...x) => a.push(...x)],
     ['flush', () => a.flush()],
-    ['segments.load', (...x) => a.segments.load(...x)], ['segments.isMember', (...x) => a.segments.isMember(...x)],
-    ['segments.list', () => a.segments.list()], ['segments.explain', (...x) => a.segments.explain(...x)],
-    ['segments.on', (...x) => a.segments.on(...x)], ['segments.off', (...x) => a.segments.off(...x)],
+    ['segments.load', (...x) => a.segments.load(...x)],
+    ['segments.isMember', (...x) => a.segments.isMember(...x)],
+    ['segments.list', () => a.segments.list()],
+    ['segments.explain', (...x) => a.segments.explain(...x)],
+    ['segments.on', (...x) => a.segments.on(...x)],
+    ['segments.off', (...x) => a.segments.off(...x)],
   ];
   const threw = [];
   const pending = [];
@@ -333,7 +554,13 @@ function fuzzInPage({ seed, calls, defs }) {
       const r = fn(...x);
       // Half the returned promises are left unobserved, as most pages do: a rejection the SDK
       // did not mark handled shows up as a page error.
-      if (r && typeof r.then === 'function' && rnd() < 0.5) pending.push(Promise.resolve(r).then(() => 1, () => 1));
+      if (r && typeof r.then === 'function' && rnd() < 0.5)
+        pending.push(
+          Promise.resolve(r).then(
+            () => 1,
+            () => 1,
+          ),
+        );
     } catch (err) {
       threw.push(i + ' ' + name + ': ' + String(err && err.message));
     }
@@ -342,7 +569,10 @@ function fuzzInPage({ seed, calls, defs }) {
   const unsettled = new Promise((r) => setTimeout(() => r(-1), 20000));
   return Promise.race([settled, unsettled]).then(async (n) => {
     const report = await a.segments.load(defs);
-    const sentinel = await a.track('Sentinel', { ok: true }).then((ctx) => ctx.event.event, (err) => 'rejected: ' + err.message);
+    const sentinel = await a.track('Sentinel', { ok: true }).then(
+      (ctx) => ctx.event.event,
+      (err) => 'rejected: ' + err.message,
+    );
     await a.track('Before', { i: 'after' });
     const member = a.segments.isMember('fz_before');
     a.flush();
@@ -352,7 +582,7 @@ function fuzzInPage({ seed, calls, defs }) {
       calls: pending.length,
       sentinel,
       broken: a._broken,
-      polluted: [({}).polluted, Object.prototype.constructor.polluted, Array.prototype.polluted],
+      polluted: [{}.polluted, Object.prototype.constructor.polluted, Array.prototype.polluted],
       member,
       accepted: report && report.accepted,
     };
@@ -365,7 +595,9 @@ for (let seed = first; seed <= (last || first); seed++) {
   test(`seeded random calls (seed ${seed}) with hostile arguments to every public method: nothing throws or is left unhandled, queued events are kept, the instance stays usable`, async () => {
     const writeKey = 'fuzz-' + seed;
     const requestsBefore = (await collector.requests()).length;
-    const page = await loadSnippetPage(writeKey, { loadOptions: FAST(collector, { segments: { definitions: FUZZ_DEFS } }) });
+    const page = await loadSnippetPage(writeKey, {
+      loadOptions: FAST(collector, { segments: { definitions: FUZZ_DEFS } }),
+    });
     await waitFor(() => page.evaluate(() => !!analytics.segments._rt), { what: 'segment engine loaded' });
     // Queued before the storm: they must all arrive.
     await page.evaluate(() => {
@@ -378,15 +610,39 @@ for (let seed = first; seed <= (last || first); seed++) {
     assert.equal(out.broken, false, 'the wasm instance was never disabled');
     assert.deepEqual(out.polluted, [undefined, undefined, undefined], 'no prototype pollution');
     assert.equal(out.member, true, 'the segment engine still follows events');
-    assert.deepEqual(out.accepted, FUZZ_DEFS.map((d) => d.key), 'definitions load after the storm');
+    assert.deepEqual(
+      out.accepted,
+      FUZZ_DEFS.map((d) => d.key),
+      'definitions load after the storm',
+    );
     // The storm may send its own 'Before' events; ours are the ones with an `i`.
     const ours = ['0', '1', '2', '3', '4', 'after', 'Sentinel'].sort();
-    const arrived = () => collector.events(writeKey).then((events) =>
-      events.map((e) => (e.event === 'Sentinel' ? 'Sentinel' : e.event === 'Before' && e.properties.i !== undefined ? String(e.properties.i) : null))
-        .filter((x) => x !== null).sort());
-    await waitFor(async () => (await arrived()).length >= ours.length, { what: 'our events', timeout: 20_000 }).catch(() => {});
-    assert.deepEqual(await arrived(), ours, 'events queued before and after the storm arrived; the page said:\n' +
-      page.logs.filter((l) => l.type !== 'log').slice(-15).map((l) => l.type + ' ' + l.text.slice(0, 300)).join('\n'));
+    const arrived = () =>
+      collector.events(writeKey).then((events) =>
+        events
+          .map((e) =>
+            e.event === 'Sentinel'
+              ? 'Sentinel'
+              : e.event === 'Before' && e.properties.i !== undefined
+                ? String(e.properties.i)
+                : null,
+          )
+          .filter((x) => x !== null)
+          .sort(),
+      );
+    await waitFor(async () => (await arrived()).length >= ours.length, { what: 'our events', timeout: 20_000 }).catch(
+      () => {},
+    );
+    assert.deepEqual(
+      await arrived(),
+      ours,
+      'events queued before and after the storm arrived; the page said:\n' +
+        page.logs
+          .filter((l) => l.type !== 'log')
+          .slice(-15)
+          .map((l) => l.type + ' ' + l.text.slice(0, 300))
+          .join('\n'),
+    );
     const refused = (await collector.requests()).slice(requestsBefore).filter((r) => r.status >= 400 && !r.fault);
     assert.deepEqual(refused, [], 'the collector refused nothing the SDK sent');
     assert.deepEqual(page.errors, [], 'nothing uncaught, no unhandled rejection');
@@ -397,26 +653,84 @@ for (let seed = first; seed <= (last || first); seed++) {
 
 // Values another script (or an older or newer SDK) may leave in storage, and settings a
 // misconfigured CDN may serve: loading goes on, calls work, events arrive, nothing uncaught.
-const JUNK = ['', 'x', 'null', '[]', '{}', '[1,2]', '{"a":', '"\\ud800"', '1e999', '{"__proto__":{"p":1}}', '[{"json":5}]', '\u0000', '%E0%A4%A', 'x'.repeat(100_000)];
-const STORAGE_KEYS = ['ajs_anonymous_id', 'ajs_user_id', 'ajs_user_traits', 'ajs_group_id', 'ajs_group_properties', 'sieve:q1:a', 'sieve:q1:', 'sieve:segments:members:v1', 'sieve:segments:v1', 'sieve:segments:msg:v1'];
+const JUNK = [
+  '',
+  'x',
+  'null',
+  '[]',
+  '{}',
+  '[1,2]',
+  '{"a":',
+  '"\\ud800"',
+  '1e999',
+  '{"__proto__":{"p":1}}',
+  '[{"json":5}]',
+  '\u0000',
+  '%E0%A4%A',
+  'x'.repeat(100_000),
+];
+const STORAGE_KEYS = [
+  'ajs_anonymous_id',
+  'ajs_user_id',
+  'ajs_user_traits',
+  'ajs_group_id',
+  'ajs_group_properties',
+  'sieve:q1:a',
+  'sieve:q1:',
+  'sieve:segments:members:v1',
+  'sieve:segments:v1',
+  'sieve:segments:msg:v1',
+];
 const COOKIE_KEYS = ['ajs_anonymous_id', 'ajs_user_id', 'ajs_user', '_sio', 'ajs_group_id', 's%3Acontext.referrer'];
 
 test('junk in every ajs_* and sieve:* cookie and localStorage key: the SDK loads, tracks and delivers', async () => {
-  const defs = [{ key: 'k', version: 1, condition: { event: { name: 'T' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } }];
+  const defs = [
+    {
+      key: 'k',
+      version: 1,
+      condition: { event: { name: 'T' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } },
+    },
+  ];
   for (let round = 0; round < 8; round++) {
     const writeKey = 'junk-storage-' + round;
     const page = await newPage(browser);
     await page.goto(web.url + '/dist/segments.js'); // the origin, before the SDK runs there
-    await page.evaluate(({ JUNK, STORAGE_KEYS, COOKIE_KEYS, round }) => {
-      const pick = (k) => JUNK[(round * 7 + k * 13) % JUNK.length];
-      STORAGE_KEYS.forEach((k, i) => localStorage.setItem(k, pick(i + round)));
-      COOKIE_KEYS.forEach((c, i) => (document.cookie = c + '=' + encodeURIComponent(pick(i * 3 + round).slice(0, 3000)) + '; path=/'));
-    }, { JUNK, STORAGE_KEYS, COOKIE_KEYS, round });
-    await page.goto(web.page('/' + writeKey + '.html', snippetPage({
-      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector, { segments: { definitions: defs } }), page: false },
-    })));
-    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized, round ' + round });
-    assert.equal(await page.evaluate(() => analytics.track('T', { ok: 1 }).then(() => 'resolved', (e) => e.message)), 'resolved', 'round ' + round);
+    await page.evaluate(
+      ({ JUNK, STORAGE_KEYS, COOKIE_KEYS, round }) => {
+        const pick = (k) => JUNK[(round * 7 + k * 13) % JUNK.length];
+        STORAGE_KEYS.forEach((k, i) => localStorage.setItem(k, pick(i + round)));
+        COOKIE_KEYS.forEach(
+          (c, i) => (document.cookie = c + '=' + encodeURIComponent(pick(i * 3 + round).slice(0, 3000)) + '; path=/'),
+        );
+      },
+      { JUNK, STORAGE_KEYS, COOKIE_KEYS, round },
+    );
+    await page.goto(
+      web.page(
+        '/' + writeKey + '.html',
+        snippetPage({
+          snippetOptions: {
+            writeKey,
+            scriptUrl: web.url + '/dist/analytics.min.js',
+            loadOptions: FAST(collector, { segments: { definitions: defs } }),
+            page: false,
+          },
+        }),
+      ),
+    );
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'initialized, round ' + round,
+    });
+    assert.equal(
+      await page.evaluate(() =>
+        analytics.track('T', { ok: 1 }).then(
+          () => 'resolved',
+          (e) => e.message,
+        ),
+      ),
+      'resolved',
+      'round ' + round,
+    );
     const events = await eventsOf(writeKey, 1);
     assert.equal(events[0].event, 'T');
     assert.deepEqual(page.errors, [], 'round ' + round);
@@ -427,17 +741,45 @@ test('junk in every ajs_* and sieve:* cookie and localStorage key: the SDK loads
 test('settings of the wrong shape: the SDK loads with defaults and calls work', async () => {
   const variants = [];
   for (const v of [5, 'x', null, [], [1], true]) {
-    variants.push({ integrations: v }, { integrations: { 'Segment.io': v } }, { integrations: { 'Segment.io': { deliveryStrategy: { strategy: v, config: v } } } });
-    variants.push({ integrations: { 'Segment.io': { deliveryStrategy: { config: { size: v, timeout: v } } } } }, { segments: v, middlewareSettings: v, plan: v });
+    variants.push(
+      { integrations: v },
+      { integrations: { 'Segment.io': v } },
+      { integrations: { 'Segment.io': { deliveryStrategy: { strategy: v, config: v } } } },
+    );
+    variants.push(
+      { integrations: { 'Segment.io': { deliveryStrategy: { config: { size: v, timeout: v } } } } },
+      { segments: v, middlewareSettings: v, plan: v },
+    );
   }
   for (const [i, settings] of variants.entries()) {
     const writeKey = 'bad-settings-' + i;
     const page = await newPage(browser);
-    await page.goto(web.page('/' + writeKey + '.html', snippetPage({
-      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: { cdnSettings: settings }, page: false },
-    })));
-    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized with ' + JSON.stringify(settings) });
-    assert.equal(await page.evaluate(() => analytics.track('T').then(() => 'resolved', (e) => e.message)), 'resolved', JSON.stringify(settings));
+    await page.goto(
+      web.page(
+        '/' + writeKey + '.html',
+        snippetPage({
+          snippetOptions: {
+            writeKey,
+            scriptUrl: web.url + '/dist/analytics.min.js',
+            loadOptions: { cdnSettings: settings },
+            page: false,
+          },
+        }),
+      ),
+    );
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'initialized with ' + JSON.stringify(settings),
+    });
+    assert.equal(
+      await page.evaluate(() =>
+        analytics.track('T').then(
+          () => 'resolved',
+          (e) => e.message,
+        ),
+      ),
+      'resolved',
+      JSON.stringify(settings),
+    );
     assert.deepEqual(page.errors, [], JSON.stringify(settings));
     await page.context().close();
   }

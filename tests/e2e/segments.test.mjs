@@ -1,7 +1,7 @@
 // Segment activation in headless Chromium against the real collector (issue 6): the lazily
 // loaded engine, hooks and DOM events, timer-driven transitions under Playwright's clock,
 // catch-up and persistence across reloads, Audience events, tabs, personalization, limits.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,11 +31,20 @@ function segPage(path, { writeKey, loadOptions = {}, body = '', head = '' }) {
     addEventListener('sieve:segment-enter', (e) => __seen.push('dom-enter:' + e.detail.key + ':' + e.detail.reason));
     addEventListener('sieve:segment-exit', (e) => __seen.push('dom-exit:' + e.detail.key + ':' + e.detail.reason));
   </script>`;
-  return web.page(path, snippetPage({ snippetOptions: { writeKey, scriptUrl: scriptUrl(), loadOptions: FAST(collector, loadOptions), page: false }, head: recorder + head, body }));
+  return web.page(
+    path,
+    snippetPage({
+      snippetOptions: { writeKey, scriptUrl: scriptUrl(), loadOptions: FAST(collector, loadOptions), page: false },
+      head: recorder + head,
+      body,
+    }),
+  );
 }
 
 async function ready(page) {
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
 }
 
 /** Waits until the segment engine is attached (definitions exist). */
@@ -52,7 +61,8 @@ async function hook(page) {
   });
 }
 
-const audience = async (writeKey) => (await collector.events(writeKey)).filter((e) => e.type === 'track' && /^Audience /.test(e.event));
+const audience = async (writeKey) =>
+  (await collector.events(writeKey)).filter((e) => e.type === 'track' && /^Audience /.test(e.event));
 
 test('power user: enters on the 3rd Core Feature Used (settings definitions), isMember right after track(), exits by timer after 7 days', async () => {
   const writeKey = 'seg-power';
@@ -82,23 +92,35 @@ test('power user: enters on the 3rd Core Feature Used (settings definitions), is
   // 7 days without an event: the timer alone moves the visitor out.
   await page.clock.fastForward(7 * DAY + 1000);
   await waitFor(() => page.evaluate(() => __seen.length >= 4), { what: 'exit hooks' });
-  assert.deepEqual(await page.evaluate(() => __seen), ['enter:power_user:event', 'dom-enter:power_user:event', 'exit:power_user:time', 'dom-exit:power_user:time']);
+  assert.deepEqual(await page.evaluate(() => __seen), [
+    'enter:power_user:event',
+    'dom-enter:power_user:event',
+    'exit:power_user:time',
+    'dom-exit:power_user:time',
+  ]);
   assert.equal(await page.evaluate(() => window.analytics.segments.isMember('power_user')), false);
   await page.evaluate(() => window.analytics.flush());
-  const aud = await waitFor(async () => {
-    const a = await audience(writeKey);
-    return a.length >= 2 && a;
-  }, { what: 'Audience events' });
-  assert.deepEqual(aud.map((e) => [e.event, e.properties.audience_key, e.properties.power_user]), [
-    ['Audience Entered', 'power_user', true],
-    ['Audience Exited', 'power_user', false],
-  ]);
+  const aud = await waitFor(
+    async () => {
+      const a = await audience(writeKey);
+      return a.length >= 2 && a;
+    },
+    { what: 'Audience events' },
+  );
+  assert.deepEqual(
+    aud.map((e) => [e.event, e.properties.audience_key, e.properties.power_user]),
+    [
+      ['Audience Entered', 'power_user', true],
+      ['Audience Exited', 'power_user', false],
+    ],
+  );
   assert.match(aud[0].messageId, /^sieve-aud-[0-9a-f]{32}$/);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 
-const defsPage = (path, writeKey, definitions, extra = {}) => segPage(path, { writeKey, loadOptions: { segments: { definitions, ...extra } } });
+const defsPage = (path, writeKey, definitions, extra = {}) =>
+  segPage(path, { writeKey, loadOptions: { segments: { definitions, ...extra } } });
 const seen = (page) => page.evaluate(() => __seen);
 
 test('at risk: enters by time alone (timer); catch-up on reload after the clock moved while the page was closed', async () => {
@@ -129,11 +151,17 @@ test('at risk: enters by time alone (timer); catch-up on reload after the clock 
   assert.deepEqual(await seen(page), ['dom-enter:at_risk:time']);
   assert.equal(await page.evaluate(() => window.analytics.segments.isMember('at_risk')), true);
   await page.evaluate(() => window.analytics.flush());
-  const aud = await waitFor(async () => {
-    const a = await audience(writeKey);
-    return a.length >= 3 && a;
-  }, { what: '3 Audience events' });
-  assert.deepEqual(aud.map((e) => e.event), ['Audience Entered', 'Audience Exited', 'Audience Entered']);
+  const aud = await waitFor(
+    async () => {
+      const a = await audience(writeKey);
+      return a.length >= 3 && a;
+    },
+    { what: '3 Audience events' },
+  );
+  assert.deepEqual(
+    aud.map((e) => e.event),
+    ['Audience Entered', 'Audience Exited', 'Audience Entered'],
+  );
   // The catch-up entry is dated when it fell due (14 days after the second login).
   assert.equal(new Date(aud[2].properties && aud[2].timestamp).getTime() > 0, true);
   assert.deepEqual(page.errors, []);
@@ -156,7 +184,9 @@ test('persistence across reload; reset() starts a fresh profile without exit eve
   assert.equal(await page.evaluate(() => window.analytics.segments.isMember('power_user')), true, 'restored');
   await page.evaluate(() => window.analytics.track('Core Feature Used'));
   assert.deepEqual(await seen(page), [], 'no transition after a reload');
-  assert.deepEqual(await page.evaluate(() => window.analytics.segments.list().map((s) => [s.key, s.state])), [['power_user', true]]);
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.list().map((s) => [s.key, s.state])), [
+    ['power_user', true],
+  ]);
 
   await page.evaluate(() => window.analytics.reset());
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
@@ -165,7 +195,11 @@ test('persistence across reload; reset() starts a fresh profile without exit eve
   assert.deepEqual(await seen(page), [], 'no exit for the previous profile');
   await page.reload();
   await engineReady(page);
-  assert.notEqual(await page.evaluate(() => window.analytics.segments.isMember('power_user')), true, 'fresh profile persisted');
+  assert.notEqual(
+    await page.evaluate(() => window.analytics.segments.isMember('power_user')),
+    true,
+    'fresh profile persisted',
+  );
   await page.context().close();
 });
 
@@ -187,7 +221,10 @@ test('a throwing hook is isolated: other hooks, DOM events and the SDK keep work
   });
   assert.equal(res, 'After');
   assert.deepEqual(await seen(page), ['change:power_user:true', 'dom-enter:power_user:event']);
-  assert.ok(page.logs.some((l) => l.type === 'error' && /segment hook error/.test(l.text)), 'logged');
+  assert.ok(
+    page.logs.some((l) => l.type === 'error' && /segment hook error/.test(l.text)),
+    'logged',
+  );
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -197,32 +234,52 @@ test('invalid definitions next to valid ones: each problem logged and emitted, t
   const page = await newPage(browser);
   await page.goto(defsPage('/invalid.html', writeKey, [POWER_USER]));
   await engineReady(page);
-  const res = await page.evaluate(async (defs) => {
-    const errors = [];
-    window.analytics.on('error', (e) => errors.push(e.code + ':' + e.reason.message));
-    const report = await window.analytics.segments.load(defs);
-    window.analytics.track('Signed Up');
-    return { report, errors, member: window.analytics.segments.isMember('signed_up') };
-  }, [
-    { key: 'signed_up', version: 1, condition: { event: { name: 'Signed Up' }, measure: 'exists', window: { type: 'lifetime' }, test: { $eq: true } } },
-    { key: 'typo', version: 1, condition: { traits: { plan: 'pro' }, on: 'user' }, colour: 'red' },
-    { key: 'dangling', version: 1, condition: { segment: 'nope' } },
-    { key: 'Bad Key', version: 1, condition: { traits: { plan: 'pro' } } },
-  ]);
+  const res = await page.evaluate(
+    async (defs) => {
+      const errors = [];
+      window.analytics.on('error', (e) => errors.push(e.code + ':' + e.reason.message));
+      const report = await window.analytics.segments.load(defs);
+      window.analytics.track('Signed Up');
+      return { report, errors, member: window.analytics.segments.isMember('signed_up') };
+    },
+    [
+      {
+        key: 'signed_up',
+        version: 1,
+        condition: {
+          event: { name: 'Signed Up' },
+          measure: 'exists',
+          window: { type: 'lifetime' },
+          test: { $eq: true },
+        },
+      },
+      { key: 'typo', version: 1, condition: { traits: { plan: 'pro' }, on: 'user' }, colour: 'red' },
+      { key: 'dangling', version: 1, condition: { segment: 'nope' } },
+      { key: 'Bad Key', version: 1, condition: { traits: { plan: 'pro' } } },
+    ],
+  );
   assert.deepEqual(res.report.accepted, ['signed_up']);
   assert.ok(res.report.errors.length >= 3, JSON.stringify(res.report.errors));
   assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), ['Bad Key', 'dangling', 'typo']);
   assert.equal(res.errors.length, res.report.errors.length);
   assert.ok(res.errors.every((e) => e.startsWith('invalid_segment:segment definition rejected')));
   assert.equal(res.member, true);
-  assert.equal(page.logs.filter((l) => l.type === 'error' && /segment definition rejected/.test(l.text)).length, res.report.errors.length);
+  assert.equal(
+    page.logs.filter((l) => l.type === 'error' && /segment definition rejected/.test(l.text)).length,
+    res.report.errors.length,
+  );
 
   // 100 definitions, each with its own year-long history: the load limit (64) and the
   // history budget (128 KB) both reject, with messages naming them.
   const many = Array.from({ length: 100 }, (_, i) => ({
     key: 'heavy_' + i,
     version: 1,
-    condition: { event: { name: 'Heavy ' + i }, measure: 'count', window: { type: 'rolling', duration: 'P365D' }, test: { $gte: 32 } },
+    condition: {
+      event: { name: 'Heavy ' + i },
+      measure: 'count',
+      window: { type: 'rolling', duration: 'P365D' },
+      test: { $gte: 32 },
+    },
   }));
   const report = await page.evaluate((defs) => window.analytics.segments.load(defs), many);
   const messages = new Set(report.errors.map((e) => e.message));
@@ -256,7 +313,12 @@ test('hysteresis on group traits, segment references, funnel settle', async () =
     out.push(row());
     return out;
   });
-  assert.deepEqual(states, [[true, true], [true, true], [false, false], [true, true]]);
+  assert.deepEqual(states, [
+    [true, true],
+    [true, true],
+    [false, false],
+    [true, true],
+  ]);
 
   // Funnel: stopped at step 3 counts only once a day passed without step 4.
   // Steps a few minutes apart (steps in the same millisecond are not counted as ordered by
@@ -268,8 +330,14 @@ test('hysteresis on group traits, segment references, funnel settle', async () =
   const funnel = await page.evaluate(() => window.analytics.segments.isMember('checkout_abandoner'));
   assert.notEqual(funnel, true);
   await page.clock.fastForward(DAY + 1000);
-  await waitFor(async () => (await seen(page)).includes('dom-enter:checkout_abandoner:time'), { what: 'funnel settles' }).catch(async (e) => {
-    throw new Error(e.message + JSON.stringify(await seen(page)) + JSON.stringify(await page.evaluate(() => window.analytics.segments.explain('checkout_abandoner'))));
+  await waitFor(async () => (await seen(page)).includes('dom-enter:checkout_abandoner:time'), {
+    what: 'funnel settles',
+  }).catch(async (e) => {
+    throw new Error(
+      e.message +
+        JSON.stringify(await seen(page)) +
+        JSON.stringify(await page.evaluate(() => window.analytics.segments.explain('checkout_abandoner'))),
+    );
   });
   const explained = await page.evaluate(() => window.analytics.segments.explain('checkout_abandoner'));
   assert.equal(explained.key, 'checkout_abandoner');
@@ -307,30 +375,43 @@ test('two tabs: one Audience Entered in total, hooks in both; a time-driven exit
   await waitFor(async () => (await seen(b)).includes('dom-exit:power_user:time'), { what: 'tab B exit' });
   for (const p of [a, b]) await p.evaluate(() => window.analytics.flush());
   await waitFor(async () => (await audience(writeKey)).length >= 2, { what: 'Audience events' }).catch(async (e) => {
-    throw new Error(e.message + JSON.stringify((await collector.events(writeKey)).map((x) => [x.event, x.messageId])) + JSON.stringify([await seen(a), await seen(b), a.logs, b.logs]));
+    throw new Error(
+      e.message +
+        JSON.stringify((await collector.events(writeKey)).map((x) => [x.event, x.messageId])) +
+        JSON.stringify([await seen(a), await seen(b), a.logs, b.logs]),
+    );
   });
   await new Promise((r) => setTimeout(r, 500));
   const aud = await audience(writeKey);
-  assert.deepEqual(aud.map((e) => e.event), ['Audience Entered', 'Audience Exited']);
+  assert.deepEqual(
+    aud.map((e) => e.event),
+    ['Audience Entered', 'Audience Exited'],
+  );
   assert.deepEqual(await seen(a), ['dom-enter:power_user:event', 'dom-exit:power_user:time']);
   assert.deepEqual(await seen(b), ['dom-enter:power_user:event', 'dom-exit:power_user:time']);
   assert.deepEqual([...a.errors, ...b.errors], []);
   await context.close();
 });
 
-test('data-sieve-show/hide under a strict CSP (nonce\'d snippet only, wasm-unsafe-eval), applied again before the engine on reload', async () => {
+test("data-sieve-show/hide under a strict CSP (nonce'd snippet only, wasm-unsafe-eval), applied again before the engine on reload", async () => {
   const writeKey = 'seg-csp';
   const nonce = 'r4nd0mN0nce';
   const csp = `default-src 'self'; script-src 'self' 'nonce-${nonce}' 'wasm-unsafe-eval'; connect-src 'self' ${collector.url}; style-src 'self'`;
   const html = snippetPage({
-    snippetOptions: { writeKey, scriptUrl: scriptUrl(), loadOptions: FAST(collector, { segments: { definitions: [POWER_USER] } }), page: false },
+    snippetOptions: {
+      writeKey,
+      scriptUrl: scriptUrl(),
+      loadOptions: FAST(collector, { segments: { definitions: [POWER_USER] } }),
+      page: false,
+    },
     body: '<p id="banner" data-sieve-show="power_user" hidden>Welcome back, power user</p><p id="promo" data-sieve-hide="power_user">Try the core feature</p>',
   }).replace('<script>', `<script nonce="${nonce}">`);
   const url = web.page('/csp.html', html, { 'Content-Security-Policy': csp });
   const page = await newPage(browser);
   await page.goto(url);
   await engineReady(page);
-  const state = () => page.evaluate(() => [document.getElementById('banner').hidden, document.getElementById('promo').hidden]);
+  const state = () =>
+    page.evaluate(() => [document.getElementById('banner').hidden, document.getElementById('promo').hidden]);
   assert.deepEqual(await state(), [true, false]);
   await page.evaluate(() => {
     for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
@@ -368,10 +449,13 @@ test('stampContext: every event built after an entry carries context.segments', 
     a.track('After');
     a.flush();
   });
-  const events = await waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.some((x) => x.event === 'After') && e.some((x) => x.event === 'Audience Entered') && e;
-  }, { what: 'events' });
+  const events = await waitFor(
+    async () => {
+      const e = await collector.events(writeKey);
+      return e.some((x) => x.event === 'After') && e.some((x) => x.event === 'Audience Entered') && e;
+    },
+    { what: 'events' },
+  );
   const byName = Object.fromEntries(events.filter((e) => e.type === 'track').map((e) => [e.event, e.context.segments]));
   assert.deepEqual(byName.Before, ['churn_risk']);
   assert.deepEqual(byName.After, ['power_user']);
@@ -383,7 +467,9 @@ test('npm wrapper: segments.load and on() buffered before load; outputs.identify
   const writeKey = 'seg-npm';
   const page = await newPage(browser);
   const definition = { ...POWER_USER, outputs: { track: true, identify: true } };
-  const url = web.page('/seg-npm.html', `<!doctype html><html><head><title>NPM segments</title></head><body><script type="module">
+  const url = web.page(
+    '/seg-npm.html',
+    `<!doctype html><html><head><title>NPM segments</title></head><body><script type="module">
     import { AnalyticsBrowser } from '/dist/index.js';
     const analytics = new AnalyticsBrowser();
     window.seen = [];
@@ -396,15 +482,26 @@ test('npm wrapper: segments.load and on() buffered before load; outputs.identify
     const [a] = await analytics;
     for (let i = 0; i < 3; i++) a.track('Core Feature Used', { i });
     window.member = a.segments.isMember('power_user');
-  </script></body></html>`);
+  </script></body></html>`,
+  );
   await page.goto(url);
-  await waitFor(() => page.evaluate(() => window.member !== undefined && window.seen.length > 0), { what: 'enter via the npm wrapper' });
-  const out = await page.evaluate(() => ({ before: window.before, accepted: window.report.accepted, member: window.member, seen: window.seen }));
+  await waitFor(() => page.evaluate(() => window.member !== undefined && window.seen.length > 0), {
+    what: 'enter via the npm wrapper',
+  });
+  const out = await page.evaluate(() => ({
+    before: window.before,
+    accepted: window.report.accepted,
+    member: window.member,
+    seen: window.seen,
+  }));
   assert.deepEqual(out, { before: null, accepted: ['power_user'], member: true, seen: ['power_user:event'] });
-  const events = await waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.some((x) => x.type === 'identify') && e.some((x) => x.event === 'Audience Entered') && e;
-  }, { what: 'identify + Audience Entered' });
+  const events = await waitFor(
+    async () => {
+      const e = await collector.events(writeKey);
+      return e.some((x) => x.type === 'identify') && e.some((x) => x.event === 'Audience Entered') && e;
+    },
+    { what: 'identify + Audience Entered' },
+  );
   const identify = events.find((e) => e.type === 'identify');
   assert.equal(identify.traits.power_user, true, 'outputs.identify sets the trait');
   assert.deepEqual(page.errors, []);
@@ -418,9 +515,20 @@ test('segments.url: definitions fetched at load and re-fetched every 5 minutes',
   await page.clock.install({ time: T0 });
   // No definitions in the settings for this write key would still give POWER_USER from the
   // collector's file, so the load option's definitions are what changes: the URL replaces them.
-  await page.goto(segPage('/seg-url.html', { writeKey, loadOptions: { segments: { definitions: [AT_RISK], url: web.url + '/defs/segments.json' } } }));
+  await page.goto(
+    segPage('/seg-url.html', {
+      writeKey,
+      loadOptions: { segments: { definitions: [AT_RISK], url: web.url + '/defs/segments.json' } },
+    }),
+  );
   await engineReady(page);
-  const keys = () => page.evaluate(() => window.analytics.segments.list().map((s) => s.key).sort());
+  const keys = () =>
+    page.evaluate(() =>
+      window.analytics.segments
+        .list()
+        .map((s) => s.key)
+        .sort(),
+    );
   await waitFor(async () => (await keys()).includes('power_user'), { what: 'definitions from the URL' });
   assert.deepEqual(await keys(), ['power_user']);
   web.page('/defs/segments.json', JSON.stringify([POWER_USER, CHECKOUT_ABANDONER]));
@@ -450,7 +558,9 @@ test('two tabs without BroadcastChannel: the storage event carries state and tra
     for (let i = 0; i < 3; i++) window.analytics.track('Core Feature Used');
   });
   await waitFor(async () => (await seen(a)).includes('dom-enter:power_user:event'), { what: 'tab A hooks' });
-  await waitFor(async () => (await seen(b)).includes('dom-enter:power_user:event'), { what: 'tab B hooks via the storage event' });
+  await waitFor(async () => (await seen(b)).includes('dom-enter:power_user:event'), {
+    what: 'tab B hooks via the storage event',
+  });
   assert.equal(await b.evaluate(() => window.analytics.segments.isMember('power_user')), true);
   assert.deepEqual([...a.errors, ...b.errors], []);
   await context.close();
@@ -463,14 +573,25 @@ test('case-insensitive operators fold non-ASCII text as JavaScript does ($ini, $
     { key: 'title_regexi', version: 1, condition: { traits: { title: { $regexi: '^οδος$' } }, on: 'user' } },
     // 'Straße'.toLowerCase() is 'straße', not 'strasse'.
     { key: 'street_ini', version: 1, condition: { traits: { street: { $ini: ['strasse'] } }, on: 'user' } },
-    { key: 'school_regexi', version: 1, condition: { traits: { school: { $regexi: 'ÉCOLE DE MÜNCHEN, \\d+$' } }, on: 'user' } },
+    {
+      key: 'school_regexi',
+      version: 1,
+      condition: { traits: { school: { $regexi: 'ÉCOLE DE MÜNCHEN, \\d+$' } }, on: 'user' },
+    },
     // The i flag maps character by character: ß has no one-character upper case.
     { key: 'street_regexi', version: 1, condition: { traits: { street: { $regexi: '^STRASSE$' } }, on: 'user' } },
   ];
   const page = await newPage(browser);
   await page.goto(defsPage('/case.html', writeKey, defs));
   await engineReady(page);
-  await page.evaluate(() => window.analytics.identify('u-case', { city: 'ÉCOLE', title: 'ΟΔΟΣ', street: 'Straße', school: 'Une école de München, 2024' }));
+  await page.evaluate(() =>
+    window.analytics.identify('u-case', {
+      city: 'ÉCOLE',
+      title: 'ΟΔΟΣ',
+      street: 'Straße',
+      school: 'Une école de München, 2024',
+    }),
+  );
   const keys = ['city_ini', 'title_regexi', 'street_ini', 'school_regexi', 'street_regexi'];
   const members = () => page.evaluate((keys) => keys.map((k) => window.analytics.segments.isMember(k)), keys);
   await waitFor(async () => (await members())[0], { what: 'city_ini entered' });
@@ -502,8 +623,21 @@ test('a rejected Web Lock request still commits time-driven transitions (and not
 test('"on": "context" conditions read the event context (which the engine skips when no definition reads it)', async () => {
   const writeKey = 'seg-context';
   const defs = [
-    { key: 'en_locale', version: 1, condition: { traits: { locale: { $regex: '^en' }, 'page.path': '/context.html' }, on: 'context' } },
-    { key: 'power', version: 1, condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 1 } } },
+    {
+      key: 'en_locale',
+      version: 1,
+      condition: { traits: { locale: { $regex: '^en' }, 'page.path': '/context.html' }, on: 'context' },
+    },
+    {
+      key: 'power',
+      version: 1,
+      condition: {
+        event: { name: 'Core Feature Used' },
+        measure: 'count',
+        window: { type: 'lifetime' },
+        test: { $gte: 1 },
+      },
+    },
   ];
   const page = await newPage(browser, { locale: 'en-GB' });
   await page.goto(defsPage('/context.html', writeKey, defs));
@@ -513,8 +647,28 @@ test('"on": "context" conditions read the event context (which the engine skips 
   await waitFor(async () => (await members())[0] === true, { what: 'en_locale entered' });
   assert.deepEqual(await members(), [true, true]);
   // Without a context definition the context is not read: the event still counts.
-  assert.deepEqual((await page.evaluate(() => window.analytics.segments.load([{ key: 'power', version: 1, condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'lifetime' }, test: { $gte: 2 } } }]))).errors, []);
+  assert.deepEqual(
+    (
+      await page.evaluate(() =>
+        window.analytics.segments.load([
+          {
+            key: 'power',
+            version: 1,
+            condition: {
+              event: { name: 'Core Feature Used' },
+              measure: 'count',
+              window: { type: 'lifetime' },
+              test: { $gte: 2 },
+            },
+          },
+        ]),
+      )
+    ).errors,
+    [],
+  );
   await page.evaluate(() => window.analytics.track('Core Feature Used'));
-  await waitFor(async () => (await page.evaluate(() => window.analytics.segments.isMember('power'))) === true, { what: 'power entered after a second use' });
+  await waitFor(async () => (await page.evaluate(() => window.analytics.segments.isMember('power'))) === true, {
+    what: 'power entered after a second use',
+  });
   await page.context().close();
 });

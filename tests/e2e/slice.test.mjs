@@ -29,28 +29,33 @@ test('snippet calls replay in call order with their buffered page context, as on
     analytics.track('Second', {n: 2});
     analytics.group('g-1', {name: 'Acme'});
   </script>`;
-  const url = web.page('/slice.html', snippetPage({
-    title: 'First',
-    snippetOptions: { writeKey, scriptUrl, loadOptions: { cdnURL: collector.url } },
-    body,
-  }));
+  const url = web.page(
+    '/slice.html',
+    snippetPage({
+      title: 'First',
+      snippetOptions: { writeKey, scriptUrl, loadOptions: { cdnURL: collector.url } },
+      body,
+    }),
+  );
   await page.goto(url);
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), { what: 'initialized' });
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
   assert.equal(await page.evaluate(() => Array.isArray(window.analytics)), false, 'the stub array was replaced');
 
   // 5 events: page (from the snippet), track, identify, track, group. Default batching:
   // size 10, timeout 5000 ms, so they arrive together once the timer fires.
-  const events = await waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.length >= 5 && e;
-  }, { timeout: 12_000, what: '5 events' });
-  assert.deepEqual(events.map((e) => e.type + ':' + (e.event || e.userId || '')), [
-    'page:',
-    'track:First',
-    'identify:user-1',
-    'track:Second',
-    'group:user-1',
-  ]);
+  const events = await waitFor(
+    async () => {
+      const e = await collector.events(writeKey);
+      return e.length >= 5 && e;
+    },
+    { timeout: 12_000, what: '5 events' },
+  );
+  assert.deepEqual(
+    events.map((e) => e.type + ':' + (e.event || e.userId || '')),
+    ['page:', 'track:First', 'identify:user-1', 'track:Second', 'group:user-1'],
+  );
   // Playwright may report the request after the collector has answered the poll above.
   await waitFor(() => requests.length > 0, { what: 'the request event' });
   await new Promise((r) => setTimeout(r, 200));
@@ -115,21 +120,35 @@ test('snippet calls replay in call order with their buffered page context, as on
 test('a full batch of 10 leaves at once; a reload keeps the identity', async () => {
   const writeKey = 'slice-size';
   const page = await newPage(browser);
-  const url = web.page('/size.html', snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: { cdnURL: collector.url }, page: false },
-  }));
+  const url = web.page(
+    '/size.html',
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: { cdnURL: collector.url },
+        page: false,
+      },
+    }),
+  );
   await page.goto(url);
   await waitFor(() => page.evaluate(() => window.analytics.initialized === true));
   const started = Date.now();
   await page.evaluate(() => {
     for (let i = 0; i < 10; i++) analytics.track('Item ' + i, { i });
   });
-  const events = await waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.length >= 10 && e;
-  }, { what: '10 events' });
+  const events = await waitFor(
+    async () => {
+      const e = await collector.events(writeKey);
+      return e.length >= 10 && e;
+    },
+    { what: '10 events' },
+  );
   assert.ok(Date.now() - started < 4000, 'size-triggered, not timer-triggered');
-  assert.deepEqual(events.map((e) => e.properties.i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    events.map((e) => e.properties.i),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   const anonymousId = events[0].anonymousId;
   await page.reload();
   await waitFor(() => page.evaluate(() => window.analytics.initialized === true));
@@ -140,14 +159,20 @@ test('a full batch of 10 leaves at once; a reload keeps the identity', async () 
 test('settings from the CDN give the API host; the write key comes from the snippet', async () => {
   const writeKey = 'slice-settings';
   const page = await newPage(browser);
-  const url = web.page('/settings.html', snippetPage({
-    snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector) },
-  }));
+  const url = web.page(
+    '/settings.html',
+    snippetPage({
+      snippetOptions: { writeKey, scriptUrl: web.url + '/dist/analytics.min.js', loadOptions: FAST(collector) },
+    }),
+  );
   await page.goto(url);
-  const events = await waitFor(async () => {
-    const e = await collector.events(writeKey);
-    return e.length >= 1 && e;
-  }, { what: 'page event' });
+  const events = await waitFor(
+    async () => {
+      const e = await collector.events(writeKey);
+      return e.length >= 1 && e;
+    },
+    { what: 'page event' },
+  );
   assert.equal(events[0].type, 'page');
   assert.equal(events[0].writeKey, writeKey);
   await page.context().close();
@@ -165,14 +190,24 @@ test("context.timezone is the host's zone, from Temporal where the browser has i
     const writeKey = 'slice-tz-' + timezoneId.replace(/\W/g, '-') + (noTemporal ? '-intl' : '');
     const page = await newPage(browser, { timezoneId });
     const head = noTemporal ? '<script>delete globalThis.Temporal</script>' : '';
-    const url = web.page('/' + writeKey + '.html', snippetPage({ head, snippetOptions: { writeKey, scriptUrl, loadOptions: FAST(collector) } }));
+    const url = web.page(
+      '/' + writeKey + '.html',
+      snippetPage({ head, snippetOptions: { writeKey, scriptUrl, loadOptions: FAST(collector) } }),
+    );
     await page.goto(url);
-    const events = await waitFor(async () => {
-      const e = await collector.events(writeKey);
-      return e.length >= 1 && e;
-    }, { what: 'the page event' });
+    const events = await waitFor(
+      async () => {
+        const e = await collector.events(writeKey);
+        return e.length >= 1 && e;
+      },
+      { what: 'the page event' },
+    );
     const expected = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
-    assert.equal(await page.evaluate(() => typeof globalThis.Temporal), noTemporal ? 'undefined' : 'object', timezoneId);
+    assert.equal(
+      await page.evaluate(() => typeof globalThis.Temporal),
+      noTemporal ? 'undefined' : 'object',
+      timezoneId,
+    );
     assert.equal(events[0].context.timezone, expected, timezoneId);
     assert.notEqual(expected, 'UTC', timezoneId);
     await page.context().close();

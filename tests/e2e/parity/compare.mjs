@@ -19,7 +19,11 @@ export function views(res, sc, assert) {
       assert.equal(r.path, PATHS[sdk], `${sdk}: endpoint`);
       assert.equal(r.event.writeKey ?? r.writeKey, side.writeKey, `${sdk}: write key`);
       // (A scenario that sets context.library itself checks it in its own `check`.)
-      if (!sc.callerLibrary) assert.ok(LIBRARY[sdk](r.event.context && r.event.context.library), `${sdk}: context.library ${JSON.stringify(r.event.context && r.event.context.library)}`);
+      if (!sc.callerLibrary)
+        assert.ok(
+          LIBRARY[sdk](r.event.context && r.event.context.library),
+          `${sdk}: context.library ${JSON.stringify(r.event.context && r.event.context.library)}`,
+        );
     }
     view[sdk] = {
       wire: {

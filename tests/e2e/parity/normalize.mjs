@@ -74,7 +74,8 @@ export function eventsOf(side, { sortByType = false, keepEnd = true } = {}) {
   let evs = side.records.map((r) => r.event);
   if (!keepEnd) evs = evs.filter((e) => !(e.type === 'track' && e.event === END));
   if (sortByType) {
-    const rank = (e) => ['page', 'screen', 'identify', 'group', 'alias', 'track'].indexOf(e.type) + (e.event === END ? 10 : 0);
+    const rank = (e) =>
+      ['page', 'screen', 'identify', 'group', 'alias', 'track'].indexOf(e.type) + (e.event === END ? 10 : 0);
     evs = [...evs].sort((a, b) => rank(a) - rank(b)); // Array.prototype.sort is stable
   }
   return evs;
@@ -88,7 +89,11 @@ export function eventsOf(side, { sortByType = false, keepEnd = true } = {}) {
  */
 export function storageOf(side, walk, t0) {
   const INTERNAL = /^(persisted-queue:|sieve[:_.-]|__sieve|__parity_side$)/i; // __parity_side: the rig's own cookie
-  const ls = Object.fromEntries(Object.entries(side.storage.localStorage).filter(([k]) => !INTERNAL.test(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const ls = Object.fromEntries(
+    Object.entries(side.storage.localStorage)
+      .filter(([k]) => !INTERNAL.test(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   const cookies = side.cookies
     .filter((c) => !INTERNAL.test(c.name))
     .map((c) => ({

@@ -21,7 +21,13 @@ export const BATCH = { strategy: 'batching', config: { size: 100, timeout: 100 }
 /** The official snippet with `load: false`: the page calls `analytics.load()` itself, after
  * the scenario's pre-load calls, so those calls are surely buffered by the stub. */
 function snippetCode(writeKey, scriptUrl) {
-  const code = snippet.min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/x/analytics.min.js', load: false, page: false });
+  const code = snippet.min({
+    apiKey: writeKey,
+    host: 'cdn.example',
+    ajsPath: '/x/analytics.min.js',
+    load: false,
+    page: false,
+  });
   return code.replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(scriptUrl));
 }
 
@@ -46,7 +52,9 @@ export async function startRig({ lanes = 3 } = {}) {
   const web = await startDocServer();
   // The harness' Chromium flags, plus one loopback name with real domain levels
   // (`*.parity.test` → 127.0.0.1) for cookie-domain (TLD probing) scenarios. Still loopback only.
-  const args = CHROMIUM_ARGS.map((a) => (a.startsWith('--host-resolver-rules=') ? a.replace('=', '=MAP *.parity.test 127.0.0.1, ') : a));
+  const args = CHROMIUM_ARGS.map((a) =>
+    a.startsWith('--host-resolver-rules=') ? a.replace('=', '=MAP *.parity.test 127.0.0.1, ') : a,
+  );
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args, headless: true });
   const scripts = {
     ajs: '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
@@ -62,7 +70,9 @@ export async function startRig({ lanes = 3 } = {}) {
       (u) => u.origin === collector.url && u.pathname.startsWith('/analytics-next/bundles/'),
       (route) => {
         const file = join(AJS_UMD, route.request().url().split('/').pop().split('?')[0]);
-        return existsSync(file) ? route.fulfill({ path: file, contentType: 'text/javascript' }) : route.fulfill({ status: 404 });
+        return existsSync(file)
+          ? route.fulfill({ path: file, contentType: 'text/javascript' })
+          : route.fulfill({ status: 404 });
       },
     );
     // Both SDKs get the batching strategy from the (real) settings, not from init options, so
@@ -83,7 +93,8 @@ export async function startRig({ lanes = 3 } = {}) {
     return side;
   }
   const free = [];
-  for (let i = 0; i < lanes; i++) free.push({ ajs: await newSide('ajs', 'ajs' + i), sieve: await newSide('sieve', 'sieve' + i) });
+  for (let i = 0; i < lanes; i++)
+    free.push({ ajs: await newSide('ajs', 'ajs' + i), sieve: await newSide('sieve', 'sieve' + i) });
   const waiting = [];
   const acquire = () => (free.length ? Promise.resolve(free.pop()) : new Promise((r) => waiting.push(r)));
   const release = (lane) => (waiting.length ? waiting.shift()(lane) : free.push(lane));
@@ -99,9 +110,11 @@ export async function startRig({ lanes = 3 } = {}) {
     const lane = await acquire();
     try {
       const out = {};
-      await Promise.all(SDKS.map(async (sdk) => {
-        out[sdk] = await runSide(lane[sdk], sc, `par${n}-${sdk}`);
-      }));
+      await Promise.all(
+        SDKS.map(async (sdk) => {
+          out[sdk] = await runSide(lane[sdk], sc, `par${n}-${sdk}`);
+        }),
+      );
       return out;
     } finally {
       release(lane);
@@ -115,7 +128,9 @@ export async function startRig({ lanes = 3 } = {}) {
     await context.clearCookies();
     // `host`: serve the scenario from another loopback name (same port) instead of localhost.
     const origin = sc.host ? web.url.replace('localhost', sc.host) : web.url;
-    await context.addCookies([{ name: '__parity_side', value: side.key, url: origin, httpOnly: true, sameSite: 'Lax' }]);
+    await context.addCookies([
+      { name: '__parity_side', value: side.key, url: origin, httpOnly: true, sameSite: 'Lax' },
+    ]);
     const path = sc.path || '/parity/page';
     const url = origin + path + (sc.search || '') + (sc.hash || '');
     const loadOptions = sc.loadOptions || {};
@@ -123,33 +138,62 @@ export async function startRig({ lanes = 3 } = {}) {
 ${sc.canonical !== undefined ? `<link rel="canonical" href="${sc.canonical}">` : ''}
 <script>
 try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
-${Object.entries(sc.localStorage || {}).map(([k, v]) => `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n')}
-${Object.entries(sc.cookies || {}).map(([k, v]) => `document.cookie = ${JSON.stringify(k + '=' + v + '; path=/')};`).join('\n')}
+${Object.entries(sc.localStorage || {})
+  .map(([k, v]) => `localStorage.setItem(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
+  .join('\n')}
+${Object.entries(sc.cookies || {})
+  .map(([k, v]) => `document.cookie = ${JSON.stringify(k + '=' + v + '; path=/')};`)
+  .join('\n')}
 </script>
-${sc.npm ? npmHead(side.sdk, writeKey, loadOptions, sc.pre, collector.url) : `<script>${snippetCode(writeKey, origin + scripts[side.sdk])}</script>
+${
+  sc.npm
+    ? npmHead(side.sdk, writeKey, loadOptions, sc.pre, collector.url)
+    : `<script>${snippetCode(writeKey, origin + scripts[side.sdk])}</script>
 <script>analytics._cdn = ${JSON.stringify(collector.url)};</script>
 </head><body>
 <script>
 ${sc.pre || ''}
 analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(loadOptions)});
-</script>`}
+</script>`
+}
 </body></html>`;
     await page.goto(url, sc.referrer ? { referer: sc.referrer } : {});
-    const diag = () => ` (page errors: ${JSON.stringify(side.errors)}; console: ${JSON.stringify(side.logs.slice(-5))})`;
-    await waitFor(() => page.evaluate(() => !!(window.analytics && (window.__npmLoaded || (window.analytics.initialized === true && !Array.isArray(window.analytics))))), { what: side.sdk + ' initialized', timeout: 20_000 })
-      .catch(async (e) => {
-        const state = await page.evaluate(() => ({ array: Array.isArray(window.analytics), scripts: [...document.scripts].map((x) => x.src).filter(Boolean) })).catch(() => null);
-        throw new Error(e.message + diag() + ' state ' + JSON.stringify(state));
-      });
+    const diag = () =>
+      ` (page errors: ${JSON.stringify(side.errors)}; console: ${JSON.stringify(side.logs.slice(-5))})`;
+    await waitFor(
+      () =>
+        page.evaluate(
+          () =>
+            !!(
+              window.analytics &&
+              (window.__npmLoaded || (window.analytics.initialized === true && !Array.isArray(window.analytics)))
+            ),
+        ),
+      { what: side.sdk + ' initialized', timeout: 20_000 },
+    ).catch(async (e) => {
+      const state = await page
+        .evaluate(() => ({
+          array: Array.isArray(window.analytics),
+          scripts: [...document.scripts].map((x) => x.src).filter(Boolean),
+        }))
+        .catch(() => null);
+      throw new Error(e.message + diag() + ' state ' + JSON.stringify(state));
+    });
     // With buffered calls, let the replay finish first (analytics.js sets `initialized` before it
     // replays, one task per call), so post-load calls and the end marker come after it.
     if (sc.pre) await page.waitForTimeout(400);
     const result = await page.evaluate(runCalls, { src: sc.calls || '', end: END, writeKey });
-    const mineNow = async () => (await (await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`)).json()).events;
-    const all = await waitFor(async () => {
-      const mine = await mineNow();
-      return mine.some((r) => r.event.type === 'track' && r.event.event === END) && mine;
-    }, { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 }).catch((e) => { throw new Error(e.message + diag()); });
+    const mineNow = async () =>
+      (await (await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`)).json()).events;
+    const all = await waitFor(
+      async () => {
+        const mine = await mineNow();
+        return mine.some((r) => r.event.type === 'track' && r.event.event === END) && mine;
+      },
+      { what: side.sdk + ' end marker (' + writeKey + ')', timeout: 10_000 },
+    ).catch((e) => {
+      throw new Error(e.message + diag());
+    });
     // Anything sent after the marker (there should be nothing) is caught by a short settle.
     await new Promise((r) => setTimeout(r, 50));
     const settled = await mineNow();
@@ -226,13 +270,20 @@ async function runCalls({ src, end, writeKey }) {
       outcomes.push([label, 'rejected', String(e && e.message)]);
     }
   };
-  const cb = (label) => function () {
-    callbacks.push([label, Array.prototype.map.call(arguments, (a) => describe(a))]);
-  };
+  const cb = (label) =>
+    function () {
+      callbacks.push([label, Array.prototype.map.call(arguments, (a) => describe(a))]);
+    };
   const uniq = (s) => s + '-' + writeKey;
   const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
   try {
-    await new AsyncFunction('analytics', 'rec', 'cb', 'describe', 'uniq', src)(window.analytics, rec, cb, describe, uniq);
+    await new AsyncFunction('analytics', 'rec', 'cb', 'describe', 'uniq', src)(
+      window.analytics,
+      rec,
+      cb,
+      describe,
+      uniq,
+    );
   } catch (e) {
     outcomes.push(['<scenario body>', 'threw', String(e && e.message)]);
   }

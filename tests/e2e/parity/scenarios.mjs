@@ -27,14 +27,19 @@ export const SCENARIOS = [
     calls: `await rec('t', () => analytics.track('e', null, { o: 1 }));`,
   },
   {
-    name: "track({event, properties}, options) and track({event})",
+    name: 'track({event, properties}, options) and track({event})',
     calls: `await rec('a', () => analytics.track({ event: 'Obj', properties: { p: 1 } }, { o: 1 }));
             await rec('b', () => analytics.track({ event: 'ObjNoProps' }));
             await rec('c', () => analytics.track({ event: 'ObjIgnoresSecondProps', properties: { p: 2 } }, { o: 2 }, { ignored: 3 }));`,
   },
   {
     name: "track: 'Event missing' rejections ('', number, none, null, {}, {properties})",
-    check: (v, assert) => assert.deepEqual(v.ajs.wire.outcomes.filter((o) => o[1] === 'rejected').map((o) => o[2]), Array(7).fill('Event missing'), 'reference §1.6'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.wire.outcomes.filter((o) => o[1] === 'rejected').map((o) => o[2]),
+        Array(7).fill('Event missing'),
+        'reference §1.6',
+      ),
     calls: `await rec('empty', () => analytics.track(''));
             await rec('number', () => analytics.track(123));
             await rec('none', () => analytics.track());
@@ -110,7 +115,16 @@ export const SCENARIOS = [
   // ── page / screen overloads ──────────────────────────────────────────────────────────
   {
     name: 'page: 1, 2, 3 strings',
-    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.slice(0, 3).map((e) => [e.category, e.name]), [[undefined, 'Name'], ['Cat', 'Name'], [undefined, undefined]], 'reference §1.6'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.wire.events.slice(0, 3).map((e) => [e.category, e.name]),
+        [
+          [undefined, 'Name'],
+          ['Cat', 'Name'],
+          [undefined, undefined],
+        ],
+        'reference §1.6',
+      ),
     calls: `await rec('one', () => analytics.page('Name'));
             await rec('two', () => analytics.page('Cat', 'Name'));
             await rec('three', () => analytics.page('a', 'b', 'c'));`,
@@ -243,7 +257,12 @@ export const SCENARIOS = [
   },
   {
     name: "campaign: '+' and %-decoding, malformed escape kept raw",
-    check: (v, assert) => assert.deepEqual(v.ajs.wire.events[0].context.campaign, { source: 'a b c', medium: '✓', term: '%E0%A4%A', content: '100%' }, 'reference §2.4 utm decoding'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.wire.events[0].context.campaign,
+        { source: 'a b c', medium: '✓', term: '%E0%A4%A', content: '100%' },
+        'reference §2.4 utm decoding',
+      ),
     search: '?utm_source=a+b%20c&utm_medium=%E2%9C%93&utm_term=%E0%A4%A&utm_content=100%',
     calls: `await rec('t', () => analytics.track('T'));`,
   },
@@ -308,7 +327,12 @@ export const SCENARIOS = [
   },
   {
     name: 'identify: a new userId replaces traits and regenerates the anonymousId',
-    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.map((e) => e.anonymousId), ['<uuid#1>', '<uuid#1>', '<uuid#1>', '<uuid#2>', '<uuid#2>', '<uuid#2>'], 'reference: new userId ⇒ new anonymousId'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.wire.events.map((e) => e.anonymousId),
+        ['<uuid#1>', '<uuid#1>', '<uuid#1>', '<uuid#2>', '<uuid#2>', '<uuid#2>'],
+        'reference: new userId ⇒ new anonymousId',
+      ),
     storage: true,
     calls: `await rec('before', () => analytics.track('Anon'));
             await rec('a', () => analytics.identify('A', { x: 1 }));
@@ -345,12 +369,17 @@ export const SCENARIOS = [
   },
   {
     name: 'alias: identified (userId and previousId = stored id)',
-    check: (v, assert) => assert.deepEqual([v.ajs.wire.events[1].userId, v.ajs.wire.events[1].previousId], ['u1', 'u1'], 'reference §2.2 alias quirk'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        [v.ajs.wire.events[1].userId, v.ajs.wire.events[1].previousId],
+        ['u1', 'u1'],
+        'reference §2.2 alias quirk',
+      ),
     calls: `await rec('i', () => analytics.identify('u1'));
             await rec('a', () => analytics.alias('new-id'));`,
   },
   {
-    name: "alias: (to, from), numbers, options and callback",
+    name: 'alias: (to, from), numbers, options and callback',
     calls: `await rec('tf', () => analytics.alias('to', 'from'));
             await rec('nums', () => analytics.alias(1, 2));
             await rec('opts', () => analytics.alias('to2', { o: 1 }, cb('cb')));`,
@@ -367,7 +396,18 @@ export const SCENARIOS = [
   // ── reset / user() / setAnonymousId ──────────────────────────────────────────────────
   {
     name: 'reset: after identify + group, next events are fresh',
-    check: (v, assert) => assert.deepEqual(v.ajs.wire.events.map((e) => [e.userId, e.anonymousId]), [['u1', '<uuid#1>'], ['u1', '<uuid#1>'], ['u1', '<uuid#1>'], [null, '<uuid#2>'], [null, '<uuid#2>']], 'reference: reset clears the user'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.wire.events.map((e) => [e.userId, e.anonymousId]),
+        [
+          ['u1', '<uuid#1>'],
+          ['u1', '<uuid#1>'],
+          ['u1', '<uuid#1>'],
+          [null, '<uuid#2>'],
+          [null, '<uuid#2>'],
+        ],
+        'reference: reset clears the user',
+      ),
     storage: true,
     calls: `await rec('i', () => analytics.identify('u1', { x: 1 }));
             await rec('g', () => analytics.group('g1', { n: 1 }));
@@ -407,7 +447,12 @@ export const SCENARIOS = [
   },
   {
     name: 'storage: cookie anonymousId wins over a different localStorage one',
-    check: (v, assert) => assert.equal(v.ajs.raw[0].anonymousId, '11111111-2222-4333-8444-555555555555', 'reference §3.4: cookie wins (1.84.3)'),
+    check: (v, assert) =>
+      assert.equal(
+        v.ajs.raw[0].anonymousId,
+        '11111111-2222-4333-8444-555555555555',
+        'reference §3.4: cookie wins (1.84.3)',
+      ),
     storage: true,
     cookies: { ajs_anonymous_id: UUID_A },
     localStorage: { ajs_anonymous_id: JSON.stringify(UUID_B) },
@@ -477,7 +522,11 @@ export const SCENARIOS = [
     // context.library is normalised away for the generated value; a caller-set one must survive.
     check: (v, assert) => {
       for (const sdk of ['ajs', 'sieve']) {
-        assert.deepEqual(v[sdk].raw[0].context.library, { name: 'custom-lib', version: '9' }, sdk + ': caller-set context.library');
+        assert.deepEqual(
+          v[sdk].raw[0].context.library,
+          { name: 'custom-lib', version: '9' },
+          sdk + ': caller-set context.library',
+        );
       }
     },
   },
@@ -496,7 +545,7 @@ export const SCENARIOS = [
             await rec('t', () => analytics.track('T'));`,
   },
   {
-    name: "track({event, properties: null}); identify(0); group(0)",
+    name: 'track({event, properties: null}); identify(0); group(0)',
     calls: `await rec('t', () => analytics.track({ event: 'NullProps', properties: null }));
             await rec('i', () => analytics.identify(0, { zero: true }));
             await rec('g', () => analytics.group(0));`,
@@ -643,7 +692,8 @@ export const SCENARIOS = [
   },
   {
     name: 'storage: unparsable localStorage traits',
-    storageTodo: 'intentional difference (README): stores ajs_user_traits {"ok":1}; analytics.js stores the spread string {"0":"{",…,"8":"n","ok":1}',
+    storageTodo:
+      'intentional difference (README): stores ajs_user_traits {"ok":1}; analytics.js stores the spread string {"0":"{",…,"8":"n","ok":1}',
     todo: 'intentional difference (README): unparsable ajs_user_traits ("{not json") read as {}; analytics.js returns the raw string from user().traits() and, on identify, spreads it into the traits ({"0":"{","1":"n",…,"8":"n","ok":1})',
     storage: true,
     localStorage: { ajs_user_id: '"u1"', ajs_user_traits: '{not json' },
@@ -706,7 +756,12 @@ export const SCENARIOS = [
   // ── cookie domain (reference §3.2: TLD probing with a throwaway cookie) ─────────────
   {
     name: 'cookie domain: top-level domain probed on www.shop.parity.test',
-    check: (v, assert) => assert.deepEqual(v.ajs.storage.cookies.map((c) => c.domain), ['.parity.test', '.parity.test', '.parity.test'], 'reference §3.2: highest accepted level'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.storage.cookies.map((c) => c.domain),
+        ['.parity.test', '.parity.test', '.parity.test'],
+        'reference §3.2: highest accepted level',
+      ),
     host: 'www.shop.parity.test',
     storage: true,
     calls: `await rec('i', () => analytics.identify('u1'));
@@ -722,7 +777,12 @@ export const SCENARIOS = [
   },
   {
     name: 'cookie domain: host-only on an IP address',
-    check: (v, assert) => assert.deepEqual(v.ajs.storage.cookies.map((c) => c.domain), ['127.0.0.1', '127.0.0.1'], 'reference §3.2: host-only on IPs'),
+    check: (v, assert) =>
+      assert.deepEqual(
+        v.ajs.storage.cookies.map((c) => c.domain),
+        ['127.0.0.1', '127.0.0.1'],
+        'reference §3.2: host-only on IPs',
+      ),
     host: '127.0.0.1',
     storage: true,
     calls: `await rec('i', () => analytics.identify('u1'));`,
@@ -753,7 +813,11 @@ export const SCENARIOS = [
             await Promise.all(ps);`,
     check: (v, assert) => {
       for (const sdk of ['ajs', 'sieve']) {
-        assert.deepEqual(v[sdk].raw.filter((e) => e.event === 'Bulk').map((e) => e.properties.i), [...Array(130).keys()], sdk + ': order');
+        assert.deepEqual(
+          v[sdk].raw.filter((e) => e.event === 'Bulk').map((e) => e.properties.i),
+          [...Array(130).keys()],
+          sdk + ': order',
+        );
       }
     },
   },

@@ -9,7 +9,13 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join, extname } from 'node:path';
 import { ROOT } from '../harness.mjs';
 
-const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
+const MIME = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
 
 // The Sieve build under test (and analytics-next's bundle) is read once at start (others may rebuild dist/ while the suite
 // runs; a half-written wasm must not turn into a flaky failure). A wasm that does not validate
@@ -69,7 +75,10 @@ export async function startDocServer() {
         res.end();
         return;
       }
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
+      res.writeHead(200, {
+        'Content-Type': MIME[extname(file)] || 'application/octet-stream',
+        'Cache-Control': 'no-store',
+      });
       res.end(readFileSync(file));
       return;
     }
@@ -93,9 +102,10 @@ export async function startDocServer() {
   return {
     url,
     docs,
-    stop: () => new Promise((r) => {
-      server.closeAllConnections?.();
-      server.close(r);
-    }),
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
   };
 }

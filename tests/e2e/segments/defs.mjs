@@ -2,7 +2,12 @@
 export const POWER_USER = {
   key: 'power_user',
   version: 1,
-  condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'rolling', duration: 'P7D' }, test: { $gte: 3 } },
+  condition: {
+    event: { name: 'Core Feature Used' },
+    measure: 'count',
+    window: { type: 'rolling', duration: 'P7D' },
+    test: { $gte: 3 },
+  },
   outputs: { track: true, identify: false },
 };
 export const AT_RISK = {
@@ -21,7 +26,12 @@ export const CHECKOUT_ABANDONER = {
   version: 1,
   condition: {
     funnel: {
-      steps: [{ name: 'Checkout Started' }, { name: 'Shipping Entered' }, { name: 'Payment Entered' }, { name: 'Order Completed' }],
+      steps: [
+        { name: 'Checkout Started' },
+        { name: 'Shipping Entered' },
+        { name: 'Payment Entered' },
+        { name: 'Order Completed' },
+      ],
       within: 'P1D',
       window: { type: 'rolling', duration: 'P30D' },
     },
@@ -38,7 +48,13 @@ export const HIGH_MRR = {
 export const CHURN_RISK = {
   key: 'churn_risk',
   version: 1,
-  condition: { event: { name: 'Core Feature Used' }, measure: 'count', window: { type: 'rolling', duration: 'P21D' }, test: { $eq: 0 }, coverage: 'observed' },
+  condition: {
+    event: { name: 'Core Feature Used' },
+    measure: 'count',
+    window: { type: 'rolling', duration: 'P21D' },
+    test: { $eq: 0 },
+    coverage: 'observed',
+  },
 };
 export const HEALTHY_HIGH_MRR = {
   key: 'healthy_high_mrr',

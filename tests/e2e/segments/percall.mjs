@@ -2,18 +2,60 @@
 // Usage: node tests/e2e/segments/percall.mjs   (after scripts/build.sh)
 import { startCollector, startStatic, launch, newPage, snippetPage, waitFor } from '../harness.mjs';
 
-const names = ['Core Feature Used', 'Logged In', 'Module Used', 'Report Created', 'Checkout Started', 'Shipping Entered', 'Payment Entered', 'Order Completed'];
+const names = [
+  'Core Feature Used',
+  'Logged In',
+  'Module Used',
+  'Report Created',
+  'Checkout Started',
+  'Shipping Entered',
+  'Payment Entered',
+  'Order Completed',
+];
 export function fiftySegments() {
   const defs = [];
   for (let i = 0; i < 50; i++) {
     const name = names[i % names.length];
     const kind = i % 5;
     let condition;
-    if (kind === 0) condition = { event: { name }, measure: 'count', window: { type: 'rolling', duration: 'P' + (7 + i) + 'D' }, test: { $gte: 3 + (i % 4) } };
-    else if (kind === 1) condition = { event: { name, where: { plan: 'pro' } }, measure: 'count', window: { type: 'rolling', duration: 'PT' + (12 + i) + 'H' }, test: { $gte: 2 } };
-    else if (kind === 2) condition = { and: [{ event: { name }, measure: 'exists', window: { type: 'lifetime' }, test: { $eq: true } }, { event: { name }, measure: 'since_last', window: { type: 'lifetime' }, test: { $gte: 'P14D' } }] };
-    else if (kind === 3) condition = { traits: { plan: { $in: ['pro', 'enterprise'] }, 'company.employees': { $gte: 50 } }, on: 'user' };
-    else condition = { funnel: { steps: [{ name: 'Checkout Started' }, { name: 'Shipping Entered' }, { name: 'Payment Entered' }, { name: 'Order Completed' }], within: 'P1D', window: { type: 'rolling', duration: 'P30D' } }, test: { maxStep: { $eq: 3 } }, settle: true };
+    if (kind === 0)
+      condition = {
+        event: { name },
+        measure: 'count',
+        window: { type: 'rolling', duration: 'P' + (7 + i) + 'D' },
+        test: { $gte: 3 + (i % 4) },
+      };
+    else if (kind === 1)
+      condition = {
+        event: { name, where: { plan: 'pro' } },
+        measure: 'count',
+        window: { type: 'rolling', duration: 'PT' + (12 + i) + 'H' },
+        test: { $gte: 2 },
+      };
+    else if (kind === 2)
+      condition = {
+        and: [
+          { event: { name }, measure: 'exists', window: { type: 'lifetime' }, test: { $eq: true } },
+          { event: { name }, measure: 'since_last', window: { type: 'lifetime' }, test: { $gte: 'P14D' } },
+        ],
+      };
+    else if (kind === 3)
+      condition = { traits: { plan: { $in: ['pro', 'enterprise'] }, 'company.employees': { $gte: 50 } }, on: 'user' };
+    else
+      condition = {
+        funnel: {
+          steps: [
+            { name: 'Checkout Started' },
+            { name: 'Shipping Entered' },
+            { name: 'Payment Entered' },
+            { name: 'Order Completed' },
+          ],
+          within: 'P1D',
+          window: { type: 'rolling', duration: 'P30D' },
+        },
+        test: { maxStep: { $eq: 3 } },
+        settle: true,
+      };
     defs.push({ key: 'seg_' + i, version: 1, condition });
   }
   return defs;
@@ -22,10 +64,34 @@ export function fiftySegments() {
 async function measure(browser, web, collector, definitions) {
   const page = await newPage(browser);
   // Big, slow batches: the measurement is the call, not the network.
-  const loadOptions = { cdnURL: collector.url, integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60000 } } } } };
+  const loadOptions = {
+    cdnURL: collector.url,
+    integrations: {
+      'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 100, timeout: 60000 } } },
+    },
+  };
   if (definitions) loadOptions.segments = { definitions };
-  await page.goto(web.page('/percall-' + (definitions ? 'seg' : 'none') + '.html', snippetPage({ snippetOptions: { writeKey: 'percall', scriptUrl: web.url + '/dist/analytics.min.js', loadOptions, page: false } })));
-  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized && (!window.analytics.segments._loading || !!window.analytics.segments._rt)));
+  await page.goto(
+    web.page(
+      '/percall-' + (definitions ? 'seg' : 'none') + '.html',
+      snippetPage({
+        snippetOptions: {
+          writeKey: 'percall',
+          scriptUrl: web.url + '/dist/analytics.min.js',
+          loadOptions,
+          page: false,
+        },
+      }),
+    ),
+  );
+  await waitFor(() =>
+    page.evaluate(
+      () =>
+        window.analytics &&
+        window.analytics.initialized &&
+        (!window.analytics.segments._loading || !!window.analytics.segments._rt),
+    ),
+  );
   if (definitions) await waitFor(() => page.evaluate(() => !!window.analytics.segments._rt));
   const res = await page.evaluate(async () => {
     const a = window.analytics;
