@@ -113,6 +113,7 @@ export class Pipeline {
           } catch (err) {
             console.warn('[sieve] plugin "' + plugin.name + '" failed to load', err);
             this.failedInitializations.push(plugin.name);
+            analytics._command(7, JSON.stringify(this.failedInitializations)); // _metadata on API events
             analytics.emit('error', { code: 'plugin_load_failure', reason: err, plugin: plugin.name });
           }
         };

@@ -8,6 +8,7 @@ mod config;
 mod delivery;
 mod events;
 mod identity;
+mod metadata;
 mod queue;
 #[cfg(feature = "segments")]
 mod segments;
