@@ -283,23 +283,33 @@ pub fn unset(obj: &mut Value, prop: &str) -> Result<(), Thrown> {
         }
         .ok_or(Thrown("cannot delete a property of undefined"))?;
     }
-    delete(t, &last);
-    Ok(())
+    delete(t, &last)
 }
 
-/// `delete obj[key]` (an array keeps a hole, which serializes as null).
-pub fn delete(obj: &mut Value, key: &str) {
+/// `delete obj[key]` in strict mode (tsub's code is): an array keeps a hole, which
+/// serializes as null; a string's `length` or characters and an array's `length` cannot be
+/// deleted (a `TypeError`).
+///
+/// # Errors
+/// Those `TypeError`s.
+pub fn delete(obj: &mut Value, key: &str) -> Result<(), Thrown> {
+    const LOCKED: Thrown = Thrown("cannot delete a non-configurable property");
     match obj {
         Value::Object(m) => {
             m.remove(key);
         }
+        Value::Array(_) if key == "length" => return Err(LOCKED),
         Value::Array(items) => {
             if let Some(v) = index(key).and_then(|i| items.get_mut(i)) {
                 *v = Value::Null;
             }
         }
+        Value::String(s) if key == "length" || index(key).is_some_and(|i| i < utf16_len(s)) => {
+            return Err(LOCKED)
+        }
         _ => {}
     }
+    Ok(())
 }
 
 /// An object's keys in JavaScript's order (`Object.keys`, `for … in`): integer keys

@@ -14,7 +14,6 @@
 
 pub mod fql;
 pub mod js;
-pub mod md5;
 pub mod plan;
 pub mod transform;
 

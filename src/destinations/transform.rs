@@ -1,10 +1,10 @@
 //! Routing-rule transformers, as `@segment/tsub` 2.0.1 applies them to one event: `drop`,
 //! `drop_properties`, `allow_properties`, `map_properties` (`copy`, `move`, `set`,
-//! `to_string`), `sample_event` (by a field's MD5, or at random), `hash_properties`
-//! (ignored, as tsub ignores it). Pure: no I/O; randomness comes in as a closure.
+//! `to_string`), `sample_event` (at random, or "consistently" by a field: see [`sample`]),
+//! `hash_properties` (ignored, as tsub ignores it). Pure: no I/O; randomness comes in as a
+//! closure.
 
 use super::js::{self, get_in, Js, Thrown};
-use super::md5::md5_hex;
 use crate::json::Value;
 
 /// Applies `transformers` (a rule's list for one matcher) to `payload` in place. `Ok(false)`:
@@ -32,7 +32,7 @@ pub fn transform(
             Some("drop_properties") => filter(payload, config()?.get("drop"), false)?,
             Some("allow_properties") => filter(payload, config()?.get("allow"), true)?,
             Some("sample_event") => {
-                if !sample(payload, config()?.get("sample"), random)? {
+                if !sample(config()?.get("sample"), random)? {
                     return Ok(false);
                 }
             }
@@ -89,7 +89,7 @@ fn filter(payload: &mut Value, rules: Option<&Value>, allow: bool) -> Result<(),
             if allow {
                 for key in keys {
                     if !listed(&key)? {
-                        js::delete(obj, &key);
+                        js::delete(obj, &key)?;
                     }
                 }
             } else {
@@ -97,7 +97,7 @@ fn filter(payload: &mut Value, rules: Option<&Value>, allow: bool) -> Result<(),
                     return Err(Thrown("filter targets are not a list"));
                 };
                 for target in list.iter().filter_map(key_of) {
-                    js::delete(obj, &target);
+                    js::delete(obj, &target)?;
                 }
             }
         }
@@ -127,13 +127,14 @@ fn get_mut<'a>(v: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     Some(cur)
 }
 
-/// `sample_event`: kept when `percent >= 1`, dropped when `<= 0`; otherwise by the MD5 of
-/// the JSON of the field at `path` (the same answer for the same value), or at random.
-fn sample(
-    payload: &Value,
-    config: Option<&Value>,
-    random: &mut impl FnMut() -> f64,
-) -> Result<bool, Thrown> {
+/// `sample_event`: kept when `percent >= 1`, dropped when `<= 0`; otherwise at random
+/// (`Math.random() <= percent`) without a `path`. With a `path`, tsub hashes the field's
+/// JSON (MD5) into a number in [0, 1) and keeps the event below `percent`, but the `ldexp`
+/// it scales that number with (`@stdlib/math-base-special-ldexp` 0.0.5, with the helpers
+/// npm resolves for it, and the copy bundled in analytics-next 1.84.3) returns 0 for every
+/// input: every event is kept. Sieve keeps them too (tests/e2e/tsub.test.mjs holds it to
+/// both), which loses nothing.
+fn sample(config: Option<&Value>, random: &mut impl FnMut() -> f64) -> Result<bool, Thrown> {
     let Some(config @ Value::Object(_)) = config else {
         return Err(Thrown("sample_event without sample"));
     };
@@ -157,76 +158,11 @@ fn sample(
     if percent >= 1.0 {
         return Ok(true);
     }
-    match Js::of(config.get("path")) {
-        path if path.truthy() => {
-            let path = match &path {
-                Js::Str(s) => String::from(s.as_ref()),
-                _ => return Ok(consistent(&Js::Ref(payload), percent)),
-            };
-            Ok(consistent(&get_in(payload, &path), percent))
-        }
-        _ => Ok(random() <= percent),
+    if Js::of(config.get("path")).truthy() {
+        // 0 < percent: see above (NaN percents are dropped by the comparisons before).
+        return Ok(percent > 0.0);
     }
-}
-
-/// tsub's `sampleConsistentPercent`, faithfully: the digest is MD5's hex *text*, whose
-/// characters go through a bit loop that reads a digit as its value and a letter as 0
-/// (JavaScript's `"a" - 128` is NaN), 8 bits a character; the rest follows Segment's
-/// sampler (a significand of 64 bits, its leading zeros shifted away, the last bit flipped,
-/// scaled by 2^exponent).
-fn consistent(field: &Js<'_>, percent: f64) -> bool {
-    let text = match field.to_value() {
-        Some(v) => js::stringify(&v),
-        // JSON.stringify(undefined) is undefined, which the hash reads as "undefined".
-        None => String::from("undefined"),
-    };
-    let digest = md5_hex(text.as_bytes());
-    let bits = |chars: &[u8], out: &mut Vec<u8>| {
-        for i in 0..8 {
-            let v = chars
-                .get(i)
-                .and_then(|c| (*c as char).to_digit(10))
-                .unwrap_or(0);
-            for shift in (0..8).rev() {
-                out.push(((v >> shift) & 1) as u8);
-            }
-        }
-    };
-    let d = digest.as_bytes();
-    let mut significand = Vec::with_capacity(64);
-    bits(&d[..8], &mut significand);
-    let mut exponent: i32 = -64;
-    let leading = significand.iter().take_while(|b| **b == 0).count();
-    if leading != 0 {
-        let mut val = Vec::with_capacity(64);
-        bits(&d[9..16], &mut val);
-        exponent -= leading as i32;
-        significand.drain(..leading);
-        val.truncate(64 - leading);
-        significand.extend(val);
-    }
-    // `significand[63]` flipped: on an array shorter than 64 this sets a 1 after holes,
-    // which join('') turns into nothing.
-    let mut n: u64 = 0;
-    if significand.len() < 64 {
-        n = 1;
-    } else {
-        for (i, b) in significand.iter().enumerate() {
-            let b = if i == 63 { 1 - b } else { *b };
-            n = (n << 1) | u64::from(b);
-        }
-    }
-    // parseInt(binary, 2) rounds to the nearest double (ties to even), as `as f64` does.
-    (n as f64) * pow2(exponent) < percent
-}
-
-/// 2^e for the sampler's exponents (-128..=-64), exactly.
-fn pow2(e: i32) -> f64 {
-    let mut x = 1.0;
-    for _ in 0..e.unsigned_abs() {
-        x *= if e < 0 { 0.5 } else { 2.0 };
-    }
-    x
+    Ok(random() <= percent)
 }
 
 /// `map_properties`: for each `path: {copy | move | set, to_string}`, reading values as

@@ -2,20 +2,16 @@
 // `@segment/tsub` 2.0.1 itself. Runs tsub's own test suite (its TypeScript tests, shipped in
 // the npm package, compiled by esbuild and run under a small jest stand-in) with tsub's
 // `matches`/`transform` wrapped to record every call, then seeded generated rules and events;
-// each case keeps the input and what tsub answered (a result, or that it threw).
-// `node tests/e2e/tsub/oracle.mjs --write` writes tests/data/tsub-cases.json, which the native
-// test (tests/it/routing.rs) replays against the Rust evaluator; tests/e2e/tsub.test.mjs checks
-// that the committed file is what tsub answers today.
+// each case keeps the input and what tsub answered (a result, or that it threw), and the
+// Math.random values a transform drew. tests/e2e/tsub.test.mjs replays them against the Rust
+// evaluator in the built wasm.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TSUB = dirname(require.resolve('@segment/tsub/package.json'));
-export const CASES_FILE = join(ROOT, 'tests/data/tsub-cases.json');
 
 /** A seeded PRNG (mulberry32): Math.random while the suite runs, so the corpus is stable. */
 function seeded(seed) {
@@ -311,8 +307,3 @@ export async function tsubCases() {
   return { tsub: require('@segment/tsub/package.json').version, events: rec.events, cases: rec.cases };
 }
 
-if (process.argv.includes('--write')) {
-  const corpus = await tsubCases();
-  writeFileSync(CASES_FILE, JSON.stringify(corpus) + '\n');
-  console.log(`wrote ${corpus.cases.length} cases (${corpus.events.length} events) to ${CASES_FILE}`);
-}
