@@ -257,8 +257,8 @@ impl Router {
         self.plan.as_ref()?.filter(event, &self.settings)
     }
 
-    /// What `destination` receives of `event` (the event as queued, its `writeKey` left
-    /// out as analytics.js's events do not carry it): a classic destination's plan check
+    /// What `destination` receives of `event` (the event as queued, without its `writeKey`
+    /// and a null `userId`, which analytics.js's events do not carry): a classic destination's plan check
     /// first, then the routing rules (only when some rule names the destination; then the
     /// rules without a destination apply too). `random` stands for `Math.random()`.
     pub fn route(
@@ -269,7 +269,12 @@ impl Router {
         random: &mut impl FnMut() -> f64,
     ) -> Routed {
         if let Some(m) = event.as_object_mut() {
+            // What the core adds for the API only: analytics.js's events carry neither a
+            // `writeKey` nor a `userId` before there is one.
             m.remove("writeKey");
+            if m.get("userId").is_some_and(Value::is_null) {
+                m.remove("userId");
+            }
         }
         if classic {
             if let Some(plan) = &self.plan {

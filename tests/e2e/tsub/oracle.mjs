@@ -306,4 +306,3 @@ export async function tsubCases() {
   }
   return { tsub: require('@segment/tsub/package.json').version, events: rec.events, cases: rec.cases };
 }
-
