@@ -10,6 +10,7 @@ mod events;
 mod identity;
 mod metadata;
 mod queue;
+mod routing;
 #[cfg(feature = "segments")]
 mod segments;
 mod sim;
