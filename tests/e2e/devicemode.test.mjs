@@ -114,13 +114,21 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(sc.loadOptions || {
       },
       { calls: sc.calls || '', end: END },
     );
-    const events = await waitFor(
-      async () => {
-        const all = await collector.events(writeKey);
-        return all.some((e) => e.event === END) && all;
-      },
-      { what: sdk + ' end marker at the collector', timeout: 20_000 },
-    );
+    // In send order: by the request's sentAt, then by position (two batches can be in flight
+    // at once, and arrive in either order), as the parity rig orders them.
+    const events = (
+      await waitFor(
+        async () => {
+          const res = await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`);
+          const all = (await res.json()).events;
+          return all.some((r) => r.event.event === END) && all;
+        },
+        { what: sdk + ' end marker at the collector', timeout: 20_000 },
+      )
+    )
+      .map((r, i) => [Date.parse(r.sentAt) || 0, i, r.event])
+      .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+      .map((x) => x[2]);
     // Classic destinations flush their buffers after a random 0-5 s delay (analytics.js).
     const expect = sc.expectEnd || [];
     await waitFor(

@@ -2,7 +2,8 @@
 // the shipped wasm (dist/sieve_destinations_bg.wasm) against `@segment/tsub` 2.0.1, the
 // evaluator analytics-next vendors: every matches()/transform() call of tsub's own test suite,
 // then seeded generated rules and events (tsub/oracle.mjs). Each case goes through
-// `DestinationsWasm.route` as a one-rule routing rule: a matcher with a `drop` transformer
+// `DestinationsWasm.route` (which leaves out a `writeKey` and a null `userId`, as analytics.js's
+// events have neither) as a one-rule routing rule: a matcher with a `drop` transformer
 // (dropped = matched), or `{type: 'all'}` with the transformers; the answer must be tsub's,
 // including "threw" (the destination gets nothing) and the Math.random values tsub drew.
 import { test } from 'node:test';
