@@ -16,12 +16,14 @@ const noop = () => {};
 export const handled = (p) => (p.catch(noop), p);
 
 const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
+// How long events wait for device mode to start (its Actions scripts, remote middleware).
+const HOLD_MS = 10000;
 
 export class Analytics extends Emitter {
-  constructor(writeKey, settings, options) {
+  constructor(writeKey, settings, options, cdnURL) {
     super();
     this.VERSION = VERSION;
-    this.settings = { writeKey, cdnSettings: settings, timeout: 300 };
+    this.settings = { writeKey, cdnSettings: settings, cdnURL, timeout: 300 };
     this.options = options || {};
     this.initialized = false;
     this._broken = false;
@@ -36,6 +38,38 @@ export class Analytics extends Emitter {
     );
     this.segments = new Segments(this, settings, this.options);
     this.initialized = true;
+    const s = settings || {};
+    try {
+      // Device mode: only when the settings name device-mode destinations (more integrations
+      // than Segment.io), Actions destinations, remote middleware or a plan option; the part's
+      // router decides what exactly loads.
+      if (
+        Object.keys(s.integrations || {}).length > 1 ||
+        (s.remotePlugins || []).length ||
+        Object.values(s.enabledMiddleware || {}).some(Boolean) ||
+        this.options.plan
+      )
+        this._deviceMode();
+    } catch (_) {
+      // settings of another shape name no destination
+    }
+  }
+
+  // dist/destinations.js: events wait for it (as analytics-next's wait for its destinations
+  // to register), at most HOLD_MS or until the page is hidden; a part that fails to load
+  // lets them go on without device mode.
+  _deviceMode() {
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+      setTimeout(r, HOLD_MS);
+      addEventListener('pagehide', r);
+    });
+    this._pipe.hold(held);
+    chunk('destinations', this)
+      .then((m) => m && this._pipe._use((p) => m.attach(this, p, Context)))
+      .catch((err) => this._warn('device mode failed to start: ' + (err && err.message), 'chunk_unavailable'))
+      .then(release);
   }
 
   _notice(code, reason, count) {

@@ -1,5 +1,6 @@
 // Parts of the shim a page downloads only when it uses them, each a file next to the entry:
-// dist/plugins.js (register/deregister, source and destination middleware), dist/autotrack.js
+// dist/plugins.js (register/deregister, source and destination middleware), dist/destinations.js
+// (device mode, only when the settings name device-mode destinations), dist/autotrack.js
 // (trackLink/trackForm), dist/querystring.js (`ajs_*` parameters), dist/segments.js (the
 // segment engine). The entry says how to import one: the script tag from its own URL, the npm
 // build with literal relative import()s a bundler can follow.
@@ -73,6 +74,10 @@ export class LazyPipeline {
   addSourceMiddleware(fn) {
     if (!this._p) this._defer = true;
     this._use((p) => p.addSourceMiddleware(fn));
+  }
+  hold(promise) {
+    if (!this._p) this._defer = true;
+    this._use((p) => p.hold(promise));
   }
   addDestinationMiddleware(name, fns) {
     this._use((p) => p.addDestinationMiddleware(name, fns));

@@ -59,6 +59,10 @@ export interface InitOptions {
   cookie?: { maxage?: number; domain?: string; path?: string; secure?: boolean; sameSite?: string };
   storage?: { stores: Array<'cookie' | 'localStorage' | 'memory'> };
   disableClientPersistence?: boolean;
+  /** Device mode: classic integrations get ISO date strings as they are (no Date objects). */
+  disableAutoISOConversion?: boolean;
+  /** Device mode: a tracking plan (`{track: {[event]: {enabled, integrations}}}`) when the settings have none. */
+  plan?: { track?: Record<string, { enabled?: boolean; integrations?: Record<string, boolean> }> };
   [key: string]: unknown;
 }
 

@@ -13,6 +13,7 @@ const CHUNKS = {
   autotrack: () => import('./autotrack.js'),
   querystring: () => import('./querystring.js'),
   segments: () => import('./segments.js'),
+  destinations: () => import('./destinations.js'),
 };
 setChunkLoader((name) => CHUNKS[name]());
 

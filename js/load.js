@@ -61,5 +61,5 @@ export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options
         (err) => (a) => chunkFailed(a, 'querystring', err),
       ),
   ]);
-  return [new Analytics(writeKey, settings, options), query];
+  return [new Analytics(writeKey, settings, options, (cdnURL || DEFAULT_CDN).replace(/\/$/, '')), query];
 }

@@ -80,11 +80,52 @@ export class Pipeline {
     this.plugins = [];
     this.failedInitializations = [];
     this._destinationMiddleware = []; // [name lowercased or '*', fn]
+    this._front = 0; // device-mode plugins (js/destinations.js) come first, in their order
+    this._held = null; // events wait for this (device mode loading), see hold()
   }
 
   /** Whether an event must pass through page code before it is queued. */
   get deferring() {
-    return this.plugins.some((p) => p.type === 'before' || p.type === 'enrichment');
+    return !!this._held || this.plugins.some((p) => p.type === 'before' || p.type === 'enrichment');
+  }
+
+  /** Events wait (built, not queued) until `promise` settles: device mode is loading. */
+  hold(promise) {
+    const held = (this._held = Promise.resolve(promise)
+      .catch(() => {})
+      .then(() => {
+        if (this._held === held) this._held = null;
+      }));
+  }
+
+  _failed(analytics, plugin, err) {
+    console.warn('[sieve] plugin "' + plugin.name + '" failed to load', err);
+    this.failedInitializations.push(plugin.name);
+    analytics._command(7, JSON.stringify(this.failedInitializations)); // _metadata on API events
+    analytics.emit('error', { code: 'plugin_load_failure', reason: err, plugin: plugin.name });
+  }
+
+  /**
+   * Device-mode plugins (js/destinations.js), ahead of the page's own: in place at once (a
+   * destination buffers what comes before it is ready), removed if their load fails, as
+   * analytics-next registers them. Destinations load without being awaited, others are.
+   */
+  async adopt(analytics, plugins) {
+    this.plugins.splice(this._front, 0, ...plugins);
+    this._front += plugins.length;
+    const ctx = this.C.system();
+    await Promise.all(
+      plugins.map(async (plugin) => {
+        const load = Promise.resolve()
+          .then(() => plugin.load(ctx, analytics))
+          .catch((err) => {
+            this.plugins = this.plugins.filter((p) => p !== plugin);
+            this._front--;
+            this._failed(analytics, plugin, err);
+          });
+        if (plugin.type !== 'destination') await load;
+      }),
+    );
   }
 
   /** Whether anything runs after the event is queued. */
@@ -111,9 +152,7 @@ export class Pipeline {
             await plugin.load?.(ctx, analytics);
             this.plugins.push(plugin);
           } catch (err) {
-            console.warn('[sieve] plugin "' + plugin.name + '" failed to load', err);
-            this.failedInitializations.push(plugin.name);
-            analytics.emit('error', { code: 'plugin_load_failure', reason: err, plugin: plugin.name });
+            this._failed(analytics, plugin, err);
           }
         };
         // Destination plugins load without being awaited (analytics.js), the others are.
@@ -139,8 +178,10 @@ export class Pipeline {
     return ctx;
   }
 
-  addSourceMiddleware(fn) {
-    this.plugins.push(sourceMiddlewarePlugin(fn, () => this.plugins.filter((p) => p.type === 'destination')));
+  /** `front`: remote middleware (device mode), after the device-mode plugins. */
+  addSourceMiddleware(fn, front) {
+    const plugin = sourceMiddlewarePlugin(fn, () => this.plugins.filter((p) => p.type === 'destination'));
+    this.plugins.splice(front ? this._front++ : this.plugins.length, 0, plugin);
   }
 
   addDestinationMiddleware(name, fns) {
@@ -153,7 +194,8 @@ export class Pipeline {
     for (const fn of fns) this._destinationMiddleware.push([key, fn]);
   }
 
-  ready() {
+  async ready() {
+    await this._held;
     // Resolves even when a plugin's ready() rejects (a blocked vendor script must not hang it).
     return Promise.all(
       this.plugins.map((p) =>
@@ -169,6 +211,7 @@ export class Pipeline {
    * plugins (in order; failures are logged). Returns false when the event was cancelled.
    */
   async prepare(ctx, method) {
+    await this._held;
     for (const p of this.plugins.filter((x) => x.type === 'before')) {
       if (typeof p[method] !== 'function') continue;
       try {
@@ -199,10 +242,11 @@ export class Pipeline {
     await Promise.all(
       destinations.map(async (p) => {
         if (!enabledFor(ctx.event.integrations, p)) return;
-        const event = await this._applyDestinationMiddleware(p, ctx.event);
-        if (!event) return;
         try {
-          await p[method](new this.C(event));
+          // A device-mode destination applies its routing rules, then the middleware.
+          if (p._device) return await p[method](ctx, (e) => this._applyDestinationMiddleware(p, e));
+          const event = await this._applyDestinationMiddleware(p, ctx.event);
+          if (event) await p[method](new this.C(event));
         } catch (err) {
           ctx.log('warn', 'destination "' + p.name + '" failed', err);
         }

@@ -3,6 +3,8 @@
 # immediate-abort) → wasm-bindgen (web target) → wasm-opt -Oz, then the JS bundles:
 # - web-core     → dist/sieve_bg.wasm           (AnalyticsWasm: what loads before the first event)
 # - web-segments → dist/sieve_segments_bg.wasm  (SegmentsWasm: loaded lazily, only with definitions)
+# - web-destinations → dist/sieve_destinations_bg.wasm (DestinationsWasm: loaded lazily, only
+#   when the settings name device-mode destinations)
 # SIEVE_DEMO_CLOCK=1 adds the demo-only time-travel export to the segments wasm and writes it
 # to target/demo/ instead of dist/ (scripts/serve.mjs serves it to the demo; never shipped).
 # Assumes scripts/setup.sh ran (it picks the toolchain and writes target/toolchain.env).
@@ -31,7 +33,10 @@ cargo_wasm() {
 # -Oz) to OUTDIR/NAME_bg.wasm.
 bindgen_opt() {
   local pkg=target/pkg
-  [ "$2" = sieve ] || pkg=target/pkg/segments
+  case "$2" in
+    sieve_segments) pkg=target/pkg/segments ;;
+    sieve_destinations) pkg=target/pkg/destinations ;;
+  esac
   rm -rf "$pkg/snippets"
   wasm-bindgen --target web --out-dir "$pkg" --out-name "$2" "$1"
   # shellcheck disable=SC2086
@@ -46,6 +51,8 @@ cargo_wasm web-core
 cp "$WASM" target/sieve-core.wasm
 cargo_wasm web-segments
 cp "$WASM" target/sieve-segments.wasm
+cargo_wasm web-destinations
+cp "$WASM" target/sieve-destinations.wasm
 # Both get extra passes (measured on the script-tag wasm: -1.6 % gzip, ~1 min more build).
 # --low-memory-unused is sound here: rust-lld puts the stack first, so addresses < 1024 are
 # only reached by a 1 MB stack overflow; it lets binaryen fold constant adds into offsets.
@@ -59,6 +66,8 @@ bindgen_opt target/sieve-core.wasm sieve dist "--one-caller-inline-max-function-
 # exports it: the export is removed here (JS never calls it).
 SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"
 bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# Its `sieve_host_lower` is linked by name the same way (src/destinations/js.rs).
+bindgen_opt target/sieve-destinations.wasm sieve_destinations dist "--remove-exports --pass-arg remove-exports@sieve_host_lower --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
   mkdir -p target/demo

@@ -126,7 +126,7 @@ function shortImportNames(code, path) {
     '}$/, "$1")] }),';
   const next = code
     .replace(HEAD, (_, name, hash) => '\n        ' + name + hash.slice(0, n) + ': ')
-    .replace(/("\.\/sieve(_segments)?_bg\.js": )import0,/, (_, key) => key + proxy);
+    .replace(/("\.\/sieve(_segments|_destinations)?_bg\.js": )import0,/, (_, key) => key + proxy);
   if (!names.length || !next.includes(proxy))
     throw new Error('scripts/bundle.mjs: the import object of ' + path + ' no longer looks as expected');
   return next;
@@ -135,7 +135,7 @@ function shortImportNames(code, path) {
 const trimGlue = {
   name: 'trim-glue',
   setup(b) {
-    b.onLoad({ filter: /[\\/]pkg[\\/](segments[\\/])?sieve(_segments)?\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]pkg[\\/]((segments|destinations)[\\/])?sieve(_segments|_destinations)?\.js$/ }, (args) => {
       let code = readFileSync(args.path, 'utf8');
       for (const [pattern, replacement, only] of GLUE_EDITS) {
         if (only && !only.test(args.path)) continue;
@@ -166,7 +166,7 @@ const CHUNKS = ['plugins', 'autotrack', 'querystring'];
 const chunksExternal = {
   name: 'chunks-external',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(segments|plugins|autotrack|querystring)\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/(segments|destinations|plugins|autotrack|querystring)\.js$/ }, (args) =>
       args.importer.endsWith('index.js') ? { path: args.path, external: true } : undefined,
     );
   },
@@ -187,6 +187,16 @@ await build({
   ...common,
   entryPoints: ['js/segments.js'],
   outfile: 'dist/segments.js',
+  format: 'esm',
+  plugins: [trimGlue],
+});
+// Device mode + its wasm-bindgen glue and Segment's @segment/facade, loaded with import() only
+// when the settings name device-mode destinations; its wasm
+// (dist/sieve_destinations_bg.wasm) is found next to it via import.meta.url.
+await build({
+  ...common,
+  entryPoints: ['js/destinations.js'],
+  outfile: 'dist/destinations.js',
   format: 'esm',
   plugins: [trimGlue],
 });
@@ -214,7 +224,7 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
 // one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.
-for (const path of ['dist/sieve_bg.wasm', 'dist/sieve_segments_bg.wasm']) {
+for (const path of ['dist/sieve_bg.wasm', 'dist/sieve_segments_bg.wasm', 'dist/sieve_destinations_bg.wasm']) {
   const bytes = readFileSync(path);
   const leb = (at) => {
     let n = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Formatters and linters (part of `npm test`; `npm run lint` alone): rustfmt and clippy
-# (-D warnings) for both crates, natively and for the two wasm32 builds, Prettier and ESLint
+# (-D warnings) for both crates, natively and for the three wasm32 builds, Prettier and ESLint
 # for the JS. Fails on the first finding. Assumes scripts/setup.sh ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 # clippy for wasm32 needs rustup's wasm32 std; where setup fell back to Debian's compiler
 # (rustup's download host unreachable), rustup's clippy cannot check that target.
 if [ -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
-  for features in web-core web-segments,demo-clock; do
+  for features in web-core web-segments,demo-clock web-destinations; do
     log "cargo clippy (wasm32, $features)"
     cargo clippy --quiet --target wasm32-unknown-unknown -p sieve --no-default-features --features "$features" -- -D warnings
   done

@@ -25,6 +25,8 @@
 
 pub mod base64;
 pub mod core;
+#[cfg(feature = "destinations")]
+pub mod destinations;
 pub mod json;
 #[cfg(feature = "segments")]
 pub mod segments;

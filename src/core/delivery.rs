@@ -57,22 +57,38 @@ pub struct Queued {
 }
 
 impl Queued {
-    /// The event JSON as sent on this attempt: `_metadata.retryCount` is added on retries,
-    /// and `extra` (already-encoded `"key":value` pairs, or empty) is appended.
-    fn push_wire(&self, out: &mut String, extra: &str) {
-        if self.attempts == 0 && extra.is_empty() {
+    /// The event JSON as sent on this attempt, with one `_metadata` member as analytics.js
+    /// writes it: `failedInitializations` (when some destination failed to load),
+    /// `retryCount` (on retries), then the bundling lists ([`Config::metadata`]); `extra`
+    /// (already-encoded `"key":value` pairs, or empty) is appended.
+    fn push_wire(&self, out: &mut String, extra: &str, config: &Config) {
+        let mut meta = config.failed_initializations.clone();
+        if self.attempts > 0 {
+            if !meta.is_empty() {
+                meta.push(',');
+            }
+            meta.push_str("\"retryCount\":");
+            push_u64(&mut meta, u64::from(self.attempts));
+        }
+        if !config.metadata.is_empty() {
+            if !meta.is_empty() {
+                meta.push(',');
+            }
+            meta.push_str(&config.metadata);
+        }
+        if meta.is_empty() && extra.is_empty() {
             out.push_str(&self.json);
             return;
         }
         let body = self.json.strip_suffix("}").unwrap_or(&self.json);
         out.push_str(body);
         let mut first = body.len() <= 1;
-        if self.attempts > 0 {
+        if !meta.is_empty() {
             if !first {
                 out.push(',');
             }
-            out.push_str("\"_metadata\":{\"retryCount\":");
-            push_u64(out, u64::from(self.attempts));
+            out.push_str("\"_metadata\":{");
+            out.push_str(&meta);
             out.push('}');
             first = false;
         }
@@ -446,7 +462,7 @@ impl Delivery {
                 .saturating_sub(self.keepalive_in_flight)
                 .min(MAX_KEEPALIVE_BODY);
             let first = self.pending.front().map_or(0, |e| e.json.len());
-            if first + 160 + config.write_key.len() > room {
+            if first + 160 + config.write_key.len() + config.metadata.len() > room {
                 return None;
             }
             return self.take(
@@ -502,7 +518,10 @@ impl Delivery {
             body.push_str("{\"batch\":[");
         }
         // Room for the closing `],"sentAt":…,"writeKey":…}` and a `_metadata` member.
-        let margin = 128 + config.write_key.len();
+        let margin = 128
+            + config.write_key.len()
+            + config.metadata.len()
+            + config.failed_initializations.len();
         let mut retry_count = 0;
         let mut expired = 0;
         while let Some(next) = self.pending.front() {
@@ -527,9 +546,9 @@ impl Delivery {
                 let mut sent_at = String::from("\"sentAt\":\"");
                 now.push_iso(&mut sent_at);
                 sent_at.push('"');
-                event.push_wire(&mut body, &sent_at);
+                event.push_wire(&mut body, &sent_at, config);
             } else {
-                event.push_wire(&mut body, "");
+                event.push_wire(&mut body, "", config);
             }
             retry_count = retry_count.max(event.attempts);
             events.push(event);

@@ -139,6 +139,18 @@ impl Analytics {
         self.config.context_segments = segments;
     }
 
+    /// The destinations and plugins that failed to load so far (a JSON array the shim wrote
+    /// with `JSON.stringify`; empty: none), for `_metadata` on the events sent from now on
+    /// (analytics.js's `failedInitializations`).
+    pub fn set_failed_initializations(&mut self, names: &str) {
+        let failed = &mut self.config.failed_initializations;
+        failed.clear();
+        if names.len() > 2 {
+            failed.push_str("\"failedInitializations\":");
+            failed.push_str(names);
+        }
+    }
+
     /// The identity (user and group).
     pub fn identity(&self) -> &Identity {
         &self.identity
@@ -389,7 +401,10 @@ impl Analytics {
             // is not sent, as analytics.js filters destinations.
             return Ok(json);
         }
-        if json.len() > validate::MAX_EVENT_BYTES {
+        // `_metadata` is added as it is sent: the API counts it.
+        if json.len() + self.config.metadata.len() + self.config.failed_initializations.len() + 32
+            > validate::MAX_EVENT_BYTES
+        {
             self.notify("event_too_large", CallError::TooLarge.message());
             return Err(CallError::TooLarge);
         }

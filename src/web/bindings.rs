@@ -167,7 +167,8 @@ impl AnalyticsWasm {
     /// Changes state: `0` reset, `1` set the anonymous id (`None`: a fresh one), `2` replace
     /// the user traits (JSON object text), `3` flush (send what is queued now), `4` set
     /// `context.segments` (a JSON array text; `None`: stop stamping), `6` set the user id
-    /// (`None`: clear it), `5` queue an
+    /// (`None`: clear it), `7` set the names that failed to load (`JSON.stringify` of an
+    /// array of strings, for `_metadata.failedInitializations`), `5` queue an
     /// event that page plugins and middleware finished with (JSON). Returns `!` + a reason
     /// when code `5` refuses the event.
     pub fn command(&self, what: u8, arg: Option<String>) -> Option<String> {
@@ -196,6 +197,9 @@ impl AnalyticsWasm {
                 4 => driver
                     .core
                     .set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
+                7 => driver
+                    .core
+                    .set_failed_initializations(arg.as_deref().unwrap_or("")),
                 _ => {}
             }
         }

@@ -10,6 +10,8 @@ mod alloc;
 #[cfg(feature = "web-core")]
 mod bindings;
 mod clock;
+#[cfg(feature = "web-destinations")]
+mod destinations;
 mod env;
 mod lifecycle;
 #[cfg(feature = "web-segments")]

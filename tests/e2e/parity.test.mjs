@@ -15,7 +15,7 @@
 // Normalised (parity/normalize.mjs, parity/compare.mjs), and why:
 // - messageId (generated ids; an options.messageId is kept), timestamp ("now"; an override is
 //   kept), sentAt, writeKey (one per SDK run; checked), context.library (checked per SDK),
-//   _metadata (analytics.js bundling metadata), endpoint path (/v1/b vs /v1/batch; checked);
+//   endpoint path (/v1/b vs /v1/batch; checked); `_metadata` is compared;
 // - uuids → <uuid#n> in first-seen order, shared by events and storage: equality structure
 //   ("same id across events", "new id after reset") is compared, not random values;
 // - buffered pre-load calls: analytics.js replays grouped by method, Sieve in call order

@@ -8,7 +8,9 @@ mod config;
 mod delivery;
 mod events;
 mod identity;
+mod metadata;
 mod queue;
+mod routing;
 #[cfg(feature = "segments")]
 mod segments;
 mod sim;

@@ -55,8 +55,7 @@ const nowish = (s, t0) => ISO.test(s) && Math.abs(Date.parse(s) - t0) < 5 * 60_0
  * - writeKey: each SDK run has its own write key so events do not mix; checked separately.
  * - context.library: 'analytics.js next-1.84.3' vs 'sieve-analytics' (intentional, issue 3);
  *   checked separately.
- * - _metadata: analytics.js' bundling metadata (bundled/unbundled destination lists); Sieve
- *   has no device-mode bundles (intentional: out of scope per issue 3).
+ * - _metadata is compared as it is (issue 16: Sieve sends analytics.js's bundling metadata).
  */
 export function normalizeEvent(ev, t0) {
   const e = structuredClone(ev);
@@ -64,7 +63,6 @@ export function normalizeEvent(ev, t0) {
   if (typeof e.timestamp === 'string' && nowish(e.timestamp, t0)) e.timestamp = '<now>';
   delete e.sentAt;
   delete e.writeKey;
-  delete e._metadata;
   if (e.context) delete e.context.library;
   return e;
 }

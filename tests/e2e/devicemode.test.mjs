@@ -1,0 +1,403 @@
+// Device mode (issue 16), differential: the same settings (served by a local fake CDN,
+// devicemode/cdn.mjs) and the same calls on a page running analytics-next 1.84.3 and on one
+// running Sieve; what each destination received, in order per destination and method, with
+// which settings, and what reached the collector (with `_metadata`) must be identical after
+// normalising ids and timestamps (parity/normalize.mjs; a classic destination's receipts as a
+// multiset, since analytics.js flushes its buffer after a random delay; failedInitializations
+// sorted). One scenario per numbered item of the issue.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, startCollector, waitFor } from './harness.mjs';
+import { startDocServer } from './parity/server.mjs';
+import { startCdn } from './devicemode/cdn.mjs';
+import { idMapper, normalizeEvent } from './parity/normalize.mjs';
+
+const require = createRequire(import.meta.url);
+const snippet = require('@segment/snippet');
+const END = '__dm_end__';
+const BATCH = { strategy: 'batching', config: { size: 100, timeout: 100 } };
+const SCRIPTS = {
+  ajs: '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
+  sieve: '/dist/analytics.min.js',
+};
+
+let collector, web, cdn, browser;
+before(async () => {
+  [collector, web, cdn] = await Promise.all([startCollector(), startDocServer(), startCdn()]);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+});
+after(async () => {
+  await browser?.close();
+  await Promise.all([web?.stop(), cdn?.stop(), collector?.stop()]);
+});
+
+// A classic integration's CDN entry.
+const classic = (extra = {}) => ({
+  type: 'browser',
+  bundlingStatus: 'bundled',
+  versionSettings: { version: '1.0.0', componentTypes: ['browser'] },
+  ...extra,
+});
+const FAKE_ACTIONS = (subscriptions, extra = {}) => ({
+  name: 'Fake Actions',
+  creationName: 'Fake Actions',
+  libraryName: 'fakeActionsDestination',
+  url: 'https://cdn.segment.com/next-integrations/actions/fake/fake.js',
+  settings: { apiKey: 'act-key', subscriptions },
+  ...extra,
+});
+const SUB_TRACK = {
+  partnerAction: 'trackEvent',
+  name: 'Track',
+  enabled: true,
+  subscribe: 'type = "track"',
+  mapping: { name: { '@path': '$.event' }, props: { '@path': '$.properties' } },
+};
+const SUB_IDENTIFY = {
+  partnerAction: 'identifyUser',
+  name: 'Identify',
+  enabled: true,
+  subscribe: 'type = "identify"',
+  mapping: { userId: { '@path': '$.userId' } },
+};
+
+let counter = 0;
+/** Runs `sc` on one SDK; resolves to {writeKey, dm (destination receipts), events, errors}. */
+async function runSide(sdk, sc) {
+  const writeKey = `dm${++counter}-${sdk}`;
+  const side = sdk + counter;
+  const { integrations = {}, ...rest } = sc.settings;
+  cdn.settings[writeKey] = {
+    integrations: {
+      'Segment.io': {
+        apiKey: writeKey,
+        apiHost: collector.host + '/v1',
+        protocol: 'http',
+        deliveryStrategy: BATCH,
+        ...(sc.io || {}),
+      },
+      ...integrations,
+    },
+    ...rest,
+  };
+  Object.assign(cdn.classic, sc.classic || {});
+  const context = await browser.newContext();
+  const errors = [];
+  try {
+    await context.addCookies([{ name: '__parity_side', value: side, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
+    const code = snippet
+      .min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/x/analytics.min.js', load: false, page: false })
+      .replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(web.url + SCRIPTS[sdk]));
+    web.docs[side] = `<!doctype html><html><head><meta charset="utf-8"><title>Device Mode</title>
+<script>${code}</script><script>analytics._cdn = ${JSON.stringify(cdn.url)};</script></head><body>
+<script>${sc.pre || ''}
+analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(sc.loadOptions || {})});</script></body></html>`;
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(web.url + '/dm/page');
+    await waitFor(
+      () =>
+        page.evaluate(
+          () => window.analytics && window.analytics.initialized === true && !Array.isArray(window.analytics),
+        ),
+      {
+        what: sdk + ' initialized',
+        timeout: 20_000,
+      },
+    );
+    await page.evaluate(
+      async ({ calls, end }) => {
+        await new Function('analytics', 'return (async () => {' + calls + '})()')(window.analytics);
+        await window.analytics.track(end);
+      },
+      { calls: sc.calls || '', end: END },
+    );
+    // In send order: by the request's sentAt, then by position (two batches can be in flight
+    // at once, and arrive in either order), as the parity rig orders them.
+    const events = (
+      await waitFor(
+        async () => {
+          const res = await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`);
+          const all = (await res.json()).events;
+          return all.some((r) => r.event.event === END) && all;
+        },
+        { what: sdk + ' end marker at the collector', timeout: 20_000 },
+      )
+    )
+      .map((r, i) => [Date.parse(r.sentAt) || 0, i, r.event])
+      .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+      .map((x) => x[2]);
+    // Classic destinations flush their buffers after a random 0-5 s delay (analytics.js).
+    const expect = sc.expectEnd || [];
+    await waitFor(
+      () =>
+        page.evaluate(
+          ({ expect, end }) =>
+            expect.every((d) =>
+              (window.__dm || []).some(
+                (r) => r[0] === d && r[2] && (r[2].name === end || (r[2].obj && r[2].obj.event === end)),
+              ),
+            ),
+          { expect, end: END },
+        ),
+      { what: sdk + ' end marker at ' + expect.join(', '), timeout: 20_000 },
+    ).catch(() => {});
+    // Then until nothing more arrives for a while (buffers flush up to ~5 s after ready).
+    let last = -1;
+    for (let i = 0; i < 40; i++) {
+      const n = await page.evaluate(() => (window.__dm || []).length);
+      if (n === last) break;
+      last = n;
+      await page.waitForTimeout(sc.settle ?? 1500);
+    }
+    const dm = await page.evaluate(() => window.__dm || []);
+    const requests = [...cdn.requests];
+    return { writeKey, dm, events, errors, requests };
+  } finally {
+    await context.close();
+  }
+}
+
+/** Comparable views: API events and destination receipts, ids and times normalised. */
+function view(side) {
+  const walk = idMapper(side.writeKey);
+  const t0 = Date.now();
+  const api = side.events.map((e) => {
+    const n = normalizeEvent(e, t0);
+    // Failures are listed as they happen: two at once come in either order in either SDK.
+    n._metadata?.failedInitializations?.sort();
+    return n;
+  });
+  const norm = (p) => {
+    if (!p || typeof p !== 'object') return p;
+    const out = structuredClone(p);
+    if (out.obj) out.obj = normalizeEvent(out.obj, t0);
+    // Known difference (README): Sieve's alias events carry the API's previousId fallback
+    // (the stored user id) to destinations too; analytics.js adds it for the API only.
+    if (out.obj && out.obj.type === 'alias') delete out.obj.previousId;
+    return out;
+  };
+  const byDestination = {};
+  for (const [d, method, payload] of side.dm)
+    (byDestination[d] ||= {})[method] = [...((byDestination[d] || {})[method] || []), norm(payload)];
+  return walk({ api, destinations: byDestination });
+}
+
+async function differential(sc) {
+  const [ajs, sieve] = await Promise.all([runSide('ajs', sc), runSide('sieve', sc)]);
+  assert.deepEqual(ajs.errors, [], 'analytics.js page errors');
+  assert.deepEqual(sieve.errors, [], 'sieve page errors');
+  const [a, s] = [view(ajs), view(sieve)];
+  if (process.env.DM_DUMP) {
+    const { writeFileSync } = await import('node:fs');
+    const n = SCENARIOS.indexOf(sc) + 1;
+    writeFileSync(`${process.env.DM_DUMP}/${n}-ajs.json`, JSON.stringify(a, null, 1));
+    writeFileSync(`${process.env.DM_DUMP}/${n}-sieve.json`, JSON.stringify(s, null, 1));
+  }
+  assert.deepEqual(s.destinations, a.destinations, 'what each destination received');
+  assert.deepEqual(s.api, a.api, 'what reached the collector');
+  if (sc.check) sc.check({ ajs: a, sieve: s, raw: { ajs, sieve } });
+  return { ajs: a, sieve: s };
+}
+
+const SCENARIOS = [
+  {
+    name: '1. classic destinations: which load, script URL and version rules, merged settings, buffering until ready, Facade with dates',
+    settings: {
+      integrations: {
+        'Classic One': classic({ apiKey: 'one', bundlingStatus: 'bundled' }),
+        'Fake.Classic  Two': classic({
+          apiKey: 'two',
+          versionSettings: { version: '1.0.0', override: '2.0.0', componentTypes: [] },
+          type: 'browser',
+        }),
+        'Cloud Only': { type: 'server', bundlingStatus: 'unbundled' },
+        'Not Browser': { versionSettings: { componentTypes: ['server'] } },
+        'Disabled By Init': classic(),
+      },
+    },
+    classic: { 'classic-one': { readyMs: 400 }, 'fakeclassic-two': { version: '2.0.0', readyMs: 100 } },
+    loadOptions: {
+      integrations: { 'Classic One': { extra: 'from init', apiKey: 'init-one' }, 'Disabled By Init': false },
+    },
+    calls: `await analytics.page('Home');
+      await analytics.identify('user-1', { email: 'a@b.c' });
+      await analytics.track('Clicked', { at: '2024-01-02T03:04:05.000Z' });
+      await analytics.group('g1');
+      await analytics.alias('user-2');`,
+    expectEnd: ['classic-one', 'fakeclassic-two'],
+  },
+  {
+    name: '2. Actions destinations: remotePlugins loaded from the CDN, subscriptions and mappings by the real runtime',
+    settings: { remotePlugins: [FAKE_ACTIONS([SUB_TRACK, SUB_IDENTIFY])] },
+    calls: `await analytics.identify('u-9');
+      await analytics.track('Bought', { price: 5 });
+      await analytics.page();`,
+    expectEnd: ['Fake Actions'],
+  },
+  {
+    name: '3. per-event routing: load-time and per-call integrations, All:false, creation name vs name',
+    settings: {
+      integrations: {
+        'Classic One': classic(),
+        'Fake.Classic  Two': classic({ versionSettings: { version: '1.0.0' } }),
+      },
+      remotePlugins: [FAKE_ACTIONS([SUB_TRACK])],
+    },
+    classic: { 'classic-one': { readyMs: 50 }, 'fakeclassic-two': { version: '1.0.0', readyMs: 50 } },
+    calls: `await analytics.ready();
+      await analytics.track('ToAll');
+      await analytics.track('NotOne', {}, { integrations: { 'Classic One': false } });
+      await analytics.track('OnlyTwo', {}, { integrations: { All: false, 'Fake.Classic  Two': true } });
+      await analytics.track('NoActionsByCreationName', {}, { integrations: { 'Fake Actions': false } });
+      await analytics.track('NoActionsByActionName', {}, { integrations: { 'Fake Actions trackEvent': false } });
+      await analytics.track('CloudOnly', {}, { integrations: { All: false, 'Segment.io': true } });`,
+    expectEnd: ['classic-one', 'fakeclassic-two', 'Fake Actions'],
+  },
+  {
+    name: '4. routing rules: drop, drop_properties, allow_properties, map_properties, sample_event per destination',
+    settings: {
+      integrations: { 'Classic One': classic() },
+      remotePlugins: [FAKE_ACTIONS([SUB_TRACK])],
+      middlewareSettings: {
+        routingRules: [
+          {
+            destinationName: 'Classic One',
+            matchers: [{ type: 'fql', ir: '["=","event",{"value":"Secret"}]' }],
+            transformers: [[{ type: 'drop' }]],
+          },
+          {
+            destinationName: 'Classic One',
+            matchers: [{ type: 'fql', ir: '["contains","event",{"value":"Order"}]' }],
+            transformers: [
+              [
+                { type: 'drop_properties', config: { drop: { properties: ['email'] } } },
+                {
+                  type: 'map_properties',
+                  config: { map: { 'properties.total': { copy: 'properties.price', to_string: true } } },
+                },
+              ],
+            ],
+          },
+          {
+            destinationName: 'Fake Actions',
+            matchers: [
+              { type: 'all', ir: '' },
+              { type: 'fql', ir: '["=","event",{"value":"Sampled"}]' },
+            ],
+            transformers: [
+              [{ type: 'allow_properties', config: { allow: { properties: ['price', 'keep'] } } }],
+              [{ type: 'sample_event', config: { sample: { percent: 0, path: '' } } }],
+            ],
+          },
+        ],
+      },
+    },
+    classic: { 'classic-one': { readyMs: 50 } },
+    calls: `await analytics.ready();
+      await analytics.track('Secret', { a: 1 });
+      await analytics.track('Order Completed', { email: 'x@y.z', price: 12.5, keep: true, other: 1 });
+      await analytics.track('Sampled', { price: 1 });`,
+    expectEnd: ['classic-one', 'Fake Actions'],
+  },
+  {
+    name: '5. tracking plan: blocked events reach only the API, per-destination flags, Actions per subscription',
+    settings: {
+      integrations: {
+        'Classic One': classic(),
+        'Fake.Classic  Two': classic({ versionSettings: { version: '1.0.0' } }),
+      },
+      remotePlugins: [FAKE_ACTIONS([SUB_TRACK])],
+      plan: {
+        track: {
+          __default: { enabled: true, integrations: {} },
+          Blocked: { enabled: false, integrations: {} },
+          NotForOne: { enabled: true, integrations: { 'Classic One': false } },
+          NotForActions: { enabled: true, integrations: { 'Fake Actions': false } },
+        },
+      },
+    },
+    classic: { 'classic-one': { readyMs: 50 }, 'fakeclassic-two': { version: '1.0.0', readyMs: 50 } },
+    calls: `await analytics.ready();
+      await analytics.track('Blocked');
+      await analytics.track('NotForOne');
+      await analytics.track('NotForActions');
+      await analytics.track('Unplanned');`,
+    expectEnd: ['classic-one', 'fakeclassic-two', 'Fake Actions'],
+  },
+  {
+    name: '6. _metadata: bundled, unbundled, bundledIds and failedInitializations on API events',
+    settings: {
+      integrations: {
+        'Classic One': classic({ bundlingStatus: 'bundled' }),
+        Missing: classic({ bundlingStatus: 'bundled' }),
+        Amplitude: { type: 'server', bundlingStatus: 'unbundled' },
+      },
+    },
+    io: {
+      unbundledIntegrations: ['Cloud X'],
+      maybeBundledConfigIds: { 'Classic One': ['cfg-1'], 'Segment.io': ['cfg-s'] },
+    },
+    classic: { 'classic-one': { readyMs: 50 }, missing: { behaviour: 'missing' } },
+    // The failure is reported once the 404 is known: events after it carry it.
+    calls: `await new Promise((r) => setTimeout(r, 1500));
+      await analytics.track('AfterFailure');`,
+    expectEnd: ['classic-one'],
+    check: ({ sieve }) => {
+      const meta = sieve.api.find((e) => e.event === 'AfterFailure')._metadata;
+      assert.deepEqual(meta, {
+        failedInitializations: ['Missing'],
+        bundled: ['Classic One', 'Missing', 'Segment.io'],
+        unbundled: ['Amplitude', 'Cloud X'],
+        bundledIds: ['cfg-1', 'cfg-s'],
+      });
+    },
+  },
+  {
+    name: '7. remote middleware from the CDN changes what the API and the destinations get',
+    settings: {
+      integrations: { 'Classic One': classic() },
+      enabledMiddleware: { '@segment/tagger': true, '@segment/off': false },
+    },
+    classic: { 'classic-one': { readyMs: 50 } },
+    calls: `await analytics.ready();
+      await analytics.track('Tagged', { a: 1 });`,
+    expectEnd: ['classic-one'],
+    check: ({ sieve }) =>
+      assert.equal(sieve.api.find((e) => e.event === 'Tagged').properties.remoteMiddleware, 'tagger'),
+  },
+  {
+    name: '8. failures: a 404, a throwing initialize, a ready that never comes, a missing Actions script do not stop the others or delivery',
+    settings: {
+      integrations: {
+        'Classic One': classic(),
+        Gone: classic(),
+        Thrower: classic(),
+        Sleeper: classic(),
+      },
+      remotePlugins: [
+        FAKE_ACTIONS([SUB_TRACK], {
+          url: 'https://cdn.segment.com/next-integrations/actions/fake/missing.js',
+          name: 'Broken Actions',
+          creationName: 'Broken Actions',
+          libraryName: 'nothingHere',
+        }),
+      ],
+    },
+    classic: {
+      'classic-one': { readyMs: 50 },
+      gone: { behaviour: 'missing' },
+      thrower: { behaviour: 'throw' },
+      sleeper: { behaviour: 'never' },
+    },
+    calls: `await new Promise((r) => setTimeout(r, 1000));
+      await analytics.track('StillWorks');`,
+    expectEnd: ['classic-one'],
+  },
+];
+
+describe('device mode, differential against analytics-next', { concurrency: 2 }, () => {
+  for (const sc of SCENARIOS) test(sc.name, () => differential(sc));
+});
