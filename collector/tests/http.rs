@@ -10,6 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+// Malformed and adversarial requests (a file of their own; not a test binary of its own).
+#[path = "http/adversarial.rs"]
+mod adversarial;
+
 // ---------------------------------------------------------------------------------------
 // Harness
 
