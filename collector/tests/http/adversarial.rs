@@ -505,14 +505,19 @@ fn garbage_is_answered_400_or_closed() {
             Some(400),
         ),
         ("NUL bytes", b"\0\0\0\0\r\n\r\n", Some(400)),
-        // A TLS ClientHello and an HTTP/2 preface: not our protocol, closed.
-        ("TLS", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", None),
+        (
+            "TLS ClientHello",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            Some(400),
+        ),
+        // Not our protocol: closed without an answer.
         ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None),
     ] {
         let reply = exchange(&server, bytes);
         assert!(reply.closed, "{name}: {reply:?}");
-        if let Some(status) = answer {
-            assert_eq!(reply.status(), Some(status), "{name}: {reply:?}");
+        match answer {
+            Some(status) => assert_eq!(reply.status(), Some(status), "{name}: {reply:?}"),
+            None => assert_eq!(reply.text, "", "{name}"),
         }
     }
     server.assert_stats(
