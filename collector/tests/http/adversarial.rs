@@ -82,6 +82,36 @@ fn post_head(path: &str, extra: &str) -> String {
     format!("POST {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n")
 }
 
+/// The head of `POST /v1/batch` with `body`'s `Content-Length`.
+fn sized_head(body: &str) -> String {
+    post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len()))
+}
+
+/// The head of a chunked `POST /v1/batch`.
+fn chunked_head() -> String {
+    post_head("/v1/batch", "Transfer-Encoding: chunked\r\n")
+}
+
+/// Sends `sized_head(body)`, then `body` in `pieces` writes `pause` apart, then half-closes and
+/// reads the reply (the clock starts after the head).
+fn trickle(server: &Server, body: &str, pieces: usize, pause: Duration) -> Reply {
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.write_all(sized_head(body).as_bytes()).unwrap();
+    let start = Instant::now();
+    for piece in body.as_bytes().chunks(body.len().div_ceil(pieces)) {
+        // Stop once the server has answered or closed: it reads no more.
+        stream.set_nonblocking(true).unwrap();
+        let answered = stream.peek(&mut [0u8; 1]).is_ok();
+        stream.set_nonblocking(false).unwrap();
+        if answered || stream.write_all(piece).is_err() {
+            break;
+        }
+        std::thread::sleep(pause);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    read_reply(&mut stream, start, Duration::from_secs(8))
+}
+
 impl Server {
     /// The process is still running and serves a new client (whose event is stored).
     #[track_caller]
@@ -99,12 +129,14 @@ impl Server {
         );
     }
 
-    /// `/admin/stats` starts with `prefix` and `/events` lists `stored` events.
+    /// `/admin/stats` starts with `prefix`, `/events` lists `stored` events, and the collector
+    /// still serves a new client.
     #[track_caller]
-    fn assert_stats(&self, prefix: &str, stored: usize) {
+    fn assert_after(&mut self, prefix: &str, stored: usize, next_id: &str) {
         let stats = self.get("/admin/stats").body;
         assert!(stats.starts_with(prefix), "{stats}");
         assert_eq!(count_events(&self.events()), stored, "{}", self.events());
+        self.assert_serves(next_id);
     }
 }
 
@@ -117,26 +149,15 @@ fn truncated_bodies_store_nothing() {
     for (name, bytes) in [
         (
             "content-length larger than what is sent",
-            format!(
-                "{}{cut}",
-                post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len()))
-            ),
+            format!("{}{cut}", sized_head(&body)),
         ),
         (
             "chunked, cut inside a chunk",
-            format!(
-                "{}{:x}\r\n{cut}",
-                post_head("/v1/batch", "Transfer-Encoding: chunked\r\n"),
-                body.len()
-            ),
+            format!("{}{:x}\r\n{cut}", chunked_head(), body.len()),
         ),
         (
             "chunked, no last chunk",
-            format!(
-                "{}{:x}\r\n{body}\r\n",
-                post_head("/v1/batch", "Transfer-Encoding: chunked\r\n"),
-                body.len()
-            ),
+            format!("{}{:x}\r\n{body}\r\n", chunked_head(), body.len()),
         ),
     ] {
         let reply = exchange(&server, bytes.as_bytes());
@@ -149,15 +170,15 @@ fn truncated_bodies_store_nothing() {
     }
     // A client that vanishes mid-body without half-closing first.
     let mut stream = TcpStream::connect(&server.addr).unwrap();
-    let head = post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len()));
+    let head = sized_head(&body);
     stream.write_all(format!("{head}{cut}").as_bytes()).unwrap();
     drop(stream);
     // Bodies that never arrived whole are not ingestion requests: no counter moves.
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":0,"accepted":0,"duplicates":0,"rejected":0,"#,
         0,
+        "t-ok",
     );
-    server.assert_serves("t-ok");
 }
 
 #[test]
@@ -165,7 +186,7 @@ fn bad_chunk_sizes_are_refused() {
     let dir = TempDir::new();
     let mut server = Server::start(&dir.0);
     let body = batch(&[track("c-1")]);
-    let chunked = post_head("/v1/batch", "Transfer-Encoding: chunked\r\n");
+    let chunked = chunked_head();
     for (name, framing) in [
         ("not hex", format!("zz\r\n{body}\r\n0\r\n\r\n")),
         ("negative", format!("-1\r\n{body}\r\n0\r\n\r\n")),
@@ -200,11 +221,11 @@ fn bad_chunk_sizes_are_refused() {
         .as_bytes(),
     );
     assert_eq!(reply.status(), Some(200), "{reply:?}");
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":1,"accepted":1,"duplicates":0,"rejected":0,"#,
         1,
+        "c-ok",
     );
-    server.assert_serves("c-ok");
 }
 
 #[test]
@@ -229,15 +250,7 @@ fn oversized_heads_and_bodies() {
     }
 
     // Bodies: over 500 KB, with Content-Length and chunked, are refused whole.
-    let events: Vec<String> = (0..20)
-        .map(|i| {
-            format!(
-                r#"{{"type":"track","event":"E","messageId":"o-{i}","anonymousId":"a","properties":{{"pad":"{}"}}}}"#,
-                "y".repeat(30 * 1024)
-            )
-        })
-        .collect();
-    let body = batch(&events);
+    let body = batch(&padded_events("o", 20));
     let too_large = r#"{"success":false,"error":"request body is larger than 500 KB"}"#;
     let chunks: String = body
         .as_bytes()
@@ -245,20 +258,8 @@ fn oversized_heads_and_bodies() {
         .map(|c| format!("{:x}\r\n{}\r\n", c.len(), String::from_utf8_lossy(c)))
         .collect();
     for (name, bytes) in [
-        (
-            "content-length",
-            format!(
-                "{}{body}",
-                post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len()))
-            ),
-        ),
-        (
-            "chunked",
-            format!(
-                "{}{chunks}0\r\n\r\n",
-                post_head("/v1/batch", "Transfer-Encoding: chunked\r\n")
-            ),
-        ),
+        ("content-length", format!("{}{body}", sized_head(&body))),
+        ("chunked", format!("{}{chunks}0\r\n\r\n", chunked_head())),
     ] {
         let reply = exchange(&server, bytes.as_bytes());
         assert!(reply.closed, "{name}: {reply:?}");
@@ -284,11 +285,11 @@ fn oversized_heads_and_bodies() {
         assert_eq!(reply.status(), Some(400), "{name}: {reply:?}");
         assert!(!reply.text.contains("100 Continue"), "{name}: {reply:?}");
     }
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":4,"accepted":0,"duplicates":0,"rejected":4,"#,
         0,
+        "o-ok",
     );
-    server.assert_serves("o-ok");
 }
 
 #[test]
@@ -309,11 +310,7 @@ fn slow_clients_are_bounded_by_timeouts() {
     assert!(reply.after >= limit, "{reply:?}");
 
     // An idle keep-alive connection is closed the same way after its last answer.
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    let mut conn = Conn {
-        reader: BufReader::new(stream.try_clone().unwrap()),
-        stream,
-    };
+    let mut conn = Conn::open(&server.addr);
     conn.send("GET", "/health", &[], b"", &server.addr).unwrap();
     let resp = conn.recv().unwrap();
     assert_eq!(resp.header("connection"), Some("keep-alive"));
@@ -349,20 +346,7 @@ fn slow_clients_are_bounded_by_timeouts() {
 
     // A body trickled slower than the body timeout: 408, nothing stored.
     let body = batch(&[track("s-2")]);
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .write_all(
-            post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len())).as_bytes(),
-        )
-        .unwrap();
-    let start = Instant::now();
-    for piece in body.as_bytes().chunks(body.len() / 20 + 1) {
-        if stream.write_all(piece).is_err() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let reply = read_reply(&mut stream, start, at_most);
+    let reply = trickle(&server, &body, 20, Duration::from_millis(200));
     assert!(reply.closed, "{reply:?}");
     assert_eq!(reply.status(), Some(408), "{reply:?}");
     assert!(
@@ -374,28 +358,16 @@ fn slow_clients_are_bounded_by_timeouts() {
 
     // A body that is slow but whole within the timeout is accepted.
     let body = batch(&[track("s-3")]);
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .write_all(
-            post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len())).as_bytes(),
-        )
-        .unwrap();
-    let start = Instant::now();
-    for piece in body.as_bytes().chunks(body.len() / 3 + 1) {
-        stream.write_all(piece).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let reply = read_reply(&mut stream, start, at_most);
+    let reply = trickle(&server, &body, 3, Duration::from_millis(100));
     assert_eq!(reply.status(), Some(200), "{reply:?}");
 
     let events = server.events();
     assert!(!events.contains(r#""messageId":"s-2""#), "{events}");
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":2,"accepted":2,"duplicates":0,"rejected":0,"#,
         2,
+        "s-ok",
     );
-    server.assert_serves("s-ok");
 }
 
 #[test]
@@ -405,17 +377,8 @@ fn pipelined_requests_are_answered_in_order() {
     let b1 = batch(&[track("p-1")]);
     let b2 = batch(&[track("p-2"), track("p-3")]);
     let bad = batch(&[r#"{"type":"track","messageId":"p-4","anonymousId":"a"}"#.to_string()]);
-    let post = |b: &str| {
-        format!(
-            "{}{b}",
-            post_head("/v1/batch", &format!("Content-Length: {}\r\n", b.len()))
-        )
-    };
-    let chunked = format!(
-        "{}{:x}\r\n{b2}\r\n0\r\n\r\n",
-        post_head("/v1/batch", "Transfer-Encoding: chunked\r\n"),
-        b2.len()
-    );
+    let post = |b: &str| format!("{}{b}", sized_head(b));
+    let chunked = format!("{}{:x}\r\n{b2}\r\n0\r\n\r\n", chunked_head(), b2.len());
     // All in one write: a batch, a chunked batch, a rejected batch, a read, then close.
     let all = format!(
         "{}{chunked}{}GET /admin/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -442,14 +405,7 @@ fn pipelined_requests_are_answered_in_order() {
 fn keep_alive_connections_are_reused() {
     let dir = TempDir::new();
     let mut server = Server::start(&dir.0);
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut conn = Conn {
-        reader: BufReader::new(stream.try_clone().unwrap()),
-        stream,
-    };
+    let mut conn = Conn::open(&server.addr);
     for i in 0..30 {
         let (method, path, body, status) = match i % 3 {
             0 => ("POST", "/v1/batch", batch(&[track(&format!("k-{i}"))]), 200),
@@ -464,11 +420,11 @@ fn keep_alive_connections_are_reused() {
         assert_eq!(resp.status, status, "request {i}: {}", resp.body);
         assert_eq!(resp.header("connection"), Some("keep-alive"), "request {i}");
     }
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":20,"accepted":10,"duplicates":0,"rejected":10,"#,
         10,
+        "k-ok",
     );
-    server.assert_serves("k-ok");
 }
 
 #[test]
@@ -520,11 +476,11 @@ fn garbage_is_answered_400_or_closed() {
             None => assert_eq!(reply.text, "", "{name}"),
         }
     }
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":0,"accepted":0,"duplicates":0,"rejected":0,"#,
         0,
+        "g-ok",
     );
-    server.assert_serves("g-ok");
 }
 
 #[test]
@@ -561,11 +517,11 @@ fn non_utf8_json_is_rejected_whole() {
             "{name}"
         );
     }
-    server.assert_stats(
+    server.assert_after(
         r#"{"requests":3,"accepted":0,"duplicates":0,"rejected":3,"#,
         0,
+        "u-ok",
     );
-    server.assert_serves("u-ok");
 }
 
 /// A small deterministic generator (no `rand` dependency for one test).
@@ -591,7 +547,7 @@ fn mutated_requests_never_store_what_was_not_accepted() {
         let id = format!("m-{i}");
         let body = batch(&[track(&id)]);
         let head = match i % 3 {
-            0 => post_head("/v1/batch", &format!("Content-Length: {}\r\n", body.len())),
+            0 => sized_head(&body),
             1 => post_head(
                 "/v1/batch",
                 "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n",
