@@ -11,10 +11,12 @@
 
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
+use std::io;
 use std::net::Shutdown;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,9 +27,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::SockRef;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use sieve::core::validate::MAX_BATCH_BYTES;
 
@@ -47,7 +50,8 @@ const LINGER_TOTAL: Duration = Duration::from_secs(2);
 /// How long adding a reset rule waits for idle connections to close before answering.
 const CLOSE_IDLE_WAIT: Duration = Duration::from_secs(2);
 
-/// The timeouts that bound slow clients (`--header-timeout`, `--body-timeout`).
+/// The timeouts that bound slow clients (`--header-timeout`, `--body-timeout`,
+/// `--write-timeout`).
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     /// A request head must be complete this long after the connection opened or after the
@@ -56,6 +60,9 @@ pub struct Timeouts {
     pub header: Duration,
     /// A request body must be complete this long after its head; else `408` and close.
     pub body: Duration,
+    /// A response that cannot be written for this long (the client reads nothing) makes the
+    /// connection reset.
+    pub write: Duration,
 }
 
 /// The live connections, so that adding a reset rule can close the idle ones.
@@ -231,7 +238,8 @@ async fn serve_connection(
             req,
         ))
     });
-    let mut conn = builder.serve_connection(TokioIo::new(stream), service);
+    let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
+    let mut conn = builder.serve_connection(io, service);
     let state = Arc::clone(&registration.state);
     let mut close_asked = pin!(state.close.notified());
     let mut closing = false;
@@ -245,8 +253,11 @@ async fn serve_connection(
         conn.poll_without_shutdown(cx)
     })
     .await;
-    let reset = state.reset.load(Ordering::SeqCst);
-    let stream = conn.into_parts().io.into_inner();
+    let io = conn.into_parts().io.into_inner();
+    // A reset rule, or a client that stopped reading (its unsent bytes are dropped, not
+    // left for the kernel to deliver).
+    let reset = state.reset.load(Ordering::SeqCst) || io.timed_out;
+    let stream = io.stream;
     if reset {
         // SO_LINGER 0 makes close() send RST instead of FIN.
         let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
@@ -338,4 +349,90 @@ async fn blocking(app: &Arc<App>, f: impl FnOnce(&App) -> Outcome + Send + 'stat
             eprintln!("sieve-collector: a request handler failed: {e}");
             Outcome::Respond(Response::error(500, "internal error"))
         })
+}
+
+/// A socket whose writes fail with `TimedOut` once no byte could be written for `limit`: a
+/// client that stops reading cannot hold a connection forever (hyper has no write timeout).
+#[derive(Debug)]
+struct WriteDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    /// Running while a write is blocked.
+    stalled: Option<Pin<Box<Sleep>>>,
+    timed_out: bool,
+}
+
+impl WriteDeadline {
+    fn new(stream: TcpStream, limit: Duration) -> WriteDeadline {
+        WriteDeadline {
+            stream,
+            limit,
+            stalled: None,
+            timed_out: false,
+        }
+    }
+
+    /// Passes `result` on, timing how long writes stay blocked.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if result.is_ready() {
+            self.stalled = None;
+            return result;
+        }
+        let limit = self.limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            self.timed_out = true;
+            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+        }
+        Poll::Pending
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.watch(cx, result)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.watch(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = Pin::new(&mut self.stream).poll_flush(cx);
+        self.watch(cx, result)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

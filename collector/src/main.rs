@@ -95,6 +95,14 @@ fn command() -> Command {
                 .value_parser(seconds())
                 .help("A request body must arrive within this long of its head (else 408)"),
         )
+        .arg(
+            Arg::new("write-timeout")
+                .long("write-timeout")
+                .value_name("SECONDS")
+                .default_value("30")
+                .value_parser(seconds())
+                .help("A client that reads nothing of a response for this long is disconnected (reset)"),
+        )
 }
 
 /// Parses the command line (without the program name).
@@ -124,6 +132,7 @@ fn parse_args<I: IntoIterator<Item = T>, T: Into<OsString> + Clone>(
         timeouts: Timeouts {
             header: Duration::from_secs(get(&m, "header-timeout")?),
             body: Duration::from_secs(get(&m, "body-timeout")?),
+            write: Duration::from_secs(get(&m, "write-timeout")?),
         },
     })
 }
@@ -194,8 +203,16 @@ mod tests {
         assert_eq!(args.data_dir, PathBuf::from("d"));
         assert_eq!(args.segments_file, None);
         assert_eq!(
-            (args.timeouts.header, args.timeouts.body),
-            (Duration::from_secs(30), Duration::from_secs(30))
+            (
+                args.timeouts.header,
+                args.timeouts.body,
+                args.timeouts.write
+            ),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(30),
+                Duration::from_secs(30)
+            )
         );
         let args = parse_args([
             "--port=8081",
@@ -207,13 +224,22 @@ mod tests {
             "--header-timeout",
             "2",
             "--body-timeout=3",
+            "--write-timeout=4",
         ])
         .unwrap();
         assert_eq!((args.host.as_str(), args.port), ("0.0.0.0", 8081));
         assert_eq!(args.segments_file, Some(PathBuf::from("s.json")));
         assert_eq!(
-            (args.timeouts.header, args.timeouts.body),
-            (Duration::from_secs(2), Duration::from_secs(3))
+            (
+                args.timeouts.header,
+                args.timeouts.body,
+                args.timeouts.write
+            ),
+            (
+                Duration::from_secs(2),
+                Duration::from_secs(3),
+                Duration::from_secs(4)
+            )
         );
         for bad in [
             &["--data-dir", "d"][..],

@@ -371,6 +371,43 @@ fn slow_clients_are_bounded_by_timeouts() {
 }
 
 #[test]
+fn a_client_that_stops_reading_is_dropped() {
+    let dir = TempDir::new();
+    let mut server = Server::start_with(&dir.0, &["--write-timeout", "1"]);
+    // About 3.4 MB of events to list: more than the socket buffers hold for a client that
+    // reads nothing with a 4 KB receive buffer.
+    for round in 0..7 {
+        let resp = server.post(
+            "/v1/batch",
+            &batch(&padded_events(&format!("w{round}"), 16)),
+        );
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr: std::net::SocketAddr = server.addr.parse().unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream = TcpStream::from(socket);
+    stream
+        .write_all(b"GET /events?limit=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let start = Instant::now();
+    // Meanwhile others are served.
+    server.assert_serves("w-ok");
+    std::thread::sleep(Duration::from_secs(3));
+    // Then the reader wakes up: the server gave up on it, it never gets the whole listing.
+    let reply = read_reply(&mut stream, start, Duration::from_secs(10));
+    assert!(reply.closed, "not closed after {:?}", reply.after);
+    let whole = server.get("/events?limit=10000").body.len();
+    assert!(
+        reply.text.len() < whole,
+        "{} of {whole} bytes",
+        reply.text.len()
+    );
+    server.assert_serves("w-ok2");
+}
+
+#[test]
 fn pipelined_requests_are_answered_in_order() {
     let dir = TempDir::new();
     let mut server = Server::start(&dir.0);
