@@ -1,7 +1,7 @@
 //! TCP connections: accepts them and serves each with hyper's HTTP/1.1 on a tokio task; bounds
-//! slow clients with timeouts; reads each request body under its limit before routing; closes
-//! idle keep-alive connections on demand; and resets a connection (`SO_LINGER 0`, then close)
-//! when a fault rule says so. Does I/O: owns the listener and every socket. What a request
+//! slow clients with timeouts (head, body, and blocked writes); reads each request body under
+//! its limit before routing; closes idle keep-alive connections on demand; and resets a
+//! connection (`SO_LINGER 0`, then close) when a fault rule says so or a client stops reading. Does I/O: owns the listener and every socket. What a request
 //! means is [`crate::server`]'s business; its blocking parts (SQLite) run on tokio's blocking
 //! pool, never on the tasks that serve connections.
 //!
@@ -228,16 +228,18 @@ async fn serve_connection(
     timeouts: Timeouts,
 ) {
     let _ = stream.set_nodelay(true);
-    let app = Arc::clone(&registration.app);
-    let state = Arc::clone(&registration.state);
-    let service = service_fn(move |req| {
-        Box::pin(serve_request(
-            Arc::clone(&app),
-            Arc::clone(&state),
-            timeouts,
-            req,
-        ))
-    });
+    let service = {
+        let app = Arc::clone(&registration.app);
+        let state = Arc::clone(&registration.state);
+        service_fn(move |req| {
+            Box::pin(serve_request(
+                Arc::clone(&app),
+                Arc::clone(&state),
+                timeouts,
+                req,
+            ))
+        })
+    };
     let io = TokioIo::new(WriteDeadline::new(stream, timeouts.write));
     let mut conn = builder.serve_connection(io, service);
     let state = Arc::clone(&registration.state);
@@ -277,7 +279,7 @@ async fn serve_connection(
             Ok(Ok(())) => match stream.try_read(&mut buf) {
                 Ok(0) => return,
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
             },
             Ok(Err(_)) | Err(_) => return,
