@@ -1,34 +1,29 @@
-//! The service: accepts connections (a thread each), routes requests, applies faults, and
-//! ties the pure parts ([`crate::ingest`], [`crate::faults`]) to the store. Does I/O: owns
-//! the listener, every connection, the clock reads and the `--segments-file` reads.
+//! What requests mean: routing, the ingestion path with its faults, the admin endpoints and
+//! the request log; ties the pure parts ([`crate::ingest`], [`crate::faults`]) to the store.
+//! Does I/O: the store, the clock reads and the `--segments-file` reads. Called on tokio's
+//! blocking pool by [`crate::connection`], which owns the sockets and runs what a route asks
+//! for ([`Outcome`]: a delay, closing idle connections, a reset).
 //!
 //! **Invariant:** nothing here panics on input. Locks go through [`lock`], which recovers a
 //! poisoned mutex (its data stays consistent: every critical section is a single call into
 //! `Store`, `Faults` or a counter).
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hyper::header;
 use sieve::core::time::Millis;
-use sieve::core::validate::MAX_BATCH_BYTES;
 use sieve::json::{self, push_json_str, Map, Value};
 
+use crate::connection::Connections;
 use crate::faults::{self, Action, Faults};
-use crate::http::{self, Body, ReadError, Request, Response};
+use crate::http::{self, Body, Request, Response};
 use crate::ingest::{self, Endpoint, ERR_BODY_TOO_LARGE};
 use crate::store::{Envelope, Store};
 
-/// An idle keep-alive connection is closed after this long.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Oversized bodies up to this size are read and dropped so the client can read our 400.
-const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
-/// Connections served at once; more are answered 503 and closed.
-const MAX_CONNECTIONS: usize = 512;
 /// How many ingestion requests `GET /admin/requests` remembers.
 const REQUEST_LOG_LEN: usize = 1000;
 /// Default and largest `limit` of `GET /events`.
@@ -92,10 +87,8 @@ pub struct App {
     segments_file: Option<PathBuf>,
     /// `host:port` we listen on, for settings when a request has no `Host` header.
     fallback_host: String,
-    connections: AtomicUsize,
-    /// Connections waiting for their next request, by connection id (see [`close_idle`]).
-    idle: Mutex<HashMap<u64, TcpStream>>,
-    next_connection_id: AtomicU64,
+    /// The live connections (owned by [`crate::connection`]).
+    pub connections: Connections,
 }
 
 impl App {
@@ -108,16 +101,19 @@ impl App {
             log: Mutex::new(VecDeque::new()),
             segments_file,
             fallback_host,
-            connections: AtomicUsize::new(0),
-            idle: Mutex::new(HashMap::new()),
-            next_connection_id: AtomicU64::new(0),
+            connections: Connections::default(),
         }
+    }
+
+    /// Whether a reset rule is pending (no connection is then kept alive).
+    pub fn reset_pending(&self) -> bool {
+        lock(&self.faults).has_reset()
     }
 }
 
 /// Locks `m`, recovering from poisoning (a panicked holder cannot leave our data half-updated:
 /// see the module invariant).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -145,172 +141,36 @@ pub fn read_segments(path: &std::path::Path) -> Result<Value, String> {
     }
 }
 
-/// Serves connections forever, one thread each.
-pub fn serve(listener: TcpListener, app: Arc<App>) {
-    for conn in listener.incoming() {
-        let stream = match conn {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                eprintln!("sieve-collector: accept failed: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        if app.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            app.connections.fetch_sub(1, Ordering::SeqCst);
-            let mut w = &stream;
-            let _ = http::write_response(
-                &mut w,
-                &error_json(503, "too many connections"),
-                false,
-                "*",
-                true,
-            );
-            continue;
-        }
-        let slot = ConnectionSlot(Arc::clone(&app));
-        let spawned = std::thread::Builder::new()
-            .name("conn".into())
-            .spawn(move || handle_connection(&stream, &slot.0));
-        if let Err(e) = spawned {
-            eprintln!("sieve-collector: cannot spawn a connection thread: {e}");
-        }
-    }
-}
-
-/// One of [`MAX_CONNECTIONS`], given back on drop: when the connection thread ends, panics,
-/// or could not be spawned.
+/// What the connection does with a request after routing.
 #[derive(Debug)]
-struct ConnectionSlot(Arc<App>);
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// What to do with the connection after routing.
-#[derive(Debug)]
-enum Outcome {
+pub enum Outcome {
+    /// Answer.
     Respond(Response),
+    /// Close idle keep-alive connections, then answer (a reset rule was added).
+    CloseIdleThenRespond(Response),
+    /// Wait, then [`resume`] (a delay rule).
+    Delay(Duration, Box<Deferred>),
     /// Close with a TCP reset and no response (fault injection).
     Reset,
 }
 
-fn handle_connection(stream: &TcpStream, app: &App) {
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let id = app.next_connection_id.fetch_add(1, Ordering::Relaxed);
-    let mut reader = BufReader::new(stream);
-    let mut writer = stream;
-    let mut served = 0u64;
-    loop {
-        if reader.buffer().is_empty() {
-            // Wait for the next request while registered as idle, so that adding a reset rule
-            // can close this connection (see `close_idle`).
-            if let Ok(clone) = stream.try_clone() {
-                lock(&app.idle).insert(id, clone);
-            }
-            // A reset rule added after this connection's last keep-alive answer but before
-            // the insert above missed it in `close_idle`: close here instead. (Checked after
-            // the insert, so one of the two always sees the other.)
-            if served > 0 && lock(&app.faults).has_reset() {
-                lock(&app.idle).remove(&id);
-                return;
-            }
-            let ready = reader.fill_buf().map(|buf| !buf.is_empty());
-            lock(&app.idle).remove(&id);
-            if !matches!(ready, Ok(true)) {
-                return;
-            }
-        }
-        let req = match http::read_request(&mut reader, &mut writer, MAX_BATCH_BYTES, DRAIN_LIMIT) {
-            Ok(req) => req,
-            Err(ReadError::Closed | ReadError::Io(_)) => return,
-            Err(ReadError::Malformed(reason)) => {
-                let resp = error_json(400, &format!("malformed HTTP request: {reason}"));
-                let _ = http::write_response(&mut writer, &resp, false, "*", true);
-                lingering_close(stream);
-                return;
-            }
-        };
-        let origin = req.header("origin").unwrap_or("*").to_string();
-        let outcome = route(&req, app);
-        served += 1;
-        // An oversized body may be partly unread: never reuse that connection. While a reset
-        // rule is pending, reuse none (see `close_idle`).
-        let keep_alive = req.keep_alive()
-            && matches!(req.body, Body::Complete(_))
-            && !lock(&app.faults).has_reset();
-        match outcome {
-            Outcome::Respond(resp) => {
-                let with_body = req.method != "HEAD";
-                if http::write_response(&mut writer, &resp, keep_alive, &origin, with_body).is_err()
-                {
-                    return;
-                }
-                if !keep_alive {
-                    lingering_close(stream);
-                    return;
-                }
-            }
-            Outcome::Reset => {
-                // SO_LINGER 0 makes close() send RST instead of FIN.
-                let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
-                return;
-            }
-        }
-    }
-}
-
-/// Closes every idle keep-alive connection.
-///
-/// Why: a browser that sends a request on a *reused* keep-alive connection and sees it reset
-/// before any response byte silently resends the request on a new connection (Chromium's
-/// `HttpNetworkTransaction::ShouldResendRequest`), so the page would never see the injected
-/// network error. So when a reset rule is added, idle connections are closed, and while one is
-/// pending no response keeps its connection alive: every reset then lands on a fresh
-/// connection, where it surfaces to the caller as a network error, in browsers and elsewhere.
-fn close_idle(app: &App) {
-    for (_, conn) in lock(&app.idle).drain() {
-        let _ = conn.shutdown(Shutdown::Both);
-    }
-}
-
-/// Half-closes, then discards what the client still sends for a moment, so that our last
-/// response is not destroyed by a reset caused by unread input.
-fn lingering_close(stream: &TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut buf = [0u8; 16 * 1024];
-    let mut r = stream;
-    while Instant::now() < deadline {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-}
-
-fn error_json(status: u16, error: &str) -> Response {
-    let mut m = Map::new();
-    m.insert("success", Value::Bool(false));
-    m.insert("error", Value::str(error));
-    Response::json(status, Value::Object(m).to_json())
+/// An ingestion request held by a delay rule: what is left to do after the wait.
+#[derive(Debug)]
+pub struct Deferred {
+    ingest: Ingest,
+    action: Action,
 }
 
 fn method_not_allowed(allow: &'static str) -> Outcome {
-    Outcome::Respond(error_json(405, "method not allowed").with_header("Allow", allow))
+    Outcome::Respond(Response::error(405, "method not allowed").with_header(header::ALLOW, allow))
 }
 
 fn respond(resp: Response) -> Outcome {
     Outcome::Respond(resp)
 }
 
-fn route(req: &Request, app: &App) -> Outcome {
+/// What to do with `req`.
+pub fn route(req: &Request, app: &App) -> Outcome {
     let path = req.path.as_str();
     if req.method == "OPTIONS" {
         return respond(preflight(req));
@@ -321,7 +181,7 @@ fn route(req: &Request, app: &App) -> Outcome {
         }
         return ingest_request(req, app, endpoint);
     }
-    // HEAD is GET without the body (handled when writing).
+    // HEAD is GET without the body (hyper leaves it out).
     let method = if req.method == "HEAD" {
         "GET"
     } else {
@@ -336,7 +196,7 @@ fn route(req: &Request, app: &App) -> Outcome {
         ("GET", "/admin/faults") => {
             respond(Response::json(200, lock(&app.faults).to_json().to_json()))
         }
-        ("POST", "/admin/faults") => respond(add_fault(req, app)),
+        ("POST", "/admin/faults") => add_fault(req, app),
         ("DELETE", "/admin/faults") => {
             lock(&app.faults).clear();
             respond(Response::json(
@@ -353,7 +213,7 @@ fn route(req: &Request, app: &App) -> Outcome {
         _ => match settings_write_key(path) {
             Some(write_key) if method == "GET" => respond(settings(req, app, &write_key)),
             Some(_) => method_not_allowed("GET, HEAD, OPTIONS"),
-            None => respond(error_json(404, "not found")),
+            None => respond(Response::error(404, "not found")),
         },
     }
 }
@@ -366,29 +226,41 @@ See collector/README.md.\n";
 
 fn preflight(req: &Request) -> Response {
     let mut resp = Response::empty(204)
-        .with_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS, DELETE")
         .with_header(
-            "Access-Control-Allow-Headers",
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET, POST, OPTIONS, DELETE",
+        )
+        .with_header(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
             "Content-Type, Authorization, X-Retry-Count",
         )
-        .with_header("Access-Control-Max-Age", "600");
+        .with_header(header::ACCESS_CONTROL_MAX_AGE, "600");
     // Chrome's Private Network Access preflight (a public page calling localhost).
     if req
         .header("access-control-request-private-network")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        resp = resp.with_header("Access-Control-Allow-Private-Network", "true");
+        resp = resp.with_header(
+            header::HeaderName::from_static("access-control-allow-private-network"),
+            "true",
+        );
     }
     resp
 }
 
+/// An ingestion request, parsed, on its way to the store.
+#[derive(Debug)]
+struct Ingest {
+    entry: LoggedRequest,
+    parsed: Result<ingest::Accepted, ingest::Rejection>,
+}
+
 fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
     Stats::bump(&app.stats.requests, 1);
-    let retry_count = req.header("x-retry-count").map(str::to_string);
     let mut entry = LoggedRequest {
         path: req.path.clone(),
         status: None,
-        retry_count: retry_count.clone(),
+        retry_count: req.header("x-retry-count").map(str::to_string),
         bytes: req.body_len(),
         events: 0,
         at: now_iso(),
@@ -412,39 +284,61 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
         Ok(accepted) => accepted.events.len(),
         Err(rejection) => rejection.events,
     };
+    let ingest = Ingest { entry, parsed };
 
     let fault = lock(&app.faults).take_next();
-    if let Some(fault) = fault {
-        Stats::bump(&app.stats.faulted, 1);
-        entry.fault = Some(fault.kind());
-        if fault.delay_ms > 0 {
-            std::thread::sleep(Duration::from_millis(
-                fault.delay_ms.min(faults::MAX_DELAY_MS),
-            ));
+    let Some(fault) = fault else {
+        return finish_ingest(ingest, app);
+    };
+    Stats::bump(&app.stats.faulted, 1);
+    let mut ingest = ingest;
+    ingest.entry.fault = Some(fault.kind());
+    if fault.delay_ms > 0 {
+        let delay = Duration::from_millis(fault.delay_ms.min(faults::MAX_DELAY_MS));
+        return Outcome::Delay(
+            delay,
+            Box::new(Deferred {
+                ingest,
+                action: fault.action,
+            }),
+        );
+    }
+    apply_fault(ingest, fault.action, app)
+}
+
+/// The rest of an ingestion request held by a delay rule, once the delay is over.
+pub fn resume(deferred: Deferred, app: &App) -> Outcome {
+    apply_fault(deferred.ingest, deferred.action, app)
+}
+
+fn apply_fault(mut ingest: Ingest, action: Action, app: &App) -> Outcome {
+    let entry = &mut ingest.entry;
+    match action {
+        Action::Pass => finish_ingest(ingest, app),
+        Action::Reset => {
+            entry.error = Some("injected fault: connection reset".into());
+            log_request(app, ingest.entry);
+            Outcome::Reset
         }
-        match fault.action {
-            Action::Pass => {}
-            Action::Reset => {
-                entry.error = Some("injected fault: connection reset".into());
-                log_request(app, entry);
-                return Outcome::Reset;
+        Action::Status {
+            status,
+            retry_after,
+        } => {
+            let mut resp = Response::error(status, "injected fault");
+            if let Some(secs) = retry_after {
+                resp = resp.with_header(header::RETRY_AFTER, secs.to_string());
             }
-            Action::Status {
-                status,
-                retry_after,
-            } => {
-                let mut resp = error_json(status, "injected fault");
-                if let Some(secs) = retry_after {
-                    resp = resp.with_header("Retry-After", secs.to_string());
-                }
-                entry.status = Some(status);
-                entry.error = Some("injected fault".into());
-                log_request(app, entry);
-                return Outcome::Respond(resp);
-            }
+            entry.status = Some(status);
+            entry.error = Some("injected fault".into());
+            log_request(app, ingest.entry);
+            Outcome::Respond(resp)
         }
     }
+}
 
+/// Stores an accepted request (one transaction, committed before the answer) or rejects it.
+fn finish_ingest(ingest: Ingest, app: &App) -> Outcome {
+    let Ingest { mut entry, parsed } = ingest;
     let resp = match parsed {
         Err(rejection) => {
             Stats::bump(&app.stats.rejected, 1);
@@ -455,7 +349,7 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
             let env = Envelope {
                 received_at: &entry.at,
                 path: &entry.path,
-                retry_count: retry_count.as_deref(),
+                retry_count: entry.retry_count.as_deref(),
             };
             let result = lock(&app.store).insert(&accepted, &env);
             match result {
@@ -467,7 +361,7 @@ fn ingest_request(req: &Request, app: &App, endpoint: Endpoint) -> Outcome {
                 Err(e) => {
                     eprintln!("sieve-collector: storing events failed: {e}");
                     entry.error = Some(format!("storage error: {e}"));
-                    error_json(500, "storage error")
+                    Response::error(500, "storage error")
                 }
             }
         }
@@ -569,18 +463,18 @@ fn list_events(req: &Request, app: &App) -> Response {
     let write_key = req.query_param("writeKey").filter(|k| !k.is_empty());
     let after = match parse_query_int(req, "after", 0, i64::MAX) {
         Ok(n) => n,
-        Err(e) => return error_json(400, &e),
+        Err(e) => return Response::error(400, &e),
     };
     let limit = match parse_query_int(req, "limit", DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT) {
         Ok(n) => n,
-        Err(e) => return error_json(400, &e),
+        Err(e) => return Response::error(400, &e),
     };
     let listed = lock(&app.store).list(write_key.as_deref(), after, limit);
     let events = match listed {
         Ok(events) => events,
         Err(e) => {
             eprintln!("sieve-collector: listing events failed: {e}");
-            return error_json(500, "storage error");
+            return Response::error(500, "storage error");
         }
     };
     let mut out = String::from(r#"{"events":["#);
@@ -609,16 +503,17 @@ fn list_events(req: &Request, app: &App) -> Response {
     Response::json(200, out)
 }
 
-fn add_fault(req: &Request, app: &App) -> Response {
+fn add_fault(req: &Request, app: &App) -> Outcome {
+    let error = |e: &str| Outcome::Respond(Response::error(400, e));
     let Body::Complete(body) = &req.body else {
-        return error_json(400, ERR_BODY_TOO_LARGE);
+        return error(ERR_BODY_TOO_LARGE);
     };
     let Ok(text) = std::str::from_utf8(body) else {
-        return error_json(400, "request body is not UTF-8");
+        return error("request body is not UTF-8");
     };
     let value = match json::parse(text) {
         Ok(v) => v,
-        Err(e) => return error_json(400, &format!("invalid JSON: {}", e.message())),
+        Err(e) => return error(&format!("invalid JSON: {}", e.message())),
     };
     match faults::parse_rule(&value) {
         Ok((count, fault)) => {
@@ -628,15 +523,17 @@ fn add_fault(req: &Request, app: &App) -> Response {
                 faults.push(count, fault);
                 faults.to_json()
             };
-            if is_reset {
-                close_idle(app);
-            }
             let mut m = Map::new();
             m.insert("success", Value::Bool(true));
             m.insert("pending", pending);
-            Response::json(200, Value::Object(m).to_json())
+            let resp = Response::json(200, Value::Object(m).to_json());
+            if is_reset {
+                Outcome::CloseIdleThenRespond(resp)
+            } else {
+                Outcome::Respond(resp)
+            }
         }
-        Err(e) => error_json(400, e),
+        Err(e) => error(e),
     }
 }
 
@@ -644,7 +541,7 @@ fn clear(app: &App) -> Response {
     let cleared = lock(&app.store).clear();
     if let Err(e) = cleared {
         eprintln!("sieve-collector: clearing events failed: {e}");
-        return error_json(500, "storage error");
+        return Response::error(500, "storage error");
     }
     app.stats.reset();
     lock(&app.log).clear();
@@ -664,7 +561,7 @@ fn settings(req: &Request, app: &App, write_key: &str) -> Response {
         None => Value::Array(Vec::new()),
         Some(path) => match read_segments(path) {
             Ok(v) => v,
-            Err(e) => return error_json(500, &e),
+            Err(e) => return Response::error(500, &e),
         },
     };
     let host = req

@@ -10,6 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+// Malformed and adversarial requests (a file of their own; not a test binary of its own).
+#[path = "http/adversarial.rs"]
+mod adversarial;
+
 // ---------------------------------------------------------------------------------------
 // Harness
 
@@ -129,6 +133,18 @@ struct Conn {
 }
 
 impl Conn {
+    /// A new connection to `addr`, reads time out after 10 s.
+    fn open(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        Conn {
+            reader: BufReader::new(stream.try_clone().expect("clone stream")),
+            stream,
+        }
+    }
+
     fn send(
         &mut self,
         method: &str,
@@ -217,6 +233,19 @@ fn batch(events: &[String]) -> String {
         r#"{{"batch":[{}],"sentAt":"2024-05-06T07:08:10.000Z","writeKey":"wk"}}"#,
         events.join(",")
     )
+}
+
+/// `n` track events of about 30 KB each (`<prefix>-<i>`): each under the 32 KB event limit,
+/// 17 of them over the 500 KB body limit.
+fn padded_events(prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"type":"track","event":"E","messageId":"{prefix}-{i}","anonymousId":"a","properties":{{"pad":"{}"}}}}"#,
+                "y".repeat(30 * 1024)
+            )
+        })
+        .collect()
 }
 
 /// Counts `"seq":` occurrences: the number of listed events.
@@ -439,14 +468,7 @@ fn size_limits() {
     );
 
     // 20 events of ~30 KB: each is fine, the body (> 500 KB) is not.
-    let events: Vec<String> = (0..20)
-        .map(|i| {
-            format!(
-                r#"{{"type":"track","event":"E","messageId":"bulk-{i}","anonymousId":"a","properties":{{"pad":"{}"}}}}"#,
-                "y".repeat(30 * 1024)
-            )
-        })
-        .collect();
+    let events = padded_events("bulk", 20);
     let body = batch(&events);
     assert!(body.len() > 500 * 1024);
     let resp = server.post("/v1/batch", &body);
@@ -611,14 +633,7 @@ fn fault_reset_is_a_connection_error() {
     let dir = TempDir::new();
     let server = Server::start(&dir.0);
     // An idle keep-alive connection...
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut idle = Conn {
-        reader: BufReader::new(stream.try_clone().unwrap()),
-        stream,
-    };
+    let mut idle = Conn::open(&server.addr);
     idle.send("GET", "/health", &[], b"", &server.addr).unwrap();
     assert_eq!(
         idle.recv().unwrap().header("connection"),
@@ -734,14 +749,7 @@ fn keep_alive_and_malformed_http() {
     let server = Server::start(&dir.0);
 
     // Two requests on one connection.
-    let stream = TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut conn = Conn {
-        reader: BufReader::new(stream.try_clone().unwrap()),
-        stream,
-    };
+    let mut conn = Conn::open(&server.addr);
     conn.send(
         "POST",
         "/v1/batch",
