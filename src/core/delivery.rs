@@ -235,8 +235,13 @@ pub struct Delivery {
     paused_until: Option<Millis>,
     /// The pause comes from a `Retry-After` (coming back online does not lift it).
     rate_limited: bool,
-    /// Page hidden: send everything now, in keepalive chunks.
-    unloading: bool,
+    /// The page is hidden (`pagehide`, or `visibilitychange` to hidden): it may be discarded
+    /// without another task, so requests go with keepalive and nothing waits for the batch
+    /// timer. Backoffs and pauses hold as on a visible page.
+    hidden: bool,
+    /// The page was just hidden: what is queued leaves once, now, in keepalive chunks, without
+    /// waiting for a request in flight (cleared once nothing more fits).
+    hide_flush: bool,
     /// `navigator.onLine`.
     online: bool,
     /// The first `solo` pending events leave one per request: they were in a batch the API
@@ -259,7 +264,8 @@ impl Default for Delivery {
             flush_requested: false,
             paused_until: None,
             rate_limited: false,
-            unloading: false,
+            hidden: false,
+            hide_flush: false,
             online: true,
             solo: 0,
             next_id: 0,
@@ -380,14 +386,17 @@ impl Delivery {
         self.len() == 0
     }
 
-    /// The page is being hidden: everything pending goes out now with keepalive.
+    /// The page is being hidden: what is queued leaves once, now, with keepalive (unless a
+    /// backoff or a pause holds the queue); from then on requests go with keepalive.
     pub fn handle_page_hide(&mut self) {
-        self.unloading = true;
+        self.hidden = true;
+        self.hide_flush = true;
     }
 
     /// The page is visible again: beaconed events (unconfirmed) are queued again.
     pub fn handle_page_show(&mut self) {
-        self.unloading = false;
+        self.hidden = false;
+        self.hide_flush = false;
         let beaconed = std::mem::take(&mut self.beaconed);
         self.prepend(beaconed);
     }
@@ -421,7 +430,7 @@ impl Delivery {
     fn flush_at(&self, config: &Config) -> Option<Millis> {
         let oldest = self.pending.front()?.queued_at;
         match config.strategy {
-            Strategy::Batching { timeout_ms, .. } if !self.flush_requested => {
+            Strategy::Batching { timeout_ms, .. } if !self.flush_requested && !self.hidden => {
                 Some(oldest.plus(timeout_ms))
             }
             _ => Some(oldest),
@@ -434,52 +443,50 @@ impl Delivery {
 
     /// The next request to send, if one is due.
     pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
-        if self.pending.is_empty() || !self.online {
+        // A backoff or a `Retry-After` holds the queue whether the page is visible or not: a
+        // hidden page that retried at once would spend its whole retry budget in a moment.
+        if self.pending.is_empty() || !self.online || self.paused(now) {
+            self.hide_flush = false;
             return None;
         }
         let standard = config.strategy == Strategy::Standard;
-        if self.unloading {
-            // On page hide nothing waits: not the timer, not a backoff, not a request in
-            // flight; only the browser's keepalive budget limits what leaves now (the rest
-            // stays persisted for the next page load).
+        let keepalive = config.keepalive || self.hidden;
+        let one = standard || self.solo > 0;
+        if self.hide_flush {
+            // The page was just hidden and may never run another task: what is queued leaves
+            // now, without waiting for a request in flight, as far as the browser's keepalive
+            // budget allows; the rest stays persisted and follows the rules below.
             let room = MAX_KEEPALIVE_IN_FLIGHT
                 .saturating_sub(self.keepalive_in_flight)
                 .min(MAX_KEEPALIVE_BODY);
             let first = self.pending.front().map_or(0, |e| e.json.len());
-            if first + 160 + config.write_key.len() > room {
-                return None;
+            if first + 160 + config.write_key.len() <= room {
+                let max_events = if one { 1 } else { usize::MAX };
+                if let Some(t) = self.take(now, config, max_events, room, true) {
+                    return Some(t);
+                }
             }
-            return self.take(
-                now,
-                config,
-                if standard || self.solo > 0 {
-                    1
-                } else {
-                    usize::MAX
-                },
-                room,
-                true,
-            );
+            self.hide_flush = false;
         }
-        if self.paused(now) || !self.in_flight.is_empty() {
+        if !self.in_flight.is_empty() {
             return None;
         }
+        let limit = if keepalive {
+            MAX_KEEPALIVE_BODY
+        } else {
+            MAX_BATCH_BODY
+        };
         match config.strategy {
-            Strategy::Standard => self.take(now, config, 1, usize::MAX, config.keepalive),
+            Strategy::Standard => self.take(now, config, 1, usize::MAX, keepalive),
             Strategy::Batching { size, .. } => {
-                let limit = if config.keepalive {
-                    MAX_KEEPALIVE_BODY
-                } else {
-                    MAX_BATCH_BODY
-                };
                 if self.solo > 0 {
-                    return self.take(now, config, 1, limit, config.keepalive);
+                    return self.take(now, config, 1, limit, keepalive);
                 }
                 let due = self.pending.len() >= size
                     || self.pending_bytes >= limit
                     || self.flush_at(config).is_some_and(|t| t <= now);
                 if due {
-                    self.take(now, config, size, limit, config.keepalive)
+                    self.take(now, config, size, limit, keepalive)
                 } else {
                     None
                 }
@@ -667,9 +674,10 @@ impl Delivery {
                 // Back in front, in their original order.
                 self.prepend(kept);
                 if !self.pending.is_empty() {
-                    // A Retry-After is never shortened by a later, shorter backoff.
+                    // A pause is never shortened by a later, shorter one (another request's
+                    // failure, or a Retry-After followed by a backoff).
                     let until = now.plus(wait);
-                    if !(self.rate_limited && self.paused_until.is_some_and(|t| t > until)) {
+                    if self.paused_until.is_none_or(|t| t <= until) {
                         self.paused_until = Some(until);
                         self.rate_limited = rate_limited;
                     }

@@ -801,3 +801,194 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     assert!(w.queue_keys().is_empty());
     let _ = b;
 }
+
+/// Send times of each messageId, in order.
+fn sends_by_id(w: &World) -> BTreeMap<String, Vec<Millis>> {
+    let mut by_id: BTreeMap<String, Vec<Millis>> = BTreeMap::new();
+    for (_, at, t) in &w.sent {
+        for e in batch_events(t) {
+            by_id.entry(message_id(&e)).or_default().push(*at);
+        }
+    }
+    by_id
+}
+
+/// The default retry policy's backoff before retry `n` (1-based), without jitter.
+fn backoff(n: u32) -> u64 {
+    (500u64 << (n - 1).min(20)).min(60_000)
+}
+
+/// Asserts that no event went out again before the backoff of its last attempt (−10 % jitter)
+/// had passed: a hidden page does not retry faster than a visible one.
+fn assert_backoff_respected(w: &World) {
+    for (id, times) in sends_by_id(w) {
+        for (k, pair) in times.windows(2).enumerate() {
+            let gap = pair[1].since(pair[0]);
+            let want = backoff(k as u32 + 1) * 9 / 10;
+            assert!(
+                gap >= want,
+                "{id}: attempt {} went {gap} ms after the previous one (backoff {want} ms)",
+                k + 2
+            );
+        }
+    }
+}
+
+fn events_on_disk(w: &World) -> usize {
+    w.queue_keys()
+        .iter()
+        .filter(|k| !k.ends_with(":lease"))
+        .map(|k| w.local[k].lines().count())
+        .sum()
+}
+
+#[test]
+fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_early() {
+    // The default policy: 10 retries, 0.5 s doubling to 60 s, ±10 %: it gives up after
+    // Σ backoff(1..=10) = 243.5 s (at least 219 s with jitter), hidden or not.
+    let span: u64 = (1..=10).map(backoff).sum();
+    // (outage, hidden): the API fails for `outage` ms from the first call, then recovers.
+    for (outage, hidden) in [
+        (1_000, false),
+        (1_000, true),
+        (10_000, false),
+        (10_000, true),
+        (600_000, false),
+        (600_000, true),
+    ] {
+        let mut w = World::new(Claims::Locks);
+        w.api_default = status(503);
+        let t = w.open_tab(FAST);
+        let start = w.now;
+        let ids: Vec<String> = (0..20).map(|i| w.track(t, &format!("E{i}"))).collect();
+        if hidden {
+            w.tabs[t].core.handle_page_hide();
+            w.step(t);
+        }
+        w.run(outage);
+        let case = format!("outage {outage} ms, hidden {hidden}");
+        if outage < span * 9 / 10 {
+            assert_eq!(
+                events_on_disk(&w),
+                20,
+                "{case}: everything unconfirmed stays persisted"
+            );
+            assert!(
+                w.tabs[t].notices.is_empty(),
+                "{case}: nothing dropped: {:?}",
+                w.tabs[t].notices
+            );
+        }
+        w.api_default = ok();
+        if hidden {
+            w.tabs[t].core.handle_page_show();
+            w.step(t);
+        }
+        w.run(600_000);
+        assert_backoff_respected(&w);
+        let failures: usize = w.tabs[t]
+            .notices
+            .iter()
+            .filter(|n| n.code == "delivery_failure")
+            .map(|n| n.count)
+            .sum();
+        if outage < span * 9 / 10 {
+            assert_all_delivered(&w, &ids);
+            assert_eq!(failures, 0, "{case}");
+        } else {
+            // Past the policy's span: dropped as a visible page drops them, not before.
+            assert_eq!(failures + w.delivered.len(), 20, "{case}");
+            let sends = sends_by_id(&w);
+            for id in &ids {
+                if w.delivered.contains_key(id) {
+                    continue;
+                }
+                let last = *sends[id].last().unwrap();
+                assert!(
+                    last.since(start) >= span * 9 / 10 - backoff(10),
+                    "{case}: {id} given up {} ms after the first call",
+                    last.since(start)
+                );
+                assert_eq!(sends[id].len(), 11, "{case}: 1 attempt + 10 retries");
+            }
+        }
+        assert!(
+            w.queue_keys().is_empty(),
+            "{case}: left {:?}",
+            w.queue_keys()
+        );
+    }
+}
+
+#[test]
+fn hide_and_show_many_times_while_the_api_fails_sends_once_per_backoff_step() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let t = w.open_tab(FAST);
+    let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
+    // Hidden and shown again every 50 ms for 20 s.
+    for _ in 0..200 {
+        w.tabs[t].core.handle_page_hide();
+        w.step(t);
+        w.run(25);
+        w.tabs[t].core.handle_page_show();
+        w.step(t);
+        w.run(25);
+    }
+    assert_backoff_respected(&w);
+    // 0.5 + 1 + 2 + 4 + 8 s = 15.5 s: the first attempt and at most 5 retries in 20 s.
+    assert!(
+        w.sent.len() <= 6,
+        "{} requests in 20 s of hide/show",
+        w.sent.len()
+    );
+    assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
+    assert_eq!(events_on_disk(&w), 5);
+    w.api_default = ok();
+    w.run(120_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.delivered.values().all(|n| *n == 1));
+}
+
+#[test]
+fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        ids.push(w.track(t, &format!("E{i}")));
+        w.tabs[t].core.handle_page_hide();
+        w.step(t);
+        w.run(10);
+        w.tabs[t].core.handle_page_show();
+        w.step(t);
+        w.run(10);
+    }
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    assert!(
+        w.delivered.values().all(|n| *n == 1),
+        "sent once each: {:?}",
+        w.delivered.values().filter(|n| **n > 1).count()
+    );
+    assert!(w.sent.len() <= 100, "{} requests", w.sent.len());
+}
+
+#[test]
+fn a_hidden_tab_closed_while_the_api_fails_leaves_its_events_to_another_tab() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    let ids: Vec<String> = (0..20).map(|i| w.track(a, &format!("A{i}"))).collect();
+    w.tabs[a].core.handle_page_hide();
+    w.step(a);
+    w.run(10_000);
+    assert_eq!(events_on_disk(&w), 20);
+    w.close_tab(a);
+    w.api_default = ok();
+    let b = w.open_tab(FAST);
+    w.run(30_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.sent.iter().any(|s| s.0 == b));
+    assert!(w.queue_keys().is_empty());
+}
