@@ -26,6 +26,13 @@ pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
 /// A segment of the persisted queue holds at most this many bytes of text, unless one event
 /// alone is larger (a burst of calls is written as several segments).
 pub const MAX_SEGMENT_BYTES: usize = 16 * 1024;
+/// What a request body needs besides its events: `{"batch":[`, the closing
+/// `],"sentAt":"<ISO 8601>","writeKey":` and braces (the write key's own length is added).
+const REQUEST_MARGIN: usize = 64;
+/// The most bytes an event grows by on the wire: `,"_metadata":{"retryCount":<n>}` on a
+/// retry, `,"sentAt":"<ISO 8601>"` in standard mode. Events are refused at the call when they
+/// would pass Segment's 32 KB per event with it.
+pub const WIRE_EXTRA: usize = 80;
 /// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_EVENTS: usize = 3_000;
 /// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
@@ -222,8 +229,9 @@ pub struct Delivery {
     pending_bytes: usize,
     /// JSON bytes of every event held (pending, in flight, beaconed).
     held_bytes: usize,
-    /// Requests handed to the driver and not yet answered: id, events, body bytes, keepalive.
-    in_flight: Vec<(BatchId, Vec<Queued>, usize, bool)>,
+    /// Requests handed to the driver and not yet answered: id, events, body bytes, keepalive,
+    /// fenced (a group of a refused batch).
+    in_flight: Vec<(BatchId, Vec<Queued>, usize, bool, bool)>,
     /// Handed to `sendBeacon` (no confirmation): kept (and persisted) until the page shows
     /// again or the next page load.
     beaconed: Vec<Queued>,
@@ -244,9 +252,13 @@ pub struct Delivery {
     hide_flush: bool,
     /// `navigator.onLine`.
     online: bool,
-    /// The first `solo` pending events leave one per request: they were in a batch the API
-    /// refused as a whole (400, 413), so that one bad event does not take the others with it.
-    solo: usize,
+    /// Request boundaries at the front of `pending`: the first `fences[0]` events leave in a
+    /// request of their own, then the next `fences[1]`, and so on. A batch the API refused as
+    /// a whole (400, 413) goes again as two halves, each halved again if refused, so that one
+    /// bad event (or a body too large for a proxy) does not take the others with it and is
+    /// found in a few requests. (Adopted events put in front shift the boundaries: harmless,
+    /// they only group requests differently.)
+    fences: Vec<usize>,
     next_id: u64,
     notices: Vec<Notice>,
     persist: Option<Persist>,
@@ -267,7 +279,7 @@ impl Default for Delivery {
             hidden: false,
             hide_flush: false,
             online: true,
-            solo: 0,
+            fences: Vec::new(),
             next_id: 0,
             notices: Vec::new(),
             persist: None,
@@ -354,6 +366,7 @@ impl Delivery {
                 break;
             };
             self.forget(&event);
+            self.unfence_one();
             dropped += 1;
         }
         self.notify_dropped(
@@ -361,6 +374,16 @@ impl Delivery {
             "the delivery queue is full; the oldest events were dropped",
             dropped,
         );
+    }
+
+    /// The front event of `pending` left it: the first fence shrinks.
+    fn unfence_one(&mut self) {
+        if let Some(first) = self.fences.first_mut() {
+            *first -= 1;
+            if *first == 0 {
+                self.fences.remove(0);
+            }
+        }
     }
 
     /// Bookkeeping for an event taken out of `pending` for good.
@@ -442,6 +465,11 @@ impl Delivery {
     }
 
     /// The next request to send, if one is due.
+    ///
+    /// Throughput: `size` (and `timeout`) decide when a batch is due; a due request then
+    /// carries every waiting event that fits the API's limits (a catch-up batch), so a backlog
+    /// drains at up to [`MAX_BATCH_BODY`] per round trip, not `size` events per round trip. A
+    /// retry carries what queued up meanwhile too.
     pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
         // A backoff or a `Retry-After` holds the queue whether the page is visible or not: a
         // hidden page that retried at once would spend its whole retry budget in a moment.
@@ -449,9 +477,6 @@ impl Delivery {
             self.hide_flush = false;
             return None;
         }
-        let standard = config.strategy == Strategy::Standard;
-        let keepalive = config.keepalive || self.hidden;
-        let one = standard || self.solo > 0;
         if self.hide_flush {
             // The page was just hidden and may never run another task: what is queued leaves
             // now, without waiting for a request in flight, as far as the browser's keepalive
@@ -460,66 +485,75 @@ impl Delivery {
                 .saturating_sub(self.keepalive_in_flight)
                 .min(MAX_KEEPALIVE_BODY);
             let first = self.pending.front().map_or(0, |e| e.json.len());
-            if first + 160 + config.write_key.len() <= room {
-                let max_events = if one { 1 } else { usize::MAX };
-                if let Some(t) = self.take(now, config, max_events, room, true) {
+            if first + REQUEST_MARGIN + config.write_key.len() <= room {
+                if let Some(t) = self.take(now, config, room, true) {
                     return Some(t);
                 }
             }
             self.hide_flush = false;
         }
-        if !self.in_flight.is_empty() {
-            return None;
-        }
+        let keepalive = config.keepalive || self.hidden;
         let limit = if keepalive {
             MAX_KEEPALIVE_BODY
         } else {
             MAX_BATCH_BODY
         };
-        match config.strategy {
-            Strategy::Standard => self.take(now, config, 1, usize::MAX, keepalive),
+        if !self.in_flight.is_empty() {
+            return None;
+        }
+        let due = match config.strategy {
+            Strategy::Standard => true,
             Strategy::Batching { size, .. } => {
-                if self.solo > 0 {
-                    return self.take(now, config, 1, limit, keepalive);
-                }
-                let due = self.pending.len() >= size
+                !self.fences.is_empty()
+                    || self.pending.len() >= size
                     || self.pending_bytes >= limit
-                    || self.flush_at(config).is_some_and(|t| t <= now);
-                if due {
-                    self.take(now, config, size, limit, keepalive)
-                } else {
-                    None
-                }
+                    || self.flush_at(config).is_some_and(|t| t <= now)
             }
+        };
+        if due {
+            self.take(now, config, limit, keepalive)
+        } else {
+            None
         }
     }
 
+    /// Takes the next request from the front of `pending`: one event in standard mode, the
+    /// next fenced group, or else every event that fits `max_bytes`.
     fn take(
         &mut self,
         now: Millis,
         config: &Config,
-        max_events: usize,
         max_bytes: usize,
         keepalive: bool,
     ) -> Option<Transmit> {
+        let standard = config.strategy == Strategy::Standard;
+        let fenced = !standard && !self.fences.is_empty();
+        let max_events = if standard {
+            1
+        } else if fenced {
+            self.fences.remove(0)
+        } else {
+            usize::MAX
+        };
         let mut events = Vec::new();
         let mut body = String::new();
-        let standard = config.strategy == Strategy::Standard;
         if !standard {
             body.push_str("{\"batch\":[");
         }
-        // Room for the closing `],"sentAt":…,"writeKey":…}` and a `_metadata` member.
-        let margin = 128 + config.write_key.len();
+        // Room for the closing `],"sentAt":…,"writeKey":…}`.
+        let margin = REQUEST_MARGIN + config.write_key.len();
         let mut retry_count = 0;
         let mut expired = 0;
+        let mut taken = 0;
         while let Some(next) = self.pending.front() {
-            let projected = body.len() + next.json.len() + margin;
-            if events.len() >= max_events || (!events.is_empty() && projected > max_bytes) {
+            let projected = body.len() + next.json.len() + WIRE_EXTRA + margin;
+            if taken >= max_events || (!events.is_empty() && projected > max_bytes) {
                 break;
             }
             let Some(event) = self.pending.pop_front() else {
                 break;
             };
+            taken += 1;
             if now.since(event.queued_at) > MAX_EVENT_AGE_MS {
                 self.forget(&event);
                 expired += 1;
@@ -540,6 +574,10 @@ impl Delivery {
             }
             retry_count = retry_count.max(event.attempts);
             events.push(event);
+        }
+        if fenced && taken < max_events {
+            // The group was cut by the byte limit: the rest stays a group of its own.
+            self.fences.insert(0, max_events - taken);
         }
         self.notify_dropped(
             "event_expired",
@@ -566,7 +604,7 @@ impl Delivery {
         if keepalive {
             self.keepalive_in_flight += body.len();
         }
-        self.in_flight.push((id, events, body.len(), keepalive));
+        self.in_flight.push((id, events, body.len(), keepalive, fenced));
         if self.pending.is_empty() {
             self.flush_requested = false;
         }
@@ -580,13 +618,14 @@ impl Delivery {
         })
     }
 
-    fn take_in_flight(&mut self, id: BatchId) -> Option<Vec<Queued>> {
+    /// Takes request `id` out of `in_flight`: its events, and whether it was a fenced group.
+    fn take_in_flight(&mut self, id: BatchId) -> Option<(Vec<Queued>, bool)> {
         let idx = self.in_flight.iter().position(|f| f.0 == id)?;
-        let (_, events, bytes, keepalive) = self.in_flight.swap_remove(idx);
+        let (_, events, bytes, keepalive, fenced) = self.in_flight.swap_remove(idx);
         if keepalive {
             self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(bytes);
         }
-        Some(events)
+        Some((events, fenced))
     }
 
     /// Applies the outcome of request `id` (unknown ids are ignored).
@@ -598,7 +637,7 @@ impl Delivery {
         id: BatchId,
         outcome: &SendOutcome,
     ) {
-        let Some(events) = self.take_in_flight(id) else {
+        let Some((events, fenced)) = self.take_in_flight(id) else {
             return;
         };
         let behavior = status_behavior(&config.retry, outcome.status);
@@ -616,14 +655,13 @@ impl Delivery {
             }
         }
         if isolate {
-            self.solo += events.len();
+            // Two halves, at once, each in a request of its own.
+            let first = events.len().div_ceil(2);
+            self.fences.insert(0, events.len() - first);
+            self.fences.insert(0, first);
             self.prepend(events);
             self.persist_changes(now);
             return;
-        }
-        // An event sent alone is through (a retried one stays in front, still alone).
-        if events.len() == 1 && behavior != Behavior::Retry {
-            self.solo = self.solo.saturating_sub(1);
         }
         match behavior {
             Behavior::Success => {
@@ -671,7 +709,10 @@ impl Delivery {
                         false,
                     ),
                 };
-                // Back in front, in their original order.
+                // Back in front, in their original order; a group being split stays one.
+                if fenced && !kept.is_empty() {
+                    self.fences.insert(0, kept.len());
+                }
                 self.prepend(kept);
                 if !self.pending.is_empty() {
                     // A pause is never shortened by a later, shorter one (another request's
@@ -691,7 +732,7 @@ impl Delivery {
     /// or refused): no confirmation will come, so its events stay persisted and are sent
     /// again when the page shows again or on the next page load.
     pub fn handle_beacon_sent(&mut self, id: BatchId) {
-        if let Some(events) = self.take_in_flight(id) {
+        if let Some((events, _)) = self.take_in_flight(id) {
             self.beaconed.extend(events);
         }
     }
@@ -797,7 +838,7 @@ impl Delivery {
             for event in &mut self.beaconed {
                 event.seg = 0;
             }
-            for (_, events, _, _) in &mut self.in_flight {
+            for (_, events, ..) in &mut self.in_flight {
                 for event in events {
                     event.seg = 0;
                 }

@@ -389,7 +389,9 @@ impl Analytics {
             // is not sent, as analytics.js filters destinations.
             return Ok(json);
         }
-        if json.len() > validate::MAX_EVENT_BYTES {
+        // Room for what a retry or standard mode adds on the wire, so that no attempt of an
+        // accepted event goes past the API's 32 KB.
+        if json.len() + delivery::WIRE_EXTRA > validate::MAX_EVENT_BYTES {
             self.notify("event_too_large", CallError::TooLarge.message());
             return Err(CallError::TooLarge);
         }

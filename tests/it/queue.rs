@@ -340,10 +340,20 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
 fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab(FAST);
-    let before = w.queue_writes;
-    let ids: Vec<String> = (0..200).map(|i| w.call(t, &format!("E{i}"))).collect();
+    // A first batch in flight, then a burst of 200 calls in one turn.
+    let mut ids: Vec<String> = (0..10).map(|i| w.call(t, &format!("F{i}"))).collect();
     w.step(t);
-    let keys = w.queue_keys();
+    assert_eq!(w.tabs[t].in_flight.len(), 1);
+    let first_key = w.queue_keys();
+    assert_eq!(first_key.len(), 1);
+    let before = w.queue_writes;
+    ids.extend((0..200).map(|i| w.call(t, &format!("E{i}"))));
+    w.step(t);
+    let keys: Vec<String> = w
+        .queue_keys()
+        .into_iter()
+        .filter(|k| !first_key.contains(k))
+        .collect();
     assert!(keys.len() >= 4, "{} segments", keys.len());
     assert_eq!(
         w.queue_writes,
@@ -370,15 +380,14 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
         "{} segments for {total} bytes",
         keys.len()
     );
-    // The first batch of 10 is confirmed: only the segment holding it is rewritten.
+    // The first batch is confirmed: only the segment holding it is removed; the burst then
+    // leaves as one catch-up batch.
     let before = w.queue_writes;
-    assert_eq!(
-        w.tabs[t].in_flight.len(),
-        1,
-        "one batch in flight at a time"
-    );
     w.answer(t);
     assert_eq!(w.queue_writes, before + 1);
+    assert!(!w.local.contains_key(&first_key[0]));
+    assert_eq!(w.tabs[t].in_flight.len(), 1);
+    assert_eq!(w.tabs[t].in_flight[0].n_events, 200);
     w.run(60_000);
     assert_all_delivered(&w, &ids);
     assert!(w.queue_keys().is_empty());
@@ -401,21 +410,22 @@ fn confirmed_events_leave_storage_and_the_lock_is_released() {
 
 #[test]
 fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
+    // Standard mode sends one event per request: a turn's segment is confirmed piece by piece.
     let mut w = World::new(Claims::Locks);
-    let t = w.open_tab(FAST);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#);
     let mut ids = Vec::new();
-    for i in 0..25 {
+    for i in 0..5 {
         ids.push(w.call(t, &format!("E{i}")));
     }
     w.step(t);
-    assert_eq!(w.tabs[t].in_flight.len(), 1, "one batch of 10 in flight");
+    assert_eq!(w.tabs[t].in_flight.len(), 1, "one event in flight");
     w.answer(t);
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
     assert_eq!(
         w.local[&keys[0]].lines().count(),
-        15,
-        "the 10 confirmed ones are gone from disk"
+        4,
+        "the confirmed one is gone from disk"
     );
     w.run(10_000);
     assert_all_delivered(&w, &ids);
