@@ -22,19 +22,22 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod page;
+pub mod persisted;
 pub mod queue;
+pub mod recovery;
 pub mod retry;
 pub mod time;
 pub mod validate;
 
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
-use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
+use delivery::{BatchId, Delivery, Notice, Queued, SendOutcome, Transmit};
 pub use event::EventType;
 use event::{BuildInput, Env, Fragments, Payload, TrackInput};
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
 use page::BufferedPageContext;
+use persisted::{Claims, Query};
 use time::Millis;
 
 use crate::json::{Map, Value};
@@ -400,7 +403,7 @@ impl Analytics {
             kind,
             attempts: 0,
             queued_at: now,
-            seg: 0,
+            chunk: 0,
         });
         Ok(json)
     }
@@ -559,7 +562,7 @@ impl Analytics {
 
     /// The next storage change to apply.
     pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        delivery::pop_front(&mut self.writes).or_else(|| self.delivery.poll_storage_write())
+        pop_front(&mut self.writes).or_else(|| self.delivery.poll_storage_write())
     }
 
     /// The next notice (`error` event) for the page.
@@ -571,4 +574,10 @@ impl Analytics {
     pub fn poll_timeout(&self) -> Option<Millis> {
         self.delivery.poll_timeout(&self.config)
     }
+}
+
+/// Takes the oldest item of a small FIFO. These hold a handful of items per pump, and a
+/// `Vec` costs less wasm per element type than a `VecDeque`.
+pub(crate) fn pop_front<T>(items: &mut Vec<T>) -> Option<T> {
+    (!items.is_empty()).then(|| items.remove(0))
 }

@@ -22,8 +22,9 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::delivery::{BatchId, Notice, Query};
+use crate::core::delivery::{BatchId, Notice};
 use crate::core::identity::Store;
+use crate::core::persisted::Query;
 use crate::core::time::Millis;
 use crate::core::Analytics;
 

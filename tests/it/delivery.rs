@@ -244,7 +244,11 @@ fn a_batch_refused_as_a_whole_is_split_in_halves_until_only_the_refused_event_is
     sim.network.extend([400, 503].map(status));
     sim.drive(10_000);
     let sizes: Vec<usize> = sim.sent.iter().map(|(_, t)| t.n_events).collect();
-    assert_eq!(sizes, [10, 5, 5, 5], "refused, a half fails, it is retried alone");
+    assert_eq!(
+        sizes,
+        [10, 5, 5, 5],
+        "refused, a half fails, it is retried alone"
+    );
     // Page hidden (everything leaves at once, in keepalive chunks): after a refusal, the
     // halves go as keepalive requests too, not the same chunk again and again.
     let mut sim = Sim::new(DEFAULTS, "{}");

@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sieve::core::config::Config;
-use sieve::core::delivery::{
-    Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS, MAX_SEGMENT_BYTES,
-};
+use sieve::core::delivery::{Notice, SendOutcome, Transmit, MAX_QUEUE_EVENTS};
 use sieve::core::identity::{StorageSnapshot, Store};
+use sieve::core::persisted::{Claims, Query, MAX_CHUNK_BYTES};
 use sieve::core::time::Millis;
 use sieve::core::{Analytics, Dispatch, EventType};
 use sieve::json::{self, Value};
@@ -364,8 +363,8 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
     assert_eq!(lines, 200);
     let biggest = keys.iter().map(|k| w.local[k].len()).max().unwrap_or(0);
     assert!(
-        biggest <= MAX_SEGMENT_BYTES,
-        "a segment holds at most {MAX_SEGMENT_BYTES} bytes: {biggest}"
+        biggest <= MAX_CHUNK_BYTES,
+        "a segment holds at most {MAX_CHUNK_BYTES} bytes: {biggest}"
     );
     // Filled before the next one opens: each but the last misses less than one line.
     let total: usize = keys.iter().map(|k| w.local[k].len()).sum();
@@ -376,7 +375,7 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
         .max()
         .unwrap_or(0);
     assert!(
-        keys.len() <= total.div_ceil(MAX_SEGMENT_BYTES - longest_line),
+        keys.len() <= total.div_ceil(MAX_CHUNK_BYTES - longest_line),
         "{} segments for {total} bytes",
         keys.len()
     );
@@ -412,7 +411,9 @@ fn confirmed_events_leave_storage_and_the_lock_is_released() {
 fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
     // Standard mode sends one event per request: a turn's segment is confirmed piece by piece.
     let mut w = World::new(Claims::Locks);
-    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#);
+    let t = w.open_tab(
+        r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#,
+    );
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(w.call(t, &format!("E{i}")));
