@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ids;
 pub mod page;
 pub mod persisted;
+pub mod pump;
 pub mod queue;
 pub mod recovery;
 pub mod retry;

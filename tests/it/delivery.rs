@@ -3,16 +3,9 @@
 use sieve::core::delivery::SendOutcome;
 use sieve::json::Value;
 
-use crate::sim::Sim;
+use crate::sim::{batch_events, status, Sim};
 
 const DEFAULTS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
-
-fn status(status: u16) -> SendOutcome {
-    SendOutcome {
-        status,
-        retry_after: None,
-    }
-}
 
 #[test]
 fn ten_events_make_one_batch_at_once() {
@@ -136,24 +129,20 @@ fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
     }
 }
 
-/// Answers every request in flight (and those they lead to) with `api(request)` until none
-/// is left; returns the events of each request, in the order sent, with its status.
-fn answer_with(sim: &mut Sim, api: impl Fn(&[String]) -> u16) -> Vec<(Vec<String>, u16)> {
+/// Answers every request in flight, and those they lead to, with `api(event names)` until
+/// none is left; returns the event names of each request, in the order sent, with its status.
+fn answer_until_idle(sim: &mut Sim, api: impl Fn(&[String]) -> u16) -> Vec<(Vec<String>, u16)> {
     let mut log = Vec::new();
-    let mut i = sim.sent.len() - sim.in_flight.len();
     while !sim.in_flight.is_empty() {
-        for t in std::mem::take(&mut sim.in_flight) {
-            let names: Vec<String> = sim
-                .batch(i)
+        sim.answer_with(|t| {
+            let names: Vec<String> = batch_events(t)
                 .iter()
                 .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_owned))
                 .collect();
-            i += 1;
             let code = api(&names);
             log.push((names, code));
-            sim.core.handle_send_outcome(sim.now, t.id, &status(code));
-        }
-        sim.step();
+            status(code)
+        });
     }
     log
 }
@@ -169,7 +158,7 @@ fn a_batch_refused_as_a_whole_is_split_in_halves_until_only_the_refused_event_is
         }
         assert_eq!(sim.sent.len(), 1);
         let start = sim.now;
-        let log = answer_with(&mut sim, |names| {
+        let log = answer_until_idle(&mut sim, |names| {
             if names.iter().any(|n| n == "E3") {
                 code
             } else {
@@ -221,7 +210,7 @@ fn a_batch_refused_as_a_whole_is_split_in_halves_until_only_the_refused_event_is
     sim.step();
     assert_eq!(sim.in_flight.len(), 1);
     assert_eq!(sim.in_flight[0].n_events, 300, "one catch-up batch");
-    let log = answer_with(&mut sim, |names| {
+    let log = answer_until_idle(&mut sim, |names| {
         if names.iter().any(|n| n == "E123") {
             400
         } else {

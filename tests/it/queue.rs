@@ -2,309 +2,17 @@
 //! localStorage and lock table, several tabs (each its own core and network script), a
 //! clock, and faults as data (closed/crashed tabs, broken storage, offline). No browser.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 
-use sieve::core::config::Config;
-use sieve::core::delivery::{Notice, SendOutcome, Transmit, MAX_QUEUE_EVENTS};
-use sieve::core::identity::{StorageSnapshot, Store};
-use sieve::core::persisted::{Claims, Query, MAX_CHUNK_BYTES};
+use sieve::core::args::decode_args;
+use sieve::core::delivery::{SendOutcome, Transmit, MAX_QUEUE_EVENTS};
+use sieve::core::persisted::{Claims, MAX_CHUNK_BYTES};
 use sieve::core::time::Millis;
-use sieve::core::{Analytics, Dispatch, EventType};
-use sieve::json::{self, Value};
+use sieve::json;
 
-use crate::sim::{env, page_at, T0};
+use crate::sim::{assert_all_delivered, batch_events, message_id, ok, status, World, PREFIX};
 
-const SETTINGS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
 const FAST: &str = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":100}}}}}"#;
-const PREFIX: &str = "sieve:q1:WK:";
-
-fn ok() -> SendOutcome {
-    SendOutcome {
-        status: 200,
-        retry_after: None,
-    }
-}
-
-fn status(code: u16) -> SendOutcome {
-    SendOutcome {
-        status: code,
-        retry_after: None,
-    }
-}
-
-struct Tab {
-    core: Analytics,
-    /// Requests handed out, not yet answered.
-    in_flight: Vec<Transmit>,
-    notices: Vec<Notice>,
-    open: bool,
-}
-
-/// One browser profile: shared storage and locks, tabs, a clock and the API.
-struct World {
-    now: Millis,
-    local: BTreeMap<String, String>,
-    /// Held Web Locks (names).
-    locks: BTreeSet<String>,
-    /// Lock names held per tab index (released when the tab closes or crashes).
-    held_by: BTreeMap<usize, String>,
-    tabs: Vec<Tab>,
-    claims: Claims,
-    /// What the API answers next (front first); empty ⇒ `api_default`.
-    network: VecDeque<SendOutcome>,
-    api_default: SendOutcome,
-    /// Every request sent: (tab, time, request).
-    sent: Vec<(usize, Millis, Transmit)>,
-    /// messageIds the API accepted, with multiplicity.
-    delivered: BTreeMap<String, usize>,
-    /// localStorage writes of queue keys applied so far.
-    queue_writes: usize,
-    storage_broken: bool,
-}
-
-impl World {
-    fn new(claims: Claims) -> World {
-        World {
-            now: Millis(T0),
-            local: BTreeMap::new(),
-            locks: BTreeSet::new(),
-            held_by: BTreeMap::new(),
-            tabs: Vec::new(),
-            claims,
-            network: VecDeque::new(),
-            api_default: ok(),
-            sent: Vec::new(),
-            delivered: BTreeMap::new(),
-            queue_writes: 0,
-            storage_broken: false,
-        }
-    }
-
-    /// Opens a tab (a page load) and runs its start-up.
-    fn open_tab(&mut self, options: &str) -> usize {
-        let config = Config::from_settings(
-            "WK",
-            &json::parse(SETTINGS).unwrap(),
-            &json::parse(options).unwrap(),
-        );
-        let mut seed = [7; 16];
-        seed[0] = self.tabs.len() as u8 + 1;
-        let mut core = Analytics::new(config, env(), &StorageSnapshot::default(), seed);
-        core.handle_queue_open(self.now, self.claims);
-        self.tabs.push(Tab {
-            core,
-            in_flight: Vec::new(),
-            notices: Vec::new(),
-            open: true,
-        });
-        let i = self.tabs.len() - 1;
-        self.step(i);
-        i
-    }
-
-    /// Closes (or crashes) a tab: no pagehide work, its locks are released by the browser,
-    /// its requests in flight are lost.
-    fn close_tab(&mut self, i: usize) {
-        self.tabs[i].open = false;
-        self.tabs[i].in_flight.clear();
-        if let Some(name) = self.held_by.remove(&i) {
-            self.locks.remove(&name);
-        }
-    }
-
-    fn entries(&self) -> Vec<(String, String)> {
-        self.local
-            .iter()
-            .filter(|(k, _)| k.starts_with(PREFIX))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-
-    fn track(&mut self, i: usize, name: &str) -> String {
-        let json = self.call(i, name);
-        self.step(i);
-        json
-    }
-
-    /// A `track` without ending the turn.
-    fn call(&mut self, i: usize, name: &str) -> String {
-        let args = sieve::core::args::decode_args(
-            "s",
-            &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap(),
-        )
-        .0;
-        let json = self.tabs[i]
-            .core
-            .handle_call(
-                self.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
-        json::parse(&json)
-            .unwrap()
-            .get("messageId")
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// The driver: turn end, queries, writes, transmits, notices.
-    fn step(&mut self, i: usize) {
-        if !self.tabs[i].open {
-            return;
-        }
-        if self.tabs[i].core.needs_turn_end() {
-            self.tabs[i].core.handle_turn_end(self.now);
-        }
-        loop {
-            let mut progressed = false;
-            while let Some(query) = self.tabs[i].core.poll_query() {
-                progressed = true;
-                match query {
-                    Query::Scan => {
-                        let entries = self.entries();
-                        self.tabs[i].core.handle_storage_scan(self.now, &entries);
-                    }
-                    Query::Claim(tab) => {
-                        let name = [PREFIX, tab.as_str()].concat();
-                        if !self.locks.contains(&name) {
-                            let entries = self.entries();
-                            self.tabs[i].core.handle_claimed(self.now, &tab, &entries);
-                            // The lock is released only after the adoption is written.
-                            self.apply_writes(i);
-                        }
-                    }
-                    Query::HoldLock(hold) => {
-                        let name = [PREFIX, self.tabs[i].core.queue_tab().unwrap()].concat();
-                        if hold {
-                            assert!(self.locks.insert(name.clone()), "a tab's own lock is free");
-                            self.held_by.insert(i, name);
-                        } else {
-                            self.locks.remove(&name);
-                            self.held_by.remove(&i);
-                        }
-                    }
-                }
-            }
-            progressed |= self.apply_writes(i);
-            if !progressed {
-                break;
-            }
-        }
-        while let Some(t) = self.tabs[i].core.poll_transmit(self.now) {
-            self.sent.push((i, self.now, t.clone()));
-            self.tabs[i].in_flight.push(t);
-        }
-        while let Some(n) = self.tabs[i].core.poll_notice() {
-            self.tabs[i].notices.push(n);
-        }
-    }
-
-    fn apply_writes(&mut self, i: usize) -> bool {
-        let mut any = false;
-        while let Some(w) = self.tabs[i].core.poll_storage_write() {
-            any = true;
-            if w.store != Store::Local {
-                continue;
-            }
-            if self.storage_broken {
-                self.tabs[i].core.handle_storage_failed();
-                continue;
-            }
-            if w.key.starts_with(PREFIX) {
-                self.queue_writes += 1;
-            }
-            match w.value {
-                Some(v) => self.local.insert(w.key, v),
-                None => self.local.remove(&w.key),
-            };
-        }
-        any
-    }
-
-    /// Answers every request of tab `i` from the network script.
-    fn answer(&mut self, i: usize) {
-        for t in std::mem::take(&mut self.tabs[i].in_flight) {
-            let outcome = self
-                .network
-                .pop_front()
-                .unwrap_or_else(|| self.api_default.clone());
-            if (200..300).contains(&outcome.status) {
-                for e in batch_events(&t) {
-                    *self.delivered.entry(message_id(&e)).or_default() += 1;
-                }
-            }
-            self.tabs[i]
-                .core
-                .handle_send_outcome(self.now, t.id, &outcome);
-        }
-        self.step(i);
-    }
-
-    /// Runs every open tab (answering requests, firing timers) until `ms` have passed.
-    fn run(&mut self, ms: u64) {
-        let end = self.now.plus(ms);
-        loop {
-            for i in 0..self.tabs.len() {
-                if self.tabs[i].open {
-                    self.answer(i);
-                }
-            }
-            let next = (0..self.tabs.len())
-                .filter(|i| self.tabs[*i].open)
-                .filter_map(|i| self.tabs[i].core.poll_timeout().map(|d| (d, i)))
-                .min();
-            match next {
-                Some((d, i)) if d <= end => {
-                    self.now = d.max(self.now);
-                    self.tabs[i].core.handle_timeout(self.now);
-                    self.step(i);
-                }
-                _ => {
-                    if self.tabs.iter().all(|t| t.in_flight.is_empty() || !t.open) {
-                        break;
-                    }
-                }
-            }
-        }
-        self.now = end;
-    }
-
-    fn queue_keys(&self) -> Vec<String> {
-        self.local
-            .keys()
-            .filter(|k| k.starts_with(PREFIX))
-            .cloned()
-            .collect()
-    }
-}
-
-fn batch_events(t: &Transmit) -> Vec<Value> {
-    let body = json::parse(&t.body).unwrap();
-    match body.get("batch") {
-        Some(Value::Array(events)) => events.clone(),
-        _ => vec![body],
-    }
-}
-
-fn message_id(e: &Value) -> String {
-    e.get("messageId")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
-}
-
-fn assert_all_delivered(world: &World, ids: &[String]) {
-    let missing: Vec<_> = ids
-        .iter()
-        .filter(|id| !world.delivered.contains_key(*id))
-        .collect();
-    assert!(missing.is_empty(), "lost: {missing:?}");
-}
 
 #[test]
 fn one_turn_is_one_storage_write_below_a_segments_size() {
@@ -599,21 +307,12 @@ fn the_queue_is_bounded_in_bytes() {
     let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":100000,"timeout":3600000}}}}}"#);
     let blob = "z".repeat(30_000);
     for i in 0..80 {
-        let args = sieve::core::args::decode_args(
+        let args = decode_args(
             "so",
             &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
         )
         .0;
-        w.tabs[t]
-            .core
-            .handle_call(
-                w.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
+        w.call_args(t, &args);
         w.step(t);
     }
     let bytes: usize = w.queue_keys().iter().map(|k| w.local[k].len()).sum();
@@ -769,25 +468,14 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     let blob = "k".repeat(20_000);
     let mut ids = Vec::new();
     for i in 0..6 {
-        let args = sieve::core::args::decode_args(
+        let args = decode_args(
             "so",
             &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
         )
         .0;
-        let json = w.tabs[a]
-            .core
-            .handle_call(
-                w.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
-        ids.push(message_id(&json::parse(&json).unwrap()));
+        ids.push(w.call_args(a, &args));
     }
-    w.tabs[a].core.handle_page_hide();
-    w.step(a);
+    w.hide(a);
     let chunks: Vec<&Transmit> = w.tabs[a].in_flight.iter().collect();
     assert!(chunks
         .iter()
@@ -845,14 +533,6 @@ fn assert_backoff_respected(w: &World) {
     }
 }
 
-fn events_on_disk(w: &World) -> usize {
-    w.queue_keys()
-        .iter()
-        .filter(|k| !k.ends_with(":lease"))
-        .map(|k| w.local[k].lines().count())
-        .sum()
-}
-
 #[test]
 fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_early() {
     // The default policy: 10 retries, 0.5 s doubling to 60 s, ±10 %: it gives up after
@@ -873,14 +553,13 @@ fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_
         let start = w.now;
         let ids: Vec<String> = (0..20).map(|i| w.track(t, &format!("E{i}"))).collect();
         if hidden {
-            w.tabs[t].core.handle_page_hide();
-            w.step(t);
+            w.hide(t);
         }
         w.run(outage);
         let case = format!("outage {outage} ms, hidden {hidden}");
         if outage < span * 9 / 10 {
             assert_eq!(
-                events_on_disk(&w),
+                w.events_on_disk(),
                 20,
                 "{case}: everything unconfirmed stays persisted"
             );
@@ -892,8 +571,7 @@ fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_
         }
         w.api_default = ok();
         if hidden {
-            w.tabs[t].core.handle_page_show();
-            w.step(t);
+            w.show(t);
         }
         w.run(600_000);
         assert_backoff_respected(&w);
@@ -939,11 +617,9 @@ fn hide_and_show_many_times_while_the_api_fails_sends_once_per_backoff_step() {
     let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
     // Hidden and shown again every 50 ms for 20 s.
     for _ in 0..200 {
-        w.tabs[t].core.handle_page_hide();
-        w.step(t);
+        w.hide(t);
         w.run(25);
-        w.tabs[t].core.handle_page_show();
-        w.step(t);
+        w.show(t);
         w.run(25);
     }
     assert_backoff_respected(&w);
@@ -954,7 +630,7 @@ fn hide_and_show_many_times_while_the_api_fails_sends_once_per_backoff_step() {
         w.sent.len()
     );
     assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
-    assert_eq!(events_on_disk(&w), 5);
+    assert_eq!(w.events_on_disk(), 5);
     w.api_default = ok();
     w.run(120_000);
     assert_all_delivered(&w, &ids);
@@ -968,11 +644,9 @@ fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
     let mut ids = Vec::new();
     for i in 0..100 {
         ids.push(w.track(t, &format!("E{i}")));
-        w.tabs[t].core.handle_page_hide();
-        w.step(t);
+        w.hide(t);
         w.run(10);
-        w.tabs[t].core.handle_page_show();
-        w.step(t);
+        w.show(t);
         w.run(10);
     }
     w.run(10_000);
@@ -991,10 +665,9 @@ fn a_hidden_tab_closed_while_the_api_fails_leaves_its_events_to_another_tab() {
     w.api_default = status(503);
     let a = w.open_tab(FAST);
     let ids: Vec<String> = (0..20).map(|i| w.track(a, &format!("A{i}"))).collect();
-    w.tabs[a].core.handle_page_hide();
-    w.step(a);
+    w.hide(a);
     w.run(10_000);
-    assert_eq!(events_on_disk(&w), 20);
+    assert_eq!(w.events_on_disk(), 20);
     w.close_tab(a);
     w.api_default = ok();
     let b = w.open_tab(FAST);
