@@ -1,7 +1,7 @@
 //! Sending the delivery queue: when a batch is due (size, timeout, byte limits), catch-up
 //! batches, one request in flight, retries with backoff, `Retry-After` and offline pauses,
 //! hidden pages (keepalive chunks), refused batches split in halves, queue bounds and the
-//! notices about drops. The queue's persisted copy is [`Persisted`]'s, and what other tabs
+//! notices about drops. The queue's persisted copy is `persisted.rs`'s, and what other tabs
 //! left is [`crate::core::recovery`]'s. Pure: the driver performs each [`Transmit`], query
 //! and storage write, and reports outcomes back.
 

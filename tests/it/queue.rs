@@ -15,7 +15,7 @@ use crate::sim::{assert_all_delivered, batch_events, message_id, ok, status, Wor
 const FAST: &str = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":100}}}}}"#;
 
 #[test]
-fn one_turn_is_one_storage_write_below_a_segments_size() {
+fn one_turn_is_one_storage_write_below_a_chunks_size() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab("{}");
     let before = w.queue_writes;
@@ -27,7 +27,7 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
     assert_eq!(
         w.queue_writes,
         before + 1,
-        "one segment for the 7 events of the turn"
+        "one chunk for the 7 events of the turn"
     );
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
@@ -36,7 +36,7 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
         w.locks.len() == 1,
         "the tab holds its lock while it has persisted events"
     );
-    // The next turn appends a new segment; the first one is not rewritten.
+    // The next turn appends a new chunk; the first one is not rewritten.
     w.track(t, "E7");
     assert_eq!(w.queue_writes, before + 2);
     assert_eq!(w.queue_keys().len(), 2);
@@ -44,7 +44,7 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
 }
 
 #[test]
-fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
+fn a_burst_is_split_into_chunks_and_a_confirmation_rewrites_only_its_own() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab(FAST);
     // A first batch in flight, then a burst of 200 calls in one turn.
@@ -61,7 +61,7 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
         .into_iter()
         .filter(|k| !first_key.contains(k))
         .collect();
-    assert!(keys.len() >= 4, "{} segments", keys.len());
+    assert!(keys.len() >= 4, "{} chunks", keys.len());
     assert_eq!(
         w.queue_writes,
         before + keys.len(),
@@ -72,7 +72,7 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
     let biggest = keys.iter().map(|k| w.local[k].len()).max().unwrap_or(0);
     assert!(
         biggest <= MAX_CHUNK_BYTES,
-        "a segment holds at most {MAX_CHUNK_BYTES} bytes: {biggest}"
+        "a chunk holds at most {MAX_CHUNK_BYTES} bytes: {biggest}"
     );
     // Filled before the next one opens: each but the last misses less than one line.
     let total: usize = keys.iter().map(|k| w.local[k].len()).sum();
@@ -84,10 +84,10 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
         .unwrap_or(0);
     assert!(
         keys.len() <= total.div_ceil(MAX_CHUNK_BYTES - longest_line),
-        "{} segments for {total} bytes",
+        "{} chunks for {total} bytes",
         keys.len()
     );
-    // The first batch is confirmed: only the segment holding it is removed; the burst then
+    // The first batch is confirmed: only the chunk holding it is removed; the burst then
     // leaves as one catch-up batch.
     let before = w.queue_writes;
     w.answer(t);
@@ -116,8 +116,8 @@ fn confirmed_events_leave_storage_and_the_lock_is_released() {
 }
 
 #[test]
-fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
-    // Standard mode sends one event per request: a turn's segment is confirmed piece by piece.
+fn a_partly_confirmed_chunk_is_rewritten_with_what_is_left() {
+    // Standard mode sends one event per request: a turn's chunk is confirmed piece by piece.
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab(
         r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#,
@@ -215,7 +215,7 @@ fn without_web_locks_a_crashed_tabs_events_are_adopted_once_its_lease_expires() 
     assert_eq!(
         lease,
         w.now.0 + 60_000,
-        "a 60 s lease, written with the first segment"
+        "a 60 s lease, written with the first chunk"
     );
     // A stays alive for two minutes: it renews its lease, B never adopts.
     let b = w.open_tab(FAST);
@@ -251,7 +251,7 @@ fn a_tab_whose_lease_lapsed_forgets_what_another_tab_adopted() {
     w.api_default = ok();
     w.run(120_000);
     assert_all_delivered(&w, &ids);
-    // A wakes up: its next scan finds its segments gone and it stops holding them.
+    // A wakes up: its next scan finds its chunks gone and it stops holding them.
     w.tabs[a].open = true;
     w.tabs[a].in_flight.clear();
     let sent_before = w.sent.len();
@@ -362,7 +362,7 @@ fn broken_storage_falls_back_to_memory_and_still_delivers() {
 }
 
 #[test]
-fn malformed_segments_are_skipped_without_panicking() {
+fn malformed_chunks_are_skipped_without_panicking() {
     let mut w = World::new(Claims::Locks);
     for (k, v) in [
         ("deadbeef:1", "garbage"),
