@@ -1,16 +1,19 @@
-//! The delivery queue: batching policy (size, timeout, byte limits), one request in flight,
-//! retries with backoff, `Retry-After` pauses, offline pauses, keepalive chunks on page hide,
-//! queue bounds, and the persisted copy of the queue (segments in localStorage, see
-//! [`crate::core::queue`]) shared safely between tabs. Pure: the driver performs each
-//! [`Transmit`], [`Query`] and storage write, and reports outcomes back.
+//! Sending the delivery queue: when a batch is due (size, timeout, byte limits), catch-up
+//! batches, one request in flight, retries with backoff, `Retry-After` and offline pauses,
+//! hidden pages (keepalive chunks), refused batches split in halves, queue bounds and the
+//! notices about drops. The queue's persisted copy is `persisted.rs`'s, and what other tabs
+//! left is [`crate::core::recovery`]'s. Pure: the driver performs each [`Transmit`], query
+//! and storage write, and reports outcomes back.
 
 use std::collections::VecDeque;
 
 use crate::core::config::{Config, Strategy};
 use crate::core::event::EventType;
-use crate::core::identity::{StorageWrite, Store};
+use crate::core::identity::StorageWrite;
 use crate::core::ids::Entropy;
-use crate::core::queue::{self, KeyKind};
+use crate::core::persisted::{Claims, Persisted, Query, SCAN_INTERVAL_MS};
+use crate::core::pop_front;
+use crate::core::recovery;
 use crate::core::retry::{backoff_ms, retry_after_ms, status_behavior, Behavior};
 use crate::core::time::Millis;
 use crate::json::{push_json_str, push_u64};
@@ -23,19 +26,19 @@ pub const MAX_KEEPALIVE_BODY: usize = 54 * 1024;
 /// Browsers refuse keepalive requests once 64 KB of keepalive bodies are in flight; Sieve
 /// keeps the total of its own in-flight keepalive bodies under this.
 pub const MAX_KEEPALIVE_IN_FLIGHT: usize = 60 * 1024;
-/// A segment of the persisted queue holds at most this many bytes of text, unless one event
-/// alone is larger (a burst of calls is written as several segments).
-pub const MAX_SEGMENT_BYTES: usize = 16 * 1024;
+/// What a request body needs besides its events: `{"batch":[`, the closing
+/// `],"sentAt":"<ISO 8601>","writeKey":` and braces (the write key's own length is added).
+const REQUEST_MARGIN: usize = 64;
+/// The most bytes an event grows by on the wire: `,"_metadata":{"retryCount":<n>}` on a
+/// retry, `,"sentAt":"<ISO 8601>"` in standard mode. Events are refused at the call when they
+/// would pass Segment's 32 KB per event with it.
+pub const WIRE_EXTRA: usize = 80;
 /// Queue bound in events (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_EVENTS: usize = 3_000;
 /// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_BYTES: usize = 2 * 1024 * 1024;
 /// Events older than this are dropped instead of sent (Segment rejects very old timestamps).
 pub const MAX_EVENT_AGE_MS: u64 = 7 * 86_400_000;
-/// How often a tab looks for queue segments left by closed or crashed tabs.
-pub const SCAN_INTERVAL_MS: u64 = 10_000;
-/// Lease length where Web Locks are missing; renewed every third of it.
-pub const LEASE_MS: u64 = 60_000;
 
 /// Identifies one request handed to the driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,8 +55,8 @@ pub struct Queued {
     pub attempts: u32,
     /// When it was accepted (a partial batch leaves `timeout` after its oldest event).
     pub queued_at: Millis,
-    /// The persisted segment of this tab holding it (0: not persisted).
-    pub seg: u32,
+    /// The persisted chunk of this tab holding it (0: not persisted).
+    pub chunk: u32,
 }
 
 impl Queued {
@@ -139,97 +142,36 @@ pub struct Notice {
     pub count: usize,
 }
 
-/// How tabs of an origin keep each other from sending the same persisted events.
+/// The core's timers. The driver arms one timer, for the earliest
+/// ([`Delivery::poll_timeout`]); when it fires, [`Delivery::handle_timeout`] does what fell
+/// due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Claims {
-    /// Web Locks: a tab holds its own lock while it has persisted events; another tab's
-    /// events are adopted only after taking that tab's lock (released when it closes or
-    /// crashes).
-    Locks,
-    /// No Web Locks: a lease with expiry in localStorage, renewed by its tab; another tab's
-    /// events are adopted once its lease has expired.
-    Lease,
-}
-
-/// Something only the driver can do: read storage, or take and release Web Locks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Query {
-    /// Read every localStorage key starting with the queue prefix and report them with
-    /// `handle_storage_scan`.
+pub enum Timer {
+    /// The oldest waiting batch is due: its `timeout`, or the end of a backoff or pause.
+    Flush,
+    /// Look for chunks left by closed or crashed tabs (every [`SCAN_INTERVAL_MS`]).
     Scan,
-    /// Try to take the lock of tab `.0` without waiting (`ifAvailable`). When granted: read
-    /// the keys again, report them with `handle_claimed` and release the lock afterwards.
-    /// When refused: nothing (that tab is alive).
-    Claim(String),
-    /// Hold (`true`) or release (`false`) this tab's own lock.
-    HoldLock(bool),
+    /// Renew this tab's lease (where Web Locks are missing).
+    LeaseRenew,
 }
 
-/// The persisted side of the queue (absent: memory only).
+impl Timer {
+    /// Every timer.
+    pub const ALL: [Timer; 3] = [Timer::Flush, Timer::Scan, Timer::LeaseRenew];
+}
+
+/// A request handed to the driver and not answered yet.
 #[derive(Debug)]
-struct Persist {
-    prefix: String,
-    tab: String,
-    claims: Claims,
-    next_seg: u32,
-    /// The segment collecting this turn's events, and at most how many bytes of text they
-    /// make ([`queue::LINE_OVERHEAD`] per line). Invariant: its id is in `segs` and `dirty`.
-    open: Option<(u32, usize)>,
-    /// Own segments, with whether they are on disk. (Vecs, not BTree collections: a tab has
-    /// few segments, and each BTree instantiation costs kilobytes of wasm.)
-    segs: Vec<(u32, bool)>,
-    /// Own segments whose events changed (confirmed, dropped, retried): rewritten or removed
-    /// at the next persist. Invariant: no repeats.
-    dirty: Vec<u32>,
-    /// Foreign keys to remove once the adopted events are written.
-    adopted_keys: Vec<String>,
-    /// Lease mode: the expiry of the lease on disk.
-    lease_until: Option<Millis>,
-    /// Lock mode: whether the driver was told to hold our lock.
-    lock_held: bool,
-    next_scan: Millis,
-    writes: Vec<StorageWrite>,
-    queries: Vec<Query>,
+struct InFlight {
+    id: BatchId,
+    events: Vec<Queued>,
+    body_bytes: usize,
+    keepalive: bool,
+    /// A group at the front of the queue (see `Delivery::fences`): if retried, it stays one.
+    fenced: bool,
 }
 
-/// Takes the oldest item of a small FIFO. These hold a handful of items per pump, and a
-/// `Vec` costs less wasm per element type than a `VecDeque`.
-pub(crate) fn pop_front<T>(items: &mut Vec<T>) -> Option<T> {
-    (!items.is_empty()).then(|| items.remove(0))
-}
-
-impl Persist {
-    fn write(&mut self, key: String, value: Option<String>) {
-        self.writes.push(StorageWrite {
-            store: Store::Local,
-            key,
-            value,
-        });
-    }
-
-    fn mark(&mut self, seg: u32) {
-        if seg != 0 && !self.dirty.iter().any(|&d| d == seg) {
-            self.dirty.push(seg);
-        }
-    }
-
-    fn set_seg(&mut self, seg: u32, on_disk: bool) {
-        match self.segs.iter_mut().find(|s| s.0 == seg) {
-            Some(s) => s.1 = on_disk,
-            None => self.segs.push((seg, on_disk)),
-        }
-    }
-
-    /// Forgets segment `seg`; returns whether it was on disk.
-    fn remove_seg(&mut self, seg: u32) -> bool {
-        match self.segs.iter().position(|s| s.0 == seg) {
-            Some(i) => self.segs.swap_remove(i).1,
-            None => false,
-        }
-    }
-}
-
-/// The queue state.
+/// The delivery queue.
 #[derive(Debug)]
 pub struct Delivery {
     /// Invariant: in acceptance order (retried and adopted events first); never contains an
@@ -238,8 +180,7 @@ pub struct Delivery {
     pending_bytes: usize,
     /// JSON bytes of every event held (pending, in flight, beaconed).
     held_bytes: usize,
-    /// Requests handed to the driver and not yet answered: id, events, body bytes, keepalive.
-    in_flight: Vec<(BatchId, Vec<Queued>, usize, bool)>,
+    in_flight: Vec<InFlight>,
     /// Handed to `sendBeacon` (no confirmation): kept (and persisted) until the page shows
     /// again or the next page load.
     beaconed: Vec<Queued>,
@@ -251,16 +192,26 @@ pub struct Delivery {
     paused_until: Option<Millis>,
     /// The pause comes from a `Retry-After` (coming back online does not lift it).
     rate_limited: bool,
-    /// Page hidden: send everything now, in keepalive chunks.
-    unloading: bool,
+    /// The page is hidden (`pagehide`, or `visibilitychange` to hidden): it may be discarded
+    /// without another task, so requests go with keepalive and nothing waits for the batch
+    /// timer. Backoffs and pauses hold as on a visible page.
+    hidden: bool,
+    /// The page was just hidden: what is queued leaves once, now, in keepalive chunks, without
+    /// waiting for a request in flight (cleared once nothing more fits).
+    hide_flush: bool,
     /// `navigator.onLine`.
     online: bool,
-    /// The first `solo` pending events leave one per request: they were in a batch the API
-    /// refused as a whole (400, 413), so that one bad event does not take the others with it.
-    solo: usize,
+    /// Request boundaries at the front of `pending`: the first `fences[0]` events leave in a
+    /// request of their own, then the next `fences[1]`, and so on. A batch the API refused as
+    /// a whole (400, 413) goes again as two halves, each halved again if refused, so that one
+    /// bad event (or a body too large for a proxy) does not take the others with it and is
+    /// found in a few requests. (Adopted events put in front shift the boundaries: harmless,
+    /// they only group requests differently.)
+    fences: Vec<usize>,
     next_id: u64,
     notices: Vec<Notice>,
-    persist: Option<Persist>,
+    /// The persisted copy (absent: memory only).
+    persist: Option<Persisted>,
 }
 
 impl Default for Delivery {
@@ -275,9 +226,10 @@ impl Default for Delivery {
             flush_requested: false,
             paused_until: None,
             rate_limited: false,
-            unloading: false,
+            hidden: false,
+            hide_flush: false,
             online: true,
-            solo: 0,
+            fences: Vec::new(),
             next_id: 0,
             notices: Vec::new(),
             persist: None,
@@ -286,36 +238,7 @@ impl Default for Delivery {
 }
 
 impl Delivery {
-    /// Starts persisting the queue under `queue::prefix(write_key)`, as a new tab with a
-    /// random id, and asks for a first scan (events left by earlier pages are adopted).
-    pub fn open(&mut self, now: Millis, write_key: &str, claims: Claims, entropy: &mut Entropy) {
-        if self.persist.is_some() {
-            return;
-        }
-        let mut tab = String::with_capacity(12);
-        let bits = entropy.next_u64();
-        for i in 0..12 {
-            tab.push(char::from(
-                b"0123456789abcdef"[((bits >> (i * 4)) & 15) as usize],
-            ));
-        }
-        let queries = vec![Query::Scan];
-        self.persist = Some(Persist {
-            prefix: queue::prefix(write_key),
-            tab,
-            claims,
-            next_seg: 1,
-            open: None,
-            segs: Vec::new(),
-            dirty: Vec::new(),
-            adopted_keys: Vec::new(),
-            lease_until: None,
-            lock_held: false,
-            next_scan: now.plus(SCAN_INTERVAL_MS),
-            writes: Vec::new(),
-            queries,
-        });
-    }
+    // --- Getters ----------------------------------------------------------------------
 
     /// The queue's key prefix, when persisting.
     pub fn prefix(&self) -> Option<&str> {
@@ -327,66 +250,11 @@ impl Delivery {
         self.persist.as_ref().map(|p| p.tab.as_str())
     }
 
-    /// Accepts an event (persisted at the end of the turn), then applies the bounds.
-    pub fn push(&mut self, mut event: Queued) {
-        if let Some(p) = &mut self.persist {
-            // A burst of calls becomes several segments, so that a response confirming one
-            // batch rewrites one small segment, not the whole burst. A segment is closed
-            // before the event that would take it past its size (an event larger than that
-            // gets a segment of its own). Its text is written at the end of the turn from the
-            // events themselves, so a call does not copy its event a second time.
-            let line = event.json.len() + queue::LINE_OVERHEAD;
-            if p.open
-                .is_none_or(|(_, bytes)| bytes > 0 && bytes + line > MAX_SEGMENT_BYTES)
-            {
-                let seg = p.next_seg;
-                p.next_seg += 1;
-                p.segs.push((seg, false));
-                p.mark(seg);
-                p.open = Some((seg, 0));
-            }
-            if let Some((seg, bytes)) = &mut p.open {
-                *bytes += line;
-                event.seg = *seg;
-            }
-        }
-        self.pending_bytes += event.json.len();
-        self.held_bytes += event.json.len();
-        self.pending.push_back(event);
-        self.enforce_bounds();
-    }
-
-    /// Drops the oldest waiting events beyond [`MAX_QUEUE_EVENTS`] / [`MAX_QUEUE_BYTES`].
-    fn enforce_bounds(&mut self) {
-        let mut dropped = 0;
-        while self.len() > MAX_QUEUE_EVENTS || self.held_bytes > MAX_QUEUE_BYTES {
-            let Some(event) = self.pending.pop_front() else {
-                break;
-            };
-            self.forget(&event);
-            dropped += 1;
-        }
-        self.notify_dropped(
-            "queue_full",
-            "the delivery queue is full; the oldest events were dropped",
-            dropped,
-        );
-    }
-
-    /// Bookkeeping for an event taken out of `pending` for good.
-    fn forget(&mut self, event: &Queued) {
-        self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
-        self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-        if let Some(p) = &mut self.persist {
-            p.mark(event.seg);
-        }
-    }
-
     /// Number of accepted events not yet confirmed (pending, in flight, beaconed).
     pub fn len(&self) -> usize {
         let mut n = self.pending.len() + self.beaconed.len();
         for flight in &self.in_flight {
-            n += flight.1.len();
+            n += flight.events.len();
         }
         n
     }
@@ -396,24 +264,53 @@ impl Delivery {
         self.len() == 0
     }
 
-    /// The page is being hidden: everything pending goes out now with keepalive.
+    /// Whether this turn changed what must be persisted (the driver then calls
+    /// `handle_turn_end` once before the task ends).
+    pub fn needs_turn_end(&self) -> bool {
+        self.persist.as_ref().is_some_and(Persisted::has_changes)
+    }
+
+    // --- The page's calls ---------------------------------------------------------------
+
+    /// Accepts an event (persisted at the end of the turn), then applies the bounds.
+    pub fn push(&mut self, mut event: Queued) {
+        if let Some(p) = &mut self.persist {
+            event.chunk = p.assign(event.json.len());
+        }
+        self.pending_bytes += event.json.len();
+        self.held_bytes += event.json.len();
+        self.pending.push_back(event);
+        self.enforce_bounds();
+    }
+
+    /// Sends what is pending now (e.g. `flush()`), respecting pauses.
+    pub fn handle_flush(&mut self) {
+        self.flush_requested = !self.pending.is_empty();
+    }
+
+    // --- The driver's answers -----------------------------------------------------------
+
+    /// Starts persisting the queue under `queue::prefix(write_key)`, as a new tab with a
+    /// random id, and asks for a first scan (events left by earlier pages are adopted).
+    pub fn open(&mut self, now: Millis, write_key: &str, claims: Claims, entropy: &mut Entropy) {
+        if self.persist.is_none() {
+            self.persist = Some(Persisted::new(now, write_key, claims, entropy));
+        }
+    }
+
+    /// The page is being hidden: what is queued leaves once, now, with keepalive (unless a
+    /// backoff or a pause holds the queue); from then on requests go with keepalive.
     pub fn handle_page_hide(&mut self) {
-        self.unloading = true;
+        self.hidden = true;
+        self.hide_flush = true;
     }
 
     /// The page is visible again: beaconed events (unconfirmed) are queued again.
     pub fn handle_page_show(&mut self) {
-        self.unloading = false;
+        self.hidden = false;
+        self.hide_flush = false;
         let beaconed = std::mem::take(&mut self.beaconed);
         self.prepend(beaconed);
-    }
-
-    /// Puts `events` back in front of `pending`, in their order.
-    fn prepend(&mut self, events: Vec<Queued>) {
-        for event in events.into_iter().rev() {
-            self.pending_bytes += event.json.len();
-            self.pending.push_front(event);
-        }
     }
 
     /// `navigator.onLine` changed. Offline pauses sending; online resumes at once (a backoff
@@ -428,179 +325,6 @@ impl Delivery {
         }
     }
 
-    /// Sends what is pending now (e.g. `flush()`), respecting pauses.
-    pub fn handle_flush(&mut self) {
-        self.flush_requested = !self.pending.is_empty();
-    }
-
-    /// When the oldest pending event's batch must leave at the latest.
-    fn flush_at(&self, config: &Config) -> Option<Millis> {
-        let oldest = self.pending.front()?.queued_at;
-        match config.strategy {
-            Strategy::Batching { timeout_ms, .. } if !self.flush_requested => {
-                Some(oldest.plus(timeout_ms))
-            }
-            _ => Some(oldest),
-        }
-    }
-
-    fn paused(&self, now: Millis) -> bool {
-        self.paused_until.is_some_and(|t| t > now)
-    }
-
-    /// The next request to send, if one is due.
-    pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
-        if self.pending.is_empty() || !self.online {
-            return None;
-        }
-        let standard = config.strategy == Strategy::Standard;
-        if self.unloading {
-            // On page hide nothing waits: not the timer, not a backoff, not a request in
-            // flight; only the browser's keepalive budget limits what leaves now (the rest
-            // stays persisted for the next page load).
-            let room = MAX_KEEPALIVE_IN_FLIGHT
-                .saturating_sub(self.keepalive_in_flight)
-                .min(MAX_KEEPALIVE_BODY);
-            let first = self.pending.front().map_or(0, |e| e.json.len());
-            if first + 160 + config.write_key.len() + config.metadata.len() > room {
-                return None;
-            }
-            return self.take(
-                now,
-                config,
-                if standard || self.solo > 0 {
-                    1
-                } else {
-                    usize::MAX
-                },
-                room,
-                true,
-            );
-        }
-        if self.paused(now) || !self.in_flight.is_empty() {
-            return None;
-        }
-        match config.strategy {
-            Strategy::Standard => self.take(now, config, 1, usize::MAX, config.keepalive),
-            Strategy::Batching { size, .. } => {
-                let limit = if config.keepalive {
-                    MAX_KEEPALIVE_BODY
-                } else {
-                    MAX_BATCH_BODY
-                };
-                if self.solo > 0 {
-                    return self.take(now, config, 1, limit, config.keepalive);
-                }
-                let due = self.pending.len() >= size
-                    || self.pending_bytes >= limit
-                    || self.flush_at(config).is_some_and(|t| t <= now);
-                if due {
-                    self.take(now, config, size, limit, config.keepalive)
-                } else {
-                    None
-                }
-            }
-        }
-    }
-
-    fn take(
-        &mut self,
-        now: Millis,
-        config: &Config,
-        max_events: usize,
-        max_bytes: usize,
-        keepalive: bool,
-    ) -> Option<Transmit> {
-        let mut events = Vec::new();
-        let mut body = String::new();
-        let standard = config.strategy == Strategy::Standard;
-        if !standard {
-            body.push_str("{\"batch\":[");
-        }
-        // Room for the closing `],"sentAt":…,"writeKey":…}` and a `_metadata` member.
-        let margin = 128
-            + config.write_key.len()
-            + config.metadata.len()
-            + config.failed_initializations.len();
-        let mut retry_count = 0;
-        let mut expired = 0;
-        while let Some(next) = self.pending.front() {
-            let projected = body.len() + next.json.len() + margin;
-            if events.len() >= max_events || (!events.is_empty() && projected > max_bytes) {
-                break;
-            }
-            let Some(event) = self.pending.pop_front() else {
-                break;
-            };
-            if now.since(event.queued_at) > MAX_EVENT_AGE_MS {
-                self.forget(&event);
-                expired += 1;
-                continue;
-            }
-            self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
-            if !events.is_empty() {
-                body.push(',');
-            }
-            if standard {
-                // Standard mode: one event per request, carrying its own sentAt.
-                let mut sent_at = String::from("\"sentAt\":\"");
-                now.push_iso(&mut sent_at);
-                sent_at.push('"');
-                event.push_wire(&mut body, &sent_at, config);
-            } else {
-                event.push_wire(&mut body, "", config);
-            }
-            retry_count = retry_count.max(event.attempts);
-            events.push(event);
-        }
-        self.notify_dropped(
-            "event_expired",
-            "events older than 7 days were dropped",
-            expired,
-        );
-        if events.is_empty() {
-            return None;
-        }
-        let endpoint = if standard {
-            events.first().map_or("t", |e| e.kind.endpoint())
-        } else {
-            body.push_str("],\"sentAt\":\"");
-            now.push_iso(&mut body);
-            body.push_str("\",\"writeKey\":");
-            push_json_str(&mut body, &config.write_key);
-            body.push('}');
-            "batch"
-        };
-        let url = crate::json::concat(&[config.api_base().as_str(), "/", endpoint]);
-        self.next_id += 1;
-        let id = BatchId(self.next_id);
-        let n_events = events.len();
-        if keepalive {
-            self.keepalive_in_flight += body.len();
-        }
-        self.in_flight.push((id, events, body.len(), keepalive));
-        if self.pending.is_empty() {
-            self.flush_requested = false;
-        }
-        Some(Transmit {
-            id,
-            url,
-            body,
-            keepalive,
-            retry_count,
-            n_events,
-        })
-    }
-
-    fn take_in_flight(&mut self, id: BatchId) -> Option<Vec<Queued>> {
-        let idx = self.in_flight.iter().position(|f| f.0 == id)?;
-        let (_, events, bytes, keepalive) = self.in_flight.swap_remove(idx);
-        if keepalive {
-            self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(bytes);
-        }
-        Some(events)
-    }
-
     /// Applies the outcome of request `id` (unknown ids are ignored).
     pub fn handle_send_outcome(
         &mut self,
@@ -610,17 +334,17 @@ impl Delivery {
         id: BatchId,
         outcome: &SendOutcome,
     ) {
-        let Some(events) = self.take_in_flight(id) else {
+        let Some(InFlight { events, fenced, .. }) = self.take_in_flight(id) else {
             return;
         };
         let behavior = status_behavior(&config.retry, outcome.status);
-        // A batch refused as a whole (malformed, too large): its events go again one per
-        // request, at once, and only one the API refuses alone is dropped.
+        // A batch refused as a whole (malformed, too large): its events go again in halves,
+        // at once, and only one the API refuses alone is dropped.
         let isolate =
             behavior == Behavior::Drop && matches!(outcome.status, 400 | 413) && events.len() > 1;
         for event in &events {
             if let Some(p) = &mut self.persist {
-                p.mark(event.seg);
+                p.mark(event.chunk);
             }
             // Delivered or dropped: no longer held (retried and isolated events are).
             if behavior != Behavior::Retry && !isolate {
@@ -628,14 +352,13 @@ impl Delivery {
             }
         }
         if isolate {
-            self.solo += events.len();
+            // Two halves, at once, each in a request of its own.
+            let first = events.len().div_ceil(2);
+            self.fences.insert(0, events.len() - first);
+            self.fences.insert(0, first);
             self.prepend(events);
             self.persist_changes(now);
             return;
-        }
-        // An event sent alone is through (a retried one stays in front, still alone).
-        if events.len() == 1 && behavior != Behavior::Retry {
-            self.solo = self.solo.saturating_sub(1);
         }
         match behavior {
             Behavior::Success => {
@@ -683,12 +406,16 @@ impl Delivery {
                         false,
                     ),
                 };
-                // Back in front, in their original order.
+                // Back in front, in their original order; a group being split stays one.
+                if fenced && !kept.is_empty() {
+                    self.fences.insert(0, kept.len());
+                }
                 self.prepend(kept);
                 if !self.pending.is_empty() {
-                    // A Retry-After is never shortened by a later, shorter backoff.
+                    // A pause is never shortened by a later, shorter one (another request's
+                    // failure, or a Retry-After followed by a backoff).
                     let until = now.plus(wait);
-                    if !(self.rate_limited && self.paused_until.is_some_and(|t| t > until)) {
+                    if self.paused_until.is_none_or(|t| t <= until) {
                         self.paused_until = Some(until);
                         self.rate_limited = rate_limited;
                     }
@@ -702,48 +429,294 @@ impl Delivery {
     /// or refused): no confirmation will come, so its events stay persisted and are sent
     /// again when the page shows again or on the next page load.
     pub fn handle_beacon_sent(&mut self, id: BatchId) {
-        if let Some(events) = self.take_in_flight(id) {
-            self.beaconed.extend(events);
+        if let Some(flight) = self.take_in_flight(id) {
+            self.beaconed.extend(flight.events);
         }
     }
 
-    /// The timer fired: scans and lease renewals that fell due (spurious calls are no-ops).
+    /// The timer fired: what fell due (spurious calls are no-ops).
     pub fn handle_timeout(&mut self, now: Millis) {
         if let Some(p) = &mut self.persist {
-            if p.next_scan <= now {
-                p.next_scan = now.plus(SCAN_INTERVAL_MS);
-                p.queries.push(Query::Scan);
+            p.handle_timeout(now);
+        }
+        self.persist_changes(now);
+    }
+
+    /// The end of a turn: this turn's events become chunk writes.
+    pub fn handle_turn_end(&mut self, now: Millis) {
+        self.persist_changes(now);
+    }
+
+    /// A localStorage write of the queue failed (quota, blocked): the queue carries on in
+    /// memory only. What is already on disk stays (re-sent by a later page: possible
+    /// duplicates with the same messageId, never a loss).
+    pub fn handle_storage_failed(&mut self) {
+        // Our lock (if held) stays held until the page ends, so no other tab adopts what
+        // this tab still sends from memory.
+        if self.persist.take().is_some() {
+            for event in self.pending.iter_mut() {
+                event.chunk = 0;
+            }
+            for event in &mut self.beaconed {
+                event.chunk = 0;
+            }
+            for flight in &mut self.in_flight {
+                for event in &mut flight.events {
+                    event.chunk = 0;
+                }
+            }
+        }
+    }
+
+    /// The keys read for a [`Query::Scan`]: chunks of tabs that are gone are adopted (lease
+    /// mode), or their locks are tried ([`Query::Claim`], lock mode).
+    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
+        let Some(p) = &mut self.persist else { return };
+        p.next_scan = now.plus(SCAN_INTERVAL_MS);
+        let plan = recovery::plan(&p.prefix, &p.tab, p.claims, now, entries);
+        if p.claims == Claims::Locks {
+            for tab in plan.tabs {
+                p.queries.push(Query::Claim(tab.to_owned()));
+            }
+        } else {
+            let vanished = p.vanished(&plan.own);
+            if !vanished.is_empty() {
+                let mut kept = VecDeque::with_capacity(self.pending.len());
+                for event in std::mem::take(&mut self.pending) {
+                    if vanished.iter().any(|&n| n == event.chunk) {
+                        self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+                        self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+                    } else {
+                        kept.push_back(event);
+                    }
+                }
+                self.pending = kept;
+            }
+            for tab in plan.tabs {
+                self.adopt(now, tab, entries);
             }
         }
         self.persist_changes(now);
     }
 
-    /// When the driver should call back (`handle_timeout`), if anything waits on time.
-    pub fn poll_timeout(&self, config: &Config) -> Option<Millis> {
-        let flush = if !self.in_flight.is_empty() || !self.online {
-            None
+    /// The lock of tab `tab` was granted ([`Query::Claim`]) and `entries` were read after:
+    /// that tab is gone, its events become ours.
+    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
+        self.adopt(now, tab, entries);
+        self.persist_changes(now);
+    }
+
+    // --- Outputs ------------------------------------------------------------------------
+
+    /// The next thing only the driver can do (a scan, a lock).
+    pub fn poll_query(&mut self) -> Option<Query> {
+        pop_front(&mut self.persist.as_mut()?.queries)
+    }
+
+    /// The next storage write of the persisted queue.
+    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
+        pop_front(&mut self.persist.as_mut()?.writes)
+    }
+
+    /// When the oldest pending event's batch must leave at the latest.
+    fn flush_at(&self, config: &Config) -> Option<Millis> {
+        let oldest = self.pending.front()?.queued_at;
+        match config.strategy {
+            Strategy::Batching { timeout_ms, .. } if !self.flush_requested && !self.hidden => {
+                Some(oldest.plus(timeout_ms))
+            }
+            _ => Some(oldest),
+        }
+    }
+
+    /// The next request to send, if one is due.
+    ///
+    /// Throughput: `size` (and `timeout`) decide when a batch is due; a due request then
+    /// carries every waiting event that fits the API's limits (a catch-up batch), so a backlog
+    /// drains at up to [`MAX_BATCH_BODY`] per round trip, not `size` events per round trip. A
+    /// retry carries what queued up meanwhile too.
+    pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
+        // A backoff or a `Retry-After` holds the queue whether the page is visible or not: a
+        // hidden page that retried at once would spend its whole retry budget in a moment.
+        if self.pending.is_empty() || !self.online || self.paused(now) {
+            self.hide_flush = false;
+            return None;
+        }
+        if self.hide_flush {
+            // The page was just hidden and may never run another task: what is queued leaves
+            // now, without waiting for a request in flight, as far as the browser's keepalive
+            // budget allows; the rest stays persisted and follows the rules below.
+            let room = MAX_KEEPALIVE_IN_FLIGHT
+                .saturating_sub(self.keepalive_in_flight)
+                .min(MAX_KEEPALIVE_BODY);
+            let first = self.pending.front().map_or(0, |e| e.json.len());
+            if first + REQUEST_MARGIN + config.write_key.len() + config.metadata.len() <= room {
+                if let Some(t) = self.take(now, config, room, true) {
+                    return Some(t);
+                }
+            }
+            self.hide_flush = false;
+        }
+        let keepalive = config.keepalive || self.hidden;
+        let limit = if keepalive {
+            MAX_KEEPALIVE_BODY
         } else {
-            self.flush_at(config)
-                .map(|flush_at| match self.paused_until {
-                    Some(p) => p.max(flush_at),
-                    None => flush_at,
-                })
+            MAX_BATCH_BODY
         };
-        let (scan, renew) = match &self.persist {
-            Some(p) => (
-                Some(p.next_scan),
-                p.lease_until
-                    .map(|t| Millis(t.0.saturating_sub(LEASE_MS * 2 / 3))),
-            ),
-            None => (None, None),
+        if !self.in_flight.is_empty() {
+            return None;
+        }
+        let due = match config.strategy {
+            Strategy::Standard => true,
+            Strategy::Batching { size, .. } => {
+                !self.fences.is_empty()
+                    || self.pending.len() >= size
+                    || self.pending_bytes >= limit
+                    || self.flush_at(config).is_some_and(|t| t <= now)
+            }
         };
-        let mut next = flush;
-        for t in [scan, renew] {
-            if let Some(t) = t {
+        if due {
+            self.take(now, config, limit, keepalive)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the next request from the front of `pending`: one event in standard mode, the
+    /// next fenced group, or else every event that fits `max_bytes`.
+    fn take(
+        &mut self,
+        now: Millis,
+        config: &Config,
+        max_bytes: usize,
+        keepalive: bool,
+    ) -> Option<Transmit> {
+        let standard = config.strategy == Strategy::Standard;
+        let fenced = !standard && !self.fences.is_empty();
+        let max_events = if standard {
+            1
+        } else if fenced {
+            self.fences.remove(0)
+        } else {
+            usize::MAX
+        };
+        let mut events = Vec::new();
+        let mut body = String::new();
+        if !standard {
+            body.push_str("{\"batch\":[");
+        }
+        // Room for the closing `],"sentAt":…,"writeKey":…}`; each event's `_metadata` lists.
+        let margin = REQUEST_MARGIN + config.write_key.len();
+        let per_event = WIRE_EXTRA + config.metadata.len() + config.failed_initializations.len();
+        let mut retry_count = 0;
+        let mut expired = 0;
+        let mut taken = 0;
+        while let Some(next) = self.pending.front() {
+            let projected = body.len() + next.json.len() + per_event + margin;
+            if taken >= max_events || (!events.is_empty() && projected > max_bytes) {
+                break;
+            }
+            let Some(event) = self.pending.pop_front() else {
+                break;
+            };
+            taken += 1;
+            if now.since(event.queued_at) > MAX_EVENT_AGE_MS {
+                self.forget(&event);
+                expired += 1;
+                continue;
+            }
+            self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+            if !events.is_empty() {
+                body.push(',');
+            }
+            if standard {
+                // Standard mode: one event per request, carrying its own sentAt.
+                let mut sent_at = String::from("\"sentAt\":\"");
+                now.push_iso(&mut sent_at);
+                sent_at.push('"');
+                event.push_wire(&mut body, &sent_at, config);
+            } else {
+                event.push_wire(&mut body, "", config);
+            }
+            retry_count = retry_count.max(event.attempts);
+            events.push(event);
+        }
+        if fenced && taken < max_events {
+            // The group was cut by the byte limit: the rest stays a group of its own.
+            self.fences.insert(0, max_events - taken);
+        }
+        self.notify_dropped(
+            "event_expired",
+            "events older than 7 days were dropped",
+            expired,
+        );
+        if events.is_empty() {
+            return None;
+        }
+        let endpoint = if standard {
+            events.first().map_or("t", |e| e.kind.endpoint())
+        } else {
+            body.push_str("],\"sentAt\":\"");
+            now.push_iso(&mut body);
+            body.push_str("\",\"writeKey\":");
+            push_json_str(&mut body, &config.write_key);
+            body.push('}');
+            "batch"
+        };
+        let url = crate::json::concat(&[config.api_base().as_str(), "/", endpoint]);
+        self.next_id += 1;
+        let id = BatchId(self.next_id);
+        let n_events = events.len();
+        if keepalive {
+            self.keepalive_in_flight += body.len();
+        }
+        self.in_flight.push(InFlight {
+            id,
+            events,
+            body_bytes: body.len(),
+            keepalive,
+            fenced,
+        });
+        if self.pending.is_empty() {
+            self.flush_requested = false;
+        }
+        Some(Transmit {
+            id,
+            url,
+            body,
+            keepalive,
+            retry_count,
+            n_events,
+        })
+    }
+
+    /// When `timer` falls due, if it is armed.
+    pub fn deadline(&self, timer: Timer, config: &Config) -> Option<Millis> {
+        match timer {
+            Timer::Flush if self.in_flight.is_empty() && self.online => {
+                let flush_at = self.flush_at(config)?;
+                Some(self.paused_until.map_or(flush_at, |p| p.max(flush_at)))
+            }
+            Timer::Flush => None,
+            Timer::Scan => Some(self.persist.as_ref()?.next_scan),
+            Timer::LeaseRenew => self.persist.as_ref()?.renew_at(),
+        }
+    }
+
+    /// When the driver should call back ([`Delivery::handle_timeout`]): the earliest timer.
+    pub fn poll_timeout(&self, config: &Config) -> Option<Millis> {
+        let mut next: Option<Millis> = None;
+        for timer in Timer::ALL {
+            if let Some(t) = self.deadline(timer, config) {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         }
         next
+    }
+
+    /// The next notice for the page.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        pop_front(&mut self.notices)
     }
 
     /// Queues a notice for the page.
@@ -768,268 +741,110 @@ impl Delivery {
         }
     }
 
-    /// The next notice for the page.
-    pub fn poll_notice(&mut self) -> Option<Notice> {
-        pop_front(&mut self.notices)
+    // --- Internals ----------------------------------------------------------------------
+
+    /// Drops the oldest waiting events beyond [`MAX_QUEUE_EVENTS`] / [`MAX_QUEUE_BYTES`].
+    fn enforce_bounds(&mut self) {
+        let mut dropped = 0;
+        while self.len() > MAX_QUEUE_EVENTS || self.held_bytes > MAX_QUEUE_BYTES {
+            let Some(event) = self.pending.pop_front() else {
+                break;
+            };
+            self.forget(&event);
+            self.unfence_one();
+            dropped += 1;
+        }
+        self.notify_dropped(
+            "queue_full",
+            "the delivery queue is full; the oldest events were dropped",
+            dropped,
+        );
     }
 
-    /// The next storage write of the persisted queue.
-    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        pop_front(&mut self.persist.as_mut()?.writes)
-    }
-
-    /// The next thing only the driver can do.
-    pub fn poll_query(&mut self) -> Option<Query> {
-        pop_front(&mut self.persist.as_mut()?.queries)
-    }
-
-    /// Whether this turn changed what must be persisted (the driver then calls
-    /// `handle_turn_end` once before the task ends, e.g. from a queued microtask).
-    pub fn needs_turn_end(&self) -> bool {
-        // The open segment is in `dirty` too.
-        self.persist.as_ref().is_some_and(|p| !p.dirty.is_empty())
-    }
-
-    /// The end of a turn: this turn's events become one segment write.
-    pub fn handle_turn_end(&mut self, now: Millis) {
-        self.persist_changes(now);
-    }
-
-    /// A localStorage write of the queue failed (quota, blocked): the queue carries on in
-    /// memory only. What is already on disk stays (re-sent by a later page: possible
-    /// duplicates with the same messageId, never a loss).
-    pub fn handle_storage_failed(&mut self) {
-        // Our lock (if held) stays held until the page ends, so no other tab adopts what
-        // this tab still sends from memory.
-        if self.persist.take().is_some() {
-            for event in self.pending.iter_mut() {
-                event.seg = 0;
-            }
-            for event in &mut self.beaconed {
-                event.seg = 0;
-            }
-            for (_, events, _, _) in &mut self.in_flight {
-                for event in events {
-                    event.seg = 0;
-                }
+    /// The front event of `pending` left it: the first fence shrinks.
+    fn unfence_one(&mut self) {
+        if let Some(first) = self.fences.first_mut() {
+            *first -= 1;
+            if *first == 0 {
+                self.fences.remove(0);
             }
         }
     }
 
-    /// The keys read for a [`Query::Scan`]: segments of tabs that are gone are adopted
-    /// (lease mode), or their locks are tried ([`Query::Claim`], lock mode).
-    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
-        let Some(p) = &mut self.persist else { return };
-        p.next_scan = now.plus(SCAN_INTERVAL_MS);
-        let mut foreign: Vec<&str> = Vec::new();
-        let mut leases: Vec<(&str, Millis)> = Vec::new();
-        let mut own_on_disk: Vec<u32> = Vec::new();
-        for (key, value) in entries {
-            match queue::parse_key(&p.prefix, key) {
-                Some(KeyKind::Segment(tab, n)) if tab == p.tab => own_on_disk.push(n),
-                Some(KeyKind::Segment(tab, _)) if !foreign.iter().any(|&t| t == tab) => {
-                    foreign.push(tab)
-                }
-                Some(KeyKind::Segment(..)) => {}
-                Some(KeyKind::Lease(tab)) => leases.push((
-                    tab,
-                    Millis(crate::json::parse_u64(crate::json::trim_ws(value, true)).unwrap_or(0)),
-                )),
-                None => {}
-            }
+    /// Bookkeeping for an event taken out of `pending` for good.
+    fn forget(&mut self, event: &Queued) {
+        self.pending_bytes = self.pending_bytes.saturating_sub(event.json.len());
+        self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
+        if let Some(p) = &mut self.persist {
+            p.mark(event.chunk);
         }
-        match p.claims {
-            Claims::Locks => {
-                for tab in foreign {
-                    p.queries.push(Query::Claim(tab.to_owned()));
-                }
-            }
-            Claims::Lease => {
-                // Our own segments that vanished were adopted by another tab that saw our
-                // lease expire (e.g. while this tab was throttled): it sends them now.
-                let mut vanished: Vec<u32> = Vec::new();
-                for &(n, on_disk) in &p.segs {
-                    if on_disk && !own_on_disk.iter().any(|&m| m == n) {
-                        vanished.push(n);
-                    }
-                }
-                if !vanished.is_empty() {
-                    for n in &vanished {
-                        p.remove_seg(*n);
-                        p.dirty.retain(|d| d != n);
-                    }
-                    let mut kept = VecDeque::with_capacity(self.pending.len());
-                    for event in std::mem::take(&mut self.pending) {
-                        if vanished.iter().any(|&n| n == event.seg) {
-                            self.pending_bytes =
-                                self.pending_bytes.saturating_sub(event.json.len());
-                            self.held_bytes = self.held_bytes.saturating_sub(event.json.len());
-                        } else {
-                            kept.push_back(event);
-                        }
-                    }
-                    self.pending = kept;
-                }
-                for tab in foreign {
-                    let lease = leases.iter().find(|l| l.0 == tab).map(|l| l.1);
-                    if lease.is_none_or(|until| until <= now) {
-                        self.adopt(now, tab, entries);
-                    }
-                }
-            }
-        }
-        self.persist_changes(now);
     }
 
-    /// The lock of tab `tab` was granted ([`Query::Claim`]) and `entries` were read after:
-    /// that tab is gone, its events become ours.
-    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
-        self.adopt(now, tab, entries);
-        self.persist_changes(now);
+    /// Puts `events` back in front of `pending`, in their order.
+    fn prepend(&mut self, events: Vec<Queued>) {
+        for event in events.into_iter().rev() {
+            self.pending_bytes += event.json.len();
+            self.pending.push_front(event);
+        }
+    }
+
+    fn paused(&self, now: Millis) -> bool {
+        self.paused_until.is_some_and(|t| t > now)
+    }
+
+    /// Takes request `id` out of `in_flight`.
+    fn take_in_flight(&mut self, id: BatchId) -> Option<InFlight> {
+        let idx = self.in_flight.iter().position(|f| f.id == id)?;
+        let flight = self.in_flight.swap_remove(idx);
+        if flight.keepalive {
+            self.keepalive_in_flight = self.keepalive_in_flight.saturating_sub(flight.body_bytes);
+        }
+        Some(flight)
     }
 
     /// Moves the persisted events of (gone) tab `tab` into this tab's queue: one new own
-    /// segment, then the old keys are removed.
+    /// chunk, then the old keys are removed.
     fn adopt(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
         let Some(p) = &mut self.persist else { return };
         if tab == p.tab {
             return;
         }
-        let seg = p.next_seg;
-        let mut adopted: Vec<Queued> = Vec::new();
-        let mut expired = 0;
-        for (key, value) in entries {
-            match queue::parse_key(&p.prefix, key) {
-                Some(KeyKind::Segment(t, _)) if t == tab => {}
-                Some(KeyKind::Lease(t)) if t == tab => {
-                    p.adopted_keys.push(key.clone());
-                    continue;
-                }
-                _ => continue,
-            }
-            p.adopted_keys.push(key.clone());
-            for stored in crate::json::split_byte(value, b'\n').filter_map(queue::decode_line) {
-                if now.since(stored.queued_at) > MAX_EVENT_AGE_MS {
-                    expired += 1;
-                    continue;
-                }
-                adopted.push(Queued {
-                    json: stored.json,
-                    kind: stored.kind,
-                    attempts: stored.attempts,
-                    queued_at: stored.queued_at,
-                    seg,
-                });
-            }
-        }
-        if !adopted.is_empty() {
-            p.next_seg += 1;
-            p.segs.push((seg, false));
-            p.dirty.push(seg);
-        }
+        // A chunk of its own (left empty, it is forgotten without a write).
+        let chunk = p.new_chunk();
+        let adopted = recovery::adopt(&p.prefix, tab, now, entries, chunk);
+        p.remove_after_adoption(adopted.keys);
+        self.held_bytes += adopted.bytes;
         self.notify_dropped(
             "event_expired",
             "events older than 7 days were dropped",
-            expired,
+            adopted.expired,
         );
         // Older than anything accepted on this page: in front, oldest first.
-        adopted.sort_unstable_by_key(|e| e.queued_at.0);
-        for event in &adopted {
-            self.held_bytes += event.json.len();
-        }
-        self.prepend(adopted);
+        let events = adopted.events;
+        self.prepend(events);
         self.enforce_bounds();
     }
 
-    /// Emits the storage writes for everything that changed: this turn's segments (one write
-    /// each), rewritten or removed dirty segments, keys of adopted tabs, the lease or lock.
+    /// Emits the storage writes for everything that changed: this turn's chunks (one write
+    /// each), rewritten or removed dirty chunks, keys of adopted tabs, the lease or lock.
     fn persist_changes(&mut self, now: Millis) {
         let Some(p) = &mut self.persist else { return };
-        let has_events = !p.segs.is_empty();
-        if p.claims == Claims::Lease && has_events {
-            // The lease goes first, so no other tab ever sees our segments without it.
-            let due = p
-                .lease_until
-                .is_none_or(|until| until.since(now) <= LEASE_MS * 2 / 3);
-            if due {
-                let until = now.plus(LEASE_MS);
-                p.lease_until = Some(until);
-                let mut value = String::new();
-                push_u64(&mut value, until.0);
-                let key = queue::lease_key(&p.prefix, &p.tab);
-                p.write(key, Some(value));
-            }
-        }
-        // This turn's segments are in `dirty` too: the next event starts a new one.
-        p.open = None;
-        if !p.dirty.is_empty() {
-            let mut texts: Vec<(u32, String)> = Vec::with_capacity(p.dirty.len());
-            for seg in std::mem::take(&mut p.dirty) {
-                texts.push((seg, String::with_capacity(MAX_SEGMENT_BYTES)));
-            }
-            // Pending, then beaconed, then in-flight events (plain loops: a chained
-            // iterator costs more code).
-            // `at`: the text the last event went to (a segment's events are mostly adjacent,
-            // so a burst's many segments do not make this quadratic).
-            #[inline(never)]
-            fn add(texts: &mut [(u32, String)], at: &mut usize, event: &Queued) {
-                if texts.get(*at).is_none_or(|t| t.0 != event.seg) {
-                    let Some(i) = texts.iter().position(|t| t.0 == event.seg) else {
-                        return;
-                    };
-                    *at = i;
-                }
-                if let Some((_, text)) = texts.get_mut(*at) {
-                    queue::push_line(
-                        text,
-                        event.attempts,
-                        event.queued_at,
-                        event.kind,
-                        &event.json,
-                    );
-                }
-            }
-            let mut at = 0;
+        let mut texts = p.chunk_texts();
+        if let Some(texts) = &mut texts {
+            // Pending, then beaconed, then in-flight events (plain loops: a chained iterator
+            // costs more code).
             for event in &self.pending {
-                add(&mut texts, &mut at, event);
+                texts.add(event);
             }
             for event in &self.beaconed {
-                add(&mut texts, &mut at, event);
+                texts.add(event);
             }
             for flight in &self.in_flight {
-                for event in &flight.1 {
-                    add(&mut texts, &mut at, event);
-                }
-            }
-            for (seg, text) in texts {
-                let key = queue::segment_key(&p.prefix, &p.tab, seg);
-                if text.is_empty() {
-                    if p.remove_seg(seg) {
-                        p.write(key, None);
-                    }
-                } else {
-                    p.write(key, Some(text));
-                    p.set_seg(seg, true);
+                for event in &flight.events {
+                    texts.add(event);
                 }
             }
         }
-        for key in std::mem::take(&mut p.adopted_keys) {
-            p.write(key, None);
-        }
-        let has_events = !p.segs.is_empty();
-        match p.claims {
-            Claims::Locks => {
-                if has_events != p.lock_held {
-                    p.lock_held = has_events;
-                    p.queries.push(Query::HoldLock(has_events));
-                }
-            }
-            Claims::Lease => {
-                if !has_events && p.lease_until.take().is_some() {
-                    let key = queue::lease_key(&p.prefix, &p.tab);
-                    p.write(key, None);
-                }
-            }
-        }
+        p.write_chunks(now, texts);
     }
 }

@@ -1,19 +1,5 @@
-//! The analytics state machine. Pure: no I/O, no clock, no randomness.
-//!
-//! [`Analytics`] takes calls and outcomes (`handle_*`, each with `now`) and hands back what
-//! the driver must do (`poll_*`). After any `handle_*`, the driver calls, in this order:
-//! 0. [`Analytics::poll_query`] until `None` (storage scans and Web Locks for the persisted
-//!    queue; each answered with its `handle_*`);
-//! 1. [`Analytics::poll_storage_write`] until `None` (apply to cookies / localStorage);
-//! 2. [`Analytics::poll_transmit`] until `None` (send each request, later report its
-//!    outcome with [`Analytics::handle_send_outcome`]);
-//! 3. [`Analytics::poll_notice`] until `None` (emit `error` on the page);
-//! 4. [`Analytics::poll_timeout`] (arm one timer; on expiry call
-//!    [`Analytics::handle_timeout`]; spurious calls are no-ops).
-//!
-//! When [`Analytics::needs_turn_end`] is true after a call, the driver calls
-//! [`Analytics::handle_turn_end`] once before the current task ends (a queued microtask):
-//! all events accepted in that turn are persisted with one write.
+//! The analytics state machine ([`Analytics`]) and the modules it is made of. Pure: no I/O,
+//! no clock, no randomness.
 
 pub mod args;
 pub mod config;
@@ -22,19 +8,23 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod page;
+pub mod persisted;
+pub mod pump;
 pub mod queue;
+pub mod recovery;
 pub mod retry;
 pub mod time;
 pub mod validate;
 
 use args::{resolve_alias, resolve_page, resolve_track, resolve_user, Arg};
 use config::Config;
-use delivery::{BatchId, Claims, Delivery, Notice, Query, Queued, SendOutcome, Transmit};
+use delivery::{BatchId, Delivery, Notice, Queued, SendOutcome, Transmit};
 pub use event::EventType;
 use event::{BuildInput, Env, Fragments, Payload, TrackInput};
 use identity::{Identity, StorageSnapshot, StorageWrite};
 use ids::Entropy;
 use page::BufferedPageContext;
+use persisted::{Claims, Query};
 use time::Millis;
 
 use crate::json::{Map, Value};
@@ -75,7 +65,43 @@ impl CallError {
     }
 }
 
-/// The analytics state machine (see the module docs for the polling protocol).
+/// The analytics state machine of one page: identity, event building, the delivery queue
+/// and its persisted copy.
+///
+/// It does no I/O. Inputs come in through `handle_*` methods: the page's calls (through the
+/// shim), and the driver's answers and the browser's events (storage scans, lock grants,
+/// request outcomes, the timer, page lifecycle and connectivity). What must happen comes
+/// out, as data, through the `poll_*` methods: storage writes, requests, notices, and one
+/// deadline. The methods are in that order: getters, the page's calls, the driver's answers,
+/// then the `poll_*` methods.
+///
+/// # The polling protocol
+///
+/// After any `handle_*` call the driver polls, in this order ([`Analytics::pump`] does it
+/// through any [`pump::Host`]; the web driver and the tests' simulated world both use it):
+/// 1. [`Analytics::poll_query`] until `None`: storage scans (answered at once with
+///    [`Analytics::handle_storage_scan`]) and Web Locks (a claim's grant comes later, with
+///    [`Analytics::handle_claimed`]);
+/// 2. [`Analytics::poll_storage_write`] until `None`: cookies and localStorage (a failed
+///    write of the queue: [`Analytics::handle_storage_failed`]); then 1 and 2 again until
+///    neither has anything;
+/// 3. [`Analytics::poll_transmit`] until `None`: send each request, and report its outcome
+///    later with [`Analytics::handle_send_outcome`] (or [`Analytics::handle_beacon_sent`]);
+/// 4. [`Analytics::poll_timeout`]: arm the one timer; when it fires, call
+///    [`Analytics::handle_timeout`] (a call before the deadline is a no-op);
+/// 5. [`Analytics::poll_notice`] until `None`: the page's `error` events.
+///
+/// After an API call only steps 1 and 2 run, in the caller's task. The rest waits for the I/O
+/// task the driver runs right after it, which first calls [`Analytics::handle_turn_end`]:
+/// the events accepted in that turn are persisted together (see [`pump::Stage`]). Rust never
+/// calls user code while the core is borrowed: hosts defer notices and callbacks.
+///
+/// # Time
+///
+/// Every `now` is the wall clock in epoch milliseconds (events carry it as their timestamp),
+/// and time must not go backwards: each `now` is at least the previous one. (Should the
+/// system clock step back anyway, durations saturate at zero: deadlines set before the step
+/// come that much later, and nothing is dropped early.)
 #[derive(Debug)]
 pub struct Analytics {
     config: Config,
@@ -116,39 +142,11 @@ impl Analytics {
         }
     }
 
-    /// The page context now, as the shim's buffered page context JSON text (`{"__t":"bpc",
-    /// ...}`): what calls without one of their own use. The shim sends it only when it
-    /// changed, so a run of calls on one page does not copy and compare it each time.
-    pub fn handle_page_context(&mut self, text: String) {
-        self.page_now = text;
-        self.fragments_current = false;
-    }
-
-    /// The page context now ([`Analytics::handle_page_context`]), parsed (default: empty).
-    pub fn page_context(&self) -> BufferedPageContext {
-        BufferedPageContext::from_json(&self.page_now)
-    }
+    // --- Getters -------------------------------------------------------------------
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// Sets `context.segments` for the events built from now on (`None`: none).
-    pub fn set_context_segments(&mut self, segments: Option<Value>) {
-        self.config.context_segments = segments;
-    }
-
-    /// The destinations and plugins that failed to load so far (a JSON array the shim wrote
-    /// with `JSON.stringify`; empty: none), for `_metadata` on the events sent from now on
-    /// (analytics.js's `failedInitializations`).
-    pub fn set_failed_initializations(&mut self, names: &str) {
-        let failed = &mut self.config.failed_initializations;
-        failed.clear();
-        if names.len() > 2 {
-            failed.push_str("\"failedInitializations\":");
-            failed.push_str(names);
-        }
     }
 
     /// The identity (user and group).
@@ -156,13 +154,40 @@ impl Analytics {
         &self.identity
     }
 
+    /// The page context now ([`Analytics::handle_page_context`]), parsed (default: empty).
+    pub fn page_context(&self) -> BufferedPageContext {
+        BufferedPageContext::from_json(&self.page_now)
+    }
+
     /// Events accepted and not yet confirmed by the API.
     pub fn queued(&self) -> usize {
         self.delivery.len()
     }
 
-    fn collect_writes(&mut self) {
-        self.writes.extend(self.identity.take_writes());
+    /// The queue's localStorage key prefix (every key a [`Query::Scan`] must read), when
+    /// persisting.
+    pub fn queue_prefix(&self) -> Option<&str> {
+        self.delivery.prefix()
+    }
+
+    /// This tab's id in the persisted queue (its lock is `queue_prefix() + tab`).
+    pub fn queue_tab(&self) -> Option<&str> {
+        self.delivery.tab()
+    }
+
+    /// Whether the driver must call [`Analytics::handle_turn_end`] before the task ends.
+    pub fn needs_turn_end(&self) -> bool {
+        self.delivery.needs_turn_end()
+    }
+
+    // --- The page's calls (analytics.js's API, through the shim) -------------------
+
+    /// The page context now, as the shim's buffered page context JSON text (`{"__t":"bpc",
+    /// ...}`): what calls without one of their own use. The shim sends it only when it
+    /// changed, so a run of calls on one page does not copy and compare it each time.
+    pub fn handle_page_context(&mut self, text: String) {
+        self.page_now = text;
+        self.fragments_current = false;
     }
 
     /// An event call (`track`, `page`, ...). Returns the event's JSON text.
@@ -365,6 +390,166 @@ impl Analytics {
         self.queue_event(now, kind, &event, json)
     }
 
+    /// `flush()`: send what is pending without waiting for the batch timer.
+    pub fn handle_flush(&mut self) {
+        self.delivery.handle_flush();
+    }
+
+    /// `analytics.reset()`.
+    pub fn handle_reset(&mut self) {
+        self.identity.reset(&mut self.entropy);
+        self.collect_writes();
+    }
+
+    /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` clears it.
+    pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
+        if !self.id_accepted(id.as_deref()) {
+            return;
+        }
+        self.identity.set_anonymous_id(id);
+        self.collect_writes();
+    }
+
+    /// `user().id(id)`: sets or (with `None`) clears the user id without an event.
+    pub fn handle_set_user_id(&mut self, id: Option<String>) {
+        if !self.id_accepted(id.as_deref()) {
+            return;
+        }
+        self.identity.set_user_id(id);
+        self.collect_writes();
+    }
+
+    /// `user().traits(traits)`: replaces the stored user traits.
+    pub fn handle_set_user_traits(&mut self, traits: Map) {
+        self.identity.replace_user_traits(traits);
+        self.collect_writes();
+    }
+
+    /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.
+    pub fn handle_anonymous_id_read(&mut self) {
+        self.identity.ensure_anonymous_id(&mut self.entropy);
+        self.collect_writes();
+    }
+
+    /// `group().id()` was read (analytics.js then writes an absent id back as JSON `null`).
+    pub fn handle_group_id_read(&mut self) {
+        self.identity.touch_group_id();
+        self.collect_writes();
+    }
+
+    /// Sets `context.segments` for the events built from now on (`None`: none).
+    pub fn set_context_segments(&mut self, segments: Option<Value>) {
+        self.config.context_segments = segments;
+    }
+
+    /// The destinations and plugins that failed to load so far (a JSON array the shim wrote
+    /// with `JSON.stringify`; empty: none), for `_metadata` on the events sent from now on
+    /// (analytics.js's `failedInitializations`).
+    pub fn set_failed_initializations(&mut self, names: &str) {
+        let failed = &mut self.config.failed_initializations;
+        failed.clear();
+        if names.len() > 2 {
+            failed.push_str("\"failedInitializations\":");
+            failed.push_str(names);
+        }
+    }
+
+    // --- The driver's answers and the browser's events -----------------------------
+
+    /// Starts persisting the delivery queue in localStorage (unless persistence is disabled),
+    /// with `claims` telling how tabs keep out of each other's events. Events left by earlier
+    /// pages are adopted after the first [`Query::Scan`].
+    pub fn handle_queue_open(&mut self, now: Millis, claims: Claims) {
+        if self.config.stores.local || self.config.stores.cookie {
+            self.delivery
+                .open(now, &self.config.write_key, claims, &mut self.entropy);
+        }
+    }
+
+    /// The end of the current turn: the events accepted in it are persisted (one write).
+    pub fn handle_turn_end(&mut self, now: Millis) {
+        self.delivery.handle_turn_end(now);
+    }
+
+    /// The outcome of a request from [`Analytics::poll_transmit`].
+    pub fn handle_send_outcome(&mut self, now: Millis, id: BatchId, outcome: &SendOutcome) {
+        self.delivery
+            .handle_send_outcome(now, &self.config, &mut self.entropy, id, outcome);
+    }
+
+    /// Request `id` went out with `navigator.sendBeacon` (no outcome will follow).
+    pub fn handle_beacon_sent(&mut self, id: BatchId) {
+        self.delivery.handle_beacon_sent(id);
+    }
+
+    /// The timer from [`Analytics::poll_timeout`] fired (spurious calls are no-ops).
+    pub fn handle_timeout(&mut self, now: Millis) {
+        self.delivery.handle_timeout(now);
+    }
+
+    /// The answer to [`Query::Scan`]: every `(key, value)` under [`Analytics::queue_prefix`].
+    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
+        self.delivery.handle_storage_scan(now, entries);
+    }
+
+    /// The lock asked for by [`Query::Claim`] was granted; `entries` were read after.
+    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
+        self.delivery.handle_claimed(now, tab, entries);
+    }
+
+    /// A localStorage write of the queue failed: the queue carries on in memory.
+    pub fn handle_storage_failed(&mut self) {
+        self.delivery.handle_storage_failed();
+    }
+
+    /// `navigator.onLine` changed (offline pauses sending; online resumes at once).
+    pub fn handle_online(&mut self, online: bool) {
+        self.delivery.handle_online(online);
+    }
+
+    /// `pagehide` / `visibilitychange` to hidden: everything pending leaves now (keepalive).
+    pub fn handle_page_hide(&mut self) {
+        self.delivery.handle_page_hide();
+    }
+
+    /// The page is visible again.
+    pub fn handle_page_show(&mut self) {
+        self.delivery.handle_page_show();
+    }
+
+    // --- What the driver must do (in this order; see `pump`) -----------------------
+
+    /// The next storage scan or lock operation for the driver.
+    pub fn poll_query(&mut self) -> Option<Query> {
+        self.delivery.poll_query()
+    }
+
+    /// The next storage change to apply.
+    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
+        pop_front(&mut self.writes).or_else(|| self.delivery.poll_storage_write())
+    }
+
+    /// The next request to send.
+    pub fn poll_transmit(&mut self, now: Millis) -> Option<Transmit> {
+        self.delivery.poll_transmit(now, &self.config)
+    }
+
+    /// The next notice (`error` event) for the page.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.delivery.poll_notice()
+    }
+
+    /// When to call [`Analytics::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.delivery.poll_timeout(&self.config)
+    }
+
+    // --- Internals -----------------------------------------------------------------
+
+    fn collect_writes(&mut self) {
+        self.writes.extend(self.identity.take_writes());
+    }
+
     /// Whether an event with these `integrations` goes to the API.
     fn to_api(&self, integrations: &Map) -> bool {
         self.config.segment_io
@@ -401,10 +586,12 @@ impl Analytics {
             // is not sent, as analytics.js filters destinations.
             return Ok(json);
         }
-        // `_metadata` is added as it is sent: the API counts it.
-        if json.len() + self.config.metadata.len() + self.config.failed_initializations.len() + 32
-            > validate::MAX_EVENT_BYTES
-        {
+        // Room for what an attempt adds on the wire (`_metadata` with the bundling lists and
+        // `retryCount`, standard mode's `sentAt`): the API counts it.
+        let wire = delivery::WIRE_EXTRA
+            + self.config.metadata.len()
+            + self.config.failed_initializations.len();
+        if json.len() + wire > validate::MAX_EVENT_BYTES {
             self.notify("event_too_large", CallError::TooLarge.message());
             return Err(CallError::TooLarge);
         }
@@ -413,39 +600,9 @@ impl Analytics {
             kind,
             attempts: 0,
             queued_at: now,
-            seg: 0,
+            chunk: 0,
         });
         Ok(json)
-    }
-
-    /// `group().id()` was read (analytics.js then writes an absent id back as JSON `null`).
-    pub fn handle_group_id_read(&mut self) {
-        self.identity.touch_group_id();
-        self.collect_writes();
-    }
-
-    /// `analytics.reset()`.
-    pub fn handle_reset(&mut self) {
-        self.identity.reset(&mut self.entropy);
-        self.collect_writes();
-    }
-
-    /// `setAnonymousId(id)` / `user().anonymousId(id)`; `None` clears it.
-    pub fn handle_set_anonymous_id(&mut self, id: Option<String>) {
-        if !self.id_accepted(id.as_deref()) {
-            return;
-        }
-        self.identity.set_anonymous_id(id);
-        self.collect_writes();
-    }
-
-    /// `user().id(id)`: sets or (with `None`) clears the user id without an event.
-    pub fn handle_set_user_id(&mut self, id: Option<String>) {
-        if !self.id_accepted(id.as_deref()) {
-            return;
-        }
-        self.identity.set_user_id(id);
-        self.collect_writes();
     }
 
     /// Whether an id given without an event fits ([`identity::id_fits`]); a notice if not.
@@ -465,123 +622,10 @@ impl Analytics {
             count: 1,
         });
     }
+}
 
-    /// The anonymous id is read (`user().anonymousId()`): generated first if it was cleared.
-    pub fn handle_anonymous_id_read(&mut self) {
-        self.identity.ensure_anonymous_id(&mut self.entropy);
-        self.collect_writes();
-    }
-
-    /// `user().traits(traits)`: replaces the stored user traits.
-    pub fn handle_set_user_traits(&mut self, traits: Map) {
-        self.identity.replace_user_traits(traits);
-        self.collect_writes();
-    }
-
-    /// The outcome of a request from [`Analytics::poll_transmit`].
-    pub fn handle_send_outcome(&mut self, now: Millis, id: BatchId, outcome: &SendOutcome) {
-        self.delivery
-            .handle_send_outcome(now, &self.config, &mut self.entropy, id, outcome);
-    }
-
-    /// The timer from [`Analytics::poll_timeout`] fired (spurious calls are no-ops).
-    pub fn handle_timeout(&mut self, now: Millis) {
-        self.delivery.handle_timeout(now);
-    }
-
-    /// Starts persisting the delivery queue in localStorage (unless persistence is disabled),
-    /// with `claims` telling how tabs keep out of each other's events. Events left by earlier
-    /// pages are adopted after the first [`Query::Scan`].
-    pub fn handle_queue_open(&mut self, now: Millis, claims: Claims) {
-        if self.config.stores.local || self.config.stores.cookie {
-            self.delivery
-                .open(now, &self.config.write_key, claims, &mut self.entropy);
-        }
-    }
-
-    /// The queue's localStorage key prefix (every key a [`Query::Scan`] must read), when
-    /// persisting.
-    pub fn queue_prefix(&self) -> Option<&str> {
-        self.delivery.prefix()
-    }
-
-    /// This tab's id in the persisted queue (its lock is `queue_prefix() + tab`).
-    pub fn queue_tab(&self) -> Option<&str> {
-        self.delivery.tab()
-    }
-
-    /// Whether the driver must call [`Analytics::handle_turn_end`] before the task ends.
-    pub fn needs_turn_end(&self) -> bool {
-        self.delivery.needs_turn_end()
-    }
-
-    /// The end of the current turn: the events accepted in it are persisted (one write).
-    pub fn handle_turn_end(&mut self, now: Millis) {
-        self.delivery.handle_turn_end(now);
-    }
-
-    /// The answer to [`Query::Scan`]: every `(key, value)` under [`Analytics::queue_prefix`].
-    pub fn handle_storage_scan(&mut self, now: Millis, entries: &[(String, String)]) {
-        self.delivery.handle_storage_scan(now, entries);
-    }
-
-    /// The lock asked for by [`Query::Claim`] was granted; `entries` were read after.
-    pub fn handle_claimed(&mut self, now: Millis, tab: &str, entries: &[(String, String)]) {
-        self.delivery.handle_claimed(now, tab, entries);
-    }
-
-    /// A localStorage write of the queue failed: the queue carries on in memory.
-    pub fn handle_storage_failed(&mut self) {
-        self.delivery.handle_storage_failed();
-    }
-
-    /// `navigator.onLine` changed (offline pauses sending; online resumes at once).
-    pub fn handle_online(&mut self, online: bool) {
-        self.delivery.handle_online(online);
-    }
-
-    /// Request `id` went out with `navigator.sendBeacon` (no outcome will follow).
-    pub fn handle_beacon_sent(&mut self, id: BatchId) {
-        self.delivery.handle_beacon_sent(id);
-    }
-
-    /// The next storage scan or lock operation for the driver.
-    pub fn poll_query(&mut self) -> Option<Query> {
-        self.delivery.poll_query()
-    }
-
-    /// `flush()`: send what is pending without waiting for the batch timer.
-    pub fn handle_flush(&mut self) {
-        self.delivery.handle_flush();
-    }
-
-    /// `pagehide` / `visibilitychange` to hidden: everything pending leaves now (keepalive).
-    pub fn handle_page_hide(&mut self) {
-        self.delivery.handle_page_hide();
-    }
-
-    /// The page is visible again.
-    pub fn handle_page_show(&mut self) {
-        self.delivery.handle_page_show();
-    }
-
-    /// The next request to send.
-    pub fn poll_transmit(&mut self, now: Millis) -> Option<Transmit> {
-        self.delivery.poll_transmit(now, &self.config)
-    }
-
-    /// The next storage change to apply.
-    pub fn poll_storage_write(&mut self) -> Option<StorageWrite> {
-        delivery::pop_front(&mut self.writes).or_else(|| self.delivery.poll_storage_write())
-    }
-
-    /// The next notice (`error` event) for the page.
-    pub fn poll_notice(&mut self) -> Option<Notice> {
-        self.delivery.poll_notice()
-    }
-
-    /// When to call [`Analytics::handle_timeout`] next.
-    pub fn poll_timeout(&self) -> Option<Millis> {
-        self.delivery.poll_timeout(&self.config)
-    }
+/// Takes the oldest item of a small FIFO. These hold a handful of items per pump, and a
+/// `Vec` costs less wasm per element type than a `VecDeque`.
+pub(crate) fn pop_front<T>(items: &mut Vec<T>) -> Option<T> {
+    (!items.is_empty()).then(|| items.remove(0))
 }

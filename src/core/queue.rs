@@ -1,15 +1,16 @@
 //! **API Boundary** (persisted format, v1): how the delivery queue lives in localStorage.
-//! Key names, the compact segment encoding, and parsing a storage scan into per-tab groups.
-//! Pure: no I/O; the driver reads keys and the core emits writes as data.
+//! Key names, the compact chunk encoding, and parsing keys. Pure: no I/O; the driver reads
+//! keys and the core emits writes as data.
 //!
 //! Keys, all under `sieve:q1:<writeKey>:` (the `q1` is the format version):
-//! - `<tab>:<n>` — segment `n` of tab `<tab>`: the events one tab accepted in one turn
+//! - `<tab>:<n>` — chunk `n` of tab `<tab>`: the events one tab accepted in one turn
 //!   (append-only; rewritten only when some of its events are confirmed, dropped or retried);
 //! - `<tab>:lease` — the tab's lease expiry (epoch ms, decimal), only where Web Locks are
 //!   missing.
 //!
-//! A segment is one line per event, `<attempts>,<queued_at>,<kind letter><event JSON>`,
-//! separated by `\n` (event JSON never contains a raw newline).
+//! A chunk is one line per event, `<attempts>,<queued_at>,<kind letter><event JSON>`,
+//! separated by `\n` (event JSON never contains a raw newline). (Versions before 2026-12
+//! called chunks "segments" in code and docs; the keys and lines were the same.)
 
 use crate::core::event::EventType;
 use crate::core::time::Millis;
@@ -62,7 +63,7 @@ pub fn push_line(out: &mut String, attempts: u32, queued_at: Millis, kind: Event
     out.push('\n');
 }
 
-/// One event read back from a segment.
+/// One event read back from a chunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stored {
     /// Failed attempts when it was written.
@@ -75,7 +76,7 @@ pub struct Stored {
     pub json: String,
 }
 
-/// Decodes one line of a segment (a segment is split at `\n`); `None` for a malformed line
+/// Decodes one line of a chunk (a chunk is split at `\n`); `None` for a malformed line
 /// (skipped by the reader, never a panic).
 pub fn decode_line(line: &str) -> Option<Stored> {
     let (attempts, rest) = json::split_once_byte(line, b',')?;
@@ -94,8 +95,8 @@ pub fn decode_line(line: &str) -> Option<Stored> {
 /// What a key under the prefix names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind<'a> {
-    /// Segment `n` of `tab`.
-    Segment(&'a str, u32),
+    /// Chunk `n` of `tab`.
+    Chunk(&'a str, u32),
     /// The lease of `tab`.
     Lease(&'a str),
 }
@@ -112,11 +113,11 @@ pub fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
     if what == LEASE {
         return Some(KeyKind::Lease(tab));
     }
-    Some(KeyKind::Segment(tab, json::parse_u32(what)?))
+    Some(KeyKind::Chunk(tab, json::parse_u32(what)?))
 }
 
-/// The key of segment `n` of `tab`.
-pub fn segment_key(prefix: &str, tab: &str, n: u32) -> String {
+/// The key of chunk `n` of `tab`.
+pub fn chunk_key(prefix: &str, tab: &str, n: u32) -> String {
     let mut key = String::with_capacity(prefix.len() + tab.len() + 12);
     key.push_str(prefix);
     key.push_str(tab);

@@ -7,7 +7,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::{clock, pump, run_io_task, tabs, wake_on, Shared, Wake};
-use crate::core::delivery::Claims;
+use crate::core::persisted::Claims;
 
 // The listeners and the event → change mapping in one inline-JS import: the callback gets
 // 0 online, 1 offline, 2 hidden (`pagehide`, or `visibilitychange` to hidden), 3 visible,

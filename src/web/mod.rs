@@ -24,8 +24,10 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::delivery::{BatchId, Notice, Query};
-use crate::core::identity::Store;
+use crate::core::config::CookieConfig;
+use crate::core::delivery::{BatchId, Notice, Transmit};
+use crate::core::identity::StorageWrite;
+use crate::core::pump::{Host, Stage};
 use crate::core::time::Millis;
 use crate::core::Analytics;
 
@@ -47,6 +49,12 @@ extern "C" {
     pub(crate) fn clear_timeout(id: f64);
 }
 
+/// A claim on the lock of tab `tab` of the queue under `prefix` (the lock is `prefix + tab`).
+pub(crate) struct LockClaim {
+    pub(crate) prefix: String,
+    pub(crate) tab: String,
+}
+
 /// What a one-shot callback handed to JS wakes the driver for.
 pub(crate) enum Wake {
     /// The I/O task (see [`pump_after_call`]).
@@ -55,8 +63,8 @@ pub(crate) enum Wake {
     Timer,
     /// The answer of request `.0` (see `transport::send`).
     Sent(BatchId),
-    /// A claim on the lock of tab `.1` (queue prefix `.0`) was answered (see `tabs::claim`).
-    Claimed(String, String),
+    /// A claim on another tab's lock was answered (see `tabs::claim`).
+    Claimed(LockClaim),
     /// This tab's own lock was granted (see `tabs::hold_own`).
     Held,
     /// A page lifecycle or connectivity change (see `lifecycle::start`); answers the
@@ -140,7 +148,7 @@ pub(crate) fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
         Wake::Held => return tabs::held(&shared, value),
         // Null: that tab holds its lock (it is alive).
         Wake::Claimed(..) if value.is_null() => return JsValue::UNDEFINED,
-        Wake::Claimed(prefix, _) => tabs::scan(prefix),
+        Wake::Claimed(claim) => tabs::scan(&claim.prefix),
         Wake::Lifecycle => {
             lifecycle::changed(&shared, value);
             return wake_on(&shared, Wake::Lifecycle).0;
@@ -155,7 +163,7 @@ pub(crate) fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
         let now = clock::now();
         match wake {
             Wake::Timer => {
-                driver.timer = None;
+                driver.io.timer = None;
                 driver.core.handle_timeout(now);
             }
             Wake::Sent(id) => match transport::answer(value) {
@@ -164,7 +172,7 @@ pub(crate) fn on_wake(shared: Shared, wake: Wake, value: JsValue) -> JsValue {
                 }
                 transport::Sent::Beacon => driver.core.handle_beacon_sent(id),
             },
-            Wake::Claimed(_, tab) => driver.core.handle_claimed(now, &tab, &entries),
+            Wake::Claimed(claim) => driver.core.handle_claimed(now, &claim.tab, &entries),
             Wake::Held | Wake::Lifecycle | Wake::Io => {}
         }
     }
@@ -179,21 +187,35 @@ static ALLOC: alloc::Global = alloc::Global::new();
 /// The longest single timer; longer deadlines are re-armed.
 const MAX_TIMER_MS: u64 = 86_400_000;
 
+/// The driver of one instance: the core, and what the driver keeps beside it.
 pub(crate) struct Driver {
-    core: Analytics,
+    pub(crate) core: Analytics,
+    pub(crate) io: DriverIo,
+}
+
+/// The armed timer.
+struct ArmedTimer {
+    deadline: Millis,
+    /// The `setTimeout` id.
+    handle: f64,
+    /// Its callback's wake token.
+    token: u32,
+}
+
+/// The driver's own state (the part the core's [`Host`] reaches while the core is pumped).
+pub(crate) struct DriverIo {
     cookie_domain: Option<String>,
-    /// The armed timer: its deadline, `setTimeout` id and wake token.
-    timer: Option<(Millis, f64, u32)>,
+    timer: Option<ArmedTimer>,
     storage_warned: bool,
     on_notice: js_sys::Function,
     /// The I/O task is queued (at most one at a time): see [`pump_after_call`].
     io_task_queued: bool,
     /// The core wants this tab's Web Lock held.
-    lock_wanted: bool,
+    pub(crate) lock_wanted: bool,
     /// A request for this tab's lock is waiting to be granted.
-    lock_requested: bool,
+    pub(crate) lock_requested: bool,
     /// Resolving this lets go of this tab's lock (`Some` while held).
-    lock_release: Option<js_sys::Function>,
+    pub(crate) lock_release: Option<js_sys::Function>,
 }
 
 /// The driver of one instance: leaked when it is made (see `AnalyticsWasm::new`).
@@ -208,172 +230,150 @@ impl Driver {
         };
         Driver {
             core,
-            cookie_domain,
-            timer: None,
-            storage_warned: false,
-            on_notice,
-            io_task_queued: false,
-            lock_wanted: false,
-            lock_requested: false,
-            lock_release: None,
+            io: DriverIo {
+                cookie_domain,
+                timer: None,
+                storage_warned: false,
+                on_notice,
+                io_task_queued: false,
+                lock_wanted: false,
+                lock_requested: false,
+                lock_release: None,
+            },
         }
     }
 }
 
-/// Runs the core's polling protocol: queries (storage scans, locks), storage writes,
-/// requests, timer, then notices; and queues the I/O task when the core has events to
-/// persist.
+/// Runs the core's polling protocol after an input that is not an API call (a response, the
+/// timer, a lock, a `get` or `command`).
 pub(crate) fn pump(shared: &Shared) {
-    pump_with(shared, false, clock::now());
+    pump_with(shared, Stage::Input, clock::now());
 }
 
 /// [`pump`] after an API call made at `now`: identity's storage writes happen now; requests,
 /// the timer, notices and the queue's persistence wait for the I/O task, queued with
 /// `setTimeout(0)` so it runs right after the caller's task (one task for a burst of calls,
 /// whose notices of one kind become one) and the caller's task stays short. `pagehide` and
-/// `visibilitychange` to hidden run it at once (see `lifecycle.rs`), so an unloading page
-/// still has its events on disk.
+/// `visibilitychange` to hidden run it at once (see `lifecycle.rs`), so a page that is going
+/// away still has its events on disk.
 pub(crate) fn pump_after_call(shared: &Shared, now: Millis) {
-    pump_with(shared, true, now);
+    pump_with(shared, Stage::Call, now);
 }
 
-/// The I/O task: the end of the turn (events accepted since become one segment write),
-/// then a full [`pump`].
+/// The I/O task: the end of the turn (events accepted since become chunk writes), then the
+/// whole protocol.
 pub(crate) fn run_io_task(shared: &Shared) {
     if let Ok(mut driver) = shared.try_borrow_mut() {
-        driver.io_task_queued = false;
-        if driver.core.needs_turn_end() {
-            driver.core.handle_turn_end(clock::now());
-        }
+        driver.io.io_task_queued = false;
     }
-    pump(shared);
+    pump_with(shared, Stage::IoTask, clock::now());
 }
 
-fn pump_with(shared: &Shared, after_call: bool, now: Millis) {
-    let (sends, notices, on_notice, claims) = {
+/// The web driver as the core's [`Host`]. Lock claims, requests and notices are collected
+/// and carried out after the core is released: their callbacks (a synchronous beacon answer,
+/// the shim's notice handler) may reach the core again.
+struct WebHost<'a> {
+    io: &'a mut DriverIo,
+    shared: &'a Shared,
+    now: Millis,
+    claims: Vec<LockClaim>,
+    sends: Vec<Transmit>,
+    notices: Vec<Notice>,
+}
+
+impl Host for WebHost<'_> {
+    fn scan(&mut self, prefix: &str) -> Vec<(String, String)> {
+        tabs::scan(prefix)
+    }
+
+    fn write(&mut self, write: &StorageWrite, cookie: &CookieConfig) -> bool {
+        let ok = storage::apply(write, cookie, self.io.cookie_domain.as_deref());
+        if !ok && !self.io.storage_warned {
+            self.io.storage_warned = true;
+            console_warn("[sieve] storage is unavailable (blocked or full); identity and the delivery queue are kept in memory for this page");
+        }
+        ok
+    }
+
+    fn claim(&mut self, prefix: &str, tab: &str) {
+        self.claims.push(LockClaim {
+            prefix: prefix.to_owned(),
+            tab: tab.to_owned(),
+        });
+    }
+
+    fn hold_lock(&mut self, name: &str, hold: bool) {
+        self.io.lock_wanted = hold;
+        if !hold {
+            tabs::release_own(self.io.lock_release.take());
+        } else if !self.io.lock_requested && self.io.lock_release.is_none() {
+            self.io.lock_requested = true;
+            tabs::hold_own(self.shared, name);
+        }
+    }
+
+    fn send(&mut self, transmit: Transmit) {
+        self.sends.push(transmit);
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        self.notices.push(notice);
+    }
+
+    fn set_timer(&mut self, deadline: Option<Millis>) {
+        if self.io.timer.as_ref().map(|t| t.deadline) == deadline {
+            return;
+        }
+        if let Some(old) = self.io.timer.take() {
+            clear_timeout(old.handle);
+            forget_wake(old.token);
+        }
+        let Some(deadline) = deadline else { return };
+        let delay = deadline.since(self.now).min(MAX_TIMER_MS);
+        let (callback, token) = wake_on(self.shared, Wake::Timer);
+        self.io.timer = Some(ArmedTimer {
+            deadline,
+            handle: set_timeout(&callback, delay as u32),
+            token,
+        });
+    }
+}
+
+/// Runs the core's polling protocol ([`Analytics::pump`]) with the driver as its host, queues
+/// the I/O task when the core asks for it, then (the core released) starts lock claims, sends
+/// requests and hands notices to the shim.
+fn pump_with(shared: &Shared, stage: Stage, now: Millis) {
+    let (claims, sends, notices, on_notice) = {
         let Ok(mut driver) = shared.try_borrow_mut() else {
             return;
         };
-        let driver = &mut *driver;
-        let mut claims = Vec::new();
-        loop {
-            let mut progressed = false;
-            while let Some(query) = driver.core.poll_query() {
-                progressed = true;
-                run_query(driver, shared, now, query, &mut claims);
-            }
-            while let Some(write) = driver.core.poll_storage_write() {
-                progressed = true;
-                let ok = storage::apply(
-                    &write,
-                    &driver.core.config().cookie,
-                    driver.cookie_domain.as_deref(),
-                );
-                if !ok {
-                    let queue_key = driver
-                        .core
-                        .queue_prefix()
-                        .is_some_and(|p| write.key.starts_with(p));
-                    if write.store == Store::Local && queue_key {
-                        driver.core.handle_storage_failed();
-                    }
-                    if !driver.storage_warned {
-                        driver.storage_warned = true;
-                        console_warn("[sieve] storage is unavailable (blocked or full); identity and the delivery queue are kept in memory for this page");
-                    }
-                }
-            }
-            if !progressed {
-                break;
-            }
-        }
-        if (after_call || driver.core.needs_turn_end()) && !driver.io_task_queued {
-            driver.io_task_queued = true;
+        let Driver { core, io } = &mut *driver;
+        let mut host = WebHost {
+            io,
+            shared,
+            now,
+            claims: Vec::new(),
+            sends: Vec::new(),
+            notices: Vec::new(),
+        };
+        if core.pump(now, &mut host, stage) && !host.io.io_task_queued {
+            host.io.io_task_queued = true;
             set_timeout(&wake_on(shared, Wake::Io).0, 0);
         }
-        let mut sends = Vec::new();
-        if !after_call {
-            while let Some(transmit) = driver.core.poll_transmit(now) {
-                sends.push(transmit);
-            }
-            arm_timer(driver, shared, now);
-        }
-        // Notices wait for the I/O task after a call: drops in a burst of calls become one.
-        let mut notices = Vec::new();
-        if !after_call {
-            while let Some(notice) = driver.core.poll_notice() {
-                notices.push(notice);
-            }
-        }
         // The handler is cloned (an externref table slot) only when there is something to say.
-        let on_notice = (!notices.is_empty()).then(|| driver.on_notice.clone());
-        (sends, notices, on_notice, claims)
+        let on_notice = (!host.notices.is_empty()).then(|| host.io.on_notice.clone());
+        (host.claims, host.sends, host.notices, on_notice)
     };
-    if let Some(prefix) = claims.first().map(|(p, _)| p.clone()) {
-        for (_, tab) in claims {
-            tabs::claim(shared, &prefix, tab);
-        }
+    for claim in claims {
+        tabs::claim(shared, claim);
     }
     for transmit in sends {
         transport::send(&transmit, &wake_on(shared, Wake::Sent(transmit.id)).0);
     }
     if let Some(on_notice) = on_notice {
-        deliver_notices(&on_notice, notices);
-    }
-}
-
-/// Runs one core query: scans at once; lock requests as asked (claims are started after the
-/// borrow is released, their grants arrive as later tasks).
-fn run_query(
-    driver: &mut Driver,
-    shared: &Shared,
-    now: Millis,
-    query: Query,
-    claims: &mut Vec<(String, String)>,
-) {
-    let Some(prefix) = driver.core.queue_prefix().map(str::to_owned) else {
-        return;
-    };
-    match query {
-        Query::Scan => {
-            let entries = tabs::scan(&prefix);
-            driver.core.handle_storage_scan(now, &entries);
-        }
-        Query::Claim(tab) => claims.push((prefix, tab)),
-        Query::HoldLock(true) => {
-            driver.lock_wanted = true;
-            if !driver.lock_requested && driver.lock_release.is_none() {
-                driver.lock_requested = true;
-                let name =
-                    crate::json::concat(&[prefix.as_str(), driver.core.queue_tab().unwrap_or("")]);
-                tabs::hold_own(shared, &name);
-            }
-        }
-        Query::HoldLock(false) => {
-            driver.lock_wanted = false;
-            tabs::release_own(driver.lock_release.take());
+        for notice in notices {
+            // The shim's handler isolates user callbacks; a throw here is ignored.
+            sieve_call(&on_notice, notice.code, &notice.reason, notice.count as f64);
         }
     }
-}
-
-fn deliver_notices(on_notice: &js_sys::Function, notices: Vec<Notice>) {
-    for notice in notices {
-        // The shim's handler isolates user callbacks; a throw here is ignored.
-        sieve_call(on_notice, notice.code, &notice.reason, notice.count as f64);
-    }
-}
-
-fn arm_timer(driver: &mut Driver, shared: &Shared, now: Millis) {
-    let deadline = driver.core.poll_timeout();
-    if driver.timer.as_ref().map(|(d, ..)| *d) == deadline {
-        return;
-    }
-    if let Some((_, old, token)) = driver.timer.take() {
-        clear_timeout(old);
-        forget_wake(token);
-    }
-    let Some(deadline) = deadline else { return };
-    let delay = deadline.since(now).min(MAX_TIMER_MS);
-    let (callback, token) = wake_on(shared, Wake::Timer);
-    driver.timer = Some((deadline, set_timeout(&callback, delay as u32), token));
 }

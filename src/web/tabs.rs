@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::storage::{local_get, local_key};
-use super::{wake_on, Shared, Wake};
+use super::{wake_on, LockClaim, Shared, Wake};
 
 // Web Locks in one inline-JS import. `sieve_lock(name, ifAvailable, granted)` requests the
 // lock (`ifAvailable`: without waiting) and answers whether `navigator.locks` exists; with
@@ -55,11 +55,11 @@ pub(crate) fn held(shared: &Shared, release: JsValue) -> JsValue {
     let Ok(mut driver) = shared.try_borrow_mut() else {
         return JsValue::UNDEFINED;
     };
-    driver.lock_requested = false;
-    if !driver.lock_wanted {
+    driver.io.lock_requested = false;
+    if !driver.io.lock_wanted {
         return JsValue::UNDEFINED;
     }
-    driver.lock_release = Some(release.unchecked_into());
+    driver.io.lock_release = Some(release.unchecked_into());
     JsValue::TRUE
 }
 
@@ -72,14 +72,10 @@ pub(crate) fn release_own(release: Option<js_sys::Function>) {
     }
 }
 
-/// Tries to take the lock of tab `tab` without waiting. When granted, that tab is gone: its
+/// Tries to take another tab's lock without waiting. When granted, that tab is gone: its
 /// keys are read again and handed to the core, whose writes (adoption) are applied before
 /// the lock is let go.
-pub(crate) fn claim(shared: &Shared, prefix: &str, tab: String) {
-    let name = crate::json::concat(&[prefix, tab.as_str()]);
-    sieve_lock(
-        &name,
-        true,
-        &wake_on(shared, Wake::Claimed(prefix.to_owned(), tab)).0,
-    );
+pub(crate) fn claim(shared: &Shared, claim: LockClaim) {
+    let name = crate::json::concat(&[claim.prefix.as_str(), claim.tab.as_str()]);
+    sieve_lock(&name, true, &wake_on(shared, Wake::Claimed(claim)).0);
 }

@@ -230,7 +230,7 @@ test('(5) offline pauses, online resumes at once: all delivered', async (t) => {
   await page.context().close();
 });
 
-test('(6) a batch the API refuses as a whole (400): sent again one event per request, all delivered', async (t) => {
+test('(6) a batch the API refuses as a whole (400): sent again in halves, all delivered', async (t) => {
   const writeKey = 'refused-batch';
   const page = await newPage(browser);
   await page.goto(pageFor('refused', writeKey));
@@ -244,9 +244,124 @@ test('(6) a batch the API refuses as a whole (400): sent again one event per req
   const requests = (await collector.requests()).map((q) => [q.status, q.events]);
   assert.deepEqual(
     requests,
-    [[400, 10], ...names.map(() => [200, 1])],
-    'the refused batch, then one request per event',
+    [
+      [400, 10],
+      [200, 5],
+      [200, 5],
+    ],
+    'the refused batch, then its two halves',
   );
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+/**
+ * A page that can really be hidden: Chromium under Playwright keeps its pages visible (focus
+ * emulation counts as a capture), so this one lives in a browser context Playwright does not
+ * manage, driven over CDP. `hide()` opens another tab in front of it in the same window,
+ * `show()` brings it back; `evaluate(fn, arg)` runs `fn(arg)` in the page and returns its
+ * (JSON) result. Other engines can provide the same five functions.
+ */
+async function backgroundablePage(browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  const { browserContextId } = await cdp.send('Target.createBrowserContext', { disposeOnDetach: true });
+  const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId });
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false });
+  const errors = [];
+  const waiting = new Map();
+  let next = 0;
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return;
+    const msg = JSON.parse(e.message);
+    if (msg.method === 'Runtime.exceptionThrown') errors.push(msg.params.exceptionDetails.exception?.description);
+    if (msg.id && waiting.has(msg.id)) waiting.get(msg.id)(msg);
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++next;
+      waiting.set(
+        id,
+        (msg) => (waiting.delete(id), msg.error ? reject(new Error(msg.error.message)) : resolve(msg.result)),
+      );
+      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+    });
+  await send('Runtime.enable');
+  await send('Page.enable');
+  const page = {
+    errors,
+    async goto(to) {
+      await send('Page.navigate', { url: to });
+      await waitFor(() => page.evaluate(() => document.readyState === 'complete' && location.href), { what: 'load' });
+    },
+    async evaluate(fn, arg) {
+      const expression = `(${fn})(${arg === undefined ? '' : JSON.stringify(arg)})`;
+      const r = await send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
+      if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description || 'evaluate failed');
+      return r.result.value;
+    },
+    async hide() {
+      await cdp.send('Target.createTarget', { url: 'about:blank', browserContextId, newWindow: false });
+      await waitFor(() => page.evaluate(() => document.visibilityState === 'hidden'), { what: 'hidden' });
+    },
+    async show() {
+      await cdp.send('Target.activateTarget', { targetId });
+      await waitFor(() => page.evaluate(() => document.visibilityState === 'visible'), { what: 'visible' });
+    },
+    async close() {
+      await cdp.send('Target.disposeBrowserContext', { browserContextId }).catch(() => {});
+      await cdp.detach().catch(() => {});
+    },
+  };
+  return page;
+}
+
+test('(7) a background (hidden) tab while the API fails, then recovers: all delivered, at most one request per backoff step', async (t) => {
+  const writeKey = 'hidden';
+  await collector.fault({ count: 100_000, status: 503 });
+  const page = await backgroundablePage(browser);
+  // analytics.js's default retry policy (0.5 s doubling, 10 retries): what a real page has.
+  const url = web.page(
+    '/hidden.html',
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: {
+          cdnURL: collector.url,
+          integrations: {
+            'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 100 } } },
+          },
+        },
+        page: false,
+      },
+    }),
+  );
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+    what: 'initialized',
+  });
+  const names = Array.from({ length: 20 }, (_, i) => 'Hidden ' + i);
+  await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+  await waitFor(async () => (await collector.requests()).length >= 1, { what: 'a failed attempt' });
+  await page.hide();
+  assert.equal(await page.evaluate(() => document.visibilityState), 'hidden');
+  const hiddenAt = Date.now();
+  await new Promise((r) => setTimeout(r, 3_000));
+  const persisted = await page.evaluate(() =>
+    Object.keys(localStorage)
+      .filter((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))
+      .reduce((n, k) => n + localStorage.getItem(k).split('\n').filter(Boolean).length, 0),
+  );
+  assert.equal(persisted, 20, 'still persisted while hidden and failing');
+  const failed = (await collector.requests()).length;
+  await collector.clearFaults();
+  const r = await settle(writeKey, names, 20_000);
+  report(t, 'hidden tab, API down then back', r);
+  check(r);
+  assert.equal(await page.evaluate(() => document.visibilityState), 'hidden', 'delivered while still hidden');
+  // 3 s of 503s: the first attempts, then retries 0.5, 1 and 2 s apart (± 10 %), not a burst.
+  assert.ok(failed <= 2 + 4, `${failed} failed requests in ${Date.now() - hiddenAt} ms`);
+  await page.show();
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });

@@ -3,16 +3,9 @@
 use sieve::core::delivery::SendOutcome;
 use sieve::json::Value;
 
-use crate::sim::Sim;
+use crate::sim::{batch_events, status, Sim};
 
 const DEFAULTS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
-
-fn status(status: u16) -> SendOutcome {
-    SendOutcome {
-        status,
-        retry_after: None,
-    }
-}
 
 #[test]
 fn ten_events_make_one_batch_at_once() {
@@ -136,37 +129,63 @@ fn retryable_statuses_retry_with_backoff_and_the_same_message_ids() {
     }
 }
 
+/// Answers every request in flight, and those they lead to, with `api(event names)` until
+/// none is left; returns the event names of each request, in the order sent, with its status.
+fn answer_until_idle(sim: &mut Sim, api: impl Fn(&[String]) -> u16) -> Vec<(Vec<String>, u16)> {
+    let mut log = Vec::new();
+    while !sim.in_flight.is_empty() {
+        sim.answer_with(|t| {
+            let names: Vec<String> = batch_events(t)
+                .iter()
+                .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_owned))
+                .collect();
+            let code = api(&names);
+            log.push((names, code));
+            status(code)
+        });
+    }
+    log
+}
+
 #[test]
-fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refused_one_is_lost() {
-    // (status of the batch, isolated?): 400 and 413 say "this body", other drops say "not you".
+fn a_batch_refused_as_a_whole_is_split_in_halves_until_only_the_refused_event_is_lost() {
+    // The API refuses any request holding E3 (400 or 413 say "this body"); other drops
+    // (401, 501) say "not you" and drop the batch as it is.
     for (code, isolated) in [(400, true), (413, true), (401, false), (501, false)] {
         let mut sim = Sim::new(DEFAULTS, "{}");
         for i in 0..10 {
             sim.track(&format!("E{i}"));
         }
         assert_eq!(sim.sent.len(), 1);
-        sim.network.push_back(status(code));
-        // Alone, E3 is refused too; the others are taken.
-        sim.network
-            .extend([200, 200, 200, 400, 200, 200, 200, 200, 200, 200].map(status));
-        sim.drive(1_000);
-        let delivered: Vec<String> = (1..sim.sent.len())
-            .filter(|&i| i != 4)
-            .flat_map(|i| sim.batch(i))
-            .filter_map(|e| e.get("event").and_then(Value::as_str).map(str::to_owned))
-            .collect();
+        let start = sim.now;
+        let log = answer_until_idle(&mut sim, |names| {
+            if names.iter().any(|n| n == "E3") {
+                code
+            } else {
+                200
+            }
+        });
+        let requests: Vec<(usize, u16)> = log.iter().map(|(n, c)| (n.len(), *c)).collect();
         if isolated {
             assert_eq!(
-                sim.sent.len(),
-                11,
-                "status {code}: the batch, then one request per event"
+                requests,
+                [
+                    (10, code),
+                    (5, code),
+                    (3, 200),
+                    (2, code),
+                    (1, code),
+                    (1, 200),
+                    (5, 200)
+                ],
+                "status {code}: halves of halves, in order"
             );
-            assert!(
-                sim.sent[1..]
-                    .iter()
-                    .all(|(at, t)| t.n_events == 1 && *at == sim.sent[0].0),
-                "at once, one each"
-            );
+            assert!(sim.sent.iter().all(|(at, _)| *at == start), "at once");
+            let delivered: Vec<&str> = log
+                .iter()
+                .filter(|(_, c)| *c == 200)
+                .flat_map(|(n, _)| n.iter().map(String::as_str))
+                .collect();
             assert_eq!(
                 delivered,
                 ["E0", "E1", "E2", "E4", "E5", "E6", "E7", "E8", "E9"]
@@ -175,13 +194,52 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
                 sim.notices.iter().map(|n| (n.code, n.count)).collect();
             assert_eq!(dropped, [("delivery_failure", 1)], "status {code}");
         } else {
-            assert_eq!(sim.sent.len(), 1, "status {code}: dropped as a whole");
+            assert_eq!(requests, [(10, code)], "status {code}: dropped as a whole");
             assert_eq!(sim.notices[0].count, 10);
         }
         assert_eq!(sim.core.queued(), 0);
     }
-    // Page hidden (everything leaves at once, in keepalive chunks): after a refusal, still
-    // one event per request, not the same chunk again and again.
+    // A catch-up batch of 300 events with one the API refuses: found in a few requests, not
+    // 300 (one at a time, at 300 ms each, would hold the queue for a minute and a half).
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    sim.core.handle_online(false);
+    for i in 0..300 {
+        sim.track(&format!("E{i}"));
+    }
+    sim.core.handle_online(true);
+    sim.step();
+    assert_eq!(sim.in_flight.len(), 1);
+    assert_eq!(sim.in_flight[0].n_events, 300, "one catch-up batch");
+    let log = answer_until_idle(&mut sim, |names| {
+        if names.iter().any(|n| n == "E123") {
+            400
+        } else {
+            200
+        }
+    });
+    assert!(log.len() <= 2 * 9 + 1, "{} requests", log.len());
+    let delivered: usize = log
+        .iter()
+        .filter(|(_, c)| *c == 200)
+        .map(|(n, _)| n.len())
+        .sum();
+    assert_eq!(delivered, 299);
+    assert_eq!(sim.core.queued(), 0);
+    // A retry (5xx) of a half stays that half: it is not merged back into a larger batch.
+    let mut sim = Sim::new(DEFAULTS, "{}");
+    for i in 0..10 {
+        sim.track(&format!("E{i}"));
+    }
+    sim.network.extend([400, 503].map(status));
+    sim.drive(10_000);
+    let sizes: Vec<usize> = sim.sent.iter().map(|(_, t)| t.n_events).collect();
+    assert_eq!(
+        sizes,
+        [10, 5, 5, 5],
+        "refused, a half fails, it is retried alone"
+    );
+    // Page hidden (everything leaves at once, in keepalive chunks): after a refusal, the
+    // halves go as keepalive requests too, not the same chunk again and again.
     let mut sim = Sim::new(DEFAULTS, "{}");
     for i in 0..5 {
         sim.track(&format!("H{i}"));
@@ -191,14 +249,9 @@ fn a_batch_refused_as_a_whole_goes_again_one_event_per_request_and_only_the_refu
     assert_eq!(sim.sent.len(), 1);
     sim.network.push_back(status(400));
     sim.drive(1_000);
-    assert_eq!(
-        sim.sent.len(),
-        6,
-        "the chunk, then one keepalive request per event"
-    );
-    assert!(sim.sent[1..]
-        .iter()
-        .all(|(_, t)| t.n_events == 1 && t.keepalive));
+    let sizes: Vec<usize> = sim.sent.iter().map(|(_, t)| t.n_events).collect();
+    assert_eq!(sizes, [5, 3, 2], "the chunk, then its halves");
+    assert!(sim.sent.iter().all(|(_, t)| t.keepalive));
     assert_eq!(sim.core.queued(), 0);
 }
 

@@ -99,7 +99,8 @@ fn failed_initializations_and_retry_count_merge_into_one_object() {
         retry_after: None,
     });
     sim.answer_all();
-    sim.advance(2_000);
+    // Until the retry leaves (advance stops once a request is in flight).
+    sim.advance(60_000);
     let body = &sim.sent[1].1.body;
     assert_eq!(
         body.matches("\"_metadata\"").count(),

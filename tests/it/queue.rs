@@ -2,313 +2,20 @@
 //! localStorage and lock table, several tabs (each its own core and network script), a
 //! clock, and faults as data (closed/crashed tabs, broken storage, offline). No browser.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 
-use sieve::core::config::Config;
-use sieve::core::delivery::{
-    Claims, Notice, Query, SendOutcome, Transmit, MAX_QUEUE_EVENTS, MAX_SEGMENT_BYTES,
-};
-use sieve::core::identity::{StorageSnapshot, Store};
+use sieve::core::args::decode_args;
+use sieve::core::delivery::{SendOutcome, Transmit, MAX_QUEUE_EVENTS};
+use sieve::core::persisted::{Claims, MAX_CHUNK_BYTES};
 use sieve::core::time::Millis;
-use sieve::core::{Analytics, Dispatch, EventType};
-use sieve::json::{self, Value};
+use sieve::json;
 
-use crate::sim::{env, page_at, T0};
+use crate::sim::{assert_all_delivered, batch_events, message_id, ok, status, World, PREFIX};
 
-const SETTINGS: &str = r#"{"integrations":{"Segment.io":{"apiKey":"WK","apiHost":"collector.test/v1","protocol":"http"}}}"#;
 const FAST: &str = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":100}}}}}"#;
-const PREFIX: &str = "sieve:q1:WK:";
-
-fn ok() -> SendOutcome {
-    SendOutcome {
-        status: 200,
-        retry_after: None,
-    }
-}
-
-fn status(code: u16) -> SendOutcome {
-    SendOutcome {
-        status: code,
-        retry_after: None,
-    }
-}
-
-struct Tab {
-    core: Analytics,
-    /// Requests handed out, not yet answered.
-    in_flight: Vec<Transmit>,
-    notices: Vec<Notice>,
-    open: bool,
-}
-
-/// One browser profile: shared storage and locks, tabs, a clock and the API.
-struct World {
-    now: Millis,
-    local: BTreeMap<String, String>,
-    /// Held Web Locks (names).
-    locks: BTreeSet<String>,
-    /// Lock names held per tab index (released when the tab closes or crashes).
-    held_by: BTreeMap<usize, String>,
-    tabs: Vec<Tab>,
-    claims: Claims,
-    /// What the API answers next (front first); empty ⇒ `api_default`.
-    network: VecDeque<SendOutcome>,
-    api_default: SendOutcome,
-    /// Every request sent: (tab, time, request).
-    sent: Vec<(usize, Millis, Transmit)>,
-    /// messageIds the API accepted, with multiplicity.
-    delivered: BTreeMap<String, usize>,
-    /// localStorage writes of queue keys applied so far.
-    queue_writes: usize,
-    storage_broken: bool,
-}
-
-impl World {
-    fn new(claims: Claims) -> World {
-        World {
-            now: Millis(T0),
-            local: BTreeMap::new(),
-            locks: BTreeSet::new(),
-            held_by: BTreeMap::new(),
-            tabs: Vec::new(),
-            claims,
-            network: VecDeque::new(),
-            api_default: ok(),
-            sent: Vec::new(),
-            delivered: BTreeMap::new(),
-            queue_writes: 0,
-            storage_broken: false,
-        }
-    }
-
-    /// Opens a tab (a page load) and runs its start-up.
-    fn open_tab(&mut self, options: &str) -> usize {
-        let config = Config::from_settings(
-            "WK",
-            &json::parse(SETTINGS).unwrap(),
-            &json::parse(options).unwrap(),
-        );
-        let mut seed = [7; 16];
-        seed[0] = self.tabs.len() as u8 + 1;
-        let mut core = Analytics::new(config, env(), &StorageSnapshot::default(), seed);
-        core.handle_queue_open(self.now, self.claims);
-        self.tabs.push(Tab {
-            core,
-            in_flight: Vec::new(),
-            notices: Vec::new(),
-            open: true,
-        });
-        let i = self.tabs.len() - 1;
-        self.step(i);
-        i
-    }
-
-    /// Closes (or crashes) a tab: no pagehide work, its locks are released by the browser,
-    /// its requests in flight are lost.
-    fn close_tab(&mut self, i: usize) {
-        self.tabs[i].open = false;
-        self.tabs[i].in_flight.clear();
-        if let Some(name) = self.held_by.remove(&i) {
-            self.locks.remove(&name);
-        }
-    }
-
-    fn entries(&self) -> Vec<(String, String)> {
-        self.local
-            .iter()
-            .filter(|(k, _)| k.starts_with(PREFIX))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-
-    fn track(&mut self, i: usize, name: &str) -> String {
-        let json = self.call(i, name);
-        self.step(i);
-        json
-    }
-
-    /// A `track` without ending the turn.
-    fn call(&mut self, i: usize, name: &str) -> String {
-        let args = sieve::core::args::decode_args(
-            "s",
-            &json::parse(&format!("[{}]", Value::str(name).to_json())).unwrap(),
-        )
-        .0;
-        let json = self.tabs[i]
-            .core
-            .handle_call(
-                self.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
-        json::parse(&json)
-            .unwrap()
-            .get("messageId")
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// The driver: turn end, queries, writes, transmits, notices.
-    fn step(&mut self, i: usize) {
-        if !self.tabs[i].open {
-            return;
-        }
-        if self.tabs[i].core.needs_turn_end() {
-            self.tabs[i].core.handle_turn_end(self.now);
-        }
-        loop {
-            let mut progressed = false;
-            while let Some(query) = self.tabs[i].core.poll_query() {
-                progressed = true;
-                match query {
-                    Query::Scan => {
-                        let entries = self.entries();
-                        self.tabs[i].core.handle_storage_scan(self.now, &entries);
-                    }
-                    Query::Claim(tab) => {
-                        let name = [PREFIX, tab.as_str()].concat();
-                        if !self.locks.contains(&name) {
-                            let entries = self.entries();
-                            self.tabs[i].core.handle_claimed(self.now, &tab, &entries);
-                            // The lock is released only after the adoption is written.
-                            self.apply_writes(i);
-                        }
-                    }
-                    Query::HoldLock(hold) => {
-                        let name = [PREFIX, self.tabs[i].core.queue_tab().unwrap()].concat();
-                        if hold {
-                            assert!(self.locks.insert(name.clone()), "a tab's own lock is free");
-                            self.held_by.insert(i, name);
-                        } else {
-                            self.locks.remove(&name);
-                            self.held_by.remove(&i);
-                        }
-                    }
-                }
-            }
-            progressed |= self.apply_writes(i);
-            if !progressed {
-                break;
-            }
-        }
-        while let Some(t) = self.tabs[i].core.poll_transmit(self.now) {
-            self.sent.push((i, self.now, t.clone()));
-            self.tabs[i].in_flight.push(t);
-        }
-        while let Some(n) = self.tabs[i].core.poll_notice() {
-            self.tabs[i].notices.push(n);
-        }
-    }
-
-    fn apply_writes(&mut self, i: usize) -> bool {
-        let mut any = false;
-        while let Some(w) = self.tabs[i].core.poll_storage_write() {
-            any = true;
-            if w.store != Store::Local {
-                continue;
-            }
-            if self.storage_broken {
-                self.tabs[i].core.handle_storage_failed();
-                continue;
-            }
-            if w.key.starts_with(PREFIX) {
-                self.queue_writes += 1;
-            }
-            match w.value {
-                Some(v) => self.local.insert(w.key, v),
-                None => self.local.remove(&w.key),
-            };
-        }
-        any
-    }
-
-    /// Answers every request of tab `i` from the network script.
-    fn answer(&mut self, i: usize) {
-        for t in std::mem::take(&mut self.tabs[i].in_flight) {
-            let outcome = self
-                .network
-                .pop_front()
-                .unwrap_or_else(|| self.api_default.clone());
-            if (200..300).contains(&outcome.status) {
-                for e in batch_events(&t) {
-                    *self.delivered.entry(message_id(&e)).or_default() += 1;
-                }
-            }
-            self.tabs[i]
-                .core
-                .handle_send_outcome(self.now, t.id, &outcome);
-        }
-        self.step(i);
-    }
-
-    /// Runs every open tab (answering requests, firing timers) until `ms` have passed.
-    fn run(&mut self, ms: u64) {
-        let end = self.now.plus(ms);
-        loop {
-            for i in 0..self.tabs.len() {
-                if self.tabs[i].open {
-                    self.answer(i);
-                }
-            }
-            let next = (0..self.tabs.len())
-                .filter(|i| self.tabs[*i].open)
-                .filter_map(|i| self.tabs[i].core.poll_timeout().map(|d| (d, i)))
-                .min();
-            match next {
-                Some((d, i)) if d <= end => {
-                    self.now = d.max(self.now);
-                    self.tabs[i].core.handle_timeout(self.now);
-                    self.step(i);
-                }
-                _ => {
-                    if self.tabs.iter().all(|t| t.in_flight.is_empty() || !t.open) {
-                        break;
-                    }
-                }
-            }
-        }
-        self.now = end;
-    }
-
-    fn queue_keys(&self) -> Vec<String> {
-        self.local
-            .keys()
-            .filter(|k| k.starts_with(PREFIX))
-            .cloned()
-            .collect()
-    }
-}
-
-fn batch_events(t: &Transmit) -> Vec<Value> {
-    let body = json::parse(&t.body).unwrap();
-    match body.get("batch") {
-        Some(Value::Array(events)) => events.clone(),
-        _ => vec![body],
-    }
-}
-
-fn message_id(e: &Value) -> String {
-    e.get("messageId")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
-}
-
-fn assert_all_delivered(world: &World, ids: &[String]) {
-    let missing: Vec<_> = ids
-        .iter()
-        .filter(|id| !world.delivered.contains_key(*id))
-        .collect();
-    assert!(missing.is_empty(), "lost: {missing:?}");
-}
 
 #[test]
-fn one_turn_is_one_storage_write_below_a_segments_size() {
+fn one_turn_is_one_storage_write_below_a_chunks_size() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab("{}");
     let before = w.queue_writes;
@@ -320,7 +27,7 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
     assert_eq!(
         w.queue_writes,
         before + 1,
-        "one segment for the 7 events of the turn"
+        "one chunk for the 7 events of the turn"
     );
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
@@ -329,7 +36,7 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
         w.locks.len() == 1,
         "the tab holds its lock while it has persisted events"
     );
-    // The next turn appends a new segment; the first one is not rewritten.
+    // The next turn appends a new chunk; the first one is not rewritten.
     w.track(t, "E7");
     assert_eq!(w.queue_writes, before + 2);
     assert_eq!(w.queue_keys().len(), 2);
@@ -337,14 +44,24 @@ fn one_turn_is_one_storage_write_below_a_segments_size() {
 }
 
 #[test]
-fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
+fn a_burst_is_split_into_chunks_and_a_confirmation_rewrites_only_its_own() {
     let mut w = World::new(Claims::Locks);
     let t = w.open_tab(FAST);
-    let before = w.queue_writes;
-    let ids: Vec<String> = (0..200).map(|i| w.call(t, &format!("E{i}"))).collect();
+    // A first batch in flight, then a burst of 200 calls in one turn.
+    let mut ids: Vec<String> = (0..10).map(|i| w.call(t, &format!("F{i}"))).collect();
     w.step(t);
-    let keys = w.queue_keys();
-    assert!(keys.len() >= 4, "{} segments", keys.len());
+    assert_eq!(w.tabs[t].in_flight.len(), 1);
+    let first_key = w.queue_keys();
+    assert_eq!(first_key.len(), 1);
+    let before = w.queue_writes;
+    ids.extend((0..200).map(|i| w.call(t, &format!("E{i}"))));
+    w.step(t);
+    let keys: Vec<String> = w
+        .queue_keys()
+        .into_iter()
+        .filter(|k| !first_key.contains(k))
+        .collect();
+    assert!(keys.len() >= 4, "{} chunks", keys.len());
     assert_eq!(
         w.queue_writes,
         before + keys.len(),
@@ -354,8 +71,8 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
     assert_eq!(lines, 200);
     let biggest = keys.iter().map(|k| w.local[k].len()).max().unwrap_or(0);
     assert!(
-        biggest <= MAX_SEGMENT_BYTES,
-        "a segment holds at most {MAX_SEGMENT_BYTES} bytes: {biggest}"
+        biggest <= MAX_CHUNK_BYTES,
+        "a chunk holds at most {MAX_CHUNK_BYTES} bytes: {biggest}"
     );
     // Filled before the next one opens: each but the last misses less than one line.
     let total: usize = keys.iter().map(|k| w.local[k].len()).sum();
@@ -366,19 +83,18 @@ fn a_burst_is_split_into_segments_and_a_confirmation_rewrites_only_its_own() {
         .max()
         .unwrap_or(0);
     assert!(
-        keys.len() <= total.div_ceil(MAX_SEGMENT_BYTES - longest_line),
-        "{} segments for {total} bytes",
+        keys.len() <= total.div_ceil(MAX_CHUNK_BYTES - longest_line),
+        "{} chunks for {total} bytes",
         keys.len()
     );
-    // The first batch of 10 is confirmed: only the segment holding it is rewritten.
+    // The first batch is confirmed: only the chunk holding it is removed; the burst then
+    // leaves as one catch-up batch.
     let before = w.queue_writes;
-    assert_eq!(
-        w.tabs[t].in_flight.len(),
-        1,
-        "one batch in flight at a time"
-    );
     w.answer(t);
     assert_eq!(w.queue_writes, before + 1);
+    assert!(!w.local.contains_key(&first_key[0]));
+    assert_eq!(w.tabs[t].in_flight.len(), 1);
+    assert_eq!(w.tabs[t].in_flight[0].n_events, 200);
     w.run(60_000);
     assert_all_delivered(&w, &ids);
     assert!(w.queue_keys().is_empty());
@@ -400,22 +116,25 @@ fn confirmed_events_leave_storage_and_the_lock_is_released() {
 }
 
 #[test]
-fn a_partly_confirmed_segment_is_rewritten_with_what_is_left() {
+fn a_partly_confirmed_chunk_is_rewritten_with_what_is_left() {
+    // Standard mode sends one event per request: a turn's chunk is confirmed piece by piece.
     let mut w = World::new(Claims::Locks);
-    let t = w.open_tab(FAST);
+    let t = w.open_tab(
+        r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"standard"}}}}"#,
+    );
     let mut ids = Vec::new();
-    for i in 0..25 {
+    for i in 0..5 {
         ids.push(w.call(t, &format!("E{i}")));
     }
     w.step(t);
-    assert_eq!(w.tabs[t].in_flight.len(), 1, "one batch of 10 in flight");
+    assert_eq!(w.tabs[t].in_flight.len(), 1, "one event in flight");
     w.answer(t);
     let keys = w.queue_keys();
     assert_eq!(keys.len(), 1);
     assert_eq!(
         w.local[&keys[0]].lines().count(),
-        15,
-        "the 10 confirmed ones are gone from disk"
+        4,
+        "the confirmed one is gone from disk"
     );
     w.run(10_000);
     assert_all_delivered(&w, &ids);
@@ -496,7 +215,7 @@ fn without_web_locks_a_crashed_tabs_events_are_adopted_once_its_lease_expires() 
     assert_eq!(
         lease,
         w.now.0 + 60_000,
-        "a 60 s lease, written with the first segment"
+        "a 60 s lease, written with the first chunk"
     );
     // A stays alive for two minutes: it renews its lease, B never adopts.
     let b = w.open_tab(FAST);
@@ -532,7 +251,7 @@ fn a_tab_whose_lease_lapsed_forgets_what_another_tab_adopted() {
     w.api_default = ok();
     w.run(120_000);
     assert_all_delivered(&w, &ids);
-    // A wakes up: its next scan finds its segments gone and it stops holding them.
+    // A wakes up: its next scan finds its chunks gone and it stops holding them.
     w.tabs[a].open = true;
     w.tabs[a].in_flight.clear();
     let sent_before = w.sent.len();
@@ -588,21 +307,12 @@ fn the_queue_is_bounded_in_bytes() {
     let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":100000,"timeout":3600000}}}}}"#);
     let blob = "z".repeat(30_000);
     for i in 0..80 {
-        let args = sieve::core::args::decode_args(
+        let args = decode_args(
             "so",
             &json::parse(&format!(r#"["B{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
         )
         .0;
-        w.tabs[t]
-            .core
-            .handle_call(
-                w.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
+        w.call_args(t, &args);
         w.step(t);
     }
     let bytes: usize = w.queue_keys().iter().map(|k| w.local[k].len()).sum();
@@ -652,7 +362,7 @@ fn broken_storage_falls_back_to_memory_and_still_delivers() {
 }
 
 #[test]
-fn malformed_segments_are_skipped_without_panicking() {
+fn malformed_chunks_are_skipped_without_panicking() {
     let mut w = World::new(Claims::Locks);
     for (k, v) in [
         ("deadbeef:1", "garbage"),
@@ -758,25 +468,14 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     let blob = "k".repeat(20_000);
     let mut ids = Vec::new();
     for i in 0..6 {
-        let args = sieve::core::args::decode_args(
+        let args = decode_args(
             "so",
             &json::parse(&format!(r#"["K{i}",{{"blob":"{blob}"}}]"#)).unwrap(),
         )
         .0;
-        let json = w.tabs[a]
-            .core
-            .handle_call(
-                w.now,
-                EventType::Track,
-                &args,
-                &page_at("https://www.example.com/"),
-                Dispatch::Queue,
-            )
-            .unwrap();
-        ids.push(message_id(&json::parse(&json).unwrap()));
+        ids.push(w.call_args(a, &args));
     }
-    w.tabs[a].core.handle_page_hide();
-    w.step(a);
+    w.hide(a);
     let chunks: Vec<&Transmit> = w.tabs[a].in_flight.iter().collect();
     assert!(chunks
         .iter()
@@ -800,4 +499,180 @@ fn track_then_page_hide_sends_with_keepalive_and_unconfirmed_events_reach_the_ne
     assert_all_delivered(&w, &ids);
     assert!(w.queue_keys().is_empty());
     let _ = b;
+}
+
+/// Send times of each messageId, in order.
+fn sends_by_id(w: &World) -> BTreeMap<String, Vec<Millis>> {
+    let mut by_id: BTreeMap<String, Vec<Millis>> = BTreeMap::new();
+    for (_, at, t) in &w.sent {
+        for e in batch_events(t) {
+            by_id.entry(message_id(&e)).or_default().push(*at);
+        }
+    }
+    by_id
+}
+
+/// The default retry policy's backoff before retry `n` (1-based), without jitter.
+fn backoff(n: u32) -> u64 {
+    (500u64 << (n - 1).min(20)).min(60_000)
+}
+
+/// Asserts that no event went out again before the backoff of its last attempt (−10 % jitter)
+/// had passed: a hidden page does not retry faster than a visible one.
+fn assert_backoff_respected(w: &World) {
+    for (id, times) in sends_by_id(w) {
+        for (k, pair) in times.windows(2).enumerate() {
+            let gap = pair[1].since(pair[0]);
+            let want = backoff(k as u32 + 1) * 9 / 10;
+            assert!(
+                gap >= want,
+                "{id}: attempt {} went {gap} ms after the previous one (backoff {want} ms)",
+                k + 2
+            );
+        }
+    }
+}
+
+#[test]
+fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_early() {
+    // The default policy: 10 retries, 0.5 s doubling to 60 s, ±10 %: it gives up after
+    // Σ backoff(1..=10) = 243.5 s (at least 219 s with jitter), hidden or not.
+    let span: u64 = (1..=10).map(backoff).sum();
+    // (outage, hidden): the API fails for `outage` ms from the first call, then recovers.
+    for (outage, hidden) in [
+        (1_000, false),
+        (1_000, true),
+        (10_000, false),
+        (10_000, true),
+        (600_000, false),
+        (600_000, true),
+    ] {
+        let mut w = World::new(Claims::Locks);
+        w.api_default = status(503);
+        let t = w.open_tab(FAST);
+        let start = w.now;
+        let ids: Vec<String> = (0..20).map(|i| w.track(t, &format!("E{i}"))).collect();
+        if hidden {
+            w.hide(t);
+        }
+        w.run(outage);
+        let case = format!("outage {outage} ms, hidden {hidden}");
+        if outage < span * 9 / 10 {
+            assert_eq!(
+                w.events_on_disk(),
+                20,
+                "{case}: everything unconfirmed stays persisted"
+            );
+            assert!(
+                w.tabs[t].notices.is_empty(),
+                "{case}: nothing dropped: {:?}",
+                w.tabs[t].notices
+            );
+        }
+        w.api_default = ok();
+        if hidden {
+            w.show(t);
+        }
+        w.run(600_000);
+        assert_backoff_respected(&w);
+        let failures: usize = w.tabs[t]
+            .notices
+            .iter()
+            .filter(|n| n.code == "delivery_failure")
+            .map(|n| n.count)
+            .sum();
+        if outage < span * 9 / 10 {
+            assert_all_delivered(&w, &ids);
+            assert_eq!(failures, 0, "{case}");
+        } else {
+            // Past the policy's span: dropped as a visible page drops them, not before.
+            assert_eq!(failures + w.delivered.len(), 20, "{case}");
+            let sends = sends_by_id(&w);
+            for id in &ids {
+                if w.delivered.contains_key(id) {
+                    continue;
+                }
+                let last = *sends[id].last().unwrap();
+                assert!(
+                    last.since(start) >= span * 9 / 10 - backoff(10),
+                    "{case}: {id} given up {} ms after the first call",
+                    last.since(start)
+                );
+                assert_eq!(sends[id].len(), 11, "{case}: 1 attempt + 10 retries");
+            }
+        }
+        assert!(
+            w.queue_keys().is_empty(),
+            "{case}: left {:?}",
+            w.queue_keys()
+        );
+    }
+}
+
+#[test]
+fn hide_and_show_many_times_while_the_api_fails_sends_once_per_backoff_step() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let t = w.open_tab(FAST);
+    let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
+    // Hidden and shown again every 50 ms for 20 s.
+    for _ in 0..200 {
+        w.hide(t);
+        w.run(25);
+        w.show(t);
+        w.run(25);
+    }
+    assert_backoff_respected(&w);
+    // 0.5 + 1 + 2 + 4 + 8 s = 15.5 s: the first attempt and at most 5 retries in 20 s.
+    assert!(
+        w.sent.len() <= 6,
+        "{} requests in 20 s of hide/show",
+        w.sent.len()
+    );
+    assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
+    assert_eq!(w.events_on_disk(), 5);
+    w.api_default = ok();
+    w.run(120_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.delivered.values().all(|n| *n == 1));
+}
+
+#[test]
+fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
+    let mut w = World::new(Claims::Locks);
+    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        ids.push(w.track(t, &format!("E{i}")));
+        w.hide(t);
+        w.run(10);
+        w.show(t);
+        w.run(10);
+    }
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    assert!(
+        w.delivered.values().all(|n| *n == 1),
+        "sent once each: {:?}",
+        w.delivered.values().filter(|n| **n > 1).count()
+    );
+    assert!(w.sent.len() <= 100, "{} requests", w.sent.len());
+}
+
+#[test]
+fn a_hidden_tab_closed_while_the_api_fails_leaves_its_events_to_another_tab() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(503);
+    let a = w.open_tab(FAST);
+    let ids: Vec<String> = (0..20).map(|i| w.track(a, &format!("A{i}"))).collect();
+    w.hide(a);
+    w.run(10_000);
+    assert_eq!(w.events_on_disk(), 20);
+    w.close_tab(a);
+    w.api_default = ok();
+    let b = w.open_tab(FAST);
+    w.run(30_000);
+    assert_all_delivered(&w, &ids);
+    assert!(w.sent.iter().any(|s| s.0 == b));
+    assert!(w.queue_keys().is_empty());
 }
