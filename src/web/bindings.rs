@@ -9,9 +9,10 @@ use wasm_bindgen::prelude::*;
 use super::{
     clock, env, on_wake, pump, pump_after_call, set_wake_fn, storage, take_wake, Driver, Shared,
 };
+use crate::core::boundary::{method_from_u8, Command, Read};
 use crate::core::config::Config;
 use crate::core::time::Millis;
-use crate::core::{Analytics, Dispatch, EventType};
+use crate::core::{Analytics, Dispatch};
 use crate::json::{self, Value};
 
 /// The wasm instance behind one `Analytics` object of the shim.
@@ -88,32 +89,22 @@ impl AnalyticsWasm {
         AnalyticsWasm { shared }
     }
 
-    /// An event call. `method` indexes `track, page, screen, identify, group, alias`;
+    /// An event call. `method` is the event type's code ([`method_from_u8`]);
     /// `input` is the shim's argument encoding: the type letters, then the JSON array of the
     /// values (`core::args::decode_args`), one string so that one crosses the boundary;
     /// `page` is the page context now (buffered page context JSON), sent only when it changed
     /// since the last call (`None`: unchanged). Returns the event JSON, or `!` + the rejection
     /// message (the shim then sends the page context again with the next call). With `queue`
     /// false the event is only built: the shim runs page plugins and middleware on it, then
-    /// hands it back with `command(5, json)`.
+    /// hands it back with [`Command::Enqueue`].
     pub fn call(&self, method: u8, input: &str, page: Option<String>, queue: bool) -> String {
         if let Some(page) = page {
             if let Ok(mut driver) = self.shared.try_borrow_mut() {
                 driver.core.handle_page_context(page);
             }
         }
-        const METHODS: [EventType; 6] = [
-            EventType::Track,
-            EventType::Page,
-            EventType::Screen,
-            EventType::Identify,
-            EventType::Group,
-            EventType::Alias,
-        ];
-        let (Some(&method), Some(split)) = (
-            METHODS.get(usize::from(method)),
-            json::find_byte(input, b'['),
-        ) else {
+        let (Some(method), Some(split)) = (method_from_u8(method), json::find_byte(input, b'['))
+        else {
             return String::from("!malformed call");
         };
         let (types, values) = input.split_at(split);
@@ -131,15 +122,15 @@ impl AnalyticsWasm {
         }
     }
 
-    /// Reads identity state: `0` userId, `1` anonymousId, `2` user traits (JSON), `3` groupId,
-    /// `4` group traits (JSON), `5` events queued and not yet confirmed (decimal).
+    /// Reads identity state: `what` is a [`Read`] code (`None` for any other number).
     /// One multiplexed export instead of six: each export costs glue in the wasm and the JS.
     pub fn get(&self, what: u8) -> Option<String> {
+        let what = Read::from_u8(what)?;
         // Reads analytics.js turns into writes: an absent group id is stored as JSON null, a
         // cleared anonymous id is generated.
-        if what == 1 || what == 3 {
+        if matches!(what, Read::AnonymousId | Read::GroupId) {
             if let Ok(mut driver) = self.shared.try_borrow_mut() {
-                if what == 1 {
+                if what == Read::AnonymousId {
                     driver.core.handle_anonymous_id_read();
                 } else {
                     driver.core.handle_group_id_read();
@@ -150,31 +141,27 @@ impl AnalyticsWasm {
         let driver = self.shared.try_borrow().ok()?;
         let identity = driver.core.identity();
         match what {
-            0 => identity.user_id().map(str::to_owned),
-            1 => identity.anonymous_id().map(str::to_owned),
-            2 => Some(identity.user_traits().to_json()),
-            3 => identity.group_id().map(str::to_owned),
-            4 => Some(identity.group_traits().to_json()),
-            5 => {
+            Read::UserId => identity.user_id().map(str::to_owned),
+            Read::AnonymousId => identity.anonymous_id().map(str::to_owned),
+            Read::UserTraits => Some(identity.user_traits().to_json()),
+            Read::GroupId => identity.group_id().map(str::to_owned),
+            Read::GroupTraits => Some(identity.group_traits().to_json()),
+            Read::Queued => {
                 let mut n = String::new();
                 json::push_u64(&mut n, driver.core.queued() as u64);
                 Some(n)
             }
-            _ => None,
         }
     }
 
-    /// Changes state: `0` reset, `1` set the anonymous id (`None`: a fresh one), `2` replace
-    /// the user traits (JSON object text), `3` flush (send what is queued now), `4` set
-    /// `context.segments` (a JSON array text; `None`: stop stamping), `6` set the user id
-    /// (`None`: clear it), `5` queue an
-    /// event that page plugins and middleware finished with (JSON). Returns `!` + a reason
-    /// when code `5` refuses the event.
+    /// Changes state: `what` is a [`Command`] code (any other number does nothing), `arg` its
+    /// argument. Returns `!` + a reason when [`Command::Enqueue`] refuses the event.
     pub fn command(&self, what: u8, arg: Option<String>) -> Option<String> {
         let mut refused = None;
         if let Ok(mut driver) = self.shared.try_borrow_mut() {
-            match what {
-                5 => {
+            match Command::from_u8(what) {
+                None => {}
+                Some(Command::Enqueue) => {
                     if let Err(e) = driver
                         .core
                         .handle_enqueue(clock::now(), arg.as_deref().unwrap_or(""))
@@ -182,21 +169,20 @@ impl AnalyticsWasm {
                         refused = Some(crate::json::concat(&["!", e.message()]));
                     }
                 }
-                0 => driver.core.handle_reset(),
-                1 => driver.core.handle_set_anonymous_id(arg),
-                2 => {
+                Some(Command::Reset) => driver.core.handle_reset(),
+                Some(Command::SetAnonymousId) => driver.core.handle_set_anonymous_id(arg),
+                Some(Command::SetUserTraits) => {
                     let traits = match arg.as_deref().map(json::parse) {
                         Some(Ok(Value::Object(m))) => m,
                         _ => json::Map::new(),
                     };
                     driver.core.handle_set_user_traits(traits);
                 }
-                3 => driver.core.handle_flush(),
-                6 => driver.core.handle_set_user_id(arg),
-                4 => driver
+                Some(Command::Flush) => driver.core.handle_flush(),
+                Some(Command::SetUserId) => driver.core.handle_set_user_id(arg),
+                Some(Command::SetContextSegments) => driver
                     .core
                     .set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
-                _ => {}
             }
         }
         pump(&self.shared);
