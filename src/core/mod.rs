@@ -20,6 +20,7 @@ pub mod boundary;
 pub mod config;
 pub mod delivery;
 pub mod event;
+pub mod host;
 pub mod identity;
 pub mod ids;
 pub mod notice;
