@@ -1,7 +1,7 @@
 // The live analytics.js-compatible instance: a thin wrapper over the wasm driver. It encodes
 // arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
 // call has returned, and never lets an exception reach the caller.
-import { AnalyticsWasm, wake } from '../target/pkg/sieve.js';
+import { create, call, get, command, wake } from '../target/pkg/sieve.js';
 import { encodeArgs, pageJson, toJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
@@ -39,7 +39,8 @@ export class Analytics extends Emitter {
     this._broken = false;
     this._page = undefined; // the page context JSON the core has (js/args.js pageJson)
     this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
-    this._w = new AnalyticsWasm(
+    // The core instance's number, for the wasm's exports.
+    this._w = create(
       writeKey,
       JSON.stringify(settings || {}),
       JSON.stringify(this.options),
@@ -103,7 +104,7 @@ export class Analytics extends Emitter {
     let res = '!analytics is disabled';
     if (!this._broken) {
       try {
-        res = this._w.call(METHODS.indexOf(method), types + json, changed, !deferring); // the wasm takes the method's number
+        res = call(this._w, METHODS.indexOf(method), types + json, changed, !deferring); // the wasm takes the method's number
       } catch (err) {
         this._disable(err);
       }
@@ -141,7 +142,7 @@ export class Analytics extends Emitter {
         );
       }
       const refused =
-        typeof json === 'string' ? this._wasm((w) => w.command(COMMAND_ENQUEUE, json), null) : '!event is not JSON';
+        typeof json === 'string' ? this._wasm((w) => command(w, COMMAND_ENQUEUE, json), null) : '!event is not JSON';
       if (refused) {
         this._reject(
           method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped',
@@ -212,10 +213,10 @@ export class Analytics extends Emitter {
 
   // Identity reads and commands go through two multiplexed exports (see web/bindings.rs).
   _get(what, fallback) {
-    return this._wasm((w) => w.get(what), fallback) ?? fallback;
+    return this._wasm((w) => get(w, what), fallback) ?? fallback;
   }
   _command(what, arg) {
-    return this._wasm((w) => w.command(what, arg));
+    return this._wasm((w) => command(w, what, arg));
   }
 
   reset() {
