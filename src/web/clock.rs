@@ -7,8 +7,10 @@ use crate::core::time::Millis;
 // `crypto.getRandomValues(buf)`, or `Math.random` bytes where crypto is missing or refuses:
 // one inline import with its own `try` (a `catch` import brings wasm-bindgen's exception
 // glue into the wasm and the JS).
-#[wasm_bindgen(inline_js = "export function sieve_seed(b){try{crypto.getRandomValues(b)}\
-catch(e){for(let i=0;i<b.length;i++)b[i]=Math.random()*256}}")]
+#[wasm_bindgen(
+    inline_js = "export function sieve_seed(b){try{crypto.getRandomValues(b)}\
+catch(e){for(let i=0;i<b.length;i++)b[i]=Math.random()*256}}"
+)]
 extern "C" {
     fn sieve_seed(buf: &mut [u8]);
 }
