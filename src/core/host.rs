@@ -1,5 +1,5 @@
-//! The browser's own parsers, used by the core (issue 15, decision 2): `decodeURIComponent`
-//! and the `URL` parser's `pathname`. Pure interface, no I/O. In the script-tag wasm the
+//! The browser's own parsers, used by the core (issue 15, decision 2): `decodeURIComponent`,
+//! the `URL` parser's `pathname` and number parsing. Pure interface, no I/O. In the script-tag wasm the
 //! web driver defines them with JavaScript's own (`web::storage`, linked by name like
 //! `segments::case`'s host call: no function pointer), so that wasm carries no percent
 //! decoding, UTF-8 validation or URL rules. Natively (tests, the collector) they are the Rust
@@ -18,6 +18,12 @@ pub fn url_pathname(url: &str) -> Option<String> {
     imp::parse(imp::URL_PATHNAME, url)
 }
 
+/// A JSON number literal's value as JavaScript reads it (`parseFloat`: correctly rounded);
+/// `None` for text that is not a number.
+pub fn number(text: &str) -> Option<f64> {
+    Some(imp::number(text)).filter(|x| !x.is_nan())
+}
+
 #[cfg(all(target_arch = "wasm32", feature = "web-core"))]
 mod imp {
     pub(super) const DECODE_URI_COMPONENT: u32 = 7;
@@ -27,12 +33,19 @@ mod imp {
         /// The browser's parser `what` (the numbers above) applied to `s`; `None` when it
         /// throws. Defined by `web::storage` (its `sieve_store` import runs it).
         fn sieve_host_parse(what: u32, s: &str) -> Option<String>;
+        /// `parseFloat(text)`. Defined by `web::storage`.
+        fn sieve_host_number(text: &str) -> f64;
     }
 
     pub(super) fn parse(what: u32, s: &str) -> Option<String> {
         // SAFETY: `web::storage` defines `sieve_host_parse` with this signature, in this
         // crate and this build (the cfg that compiles this declaration compiles it).
         unsafe { sieve_host_parse(what, s) }
+    }
+
+    pub(super) fn number(text: &str) -> f64 {
+        // SAFETY: as `parse` above.
+        unsafe { sieve_host_number(text) }
     }
 }
 
@@ -45,6 +58,11 @@ mod imp {
 
     pub(super) const DECODE_URI_COMPONENT: u32 = 0;
     pub(super) const URL_PATHNAME: u32 = 1;
+
+    /// [`crate::json::parse_f64`] (exact for the numbers settings carry; NaN when not a number).
+    pub(super) fn number(text: &str) -> f64 {
+        crate::json::parse_f64(text).unwrap_or(f64::NAN)
+    }
 
     pub(super) fn parse(what: u32, s: &str) -> Option<String> {
         if what == DECODE_URI_COMPONENT {

@@ -59,6 +59,13 @@ fn sieve_host_parse(what: u32, s: &str) -> Option<String> {
     sieve_store(what, s, "")
 }
 
+/// `core::host::number`: `parseFloat(text)`.
+#[cfg(feature = "web-core")]
+#[no_mangle]
+fn sieve_host_number(text: &str) -> f64 {
+    js_sys::parse_float(text)
+}
+
 fn store(op: Op, key: &str, value: &str) -> Option<String> {
     sieve_store(op as u32, key, value)
 }
