@@ -62,7 +62,7 @@ try {
     for (const c of cases) {
       const med = (k) => median(st[c.id].map((s) => s[k])).toFixed(2);
       console.log(
-        `${c.id}: start-up median ${med('startToReadyMs')} ms script start → initialized, first track() ${med('firstTrackMs')} ms (${launches} launches)`,
+        `${c.id}: start-up median ${med('startToReadyMs')} ms script start → initialized (of which after the last download ${med('lastFetchToReadyMs')} ms), first track() ${med('firstTrackMs')} ms (${launches} launches)`,
       );
     }
   }
