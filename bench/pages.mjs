@@ -25,13 +25,28 @@ export const SDKS = [
     id: 'sieve',
     label: 'Sieve',
     scriptPath: '/dist/analytics.min.js',
-    // What the script tag makes the page download, and what must load before the first event.
+    // What the script tag can make a page download, by part: `plain` is what every page
+    // fetches before its first event is sent; `definitions` what a page fetches only because
+    // segment definitions exist (issue 15's second budget); `lazy` the other parts, each
+    // fetched only when a page uses what `trigger` says.
     files: [
-      { name: 'analytics.min.js (shim)', path: 'dist/analytics.min.js' },
-      { name: 'sieve_bg.wasm (core)', path: 'dist/sieve_bg.wasm' },
-      // The segment engine: imported by the shim only when definitions exist (issue 6).
-      { name: 'segments.js (engine, lazy)', path: 'dist/segments.js', engine: true },
-      { name: 'sieve_segments_bg.wasm (engine, lazy)', path: 'dist/sieve_segments_bg.wasm', engine: true },
+      { name: 'analytics.min.js (shim)', path: 'dist/analytics.min.js', part: 'plain' },
+      { name: 'sieve_bg.wasm (core)', path: 'dist/sieve_bg.wasm', part: 'plain' },
+      {
+        name: 'plugins.js',
+        path: 'dist/plugins.js',
+        part: 'lazy',
+        trigger: 'register(), source or destination middleware',
+      },
+      { name: 'autotrack.js', path: 'dist/autotrack.js', part: 'lazy', trigger: 'trackLink(), trackForm()' },
+      { name: 'querystring.js', path: 'dist/querystring.js', part: 'lazy', trigger: 'ajs_* parameters in the URL' },
+      { name: 'segments.js (segments runtime)', path: 'dist/segments.js', part: 'definitions', engine: true },
+      {
+        name: 'sieve_segments_bg.wasm (segment engine)',
+        path: 'dist/sieve_segments_bg.wasm',
+        part: 'definitions',
+        engine: true,
+      },
     ],
     beforeFirstEvent: ['dist/analytics.min.js', 'dist/sieve_bg.wasm'],
   },
@@ -39,7 +54,7 @@ export const SDKS = [
     id: 'next',
     label: 'analytics-next ' + NEXT_VERSION,
     scriptPath: '/' + NEXT_DIR + '/dist/umd/standalone.js',
-    files: [{ name: 'standalone.js', path: NEXT_DIR + '/dist/umd/standalone.js' }],
+    files: [{ name: 'standalone.js', path: NEXT_DIR + '/dist/umd/standalone.js', part: 'plain' }],
     beforeFirstEvent: [NEXT_DIR + '/dist/umd/standalone.js'],
   },
 ];

@@ -1,12 +1,26 @@
 // The live analytics.js-compatible instance: a thin wrapper over the wasm driver. It encodes
 // arguments, wraps results in promises, runs callbacks and emitter listeners after the wasm
 // call has returned, and never lets an exception reach the caller.
-import { AnalyticsWasm, wake } from '../target/pkg/sieve.js';
+import { create, call, get, command, wake } from '../target/pkg/sieve.js';
 import { encodeArgs, pageJson, toJson } from './args.js';
 import { Emitter } from './emitter.js';
 import { Segments } from './segments-api.js';
 import { Context, textOf } from './context.js';
 import { LazyPipeline, chunk } from './chunks.js';
+import {
+  METHODS,
+  READ_USER_ID,
+  READ_ANONYMOUS_ID,
+  READ_USER_TRAITS,
+  READ_GROUP_ID,
+  READ_GROUP_TRAITS,
+  COMMAND_RESET,
+  COMMAND_SET_ANONYMOUS_ID,
+  COMMAND_SET_USER_TRAITS,
+  COMMAND_FLUSH,
+  COMMAND_ENQUEUE,
+  COMMAND_SET_USER_ID,
+} from './codes.js';
 
 export { Context };
 
@@ -15,7 +29,6 @@ const noop = () => {};
 // `p`, marked handled: rejected for callers that await it, never an unhandled rejection.
 export const handled = (p) => (p.catch(noop), p);
 
-const EVENT_METHODS = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 // How long events wait for device mode to start (its Actions scripts, remote middleware).
 const HOLD_MS = 10000;
 
@@ -29,7 +42,8 @@ export class Analytics extends Emitter {
     this._broken = false;
     this._page = undefined; // the page context JSON the core has (js/args.js pageJson)
     this._pipe = new LazyPipeline(this); // dist/plugins.js, loaded on first use
-    this._w = new AnalyticsWasm(
+    // The core instance's number, for the wasm's exports.
+    this._w = create(
       writeKey,
       JSON.stringify(settings || {}),
       JSON.stringify(this.options),
@@ -125,7 +139,7 @@ export class Analytics extends Emitter {
     let res = '!analytics is disabled';
     if (!this._broken) {
       try {
-        res = this._w.call(EVENT_METHODS.indexOf(method), types + json, changed, !deferring); // the wasm takes the method's index
+        res = call(this._w, METHODS.indexOf(method), types + json, changed, !deferring); // the wasm takes the method's number
       } catch (err) {
         this._disable(err);
       }
@@ -162,7 +176,8 @@ export class Analytics extends Emitter {
           'invalid_payload',
         );
       }
-      const refused = typeof json === 'string' ? this._wasm((w) => w.command(5, json), null) : '!event is not JSON';
+      const refused =
+        typeof json === 'string' ? this._wasm((w) => command(w, COMMAND_ENQUEUE, json), null) : '!event is not JSON';
       if (refused) {
         this._reject(
           method + '(): a plugin left an invalid event (' + refused.slice(1) + '); it was dropped',
@@ -233,28 +248,28 @@ export class Analytics extends Emitter {
 
   // Identity reads and commands go through two multiplexed exports (see web/bindings.rs).
   _get(what, fallback) {
-    return this._wasm((w) => w.get(what), fallback) ?? fallback;
+    return this._wasm((w) => get(w, what), fallback) ?? fallback;
   }
   _command(what, arg) {
-    return this._wasm((w) => w.command(what, arg));
+    return this._wasm((w) => command(w, what, arg));
   }
 
   reset() {
-    this._command(0);
+    this._command(COMMAND_RESET);
     this.segments._feed('!reset');
     this.emit('reset');
   }
 
   setAnonymousId(id) {
-    if (id === undefined) return this._get(1, null);
+    if (id === undefined) return this._get(READ_ANONYMOUS_ID, null);
     // null clears it (a fresh one comes with the next event or read), as in analytics.js.
     if (id === null) {
-      this._command(1);
+      this._command(COMMAND_SET_ANONYMOUS_ID);
       return null;
     }
     const s = this._id('setAnonymousId', id);
-    if (s !== undefined) this._command(1, s);
-    return this._get(1, null);
+    if (s !== undefined) this._command(COMMAND_SET_ANONYMOUS_ID, s);
+    return this._get(READ_ANONYMOUS_ID, null);
   }
 
   // An id as the core takes it: a string, or a finite number as its decimal text; anything
@@ -269,12 +284,12 @@ export class Analytics extends Emitter {
     const self = this;
     return {
       id(value) {
-        if (value === null) self._command(6);
+        if (value === null) self._command(COMMAND_SET_USER_ID);
         else if (value !== undefined) {
           const s = self._id('user().id', value);
-          if (s !== undefined) self._command(6, s);
+          if (s !== undefined) self._command(COMMAND_SET_USER_ID, s);
         }
-        return self._get(0, null);
+        return self._get(READ_USER_ID, null);
       },
       anonymousId(value) {
         return self.setAnonymousId(value);
@@ -290,10 +305,10 @@ export class Analytics extends Emitter {
                 'user().traits(): circular or non-JSON values (functions, BigInts, DOM nodes) were replaced or dropped',
                 'invalid_payload',
               );
-            self._command(2, json);
+            self._command(COMMAND_SET_USER_TRAITS, json);
           }
         }
-        return JSON.parse(self._get(2, '{}'));
+        return JSON.parse(self._get(READ_USER_TRAITS, '{}'));
       },
     };
   }
@@ -302,10 +317,10 @@ export class Analytics extends Emitter {
     const self = this;
     return {
       id() {
-        return self._get(3, null);
+        return self._get(READ_GROUP_ID, null);
       },
       traits() {
-        return JSON.parse(self._get(4, '{}'));
+        return JSON.parse(self._get(READ_GROUP_TRAITS, '{}'));
       },
     };
   }
@@ -383,7 +398,7 @@ export class Analytics extends Emitter {
 
   /** Sends queued events now (Sieve addition). */
   flush() {
-    this._command(3);
+    this._command(COMMAND_FLUSH);
   }
 
   push(args) {
@@ -401,4 +416,4 @@ const PUBLIC_METHODS = new Set(
     .filter((n) => n[0] !== '_' && n !== 'constructor'),
 );
 
-export { EVENT_METHODS, PUBLIC_METHODS };
+export { PUBLIC_METHODS };

@@ -5,6 +5,8 @@
 // dist/plugins.js, loaded by the core's LazyPipeline (js/chunks.js) on first use; the core
 // hands over its Context class (one class for both, so `instanceof` holds).
 
+import { COMMAND_SET_FAILED_INITIALIZATIONS } from './codes.js';
+
 export class ContextCancelation {
   constructor({ retry = true, type = 'plugin Error', reason = '' } = {}) {
     this.retry = retry;
@@ -101,7 +103,7 @@ export class Pipeline {
   _failed(analytics, plugin, err) {
     console.warn('[sieve] plugin "' + plugin.name + '" failed to load', err);
     this.failedInitializations.push(plugin.name);
-    analytics._command(7, JSON.stringify(this.failedInitializations)); // _metadata on API events
+    analytics._command(COMMAND_SET_FAILED_INITIALIZATIONS, JSON.stringify(this.failedInitializations)); // _metadata on API events
     analytics.emit('error', { code: 'plugin_load_failure', reason: err, plugin: plugin.name });
   }
 

@@ -4,6 +4,13 @@
 // personalization, `Audience Entered/Exited` and identify outputs, `context.segments`.
 import init, { SegmentsWasm } from '../target/pkg/segments/sieve_segments.js';
 import { personalize, observe } from './personalize.js';
+import {
+  READ_USER_ID,
+  READ_ANONYMOUS_ID,
+  READ_USER_TRAITS,
+  READ_GROUP_TRAITS,
+  COMMAND_SET_CONTEXT_SEGMENTS,
+} from './codes.js';
 
 const encoder = new TextEncoder();
 
@@ -51,10 +58,10 @@ class Runtime {
     this.a = a;
     this.stamp = !!api._opt.stampContext;
     this.w = new SegmentsWasm(
-      a._get(0, null) ?? undefined,
-      a._get(1, null) ?? undefined,
-      a._get(2, '{}'),
-      a._get(4, '{}'),
+      a._get(READ_USER_ID, null) ?? undefined,
+      a._get(READ_ANONYMOUS_ID, null) ?? undefined,
+      a._get(READ_USER_TRAITS, '{}'),
+      a._get(READ_GROUP_TRAITS, '{}'),
       -new Date().getTimezoneOffset(),
       // The driver's callbacks (timer, microtask, Web Lock, tabs, page lifecycle).
       (kind, data) => {
@@ -109,7 +116,7 @@ class Runtime {
   later(transitions, refresh) {
     if (!transitions.length && !refresh) return;
     // context.segments is current for the very next call (the wasm call has returned).
-    if (this.stamp) this.a._command(4, this.w.read(0, '') ?? '[]');
+    if (this.stamp) this.a._command(COMMAND_SET_CONTEXT_SEGMENTS, this.w.read(0, '') ?? '[]');
     queueMicrotask(() => this.fire(transitions));
   }
 

@@ -61,7 +61,9 @@ cp "$WASM" target/sieve-destinations.wasm
 # the segments wasm -4.3 KB at 10 (flatten pipeline, against the default). The exports stop
 # being 6-11 KB functions that V8 compiled with TurboFan for 24-32 ms each in the background
 # while a burst of calls ran in its baseline tier.
-bindgen_opt target/sieve-core.wasm sieve dist "--one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# `core::host`'s functions are linked by name, which also exports them (as the engine's
+# `sieve_host_case` below): the exports are removed (JS never calls them).
+bindgen_opt target/sieve-core.wasm sieve dist "--remove-exports --pass-arg remove-exports@sieve_host_parse,sieve_host_number --one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
 # The engine's `sieve_host_case` is linked by name (see src/segments/case.rs), which also
 # exports it: the export is removed here (JS never calls it).
 SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"

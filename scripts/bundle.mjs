@@ -7,16 +7,27 @@ import { copyFileSync, readFileSync } from 'node:fs';
 // engine) carries code Sieve never runs. Each edit below must apply (the build fails
 // otherwise: re-check them when wasm-bindgen or the exports change); together they take
 // ~500 B off analytics.min.js (gzip).
+const CORE_GLUE = /[\\/]pkg[\\/]sieve\.js$/;
+const SEGMENTS_GLUE = /[\\/]pkg[\\/]segments[\\/]sieve_segments\.js$/;
 const GLUE_EDITS = [
-  // free() and Symbol.dispose: the instance lives as long as the page.
-  [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n'],
-  [/if \(Symbol\.dispose\)[^\n]*\n/, ''],
+  // free() and Symbol.dispose of the segments glue's class: the instance lives as long as the
+  // page. (The core's exports are functions taking the instance's number: no class.)
+  [/\n    __destroy_into_raw\(\) \{.*?\n    \}\n    free\(\) \{.*?\n    \}\n/s, '\n', SEGMENTS_GLUE],
+  [/if \(Symbol\.dispose\)[^\n]*\n/, '', SEGMENTS_GLUE],
   // Freeing the arguments already copied when copying the next one fails: that failure is a
   // wasm trap (malloc out of memory), after which the core instance is disabled
   // (js/analytics.js `_wasm`) and a few leaked bytes do not matter.
   [
     /\n( *)try \{\n((?: *(?:ptr|len)\d+ = [^\n]*\n)+) *\} catch \(e\) \{\n(?: *if \(ptr\d+\) \{ wasm\.__wbindgen_free\([^\n]*\n)+ *throw e;\n *\}\n/g,
     '\n$2',
+  ],
+  // wasm-bindgen re-creates its TextDecoder after 2 GB decoded (a Safari limit). Through the
+  // core's glue only notices and identity reads are decoded (events cross as bytes, decoded
+  // by js/context.js), never near that.
+  [
+    /\nlet cachedTextDecoder = [^\n]*\ncachedTextDecoder\.decode\(\);\n.*?\nfunction decodeText\(bytes\) \{.*?\n\}\n/s,
+    "\nconst cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true });\nconst decodeText = (bytes) => cachedTextDecoder.decode(bytes);\n",
+    CORE_GLUE,
   ],
   // TextEncoder.encodeInto is in every browser that runs es2020.
   [/\nif \(!\('encodeInto' in cachedTextEncoder\)\) \{.*?\n\}\n/s, '\n'],
@@ -63,9 +74,9 @@ const GLUE_EDITS = [
   // the ~17 µs of main-thread CPU per track(). Arena slices are never written again (a full
   // arena is replaced, and kept alive by the handles into it).
   [
-    /(\n    call\([^)]*\) \{(?:(?!\n    \}).)*?)return getStringFromWasm0\(ret\[0\], ret\[1\]\);/s,
+    /(\nexport function call\([^)]*\) \{(?:(?!\n\}).)*?)return getStringFromWasm0\(ret\[0\], ret\[1\]\);/s,
     '$1return takeBytes(ret[0], ret[1]);',
-    /[\\/]pkg[\\/]sieve\.js$/,
+    CORE_GLUE,
   ],
   [
     /\nfunction getStringFromWasm0\(/,
@@ -83,7 +94,7 @@ function takeBytes(ptr, len) {
     return { b: arena, o: arenaAt - len, n: len };
 }
 function getStringFromWasm0(`,
-    /[\\/]pkg[\\/]sieve\.js$/,
+    CORE_GLUE,
   ],
   // Loading: js/load.js and js/segments.js call `init({module_or_path: url})` once, so
   // initSync, deprecated call shapes, defaults and non-URL inputs go. What stays: streaming

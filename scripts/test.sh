@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Every test: formatters and linters (scripts/lint.sh), the native Rust suites (core, segment
-# engine, collector), then the browser suites in headless Chromium against dist/ and the real
-# collector. Assumes setup + build ran.
+# Every test: formatters and linters (scripts/lint.sh), the size ratchet (size-limit against
+# .size-limit.json: no shipped file may grow; see scripts/size-ratchet.mjs), the native Rust
+# suites (core, segment engine, collector), then the browser suites in headless Chromium
+# against dist/ and the real collector. Assumes setup + build ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/lint.sh
+echo '[test] size ratchet (size-limit, .size-limit.json)'
+node_modules/.bin/size-limit --silent
 cargo build --quiet --release -p sieve-collector
 cargo test --workspace --quiet
 node --test --test-concurrency=1 tests/e2e/

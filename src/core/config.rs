@@ -242,14 +242,22 @@ fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0 && !x.is_nan()),
+        Value::Number(n) => number(n).is_some_and(|x| x != 0.0),
         Value::String(s) => !s.is_empty(),
         _ => true,
     }
 }
 
+/// A number's value, parsed by the browser ([`crate::core::host::number`]).
+fn number(n: &crate::json::Number) -> Option<f64> {
+    crate::core::host::number(n.as_str())
+}
+
 fn num(v: Option<&Value>) -> Option<f64> {
-    v.and_then(Value::as_f64).filter(|x| x.is_finite())
+    match v {
+        Some(Value::Number(n)) => number(n).filter(|x| x.is_finite()),
+        _ => None,
+    }
 }
 
 fn behavior(v: Option<&Value>) -> Option<Behavior> {

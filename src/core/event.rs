@@ -23,21 +23,23 @@ pub struct Env {
     pub user_agent_data: Option<Value>,
 }
 
-/// The Segment event types.
+/// The Segment event types; the number is the method's code at the wasm boundary
+/// ([`crate::core::boundary::method_from_u8`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum EventType {
     /// `track`
-    Track,
+    Track = 0,
     /// `page`
-    Page,
+    Page = 1,
     /// `screen`
-    Screen,
+    Screen = 2,
     /// `identify`
-    Identify,
+    Identify = 3,
     /// `group`
-    Group,
+    Group = 4,
     /// `alias`
-    Alias,
+    Alias = 5,
 }
 
 impl EventType {

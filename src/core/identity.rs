@@ -4,8 +4,9 @@
 //! changes leave as [`StorageWrite`]s. Identity is cached here, so `track()` never touches
 //! storage.
 
+use crate::core::host::decode_uri_component;
 use crate::core::ids::Entropy;
-use crate::core::page::{find_sub, percent_decode};
+use crate::core::page::find_sub;
 use crate::json::{self, Map, Value};
 
 /// Cookie and localStorage key of the anonymous id (fixed in analytics.js).
@@ -187,7 +188,7 @@ impl Stores {
 /// Decodes a cookie value as js-cookie + analytics.js `CookieStorage.get` do: percent
 /// decoding, then JSON when it parses (a JSON string or number), else the raw text.
 pub fn decode_cookie_value(raw: &str) -> Option<String> {
-    let decoded = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+    let decoded = decode_uri_component(raw).unwrap_or_else(|| raw.to_owned());
     decode_id(&decoded, Store::Cookie)
 }
 
@@ -336,10 +337,10 @@ impl Identity {
             }
         };
         let legacy_user = lookup(cookies, LEGACY_USER_COOKIE).and_then(|raw| {
-            let text = percent_decode(raw).unwrap_or_else(|| raw.to_owned());
+            let text = decode_uri_component(raw).unwrap_or_else(|| raw.to_owned());
             json::parse(&text).ok()
         });
-        let sio = lookup(cookies, LEGACY_SIO_COOKIE).and_then(percent_decode);
+        let sio = lookup(cookies, LEGACY_SIO_COOKIE).and_then(decode_uri_component);
         // `_sio` (`<anonymousId>----<userId>`) only supplies an anonymousId, read as a
         // fallback and never synced.
         let sio_anonymous_id = sio
@@ -374,7 +375,7 @@ impl Identity {
         let group_id = ordered(&keys.group_id).or(legacy_id);
         let null_group_synced = snapshot.local(&keys.group_id) == Some("null");
         let ad_referrer = lookup(cookies, AD_REFERRER_COOKIE)
-            .and_then(percent_decode)
+            .and_then(decode_uri_component)
             .and_then(|t| parse_object(&t));
         let mut identity = Identity {
             stores,

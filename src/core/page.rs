@@ -76,41 +76,12 @@ impl BufferedPageContext {
     }
 }
 
-/// `new URL(canonical).pathname`, or the raw value with a leading `/` when it is not an
-/// absolute URL (as analytics.js does on a `URL` constructor exception).
+/// analytics.js's `parseCanonicalPath`: `new URL(canonical).pathname`, or the raw value
+/// with a leading `/` where the `URL` constructor throws (the browser's parser:
+/// [`crate::core::host::url_pathname`]).
 pub fn canonical_path(canonical: &str) -> String {
-    if let Some(scheme_end) = find_sub(canonical, "://") {
-        let scheme = canonical.get(..scheme_end).unwrap_or("");
-        let valid_scheme = !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        let rest = canonical.get(scheme_end + 3..).unwrap_or("");
-        let path_start = rest
-            .bytes()
-            .position(|b| matches!(b, b'/' | b'?' | b'#'))
-            .unwrap_or(rest.len());
-        let host = rest.get(..path_start).unwrap_or("");
-        // Roughly what makes `new URL()` throw: an empty host, an unclosed IPv6 bracket,
-        // characters no host may contain.
-        let valid_host = !host.is_empty()
-            && find_byte(host, b'[').is_some() == find_byte(host, b']').is_some()
-            && !host
-                .bytes()
-                .any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'^' | b'|' | b'\\' | b'"'));
-        if valid_scheme && valid_host {
-            let after_host = rest.get(path_start..).unwrap_or("");
-            let path_end = after_host
-                .bytes()
-                .position(|b| matches!(b, b'?' | b'#'))
-                .unwrap_or(after_host.len());
-            let path = after_host.get(..path_end).unwrap_or("");
-            return if path.is_empty() {
-                "/".to_owned()
-            } else {
-                path.to_owned()
-            };
-        }
+    if let Some(path) = crate::core::host::url_pathname(canonical) {
+        return path;
     }
     if canonical.starts_with("/") {
         canonical.to_owned()
@@ -129,41 +100,12 @@ pub fn find_sub(haystack: &str, needle: &str) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-/// `decodeURIComponent(s.replace(/\+/g, ' '))`, or `s` unchanged when it is malformed.
+/// analytics.js's `gracefulDecodeURIComponent`: `decodeURIComponent(s.replace(/\+/g, ' '))`
+/// (the browser's: [`crate::core::host::decode_uri_component`]), or `s` unchanged where it
+/// throws.
 pub fn graceful_decode(s: &str) -> String {
     let replaced = replace_byte(s, b'+', " ");
-    percent_decode(&replaced).unwrap_or_else(|| s.to_owned())
-}
-
-/// Strict `decodeURIComponent`: `None` on a bad escape or invalid UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
-    if find_byte(s, b'%').is_none() {
-        return Some(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = hex_val(*bytes.get(i + 1)?)?;
-            let lo = hex_val(*bytes.get(i + 2)?)?;
-            out.push(hi * 16 + lo);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    crate::core::host::decode_uri_component(&replaced).unwrap_or_else(|| s.to_owned())
 }
 
 /// analytics.js `utm(query)`: `utm_*` parameters to a campaign object (`utm_campaign` →

@@ -26,7 +26,7 @@ impl Millis {
     pub fn push_iso(self, out: &mut String) {
         let mut bytes = Vec::with_capacity(24);
         self.write_iso(&mut bytes);
-        out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+        out.push_str(crate::json::ascii_str(&bytes));
     }
 
     /// Appends the ISO 8601 form to `out` (ASCII): the year's digits, then one template

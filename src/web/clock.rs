@@ -4,11 +4,15 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::time::Millis;
 
-#[wasm_bindgen]
+// `crypto.getRandomValues(buf)`, or `Math.random` bytes where crypto is missing or refuses:
+// one inline import with its own `try` (a `catch` import brings wasm-bindgen's exception
+// glue into the wasm and the JS).
+#[wasm_bindgen(
+    inline_js = "export function sieve_seed(b){try{crypto.getRandomValues(b)}\
+catch(e){for(let i=0;i<b.length;i++)b[i]=Math.random()*256}}"
+)]
 extern "C" {
-    /// `crypto.getRandomValues(buf)`; `Err` when `crypto` is missing or refuses.
-    #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
+    fn sieve_seed(buf: &mut [u8]);
 }
 
 /// Now, as epoch milliseconds.
@@ -24,11 +28,6 @@ pub(crate) fn now() -> Millis {
 /// 16 random bytes from `crypto.getRandomValues`, or `Math.random` when crypto is missing.
 pub(crate) fn seed() -> [u8; 16] {
     let mut seed = [0u8; 16];
-    let from_crypto = get_random_values(&mut seed).is_ok();
-    if !from_crypto {
-        for b in seed.iter_mut() {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
+    sieve_seed(&mut seed);
     seed
 }

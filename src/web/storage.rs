@@ -8,10 +8,22 @@ use crate::core::config::CookieConfig;
 use crate::core::identity::{cookie_domain_candidates, Keys, StorageSnapshot, StorageWrite, Store};
 use crate::json::push_u64;
 
-// One import for every storage operation: each runs in a `try`, so a missing global
-// (ReferenceError), a blocked store (SecurityError) or a null `localStorage` (TypeError) is
-// `None`, never a throw into wasm. Writes answer `""` when done. (One import instead of seven
-// catch imports, each with its own glue.)
+// One import for every storage operation, and (in the core's wasm) for the browser's parsers
+// the core uses (`core::host`): each runs in a `try`, so a missing global (ReferenceError), a
+// blocked store (SecurityError), a null `localStorage` (TypeError) or input a parser refuses
+// (URIError, TypeError) is `None`, never a throw into wasm. Writes answer `""` when done. (One
+// import instead of up to nine catch imports, each with its own glue.) The segments wasm's
+// copy has no parsers (its glue would carry them for nothing).
+#[cfg(feature = "web-core")]
+#[wasm_bindgen(inline_js = "export function sieve_store(o,k,v){try{switch(o){\
+case 0:return document.cookie;case 1:document.cookie=k;return'';case 2:return location.hostname;\
+case 3:return localStorage.getItem(k);case 4:localStorage.setItem(k,v);return'';\
+case 5:localStorage.removeItem(k);return'';case 6:return localStorage.key(+k);\
+case 7:return decodeURIComponent(k);default:return new URL(k).pathname}}catch(e){return null}}")]
+extern "C" {
+    fn sieve_store(op: u32, key: &str, value: &str) -> Option<String>;
+}
+#[cfg(not(feature = "web-core"))]
 #[wasm_bindgen(inline_js = "export function sieve_store(o,k,v){try{switch(o){\
 case 0:return document.cookie;case 1:document.cookie=k;return'';case 2:return location.hostname;\
 case 3:return localStorage.getItem(k);case 4:localStorage.setItem(k,v);return'';\
@@ -37,6 +49,21 @@ enum Op {
     Remove = 5,
     /// `localStorage.key(key)` (`key` is the decimal index)
     Key = 6,
+}
+
+/// `core::host`'s parsers, by their numbers there: `7` `decodeURIComponent(s)`, `8`
+/// `new URL(s).pathname`; `None` where they throw.
+#[cfg(feature = "web-core")]
+#[no_mangle]
+fn sieve_host_parse(what: u32, s: &str) -> Option<String> {
+    sieve_store(what, s, "")
+}
+
+/// `core::host::number`: `parseFloat(text)`.
+#[cfg(feature = "web-core")]
+#[no_mangle]
+fn sieve_host_number(text: &str) -> f64 {
+    js_sys::parse_float(text)
 }
 
 fn store(op: Op, key: &str, value: &str) -> Option<String> {

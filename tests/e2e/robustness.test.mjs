@@ -108,7 +108,7 @@ test('a burst of calls past the queue bound: one warning and one error event wit
     // event is ~700 bytes, so bytes bind first); requests start only after this task.
     const calls = 3007;
     for (let i = 0; i < calls; i++) analytics.track('Burst', { i });
-    const queued = Number(analytics._w.get(5));
+    const queued = Number(analytics._get(5, 'NaN')); // js/codes.js READ_QUEUED
     await new Promise((r) => setTimeout(r, 300));
     return { errors: errors.filter((e) => e.code === 'queue_full'), dropped: calls - queued };
   });

@@ -4,6 +4,7 @@
 // Table-driven tests spell their rows as tuples, which reads better than a named type per table.
 #![allow(clippy::type_complexity)]
 mod alloc;
+mod boundary;
 mod config;
 mod delivery;
 mod events;
