@@ -55,9 +55,10 @@ cp "$WASM" target/sieve-segments.wasm
 # being 6-11 KB functions that V8 compiled with TurboFan for 24-32 ms each in the background
 # while a burst of calls ran in its baseline tier.
 bindgen_opt target/sieve-core.wasm sieve dist "--one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
-# The engine's `sieve_host_case` is linked by name (see src/segments/case.rs), which also
-# exports it: the export is removed here (JS never calls it).
-SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"
+# The engine's `sieve_host_*` functions (case mapping, regular expressions) are linked by
+# name (see src/segments/case.rs, regex.rs), which also exports them: the exports are
+# removed here (JS never calls them).
+SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_*"
 bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then

@@ -7,7 +7,6 @@
 
 use super::condition::{GbCondition, Missing};
 use super::duration::Duration;
-use super::regex::RegexError;
 use crate::json::{push_u64, Map, Number, Value};
 
 /// Deepest condition nesting (JSON objects/arrays inside `condition`).
@@ -553,19 +552,11 @@ impl Ctx<'_> {
             return None;
         }
         let cond = GbCondition::new(v.clone());
-        let problems: Vec<RegexError> = cond.regex_problems().map(|(_, e)| e).collect();
-        for e in problems {
+        if cond.regex_problems().next().is_some() {
             self.warnings.push(LoadError {
                 key: self.key.clone(),
                 path: path.to_owned(),
-                message: match e {
-                    RegexError::Invalid => {
-                        "invalid regex pattern: the test is false (as in GrowthBook)"
-                    }
-                    RegexError::Unsupported => {
-                        "regex pattern not supported by the linear-time engine: the leaf is UNKNOWN"
-                    }
-                },
+                message: "regular expression refused by JavaScript's RegExp: its test is UNKNOWN (false where GrowthBook's answer applies)",
             });
         }
         Some(cond)

@@ -42,7 +42,7 @@ pub struct LoadReport {
     pub accepted: Vec<SegmentKey>,
     /// Rejected definitions: one entry per problem.
     pub errors: Vec<LoadError>,
-    /// Accepted definitions with a leaf that will be UNKNOWN (unsupported regex).
+    /// Accepted definitions with a leaf that will be UNKNOWN (a regex `RegExp` refuses).
     pub warnings: Vec<LoadError>,
     /// The history memory bound computed from the accepted definitions (bytes).
     pub history_bound: usize,

@@ -4,8 +4,9 @@
 //! Start at [`Engine`]: the web driver feeds it definitions, calls, traits and time
 //! (`load`, `handle_*`) and drains what it decided (`poll_*`). Module map:
 //! - [`definition`]: the typed segment document and its validating parser (limits, paths).
-//! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: the
-//!   linear-time regular expressions they use; [`case`]: their case mapping.
+//! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: their
+//!   regular expressions (JavaScript's `RegExp` through the host); [`case`]: their case
+//!   mapping.
 //! - [`history`]: bounded per-selector history and interval measurements.
 //! - `eval`: windows, behavioural leaves, tests, `next_change_at`, explain.
 //! - [`membership`]: the per-segment state machine.

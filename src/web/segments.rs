@@ -94,6 +94,30 @@ fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String {
     sieve_case(s, case == Case::Upper, per_char)
 }
 
+// The engine's regular expressions (`segments::regex`): JavaScript's `RegExp`, compiled once
+// per pattern and flag (definitions reloaded every 5 minutes reuse them), by handle.
+#[wasm_bindgen(
+    inline_js = "const R=[],M=new Map;export function sieve_re_new(p,i){const k=(i?'i/':'/')+p;let n=M.get(k);\
+if(n===undefined){try{n=R.push(new RegExp(p,i?'i':''))-1}catch(e){n=-1}M.set(k,n)}return n}\
+export function sieve_re_test(n,s){return R[n].test(s)}"
+)]
+extern "C" {
+    fn sieve_re_new(pattern: &str, insensitive: bool) -> i32;
+    fn sieve_re_test(id: u32, text: &str) -> bool;
+}
+
+/// Declared in `segments::regex`, which calls it directly.
+#[no_mangle]
+fn sieve_host_regex_new(pattern: &str, insensitive: bool) -> i32 {
+    sieve_re_new(pattern, insensitive)
+}
+
+/// Declared in `segments::regex`, which calls it directly.
+#[no_mangle]
+fn sieve_host_regex_test(id: u32, text: &str) -> bool {
+    sieve_re_test(id, text)
+}
+
 // The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):
 // cheaper in wasm and glue than web-sys objects, each call in its own `try`. localStorage
 // goes through the core's `storage` module. Every callback is `w(kind[, data])`, the shim's

@@ -672,3 +672,37 @@ test('"on": "context" conditions read the event context (which the engine skips 
   });
   await page.context().close();
 });
+
+test("regular expressions are JavaScript's RegExp: lookaround and backreferences work, a refused pattern is reported and its test is unknown", async () => {
+  const writeKey = 'seg-regexp';
+  const defs = [
+    // Valid JavaScript that the former linear-time engine did not run (its leaf was unknown).
+    { key: 'doubled', version: 1, condition: { traits: { code: { $regex: '^(\\w)\\1' } }, on: 'user' } },
+    { key: 'not_test_mail', version: 1, condition: { traits: { email: { $regex: '^(?!test@)' } }, on: 'user' } },
+    { key: 'refused', version: 1, condition: { traits: { code: { $regex: '(unclosed' } }, on: 'user' } },
+    {
+      key: 'refused_gb',
+      version: 1,
+      condition: { traits: { code: { $regex: '(unclosed' } }, on: 'user', missing: 'gb' },
+    },
+  ];
+  const page = await newPage(browser);
+  await page.goto(segPage('/regexp.html', { writeKey }));
+  await ready(page);
+  const report = await page.evaluate((defs) => window.analytics.segments.load(defs), defs);
+  assert.deepEqual(report.accepted, ['doubled', 'not_test_mail', 'refused', 'refused_gb']);
+  assert.deepEqual(report.errors, []);
+  assert.ok(
+    page.logs.some((l) => l.type === 'warning' && /refused.*RegExp/.test(l.text)),
+    JSON.stringify(page.logs),
+  );
+  await page.evaluate(() => window.analytics.identify('u-re', { code: 'aab', email: 'me@example.com' }));
+  const keys = ['doubled', 'not_test_mail', 'refused', 'refused_gb'];
+  const members = () => page.evaluate((keys) => keys.map((k) => window.analytics.segments.isMember(k)), keys);
+  await waitFor(async () => (await members())[0] === true, { what: 'doubled entered' });
+  assert.deepEqual(await members(), [true, true, null, false]);
+  await page.evaluate(() => window.analytics.identify({ code: 'abc', email: 'test@example.com' }));
+  assert.deepEqual(await members(), [false, false, null, false]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -190,15 +190,21 @@ fn history_budget_is_a_load_error() {
     assert!(report.history_bound <= 2_000);
 }
 
+/// A pattern `RegExp` refuses (natively regex-lite stands in) is reported as a warning; the
+/// definition loads and the test is UNKNOWN, or GrowthBook's `false` with `"missing": "gb"`.
 #[test]
-fn unsupported_regex_is_a_warning_and_the_leaf_is_unknown() {
-    let mut engine = Engine::new();
-    let report = engine.load(
-        Millis(T0),
-        &j(r#"[{"key": "s", "condition": {"traits": {"name": {"$regex": "(a)\\1"}}}}]"#),
-    );
-    assert!(report.errors.is_empty());
-    assert_eq!(report.warnings.len(), 1);
-    engine.handle_traits(Millis(T0), Some(&j(r#"{"name": "aa"}"#)), None);
-    assert_eq!(engine.is_member("s"), None);
+fn refused_regex_is_a_warning_and_the_test_is_unknown() {
+    for (missing, member) in [("unknown", None), ("gb", Some(false))] {
+        let mut engine = Engine::new();
+        let defs = format!(
+            r#"[{{"key": "s", "condition": {{"traits": {{"name": {{"$regex": "(unclosed"}}}}, "missing": "{missing}"}}}}]"#
+        );
+        let report = engine.load(Millis(T0), &j(&defs));
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.warnings.len(), 1);
+        assert_eq!(report.warnings[0].path, "[0].condition.traits");
+        assert!(report.warnings[0].message.contains("RegExp"));
+        engine.handle_traits(Millis(T0), Some(&j(r#"{"name": "(unclosed"}"#)), None);
+        assert_eq!(engine.is_member("s"), member, "missing: {missing}");
+    }
 }
