@@ -40,8 +40,9 @@ pub struct LoadError {
     pub key: String,
     /// JSON path of the offending value, e.g. `[2].condition.and[0].window.duration`.
     pub path: String,
-    /// What is wrong (lowercase, names the limit when one is exceeded).
-    pub message: &'static str,
+    /// What is wrong (lowercase; names the limit when one is exceeded, lists what is
+    /// allowed for an unknown field, operator or value).
+    pub message: String,
 }
 
 /// Index of a selector in the engine's selector table.
@@ -414,11 +415,107 @@ fn collect_refs<'a>(node: &'a Node, out: &mut Vec<&'a SegmentKey>) {
 }
 
 const E_NOT_OBJECT: &str = "expected an object";
-const E_UNKNOWN_FIELD: &str = "unknown field";
 const E_MISSING: &str = "required field is missing";
 const E_DURATION: &str = "expected an ISO 8601 duration such as \"P7D\" or \"PT24H\"";
 const E_STRING: &str = "expected a string";
-const E_ENUM: &str = "unexpected value for this field";
+const E_MEASURE: &str = "expected \"count\", \"exists\", \"distinct_days\", \"since_last\", \"since_first\" or {\"sum\" | \"avg\" | \"min\" | \"max\": \"<property path>\"}";
+/// The GrowthBook operators a condition may use (`$inGroup`/`$notInGroup` have their own
+/// message: v1 has segment references instead of saved groups).
+const GB_OPERATORS: &[&str] = &[
+    "$eq",
+    "$ne",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+    "$in",
+    "$nin",
+    "$ini",
+    "$nini",
+    "$all",
+    "$alli",
+    "$elemMatch",
+    "$size",
+    "$exists",
+    "$type",
+    "$regex",
+    "$regexi",
+    "$notRegex",
+    "$notRegexi",
+    "$not",
+    "$veq",
+    "$vne",
+    "$vgt",
+    "$vgte",
+    "$vlt",
+    "$vlte",
+];
+/// The operators a measured value's `test` may use.
+const TEST_OPERATORS: &[&str] = &[
+    "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$not", "$exists",
+];
+/// `$type`'s operands (GrowthBook's `getType`).
+const GB_TYPES: &[&str] = &[
+    "string",
+    "number",
+    "boolean",
+    "array",
+    "object",
+    "null",
+    "undefined",
+];
+
+/// `prefix` followed by the allowed names: `unknown field: expected one of a, b, c`.
+fn expected_one_of(prefix: &str, allowed: &[&str]) -> String {
+    let mut m = String::from(prefix);
+    m.push_str(": expected one of ");
+    for (i, a) in allowed.iter().enumerate() {
+        if i > 0 {
+            m.push_str(", ");
+        }
+        m.push_str(a);
+    }
+    m
+}
+
+/// What a measured value is, for its `test`'s operands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TestKind {
+    /// A number (`count`, `distinct_days`, sums, funnel `maxStep`, compare `ratio`).
+    Number,
+    /// Milliseconds, also written as an ISO 8601 duration (`since_last`, `since_first`).
+    Duration,
+    /// A boolean (`exists`).
+    Bool,
+}
+
+impl TestKind {
+    fn of(measure: &Measure) -> TestKind {
+        match measure {
+            Measure::Exists => TestKind::Bool,
+            Measure::SinceLast | Measure::SinceFirst => TestKind::Duration,
+            _ => TestKind::Number,
+        }
+    }
+    /// Whether `v` is an operand of this kind.
+    fn accepts(self, v: &Value) -> bool {
+        match (self, v) {
+            (TestKind::Bool, Value::Bool(_)) => true,
+            (TestKind::Number | TestKind::Duration, Value::Number(_)) => true,
+            (TestKind::Duration, Value::String(s)) => Duration::parse(s).is_some(),
+            _ => false,
+        }
+    }
+    fn message(self) -> &'static str {
+        match self {
+            TestKind::Number => "expected a number: this measure is a number",
+            TestKind::Duration => {
+                "expected a number of milliseconds or an ISO 8601 duration such as \"P14D\""
+            }
+            TestKind::Bool => "expected true or false: exists measures a boolean",
+        }
+    }
+}
 
 /// Parser state for one document.
 struct Ctx<'a> {
@@ -474,11 +571,11 @@ fn count_objects(v: &Value) -> usize {
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, path: &str, message: &'static str) {
+    fn err(&mut self, path: &str, message: &str) {
         self.errors.push(LoadError {
             key: self.key.clone(),
             path: path.to_owned(),
-            message,
+            message: message.to_owned(),
         });
     }
 
@@ -495,7 +592,7 @@ impl Ctx<'_> {
         let mut ok = true;
         for (k, _) in map.iter() {
             if !allowed.contains(&k) {
-                self.err(&child(path, k), E_UNKNOWN_FIELD);
+                self.err(&child(path, k), &expected_one_of("unknown field", allowed));
                 ok = false;
             }
         }
@@ -538,11 +635,9 @@ impl Ctx<'_> {
     /// A GrowthBook condition object; checks regex patterns (length is an error,
     /// unsupported syntax a warning: the leaf will be UNKNOWN).
     fn gb(&mut self, v: &Value, path: &str) -> Option<GbCondition> {
-        self.object(v, path)?;
-        self.gb_value(v, path)
-    }
-
-    fn gb_value(&mut self, v: &Value, path: &str) -> Option<GbCondition> {
+        if !self.check_condition(v, path) {
+            return None;
+        }
         if let Some(p) = long_regex(v, 0) {
             let _ = p;
             self.err(
@@ -556,10 +651,153 @@ impl Ctx<'_> {
             self.warnings.push(LoadError {
                 key: self.key.clone(),
                 path: path.to_owned(),
-                message: "regular expression refused by JavaScript's RegExp: its test is UNKNOWN (false where GrowthBook's answer applies)",
+                message: "regular expression refused by JavaScript's RegExp: its test is UNKNOWN (false where GrowthBook's answer applies)".to_owned(),
             });
         }
         Some(cond)
+    }
+
+    /// Reports `message` at `path` unless `ok`; returns `ok`.
+    fn expect(&mut self, ok: bool, path: &str, message: &str) -> bool {
+        if !ok {
+            self.err(path, message);
+        }
+        ok
+    }
+
+    /// Checks a GrowthBook condition (`traits`, `where`, `$elemMatch`'s condition form):
+    /// its keys are attribute paths or `$and`/`$or`/`$nor`/`$not`. The evaluator keeps
+    /// GrowthBook's answers for anything else (conformance); the loader refuses it, as the
+    /// spec refuses unknown fields. Depth is bounded by the document's depth check.
+    fn check_condition(&mut self, v: &Value, path: &str) -> bool {
+        let Some(map) = v.as_object() else {
+            self.err(path, E_NOT_OBJECT);
+            return false;
+        };
+        let mut ok = true;
+        for (k, c) in map.iter() {
+            let p = child(path, k);
+            ok &= match k {
+                "$or" | "$nor" | "$and" => match c.as_array() {
+                    Some(items) => {
+                        let mut all = true;
+                        for (i, item) in items.iter().enumerate() {
+                            all &= self.check_condition(item, &index(&p, i));
+                        }
+                        all
+                    }
+                    None => self.expect(false, &p, "expected an array of conditions"),
+                },
+                "$not" => self.check_condition(c, &p),
+                _ if k.starts_with('$') => self.expect(
+                    false,
+                    &p,
+                    "unknown operator: a condition's keys are attribute paths or $and, $or, $nor, $not",
+                ),
+                _ => self.check_value(c, &p),
+            };
+        }
+        ok
+    }
+
+    /// Checks a condition value: a literal, or an operator object whose operators exist
+    /// and whose operands have the right shape.
+    fn check_value(&mut self, v: &Value, path: &str) -> bool {
+        let Some(map) = v.as_object() else {
+            return true;
+        };
+        let operators = map.iter().filter(|(k, _)| k.starts_with('$')).count();
+        if operators == 0 {
+            // A literal object: deep equality.
+            return true;
+        }
+        if operators != map.len() {
+            self.err(
+                path,
+                "mixes operators ($...) with fields: use only operators, or a literal object without them",
+            );
+            return false;
+        }
+        let mut ok = true;
+        for (op, operand) in map.iter() {
+            let p = child(path, op);
+            ok &= match op {
+                "$inGroup" | "$notInGroup" => self.expect(
+                    false,
+                    &p,
+                    "saved groups are not supported: use a segment reference ({\"segment\": \"<key>\"})",
+                ),
+                _ if !GB_OPERATORS.contains(&op) => {
+                    self.expect(false, &p, &expected_one_of("unknown operator", GB_OPERATORS))
+                }
+                "$in" | "$nin" | "$ini" | "$nini" | "$all" | "$alli" => {
+                    self.expect(operand.as_array().is_some(), &p, "expected an array")
+                }
+                "$not" | "$size" => self.check_value(operand, &p),
+                "$elemMatch" => {
+                    let operator_form = operand
+                        .as_object()
+                        .is_some_and(|m| !m.is_empty() && m.iter().all(|(k, _)| k.starts_with('$')));
+                    if operator_form {
+                        self.check_value(operand, &p)
+                    } else {
+                        self.check_condition(operand, &p)
+                    }
+                }
+                "$type" => self.expect(
+                    operand.as_str().is_some_and(|t| GB_TYPES.contains(&t)),
+                    &p,
+                    &expected_one_of("unknown type", GB_TYPES),
+                ),
+                "$regex" | "$regexi" | "$notRegex" | "$notRegexi" => {
+                    self.expect(operand.as_str().is_some(), &p, E_STRING)
+                }
+                _ => true,
+            };
+        }
+        ok
+    }
+
+    /// Checks a measured value's test: a literal or operators of [`TEST_OPERATORS`] with
+    /// operands of `kind`.
+    fn check_test(&mut self, v: &Value, path: &str, kind: TestKind) -> bool {
+        let Some(map) = v.as_object() else {
+            return self.expect(kind.accepts(v), path, kind.message());
+        };
+        if map.is_empty() {
+            return self.expect(false, path, "expected a test such as {\"$gte\": 3}");
+        }
+        let mut ok = true;
+        for (op, operand) in map.iter() {
+            let p = child(path, op);
+            ok &= match op {
+                _ if !TEST_OPERATORS.contains(&op) => self.expect(
+                    false,
+                    &p,
+                    &expected_one_of("unknown operator for a measured value", TEST_OPERATORS),
+                ),
+                "$in" | "$nin" => match operand.as_array() {
+                    Some(items) => {
+                        let good = items.iter().all(|x| kind.accepts(x));
+                        self.expect(good, &p, kind.message())
+                    }
+                    None => self.expect(false, &p, "expected an array"),
+                },
+                "$not" => self.check_test(operand, &p, kind),
+                "$exists" => self.expect(
+                    matches!(operand, Value::Bool(_)),
+                    &p,
+                    "expected true or false",
+                ),
+                "$lt" | "$lte" | "$gt" | "$gte" if kind == TestKind::Bool => self.expect(
+                    false,
+                    &p,
+                    "exists measures a boolean: use $eq or $ne with true or false",
+                ),
+                _ => self.expect(kind.accepts(operand), &p, kind.message()),
+            };
+        }
+        ok
     }
 
     fn node(&mut self, v: &Value, path: &str) -> Option<Node> {
@@ -629,7 +867,10 @@ impl Ctx<'_> {
                     Some(Some("context")) => Some(Scope::Context),
                     Some(Some("page")) => Some(Scope::Page),
                     _ => {
-                        self.err(&child(path, "on"), E_ENUM);
+                        self.err(
+                            &child(path, "on"),
+                            "expected \"user\", \"group\", \"context\" or \"page\"",
+                        );
                         None
                     }
                 };
@@ -638,7 +879,10 @@ impl Ctx<'_> {
                     Some(Some("gb")) => Some(Missing::Gb),
                     Some(Some("false")) => Some(Missing::False),
                     _ => {
-                        self.err(&child(path, "missing"), E_ENUM);
+                        self.err(
+                            &child(path, "missing"),
+                            "expected \"unknown\", \"gb\" or \"false\"",
+                        );
                         None
                     }
                 };
@@ -658,12 +902,16 @@ impl Ctx<'_> {
                     path,
                 );
                 let metric = self.metric_fields(map, path);
-                let test = self.test(map, "test", path);
+                let kind = metric.as_ref().map(|m| TestKind::of(&m.measure));
+                let test = self.test(map, "test", path, kind);
                 let coverage = match map.get("coverage").map(|v| v.as_str()) {
                     None | Some(Some("strict")) => Some(Coverage::Strict),
                     Some(Some("observed")) => Some(Coverage::Observed),
                     _ => {
-                        self.err(&child(path, "coverage"), E_ENUM);
+                        self.err(
+                            &child(path, "coverage"),
+                            "expected \"strict\" or \"observed\"",
+                        );
                         None
                     }
                 };
@@ -782,11 +1030,13 @@ impl Ctx<'_> {
                     self.err(&tp, "regex pattern longer than the limit of 256 characters");
                     return None;
                 }
+                let values_ok = self.check_value(&from, &child(&tp, "from"))
+                    & self.check_value(&to, &child(&tp, "to"));
                 let window = match map.get("window") {
                     None => Some(Window::Lifetime),
                     Some(v) => self.window(v, &child(path, "window")),
                 };
-                if !(fields_ok && inner_ok) {
+                if !(fields_ok && inner_ok && values_ok) {
                     return None;
                 }
                 let trait_path = trait_path?;
@@ -824,16 +1074,28 @@ impl Ctx<'_> {
         if !self.fields(tmap, &[inner], &tp) {
             return None;
         }
-        self.test(tmap, inner, &tp)
+        self.test(tmap, inner, &tp, Some(TestKind::Number))
     }
 
-    /// A GrowthBook test for a measured value; duration strings become milliseconds.
-    fn test(&mut self, map: &Map, field: &str, path: &str) -> Option<Value> {
+    /// A GrowthBook test for a measured value of `kind` (unchecked when the measure itself
+    /// was invalid); duration strings become milliseconds.
+    fn test(
+        &mut self,
+        map: &Map,
+        field: &str,
+        path: &str,
+        kind: Option<TestKind>,
+    ) -> Option<Value> {
         let p = child(path, field);
         let v = self.required(map, field, path)?;
-        if depth(v, 8) > 6 || long_regex(v, 0).is_some() {
-            self.err(&p, "test too deep or regex too long");
+        if depth(v, 8) > 6 {
+            self.err(&p, "test nested deeper than the limit of 6");
             return None;
+        }
+        if let Some(kind) = kind {
+            if !self.check_test(v, &p, kind) {
+                return None;
+            }
         }
         Some(durations_to_ms(v, false))
     }
@@ -876,16 +1138,15 @@ impl Ctx<'_> {
                 "since_last" => Some(Measure::SinceLast),
                 "since_first" => Some(Measure::SinceFirst),
                 _ => {
-                    self.err(path, E_ENUM);
+                    self.err(path, E_MEASURE);
                     None
                 }
             };
         }
-        let map = self.object(v, path)?;
-        if map.len() != 1 {
-            self.err(path, "expected one of sum, avg, min, max");
+        let Some(map) = v.as_object().filter(|m| m.len() == 1) else {
+            self.err(path, E_MEASURE);
             return None;
-        }
+        };
         let (k, pv) = map.iter().next()?;
         let prop = self.string(pv, &child(path, k))?;
         match k {
@@ -894,7 +1155,7 @@ impl Ctx<'_> {
             "min" => Some(Measure::Min(prop)),
             "max" => Some(Measure::Max(prop)),
             _ => {
-                self.err(&child(path, k), E_UNKNOWN_FIELD);
+                self.err(&child(path, k), E_MEASURE);
                 None
             }
         }
@@ -938,7 +1199,10 @@ impl Ctx<'_> {
             Some(Some("page")) => Some(EventType::Page),
             Some(Some("screen")) => Some(EventType::Screen),
             _ => {
-                self.err(&child(path, "type"), E_ENUM);
+                self.err(
+                    &child(path, "type"),
+                    "expected \"track\", \"page\" or \"screen\"",
+                );
                 None
             }
         };
@@ -1014,12 +1278,16 @@ impl Ctx<'_> {
             }
             "calendar" => {
                 let ok = self.fields(map, &["type", "unit", "timezone"], path);
-                let unit = match map.get("unit").and_then(Value::as_str) {
-                    Some("day") => Some(CalendarUnit::Day),
-                    Some("week") => Some(CalendarUnit::Week),
-                    Some("month") => Some(CalendarUnit::Month),
+                let unit = match self.required(map, "unit", path).map(Value::as_str) {
+                    Some(Some("day")) => Some(CalendarUnit::Day),
+                    Some(Some("week")) => Some(CalendarUnit::Week),
+                    Some(Some("month")) => Some(CalendarUnit::Month),
+                    None => None,
                     _ => {
-                        self.err(&child(path, "unit"), E_ENUM);
+                        self.err(
+                            &child(path, "unit"),
+                            "expected \"day\", \"week\" or \"month\"",
+                        );
                         None
                     }
                 };
@@ -1027,7 +1295,7 @@ impl Ctx<'_> {
                     None | Some(Some("local")) => Some(false),
                     Some(Some("UTC")) => Some(true),
                     _ => {
-                        self.err(&child(path, "timezone"), E_ENUM);
+                        self.err(&child(path, "timezone"), "expected \"local\" or \"UTC\"");
                         None
                     }
                 };
@@ -1103,7 +1371,10 @@ impl Ctx<'_> {
                 .fields(map, &["type"], path)
                 .then_some(Window::Lifetime),
             _ => {
-                self.err(&tp, E_ENUM);
+                self.err(
+                    &tp,
+                    "expected \"rolling\", \"calendar\", \"cycle\", \"anchored\" or \"lifetime\"",
+                );
                 None
             }
         }
@@ -1195,7 +1466,9 @@ pub fn parse_definition(
         && key_text
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !key_ok {
+    if doc.get("key").is_none() {
+        ctx.err(&child(path, "key"), E_MISSING);
+    } else if !key_ok {
         ctx.err(
             &child(path, "key"),
             "key must be snake_case (a-z, 0-9, _), start with a letter, at most 64 chars",
@@ -1273,7 +1546,7 @@ impl Ctx<'_> {
             None | Some(Some("hold")) => {}
             Some(Some("exit")) => policy.on_unknown = OnUnknown::Exit,
             _ => {
-                self.err(&child(path, "onUnknown"), E_ENUM);
+                self.err(&child(path, "onUnknown"), "expected \"hold\" or \"exit\"");
                 ok = false;
             }
         }
@@ -1325,7 +1598,7 @@ impl Ctx<'_> {
                     self.errors.push(LoadError {
                         key: self.key.clone(),
                         path: child(path, field),
-                        message: "expected true or false",
+                        message: "expected true or false".to_owned(),
                     });
                     ok = false;
                 }

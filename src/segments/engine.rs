@@ -164,6 +164,8 @@ pub struct Engine {
     fresh: bool,
     /// A restored snapshot waiting for definitions.
     pending: Option<Snapshot>,
+    /// The last load's errors: `explain` of a rejected key points at what was wrong.
+    rejected: Vec<LoadError>,
     budget: usize,
 }
 
@@ -202,7 +204,7 @@ impl Engine {
             report.errors.push(LoadError {
                 key: String::new(),
                 path: String::new(),
-                message: "expected an array of segment definitions",
+                message: "expected an array of segment definitions".to_owned(),
             });
             return report;
         };
@@ -218,7 +220,7 @@ impl Engine {
                         .unwrap_or("")
                         .to_owned(),
                     path,
-                    message: "more than the limit of 64 segments per load",
+                    message: "more than the limit of 64 segments per load".to_owned(),
                 });
                 continue;
             }
@@ -235,7 +237,7 @@ impl Engine {
                 report.errors.push(LoadError {
                     key: def.key.0.clone(),
                     path: path + ".key",
-                    message: "duplicate segment key",
+                    message: "duplicate segment key".to_owned(),
                 });
                 continue;
             }
@@ -265,7 +267,7 @@ impl Engine {
                 report.errors.push(LoadError {
                     key: def.key.0.clone(),
                     path: super::definition::index_path(i),
-                    message: "history budget of 128 KB exceeded by this definition",
+                    message: "history budget of 128 KB exceeded by this definition".to_owned(),
                 });
                 continue;
             }
@@ -275,6 +277,7 @@ impl Engine {
         }
         report.history_bound = total;
         report.accepted = accepted.iter().map(|d| d.key.clone()).collect();
+        self.rejected = report.errors.clone();
         self.install(now, table, needs, accepted);
         if let Some(snapshot) = self.pending.take() {
             self.apply_snapshot(now, snapshot);
@@ -425,8 +428,31 @@ impl Engine {
 
     /// The condition tree of `key` evaluated at the last `now`: each node's value (T/F/U)
     /// and, for behavioural leaves, the measured value, window and horizon.
+    ///
+    /// A key the last load rejected gives `{key, state: null, errors: [{path, message}]}`:
+    /// the paths point at the offending fields and leaves.
     pub fn explain(&self, key: &str) -> Option<Value> {
-        let idx = self.defs.iter().position(|d| d.key.0 == key)?;
+        let Some(idx) = self.defs.iter().position(|d| d.key.0 == key) else {
+            let errors: Vec<Value> = self
+                .rejected
+                .iter()
+                .filter(|e| e.key == key)
+                .map(|e| {
+                    let mut m = Map::new();
+                    m.insert("path", Value::str(e.path.as_str()));
+                    m.insert("message", Value::str(e.message.as_str()));
+                    Value::Object(m)
+                })
+                .collect();
+            if errors.is_empty() {
+                return None;
+            }
+            let mut out = Map::new();
+            out.insert("key", Value::str(key));
+            out.insert("state", Value::Null);
+            out.insert("errors", Value::Array(errors));
+            return Some(Value::Object(out));
+        };
         let def = self.defs.get(idx)?;
         let ctx = self.ctx(self.last_now, true);
         let mut out = Map::new();
@@ -890,7 +916,7 @@ fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<Lo
             errors.push(LoadError {
                 key: d.key.0.clone(),
                 path: super::definition::index_path(i) + ".condition",
-                message: "references an unknown or rejected segment",
+                message: "references an unknown or rejected segment".to_owned(),
             });
             continue;
         }
@@ -926,7 +952,7 @@ fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<Lo
             errors.push(LoadError {
                 key: d.key.0.clone(),
                 path: super::definition::index_path(i) + ".condition",
-                message: "segment reference cycle",
+                message: "segment reference cycle".to_owned(),
             });
         }
     }

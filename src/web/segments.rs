@@ -255,7 +255,7 @@ fn push_errors(out: &mut String, errors: &[LoadError]) {
         out.push_str(",\"path\":");
         push_json_str(out, &e.path);
         out.push_str(",\"message\":");
-        push_json_str(out, e.message);
+        push_json_str(out, &e.message);
         out.push('}');
     }
     out.push(']');

@@ -256,11 +256,27 @@ test('invalid definitions next to valid ones: each problem logged and emitted, t
       { key: 'typo', version: 1, condition: { traits: { plan: 'pro' }, on: 'user' }, colour: 'red' },
       { key: 'dangling', version: 1, condition: { segment: 'nope' } },
       { key: 'Bad Key', version: 1, condition: { traits: { plan: 'pro' } } },
+      // Issue 18: an operator that does not exist loaded silently before.
+      { key: 'typo_op', version: 1, condition: { traits: { plan: { $equals: 'pro' } }, on: 'user' } },
     ],
   );
   assert.deepEqual(res.report.accepted, ['signed_up']);
-  assert.ok(res.report.errors.length >= 3, JSON.stringify(res.report.errors));
-  assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), ['Bad Key', 'dangling', 'typo']);
+  assert.ok(res.report.errors.length >= 4, JSON.stringify(res.report.errors));
+  assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), [
+    'Bad Key',
+    'dangling',
+    'typo',
+    'typo_op',
+  ]);
+  const typo = res.report.errors.find((e) => e.key === 'typo_op');
+  assert.equal(typo.path, '[4].condition.traits.plan.$equals');
+  assert.match(typo.message, /^unknown operator: expected one of \$eq, \$ne/);
+  // explain() of the rejected key points at the leaf.
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.explain('typo_op')), {
+    key: 'typo_op',
+    state: null,
+    errors: [{ path: typo.path, message: typo.message }],
+  });
   assert.equal(res.errors.length, res.report.errors.length);
   assert.ok(res.errors.every((e) => e.startsWith('invalid_segment:segment definition rejected')));
   assert.equal(res.member, true);
