@@ -3,5 +3,6 @@
 mod behaviour;
 mod conformance;
 mod definitions;
+mod docs;
 mod fuzz;
 mod sim;
