@@ -110,6 +110,8 @@ export interface SegmentsApi {
   load(
     definitions: JSONObject[],
   ): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
+  /** Resolves once the segment engine has loaded the current definitions (at once without any). */
+  ready(): Promise<void>;
   isMember(key: string): boolean | null;
   list(): Array<{ key: string; state: boolean | null; since: number | null }>;
   explain(key: string): JSONObject | null;

@@ -52,6 +52,11 @@ export class Segments {
     if (this._rt) return Promise.resolve(this._rt.load(definitions));
     return this._start().then(() => (this._rt ? this._rt.lastReport : { accepted: [], errors: [] }));
   }
+  /** Resolves once the engine has loaded the current definitions (at once when none exist;
+   * also when the engine failed to load: reads then keep answering "unknown"). */
+  ready() {
+    return Promise.resolve(this._loading).then(() => {});
+  }
   isMember(key) {
     return this._rt ? this._rt.isMember(key) : null;
   }

@@ -722,3 +722,52 @@ test("regular expressions are JavaScript's RegExp: lookaround and backreferences
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('script tag before load (issue 18 item 5): analytics.segments is not on the stub; hooks registered in analytics.ready() and the DOM events see the queued calls', async () => {
+  const writeKey = 'seg-stub';
+  // Right after the snippet, before dist/analytics.min.js has loaded.
+  const head = `<script>
+    window.__stub = { hasSegments: typeof window.analytics.segments };
+    analytics.ready(function () {
+      analytics.segments.on('enter', 'power_user', function (d) { __seen.push('ready-hook:' + d.key + ':' + d.reason); });
+    });
+    for (var i = 0; i < 3; i++) analytics.track('Core Feature Used');
+  </script>`;
+  const page = await newPage(browser);
+  await page.goto(segPage('/stub.html', { writeKey, loadOptions: { segments: { definitions: [POWER_USER] } }, head }));
+  await engineReady(page);
+  await waitFor(async () => (await seen(page)).length >= 2, { what: 'enter hook and DOM event' });
+  assert.deepEqual(await page.evaluate(() => window.__stub), { hasSegments: 'undefined' });
+  assert.deepEqual(await seen(page), ['ready-hook:power_user:event', 'dom-enter:power_user:event']);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('npm wrapper: await analytics.segments.ready() and isMember() answers (it was null right after await analytics)', async () => {
+  const writeKey = 'seg-npm-ready';
+  const page = await newPage(browser);
+  const url = web.page(
+    '/seg-npm-ready.html',
+    `<!doctype html><html><head><title>NPM segments ready</title></head><body><script type="module">
+    import { AnalyticsBrowser } from '/dist/index.js';
+    const analytics = AnalyticsBrowser.load(
+      { writeKey: ${JSON.stringify(writeKey)}, cdnURL: ${JSON.stringify(collector.url)} },
+      { segments: { definitions: [${JSON.stringify(CHURN_RISK)}] } },
+    );
+    const early = analytics.segments.ready();
+    const [a] = await analytics;
+    window.afterAwait = a.segments.isMember('churn_risk');
+    await early;
+    window.afterReady = a.segments.isMember('churn_risk');
+    await a.segments.ready();
+    window.done = true;
+  </script></body></html>`,
+  );
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.done === true), { what: 'segments.ready()' });
+  const out = await page.evaluate(() => ({ afterAwait: window.afterAwait, afterReady: window.afterReady }));
+  // A brand-new visitor with no use in 21 days: churn_risk is known (true) once the engine is in.
+  assert.equal(out.afterReady, true);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
