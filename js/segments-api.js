@@ -18,7 +18,8 @@ export class Segments {
     this._buf = [];
     this._hooks = [];
     this._loading = null;
-    if ((Array.isArray(this._defs) && this._defs.length) || this._opt.url) this._start();
+    // An array of JSON definitions or compiled ones (a string): the engine loads either.
+    if (this._defs?.length || this._opt.url) this._start();
   }
 
   _start() {

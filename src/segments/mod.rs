@@ -3,7 +3,9 @@
 //!
 //! Start at [`Engine`]: the web driver feeds it definitions, calls, traits and time
 //! (`load`, `handle_*`) and drains what it decided (`poll_*`). Module map:
-//! - [`definition`]: the typed segment document and its validating parser (limits, paths).
+//! - [`definition`]: the typed segment document; [`parser`] (feature `segments-parser`):
+//!   its validating parser for JSON definitions (limits, paths, messages); [`compiled`]: the
+//!   compact pre-validated form the engine loads without the parser.
 //! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: their
 //!   regular expressions (JavaScript's `RegExp` through the host); [`case`]: their case
 //!   mapping.
@@ -72,12 +74,15 @@ impl Tri {
 }
 
 pub mod codec;
+pub mod compiled;
 pub mod definition;
 pub mod duration;
 mod engine;
 mod eval;
 pub mod history;
 pub mod membership;
+#[cfg(feature = "segments-parser")]
+pub mod parser;
 
 pub use definition::{LoadError, Outputs, SegmentKey};
 pub use engine::{

@@ -771,3 +771,83 @@ test('npm wrapper: await analytics.segments.ready() and isMember() answers (it w
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('compiled definitions (issue 15): the engine without the parser is fetched, never the full one; JSON definitions given later are compiled by the full engine in a second instance', async () => {
+  const writeKey = 'seg-compiled';
+  // Compile with the shipped full engine (what `sieve-segments compile` writes natively).
+  const compiler = await newPage(browser);
+  await compiler.goto(web.page('/compile.html', '<!doctype html><title>compile</title>'));
+  const compiled = await compiler.evaluate(
+    async (defs) => {
+      const m = await import('/dist/segments-compile.js');
+      return m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href));
+    },
+    [POWER_USER],
+  );
+  await compiler.context().close();
+  assert.deepEqual(compiled.accepted, ['power_user']);
+  assert.deepEqual(compiled.errors, []);
+  assert.match(compiled.compiled, /^[A-Za-z0-9+/]+=*$/);
+
+  const page = await newPage(browser);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(defsPage('/compiled.html', writeKey, compiled.compiled));
+  await engineReady(page);
+  await hook(page);
+  const states = await page.evaluate(() => {
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      window.analytics.track('Core Feature Used');
+      out.push(window.analytics.segments.isMember('power_user'));
+    }
+    return out;
+  });
+  assert.deepEqual(states, [null, null, true]);
+  assert.ok(fetched.includes('/dist/sieve_segments_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((p) => /segments_full|segments-compile/.test(p)), fetched.join(' '));
+
+  // JSON definitions at run time: compiled by the full engine, then loaded; state is kept.
+  const report = await page.evaluate(
+    (defs) => window.analytics.segments.load(defs),
+    [POWER_USER, { key: 'typo_op', condition: { traits: { plan: { $equals: 'pro' } } } }, CHURN_RISK],
+  );
+  assert.deepEqual(report.accepted, ['power_user', 'churn_risk']);
+  assert.deepEqual(
+    report.errors.map((e) => [e.key, e.path]),
+    [['typo_op', '[1].condition.traits.plan.$equals']],
+  );
+  assert.ok(fetched.includes('/dist/segments-compile.js') && fetched.includes('/dist/sieve_segments_full_bg.wasm'));
+  assert.deepEqual(
+    await page.evaluate(() => ['power_user', 'churn_risk'].map((k) => window.analytics.segments.isMember(k))),
+    [true, false],
+  );
+  assert.equal((await page.evaluate(() => window.analytics.segments.explain('typo_op'))).errors.length, 1);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('JSON definitions load the full engine only (one wasm, no compile step)', async () => {
+  const writeKey = 'seg-json-full';
+  const page = await newPage(browser);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(defsPage('/json-full.html', writeKey, [POWER_USER]));
+  await engineReady(page);
+  assert.ok(fetched.includes('/dist/sieve_segments_full_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((p) => /sieve_segments_bg|segments-compile/.test(p)), fetched.join(' '));
+  // Compiled definitions load into the full engine too.
+  const compiled = await page.evaluate(
+    async (defs) => {
+      const m = await import('/dist/segments-compile.js');
+      return (await m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href)))
+        .compiled;
+    },
+    [CHURN_RISK],
+  );
+  const report = await page.evaluate((c) => window.analytics.segments.load(c), compiled);
+  assert.deepEqual(report, { accepted: ['churn_risk'], errors: [] });
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('churn_risk')), true);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

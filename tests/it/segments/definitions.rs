@@ -128,7 +128,7 @@ fn bad_documents_are_reported_with_key_path_and_limit() {
 /// Issue 18 (item 2 and the parser messages of item 10): unknown operators, operands of the
 /// wrong type for a measure, unknown enum values and missing fields are definition errors
 /// naming the path and what is allowed; they all loaded with `errors: []` before (or said
-/// only "unexpected value for this field"). `explain` of the rejected key points at them.
+/// only "unexpected value for this field").
 #[test]
 fn unknown_operators_and_wrong_operands_are_definition_errors() {
     let count =
@@ -180,15 +180,8 @@ fn unknown_operators_and_wrong_operands_are_definition_errors() {
         for f in fragments {
             assert!(e.message.contains(f), "{path}: {:?} lacks {f:?}", e.message);
         }
-        // explain() of the rejected key points at the leaf.
-        let explained = engine
-            .explain("bad")
-            .expect("explain of a rejected key")
-            .to_json();
-        assert!(
-            explained.contains(&format!(r#""path":"{path}""#)),
-            "{explained}"
-        );
+        // Not active (the shim's explain() answers a rejected key with these errors: e2e).
+        assert!(engine.explain("bad").is_none());
     }
     // A definition without a key: "required".
     let report = load(r#"[{"condition": {"traits": {"a": 1}}}]"#);
