@@ -32,6 +32,21 @@ export const SDKS = [
       // The segment engine: imported by the shim only when definitions exist (issue 6).
       { name: 'segments.js (engine, lazy)', path: 'dist/segments.js', engine: true },
       { name: 'sieve_segments_bg.wasm (engine, lazy)', path: 'dist/sieve_segments_bg.wasm', engine: true },
+      // Alternatives (issue 15), served but not counted in the totals: a page with JSON
+      // definitions fetches the full engine instead of the one above; segments-compile.js only
+      // when JSON arrives later on a page that started with compiled definitions.
+      {
+        name: 'sieve_segments_full_bg.wasm (engine + parser, lazy, instead for JSON definitions)',
+        path: 'dist/sieve_segments_full_bg.wasm',
+        engine: true,
+        alt: true,
+      },
+      {
+        name: 'segments-compile.js (lazy, JSON after compiled)',
+        path: 'dist/segments-compile.js',
+        engine: true,
+        alt: true,
+      },
     ],
     beforeFirstEvent: ['dist/analytics.min.js', 'dist/sieve_bg.wasm'],
   },
