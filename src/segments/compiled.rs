@@ -13,9 +13,9 @@
 //! table, then the definitions, each with its condition tree in prefix order. A reader that
 //! finds another version refuses it: compile again with the SDK that reads it.
 
+use super::codec::R;
 #[cfg(feature = "segments-parser")]
 use super::codec::W;
-use super::codec::R;
 use super::condition::{GbCondition, Missing};
 use super::definition::{
     Anchor, CalendarUnit, Coverage, Definition, EventType, LoadError, Measure, MembershipPolicy,
@@ -290,7 +290,7 @@ fn put_node(w: &mut W, node: &Node) {
 pub fn decode(
     text: &str,
 ) -> Result<(SelectorTable, Vec<Definition>, Vec<LoadError>), CompiledError> {
-    let bytes = crate::base64::decode(text.trim()).ok_or(CompiledError::Malformed)?;
+    let bytes = crate::base64::decode(json::trim_ws(text, true)).ok_or(CompiledError::Malformed)?;
     if bytes.get(..2) != Some(&MAGIC[..]) {
         return Err(CompiledError::Malformed);
     }

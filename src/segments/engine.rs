@@ -834,9 +834,16 @@ impl Engine {
                     self.transitions.push(last.clone());
                 }
             }
-            let mut sorted: Vec<Transition> = self.transitions.drain(start_len..).collect();
-            sorted.sort_by_key(|t| t.at);
-            self.transitions.extend(sorted);
+            // In time order: a stable insertion sort (a few transitions; std's stable sort of
+            // `Transition`s was ~0.9 KB of wasm).
+            let tail = self.transitions.get_mut(start_len..).unwrap_or_default();
+            for i in 1..tail.len() {
+                let mut j = i;
+                while j > 0 && tail.get(j - 1).map(|t| t.at) > tail.get(j).map(|t| t.at) {
+                    tail.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
         }
     }
 }
