@@ -192,14 +192,18 @@ const compileExternal = {
     b.onResolve({ filter: /^\.\/segments-compile\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
-for (const name of ['segments', 'segments-compile'])
-  await build({
-    ...common,
-    entryPoints: ['js/' + name + '.js'],
-    outfile: 'dist/' + name + '.js',
-    format: 'esm',
-    plugins: [compileExternal, trimGlue],
-  });
+/** dist/segments.js and dist/segments-compile.js (in `outdir`, with extra `plugins`). */
+async function buildSegments(outdir, plugins) {
+  for (const name of ['segments', 'segments-compile'])
+    await build({
+      ...common,
+      entryPoints: ['js/' + name + '.js'],
+      outfile: outdir + '/' + name + '.js',
+      format: 'esm',
+      plugins: [compileExternal, ...plugins, trimGlue],
+    });
+}
+await buildSegments('dist', []);
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
 
 // Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
@@ -213,14 +217,7 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
       }));
     },
   };
-  for (const name of ['segments', 'segments-compile'])
-    await build({
-      ...common,
-      entryPoints: ['js/' + name + '.js'],
-      outfile: 'target/demo/' + name + '.js',
-      format: 'esm',
-      plugins: [compileExternal, demoGlue, trimGlue],
-    });
+  await buildSegments('target/demo', [demoGlue]);
 }
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):

@@ -80,6 +80,20 @@ fn expected_one_of(prefix: &str, allowed: &[&str]) -> String {
     m
 }
 
+/// `expected "a", "b" or "c"`.
+fn expected_names(names: &[&str]) -> String {
+    let mut m = String::from("expected ");
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            m.push_str(if i + 1 == names.len() { " or " } else { ", " });
+        }
+        m.push('"');
+        m.push_str(n);
+        m.push('"');
+    }
+    m
+}
+
 /// What a measured value is, for its `test`'s operands.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TestKind {
@@ -257,6 +271,30 @@ impl Ctx<'_> {
             });
         }
         Some(cond)
+    }
+
+    /// A string field taking one of `names`: its index. Absent, it is the first (the
+    /// default) when `optional`, else an error; another value is an error listing them.
+    fn choice(
+        &mut self,
+        map: &Map,
+        field: &str,
+        path: &str,
+        names: &[&str],
+        optional: bool,
+    ) -> Option<usize> {
+        let found = match map.get(field) {
+            None if optional => return Some(0),
+            None => {
+                self.err(&child(path, field), E_MISSING);
+                return None;
+            }
+            Some(v) => v.as_str().and_then(|s| names.iter().position(|n| *n == s)),
+        };
+        if found.is_none() {
+            self.err(&child(path, field), &expected_names(names));
+        }
+        found
     }
 
     /// Reports `message` at `path` unless `ok`; returns `ok`.
@@ -463,31 +501,20 @@ impl Ctx<'_> {
             "traits" => {
                 let fields_ok = self.fields(map, &["traits", "on", "missing"], path);
                 let cond = self.gb(map.get("traits")?, &child(path, "traits"));
-                let on = match map.get("on").map(|v| v.as_str()) {
-                    None | Some(Some("user")) => Some(Scope::User),
-                    Some(Some("group")) => Some(Scope::Group),
-                    Some(Some("context")) => Some(Scope::Context),
-                    Some(Some("page")) => Some(Scope::Page),
-                    _ => {
-                        self.err(
-                            &child(path, "on"),
-                            "expected \"user\", \"group\", \"context\" or \"page\"",
-                        );
-                        None
-                    }
-                };
-                let missing = match map.get("missing").map(|v| v.as_str()) {
-                    None | Some(Some("unknown")) => Some(Missing::Unknown),
-                    Some(Some("gb")) => Some(Missing::Gb),
-                    Some(Some("false")) => Some(Missing::False),
-                    _ => {
-                        self.err(
-                            &child(path, "missing"),
-                            "expected \"unknown\", \"gb\" or \"false\"",
-                        );
-                        None
-                    }
-                };
+                let on = self
+                    .choice(map, "on", path, &["user", "group", "context", "page"], true)
+                    .and_then(|i| {
+                        [Scope::User, Scope::Group, Scope::Context, Scope::Page]
+                            .get(i)
+                            .copied()
+                    });
+                let missing = self
+                    .choice(map, "missing", path, &["unknown", "gb", "false"], true)
+                    .and_then(|i| {
+                        [Missing::Unknown, Missing::Gb, Missing::False]
+                            .get(i)
+                            .copied()
+                    });
                 if !fields_ok {
                     return None;
                 }
@@ -506,17 +533,15 @@ impl Ctx<'_> {
                 let metric = self.metric_fields(map, path);
                 let kind = metric.as_ref().map(|m| TestKind::of(&m.measure));
                 let test = self.test(map, "test", path, kind);
-                let coverage = match map.get("coverage").map(|v| v.as_str()) {
-                    None | Some(Some("strict")) => Some(Coverage::Strict),
-                    Some(Some("observed")) => Some(Coverage::Observed),
-                    _ => {
-                        self.err(
-                            &child(path, "coverage"),
-                            "expected \"strict\" or \"observed\"",
-                        );
-                        None
-                    }
-                };
+                let coverage = self
+                    .choice(map, "coverage", path, &["strict", "observed"], true)
+                    .map(|i| {
+                        if i == 0 {
+                            Coverage::Strict
+                        } else {
+                            Coverage::Observed
+                        }
+                    });
                 if !fields_ok {
                     return None;
                 }
@@ -796,18 +821,13 @@ impl Ctx<'_> {
                 None
             }
         };
-        let event_type = match map.get("type").map(|v| v.as_str()) {
-            None | Some(Some("track")) => Some(EventType::Track),
-            Some(Some("page")) => Some(EventType::Page),
-            Some(Some("screen")) => Some(EventType::Screen),
-            _ => {
-                self.err(
-                    &child(path, "type"),
-                    "expected \"track\", \"page\" or \"screen\"",
-                );
-                None
-            }
-        };
+        let event_type = self
+            .choice(map, "type", path, &["track", "page", "screen"], true)
+            .and_then(|i| {
+                [EventType::Track, EventType::Page, EventType::Screen]
+                    .get(i)
+                    .copied()
+            });
         let filter = match map.get("where") {
             None => Some(None),
             Some(w) => self.gb(w, &child(path, "where")).map(Some),
@@ -880,27 +900,16 @@ impl Ctx<'_> {
             }
             "calendar" => {
                 let ok = self.fields(map, &["type", "unit", "timezone"], path);
-                let unit = match self.required(map, "unit", path).map(Value::as_str) {
-                    Some(Some("day")) => Some(CalendarUnit::Day),
-                    Some(Some("week")) => Some(CalendarUnit::Week),
-                    Some(Some("month")) => Some(CalendarUnit::Month),
-                    None => None,
-                    _ => {
-                        self.err(
-                            &child(path, "unit"),
-                            "expected \"day\", \"week\" or \"month\"",
-                        );
-                        None
-                    }
-                };
-                let utc = match map.get("timezone").map(Value::as_str) {
-                    None | Some(Some("local")) => Some(false),
-                    Some(Some("UTC")) => Some(true),
-                    _ => {
-                        self.err(&child(path, "timezone"), "expected \"local\" or \"UTC\"");
-                        None
-                    }
-                };
+                let unit = self
+                    .choice(map, "unit", path, &["day", "week", "month"], false)
+                    .and_then(|i| {
+                        [CalendarUnit::Day, CalendarUnit::Week, CalendarUnit::Month]
+                            .get(i)
+                            .copied()
+                    });
+                let utc = self
+                    .choice(map, "timezone", path, &["local", "UTC"], true)
+                    .map(|i| i == 1);
                 ok.then_some(Window::Calendar {
                     unit: unit?,
                     utc: utc?,
@@ -1144,13 +1153,10 @@ impl Ctx<'_> {
             &["onUnknown", "minDwell", "exitGrace", "reentry"],
             path,
         );
-        match map.get("onUnknown").map(Value::as_str) {
-            None | Some(Some("hold")) => {}
-            Some(Some("exit")) => policy.on_unknown = OnUnknown::Exit,
-            _ => {
-                self.err(&child(path, "onUnknown"), "expected \"hold\" or \"exit\"");
-                ok = false;
-            }
+        match self.choice(map, "onUnknown", path, &["hold", "exit"], true) {
+            Some(0) => {}
+            Some(_) => policy.on_unknown = OnUnknown::Exit,
+            None => ok = false,
         }
         match self.opt_duration(map, "minDwell", path) {
             Some(d) => policy.min_dwell = d,

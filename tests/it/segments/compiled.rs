@@ -26,17 +26,7 @@ fn moves(engine: &mut Engine) -> Vec<Transition> {
 fn compiled_definitions_behave_like_their_json() {
     let json = all_examples();
     let text = compiled(&json);
-    let names = [
-        "Core Feature Used",
-        "Module Used",
-        "Logged In",
-        "Checkout Started",
-        "Shipping Entered",
-        "Payment Entered",
-        "Order Completed",
-        "Signed Up",
-        "Report Created",
-    ];
+    let names = super::definitions::EVENT_NAMES;
     for seed in 0..4 {
         let mut rng = Rng(seed);
         let mut a = Engine::new();

@@ -43,6 +43,20 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The event names the examples read, and one they do not.
+pub const EVENT_NAMES: &[&str] = &[
+    "Core Feature Used",
+    "Module Used",
+    "Logged In",
+    "Checkout Started",
+    "Shipping Entered",
+    "Payment Entered",
+    "Order Completed",
+    "Signed Up",
+    "Report Created",
+    "Other",
+];
+
 pub fn all_examples() -> String {
     let mut out = String::from("[");
     for (key, cond) in EXAMPLES {
