@@ -12,7 +12,8 @@ import init, { SegmentsWasm } from '../target/pkg/segments/sieve_segments.js';
 import { personalize, observe } from './personalize.js';
 
 const encoder = new TextEncoder();
-const FULL = 'sieve_segments_full_bg.wasm';
+// Literal `new URL('…', import.meta.url)`s: bundlers of the npm route find and copy the wasm.
+const fullUrl = () => new URL('sieve_segments_full_bg.wasm', import.meta.url);
 // Compiled definitions are a string (src/segments/compiled.rs); JSON definitions anything else.
 const isCompiled = (defs) => typeof defs == 'string';
 const toJson = (defs) => {
@@ -56,7 +57,7 @@ export async function attach(api, wasmUrl) {
   // JSON definitions (or a URL's, not known yet) need the engine with the parser.
   const full = !!url || !isCompiled(api._defs);
   const [, fetched] = await Promise.all([
-    init({ module_or_path: wasmUrl || new URL(full ? FULL : 'sieve_segments_bg.wasm', import.meta.url) }),
+    init({ module_or_path: wasmUrl || (full ? fullUrl() : new URL('sieve_segments_bg.wasm', import.meta.url)) }),
     url ? fetchDefinitions(url) : null,
   ]);
   if (fetched && api._defs === api._opt.definitions) api._defs = fetched;
@@ -106,7 +107,7 @@ class Runtime {
     if (isCompiled(definitions) || this.full)
       return this.apply(this.w.load(isCompiled(definitions) ? definitions : toJson(definitions)));
     return import('./segments-compile.js')
-      .then((m) => m.compile(toJson(definitions), new URL(FULL, import.meta.url)))
+      .then((m) => m.compile(toJson(definitions), fullUrl()))
       .then((c) => this.apply(c.compiled ? this.w.load(c.compiled) : '{"accepted":[],"transitions":[]}', c));
   }
 
