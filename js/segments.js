@@ -108,6 +108,11 @@ class Runtime {
       return this.apply(this.w.load(isCompiled(definitions) ? definitions : toJson(definitions)));
     return import('./segments-compile.js')
       .then((m) => m.compile(toJson(definitions), fullUrl()))
+      .catch((err) => {
+        // The definitions stay as they were; the failure is reported like any rejection.
+        const message = 'could not load the segment parser (' + (err && err.message) + ')';
+        return { compiled: '', errors: [{ key: '', path: '', message }], warnings: [] };
+      })
       .then((c) => this.apply(c.compiled ? this.w.load(c.compiled) : '{"accepted":[],"transitions":[]}', c));
   }
 

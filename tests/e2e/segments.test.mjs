@@ -772,19 +772,21 @@ test('npm wrapper: await analytics.segments.ready() and isMember() answers (it w
   await page.context().close();
 });
 
+/** Compiles definitions with the shipped full engine (what `sieve-segments compile` writes natively). */
+async function compileInBrowser(defs) {
+  const page = await newPage(browser);
+  await page.goto(web.page('/compile.html', '<!doctype html><title>compile</title>'));
+  const out = await page.evaluate(async (defs) => {
+    const m = await import('/dist/segments-compile.js');
+    return m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href));
+  }, defs);
+  await page.context().close();
+  return out;
+}
+
 test('compiled definitions (issue 15): the engine without the parser is fetched, never the full one; JSON definitions given later are compiled by the full engine in a second instance', async () => {
   const writeKey = 'seg-compiled';
-  // Compile with the shipped full engine (what `sieve-segments compile` writes natively).
-  const compiler = await newPage(browser);
-  await compiler.goto(web.page('/compile.html', '<!doctype html><title>compile</title>'));
-  const compiled = await compiler.evaluate(
-    async (defs) => {
-      const m = await import('/dist/segments-compile.js');
-      return m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href));
-    },
-    [POWER_USER],
-  );
-  await compiler.context().close();
+  const compiled = await compileInBrowser([POWER_USER]);
   assert.deepEqual(compiled.accepted, ['power_user']);
   assert.deepEqual(compiled.errors, []);
   assert.match(compiled.compiled, /^[A-Za-z0-9+/]+=*$/);
@@ -837,17 +839,25 @@ test('JSON definitions load the full engine only (one wasm, no compile step)', a
   assert.ok(fetched.includes('/dist/sieve_segments_full_bg.wasm'), fetched.join(' '));
   assert.ok(!fetched.some((p) => /sieve_segments_bg|segments-compile/.test(p)), fetched.join(' '));
   // Compiled definitions load into the full engine too.
-  const compiled = await page.evaluate(
-    async (defs) => {
-      const m = await import('/dist/segments-compile.js');
-      return (await m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href)))
-        .compiled;
-    },
-    [CHURN_RISK],
-  );
+  const { compiled } = await compileInBrowser([CHURN_RISK]);
   const report = await page.evaluate((c) => window.analytics.segments.load(c), compiled);
   assert.deepEqual(report, { accepted: ['churn_risk'], errors: [] });
   assert.equal(await page.evaluate(() => window.analytics.segments.isMember('churn_risk')), true);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('JSON given to a compiled-only engine when the parser cannot be fetched: an error report, the definitions stay, nothing thrown', async () => {
+  const { compiled } = await compileInBrowser([POWER_USER]);
+  const page = await newPage(browser);
+  await page.route('**/dist/segments-compile.js', (route) => route.abort());
+  await page.goto(defsPage('/no-parser.html', 'seg-no-parser', compiled));
+  await engineReady(page);
+  const report = await page.evaluate((defs) => window.analytics.segments.load(defs), [CHURN_RISK]);
+  assert.deepEqual(report.accepted, []);
+  assert.match(report.errors[0].message, /could not load the segment parser/);
+  assert.ok(page.logs.some((l) => l.type === 'error' && /segment parser/.test(l.text)));
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.list().map((s) => s.key)), ['power_user']);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
