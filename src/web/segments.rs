@@ -276,9 +276,8 @@ fn push_report(out: &mut String, report: &LoadReport) {
 
 /// Compiles JSON definitions (the text of a JSON array) for [`SegmentsWasm::load`] of an
 /// engine without the parser: `{"compiled": text ("" when there is nothing to load),
-/// "accepted", "errors", "warnings"}`. The
-/// full engine wasm has it; in the engine wasm it answers the error (one glue serves both,
-/// so both have every export).
+/// "accepted", "errors", "warnings"}`. In the engine wasm, which has no parser, it answers
+/// an error: one glue serves both wasms, so both have every export.
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen
 pub fn compile(definitions: &str) -> String {
