@@ -111,9 +111,12 @@ export interface SegmentChange {
   at: number;
 }
 export interface SegmentsApi {
+  /** JSON definitions, or compiled ones (the text `sieve-segments compile` writes). */
   load(
-    definitions: JSONObject[],
+    definitions: JSONObject[] | string,
   ): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
+  /** Resolves once the segment engine has loaded the current definitions (at once without any). */
+  ready(): Promise<void>;
   isMember(key: string): boolean | null;
   list(): Array<{ key: string; state: boolean | null; since: number | null }>;
   explain(key: string): JSONObject | null;

@@ -134,6 +134,7 @@ Object.defineProperty(AnalyticsBrowser.prototype, 'segments', {
     const self = this;
     return (this._segments ||= {
       load: (defs) => handled(self._promise.then(([a]) => a.segments.load(defs))), // rejects after a failed load
+      ready: () => handled(self._promise.then(([a]) => a.segments.ready())),
       isMember: () => null,
       list: () => [],
       explain: () => null,

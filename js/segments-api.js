@@ -18,7 +18,8 @@ export class Segments {
     this._buf = [];
     this._hooks = [];
     this._loading = null;
-    if ((Array.isArray(this._defs) && this._defs.length) || this._opt.url) this._start();
+    // An array of JSON definitions or compiled ones (a string): the engine loads either.
+    if (this._defs?.length || this._opt.url) this._start();
   }
 
   _start() {
@@ -51,6 +52,11 @@ export class Segments {
     this._defs = definitions;
     if (this._rt) return Promise.resolve(this._rt.load(definitions));
     return this._start().then(() => (this._rt ? this._rt.lastReport : { accepted: [], errors: [] }));
+  }
+  /** Resolves once the engine has loaded the current definitions (at once when none exist;
+   * also when the engine failed to load: reads then keep answering "unknown"). */
+  ready() {
+    return Promise.resolve(this._loading).then(() => {});
   }
   isMember(key) {
     return this._rt ? this._rt.isMember(key) : null;

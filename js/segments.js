@@ -1,7 +1,13 @@
 // The segments runtime (dist/segments.js, loaded lazily by js/segments-api.js with its own
-// wasm, dist/sieve_segments_bg.wasm). It hands events to the SegmentsWasm driver and, after
-// each wasm call has returned, runs what the transitions ask for: hooks, DOM events,
-// personalization, `Audience Entered/Exited` and identify outputs, `context.segments`.
+// wasm). It hands events to the SegmentsWasm driver and, after each wasm call has returned,
+// runs what the transitions ask for: hooks, DOM events, personalization, `Audience
+// Entered/Exited` and identify outputs, `context.segments`.
+//
+// Two builds of the engine share this glue: dist/sieve_segments_bg.wasm loads compiled
+// definitions (a string) only; dist/sieve_segments_full_bg.wasm also parses and validates
+// JSON definitions. A page loads the one its first definitions need; JSON definitions given
+// later to the compiled-only engine are compiled by the full one, in a second instance
+// (dist/segments-compile.js).
 import init, { SegmentsWasm } from '../target/pkg/segments/sieve_segments.js';
 import { personalize, observe } from './personalize.js';
 import {
@@ -13,16 +19,35 @@ import {
 } from './codes.js';
 
 const encoder = new TextEncoder();
+// Literal `new URL('…', import.meta.url)`s: bundlers of the npm route find and copy the wasm.
+const fullUrl = () => new URL('sieve_segments_full_bg.wasm', import.meta.url);
+// Compiled definitions are a string (src/segments/compiled.rs); JSON definitions anything else.
+const isCompiled = (defs) => typeof defs == 'string';
+const toJson = (defs) => {
+  try {
+    return JSON.stringify(defs) ?? 'null';
+  } catch {
+    return 'null';
+  }
+};
 
 // Re-fetch interval for the `segments.url` load option.
 const REFETCH_MS = 5 * 60 * 1000;
 
+// A JSON array, {"segments": [...] | "<compiled>"}, or compiled definitions as plain text.
 async function fetchDefinitions(url) {
   try {
     const res = await fetch(url, { credentials: 'omit' });
     if (!res.ok) throw new Error('HTTP ' + res.status);
-    const body = await res.json();
-    return Array.isArray(body) ? body : body && Array.isArray(body.segments) ? body.segments : null;
+    const text = await res.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text.trim();
+    }
+    const defs = Array.isArray(body) ? body : body && body.segments;
+    return Array.isArray(defs) || isCompiled(defs) ? defs : null;
   } catch (err) {
     console.error('[sieve] could not load segment definitions from ' + url + ' (' + err.message + ')');
     return null;
@@ -36,12 +61,15 @@ const keyOf = (key) => (typeof key === 'string' ? key : typeof key === 'number' 
 /** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
 export async function attach(api, wasmUrl) {
   const url = api._opt.url;
+  // JSON definitions (or a URL's, not known yet) need the engine with the parser.
+  const full = !!url || !isCompiled(api._defs);
   const [, fetched] = await Promise.all([
-    init({ module_or_path: wasmUrl || new URL('sieve_segments_bg.wasm', import.meta.url) }),
+    init({ module_or_path: wasmUrl || (full ? fullUrl() : new URL('sieve_segments_bg.wasm', import.meta.url)) }),
     url ? fetchDefinitions(url) : null,
   ]);
   if (fetched && api._defs === api._opt.definitions) api._defs = fetched;
-  const rt = new Runtime(api);
+  const rt = new Runtime(api, full);
+  await rt.started;
   if (url) {
     setInterval(async () => {
       const defs = await fetchDefinitions(url);
@@ -52,10 +80,11 @@ export async function attach(api, wasmUrl) {
 }
 
 class Runtime {
-  constructor(api) {
+  constructor(api, full) {
     const a = api._a;
     this.api = api;
     this.a = a;
+    this.full = full;
     this.stamp = !!api._opt.stampContext;
     this.w = new SegmentsWasm(
       a._get(READ_USER_ID, null) ?? undefined,
@@ -70,23 +99,35 @@ class Runtime {
       },
     );
     this.isMember = this.isMember.bind(this);
-    this.lastReport = this.load(api._defs || []);
-    // Events made before the engine was ready: one call, in call order (catch-up and
-    // baselines were applied by load() first).
-    const buffered = api._takeBuffered();
-    if (buffered.length) this.feed(buffered.join('\n'));
-    personalize(this.isMember);
-    observe(this.isMember);
+    // Events made before the engine was ready: one call, in call order, once the definitions
+    // are in (catch-up and baselines were applied by load() first).
+    this.started = Promise.resolve((this.lastReport = this.load(api._defs || []))).then(() => {
+      const buffered = api._takeBuffered();
+      if (buffered.length) this.feed(buffered.join('\n'));
+      personalize(this.isMember);
+      observe(this.isMember);
+    });
   }
 
+  // The report, or a promise of it when JSON definitions must be compiled first.
   load(definitions) {
-    let text;
-    try {
-      text = JSON.stringify(definitions);
-    } catch {
-      text = 'null';
-    }
-    const report = JSON.parse(this.w.load(text ?? 'null'));
+    if (isCompiled(definitions) || this.full)
+      return this.apply(this.w.load(isCompiled(definitions) ? definitions : toJson(definitions)));
+    return import('./segments-compile.js')
+      .then((m) => m.compile(toJson(definitions), fullUrl()))
+      .catch((err) => {
+        // The definitions stay as they were; the failure is reported like any rejection.
+        const message = 'could not load the segment parser (' + (err && err.message) + ')';
+        return { compiled: '', errors: [{ key: '', path: '', message }], warnings: [] };
+      })
+      .then((c) => this.apply(c.compiled ? this.w.load(c.compiled) : '{"accepted":[],"transitions":[]}', c));
+  }
+
+  // `compiledBy`: the full engine's report when it compiled the definitions (its errors and
+  // warnings are the ones to report).
+  apply(text, compiledBy) {
+    const report = JSON.parse(text);
+    if (compiledBy) [report.errors, report.warnings] = [compiledBy.errors, compiledBy.warnings];
     for (const e of report.errors) {
       const message =
         'segment definition rejected' +
@@ -99,8 +140,7 @@ class Runtime {
     }
     for (const e of report.warnings) console.warn('[sieve] segment ' + e.key + ' at ' + e.path + ': ' + e.message);
     this.later(report.transitions, true);
-    this.lastReport = { accepted: report.accepted, errors: report.errors };
-    return this.lastReport;
+    return (this.lastReport = { accepted: report.accepted, errors: report.errors });
   }
 
   // `event`: a JSON text (`'!reset'`, or buffered events joined), or the UTF-8 bytes of one
@@ -157,10 +197,16 @@ class Runtime {
   list() {
     return JSON.parse(this.w.read(1, '') ?? '[]');
   }
+  // A key the last load rejected: {key, state: null, errors: [{path, message}]}, the paths
+  // pointing at what was wrong.
   explain(key) {
     const k = keyOf(key);
     if (k === undefined) return null;
     const res = this.w.read(2, k);
-    return res === undefined ? null : JSON.parse(res);
+    if (res !== undefined) return JSON.parse(res);
+    const errors = (this.lastReport.errors || [])
+      .filter((e) => e.key === k)
+      .map((e) => ({ path: e.path, message: e.message }));
+    return errors.length ? { key: k, state: null, errors } : null;
   }
 }

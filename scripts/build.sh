@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds dist/: the crate twice for wasm32 with different features (size-tuned, build-std,
-# immediate-abort) → wasm-bindgen (web target) → wasm-opt -Oz, then the JS bundles:
+# Builds dist/: the crate three times for wasm32 with different features (size-tuned,
+# build-std, immediate-abort) → wasm-bindgen (web target) → wasm-opt -Oz, then the JS bundles:
 # - web-core     → dist/sieve_bg.wasm           (AnalyticsWasm: what loads before the first event)
-# - web-segments → dist/sieve_segments_bg.wasm  (SegmentsWasm: loaded lazily, only with definitions)
+# - web-segments → dist/sieve_segments_bg.wasm  (SegmentsWasm: loaded lazily, only with
+#   definitions; it loads compiled definitions, without the parser)
+# - web-segments,segments-parser → dist/sieve_segments_full_bg.wasm (the same with the
+#   definitions parser: loaded instead when definitions arrive as JSON, and to compile JSON
+#   definitions given later to a page that started with compiled ones; one glue for both)
 # - web-destinations → dist/sieve_destinations_bg.wasm (DestinationsWasm: loaded lazily, only
 #   when the settings name device-mode destinations)
 # SIEVE_DEMO_CLOCK=1 adds the demo-only time-travel export to the segments wasm and writes it
@@ -23,7 +27,7 @@ mkdir -p target/pkg dist
 cargo_wasm() {
   RUSTC_BOOTSTRAP=1 \
   RUSTFLAGS="${SIEVE_LINKER_FLAG:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Cllvm-args=-inline-threshold=12" \
-  "$SIEVE_CARGO" build --quiet --release --target wasm32-unknown-unknown -p sieve --no-default-features --features "$1" \
+  "$SIEVE_CARGO" build --quiet --release --target wasm32-unknown-unknown -p sieve --lib --no-default-features --features "$1" \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 }
 
@@ -53,6 +57,8 @@ cargo_wasm web-segments
 cp "$WASM" target/sieve-segments.wasm
 cargo_wasm web-destinations
 cp "$WASM" target/sieve-destinations.wasm
+cargo_wasm web-segments,segments-parser
+cp "$WASM" target/sieve-segments-full.wasm
 # Both get extra passes (measured on the script-tag wasm: -1.6 % gzip, ~1 min more build).
 # --low-memory-unused is sound here: rust-lld puts the stack first, so addresses < 1024 are
 # only reached by a 1 MB stack overflow; it lets binaryen fold constant adds into offsets.
@@ -64,16 +70,30 @@ cp "$WASM" target/sieve-destinations.wasm
 # `core::host`'s functions are linked by name, which also exports them (as the engine's
 # `sieve_host_case` below): the exports are removed (JS never calls them).
 bindgen_opt target/sieve-core.wasm sieve dist "--remove-exports --pass-arg remove-exports@sieve_host_parse,sieve_host_number --one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
-# The engine's `sieve_host_case` is linked by name (see src/segments/case.rs), which also
-# exports it: the export is removed here (JS never calls it).
-SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"
-bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# The engine's `sieve_host_*` functions (case mapping, regular expressions) are linked by
+# name (see src/segments/case.rs, regex.rs), which also exports them: the exports are
+# removed here (JS never calls them).
+SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_*"
+SEG_PASSES="$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# The full engine first, under the same out-name (wasm-bindgen names the wasm's import module
+# after it), kept aside: js/segments.js instantiates either wasm with the one glue, so their
+# glue must be identical (same exports, same imports).
+mkdir -p target/full
+bindgen_opt target/sieve-segments-full.wasm sieve_segments target/full "$SEG_PASSES"
+mv target/full/sieve_segments_bg.wasm dist/sieve_segments_full_bg.wasm
+cp target/pkg/segments/sieve_segments.js target/full/sieve_segments.js
+bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_PASSES"
+if ! cmp -s target/pkg/segments/sieve_segments.js target/full/sieve_segments.js; then
+  echo "build.sh: the segments engine wasm and the full one need the same glue (same #[wasm_bindgen] items)" >&2
+  exit 1
+fi
 # Its `sieve_host_lower` is linked by name the same way (src/destinations/js.rs).
 bindgen_opt target/sieve-destinations.wasm sieve_destinations dist "--remove-exports --pass-arg remove-exports@sieve_host_lower --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
+  # The full engine with the clock, under both names (it loads compiled definitions too).
   mkdir -p target/demo
-  cargo_wasm web-segments,demo-clock
+  cargo_wasm web-segments,segments-parser,demo-clock
   cp "$WASM" target/sieve-segments-demo.wasm
   wasm-bindgen --target web --out-dir target/demo/pkg --out-name sieve_segments target/sieve-segments-demo.wasm
   # shellcheck disable=SC2086
@@ -81,6 +101,7 @@ if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
     --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-multivalue \
     target/demo/pkg/sieve_segments_bg.wasm -o target/demo/sieve_segments_bg.wasm
+  cp target/demo/sieve_segments_bg.wasm target/demo/sieve_segments_full_bg.wasm
 fi
 
 node scripts/bundle.mjs

@@ -193,14 +193,28 @@ await build({
 // Each imports nothing: the core hands them what they need (the Context class).
 await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outdir: 'dist', format: 'esm' });
 // The segments runtime + its wasm-bindgen glue, loaded with import() only when definitions
-// exist; its wasm (dist/sieve_segments_bg.wasm) is found next to it via import.meta.url.
-await build({
-  ...common,
-  entryPoints: ['js/segments.js'],
-  outfile: 'dist/segments.js',
-  format: 'esm',
-  plugins: [trimGlue],
-});
+// exist; its wasm (dist/sieve_segments_bg.wasm, or dist/sieve_segments_full_bg.wasm for JSON
+// definitions) is found next to it via import.meta.url. It imports dist/segments-compile.js
+// (the same glue again, for a second instance that compiles JSON definitions) with a literal
+// relative import(), left for the browser or the app's bundler.
+const compileExternal = {
+  name: 'compile-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/segments-compile\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+/** dist/segments.js and dist/segments-compile.js (in `outdir`, with extra `plugins`). */
+async function buildSegments(outdir, plugins) {
+  for (const name of ['segments', 'segments-compile'])
+    await build({
+      ...common,
+      entryPoints: ['js/' + name + '.js'],
+      outfile: outdir + '/' + name + '.js',
+      format: 'esm',
+      plugins: [compileExternal, ...plugins, trimGlue],
+    });
+}
+await buildSegments('dist', []);
 // Device mode + its wasm-bindgen glue and Segment's @segment/facade, loaded with import() only
 // when the settings name device-mode destinations; its wasm
 // (dist/sieve_destinations_bg.wasm) is found next to it via import.meta.url.
@@ -224,18 +238,17 @@ if (process.env.SIEVE_DEMO_CLOCK === '1') {
       }));
     },
   };
-  await build({
-    ...common,
-    entryPoints: ['js/segments.js'],
-    outfile: 'target/demo/segments.js',
-    format: 'esm',
-    plugins: [demoGlue, trimGlue],
-  });
+  await buildSegments('target/demo', [demoGlue]);
 }
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
 // one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.
-for (const path of ['dist/sieve_bg.wasm', 'dist/sieve_segments_bg.wasm', 'dist/sieve_destinations_bg.wasm']) {
+for (const path of [
+  'dist/sieve_bg.wasm',
+  'dist/sieve_segments_bg.wasm',
+  'dist/sieve_segments_full_bg.wasm',
+  'dist/sieve_destinations_bg.wasm',
+]) {
   const bytes = readFileSync(path);
   const leb = (at) => {
     let n = 0;

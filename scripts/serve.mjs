@@ -92,7 +92,7 @@ function renderIndex(collectorUrl) {
 function fileFor(pathname) {
   // Demo builds (SIEVE_DEMO_CLOCK=1 bash scripts/build.sh) leave a segments engine with the
   // demo-only clock in target/demo/; the demo serves it in place of dist/'s. Never shipped.
-  if (pathname === '/dist/segments.js' || pathname === '/dist/sieve_segments_bg.wasm') {
+  if (/^\/dist\/(segments(-compile)?\.js|sieve_segments(_full)?_bg\.wasm)$/.test(pathname)) {
     const demo = join(ROOT, 'target/demo', pathname.slice('/dist/'.length));
     if (existsSync(demo)) return demo;
   }

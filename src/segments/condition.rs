@@ -2,9 +2,9 @@
 //! semantics, evaluated in three-valued logic. Pure: no I/O.
 //!
 //! With [`Missing::Gb`] the answer is exactly GrowthBook's (`getPath` turns an absent path
-//! into `null`, `value + "" === condition`, `actual < expected` with JS coercions, …),
-//! except that a regular expression this engine cannot run gives UNKNOWN instead of a guess.
-//! With [`Missing::Unknown`] a field test that reads an absent path is UNKNOWN (Kleene logic
+//! into `null`, `value + "" === condition`, `actual < expected` with JS coercions, …;
+//! `$regex` is JavaScript's own `RegExp`, see [`regex`](super::regex)). With the other
+//! policies a pattern `RegExp` refuses makes its test UNKNOWN. With [`Missing::Unknown`] a field test that reads an absent path is UNKNOWN (Kleene logic
 //! then decides the rest: `{"$or": [T, U]}` is still TRUE); `$exists` is the one operator
 //! that answers an absent path definitively. With [`Missing::False`] a leaf whose answer
 //! depends on an absent path is FALSE.
@@ -27,7 +27,7 @@ pub enum Missing {
     False,
 }
 
-/// A parsed GrowthBook condition with its regular expressions compiled once.
+/// A parsed GrowthBook condition with its regular expressions compiled once (at load).
 #[derive(Clone, Debug)]
 pub struct GbCondition {
     raw: Value,
@@ -71,7 +71,8 @@ impl GbCondition {
 }
 
 /// Evaluates a GrowthBook test (`{"$gte": 3}` or a literal) against one value, as
-/// `evalConditionValue` does. Used for behavioural `test`s; regexes compile on the fly.
+/// `evalConditionValue` does. Used for behavioural `test`s; a regex compiles at first use
+/// (the host keeps it).
 pub fn eval_value_test(test: &Value, actual: &Value) -> Tri {
     let mut ctx = Ctx {
         regexes: &[],
@@ -252,15 +253,14 @@ impl Ctx<'_> {
     }
 
     fn regex_test(&self, pattern: &Value, insensitive: bool, actual: &Value) -> Tri {
-        let Some(p) = pattern.as_str() else {
-            // `new RegExp(x)` stringifies a non-string; rare enough to call UNKNOWN-free FALSE
-            // only when it cannot compile. Compile its string form.
-            let text = js_to_string(pattern);
-            return match Regex::new(&text, insensitive) {
-                Ok(re) => tri(re.is_match(&js_to_string(actual))),
-                Err(RegexError::Invalid) => Tri::False,
-                Err(RegexError::Unsupported) => Tri::Unknown,
-            };
+        // `new RegExp(x)` stringifies a non-string pattern.
+        let text;
+        let p = match pattern.as_str() {
+            Some(p) => p,
+            None => {
+                text = js_to_string(pattern);
+                &text
+            }
         };
         let owned;
         let compiled = match self
@@ -276,9 +276,10 @@ impl Ctx<'_> {
         };
         match compiled {
             Ok(re) => tri(re.is_match(&js_to_string(actual))),
-            // GrowthBook catches the SyntaxError and answers false.
-            Err(RegexError::Invalid) => Tri::False,
-            Err(RegexError::Unsupported) => Tri::Unknown,
+            // GrowthBook catches the SyntaxError and answers false; a leaf of ours cannot
+            // tell, so it is UNKNOWN (and the load reported the pattern).
+            Err(RegexError::Invalid) if self.missing == Missing::Gb => Tri::False,
+            Err(RegexError::Invalid) => Tri::Unknown,
         }
     }
 

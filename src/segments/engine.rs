@@ -4,9 +4,8 @@
 use super::codec::{self, Snapshot};
 use super::condition::{eval_value_test, Missing};
 use super::definition::{
-    parse_definition, Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs,
-    SegmentKey, SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING,
-    MAX_SEGMENTS,
+    Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs, Scope, SegmentKey,
+    SelectorId, SelectorKind, SelectorTable, Window, HISTORY_BUDGET, MAX_RING,
 };
 use super::eval::{self, property_values, Ctx, Members};
 use super::history::{pop_front, History, Needs};
@@ -42,7 +41,7 @@ pub struct LoadReport {
     pub accepted: Vec<SegmentKey>,
     /// Rejected definitions: one entry per problem.
     pub errors: Vec<LoadError>,
-    /// Accepted definitions with a leaf that will be UNKNOWN (unsupported regex).
+    /// Accepted definitions with a leaf that will be UNKNOWN (a regex `RegExp` refuses).
     pub warnings: Vec<LoadError>,
     /// The history memory bound computed from the accepted definitions (bytes).
     pub history_bound: usize,
@@ -191,98 +190,58 @@ impl Engine {
         self.utc_offset_min = minutes.clamp(-18 * 60, 18 * 60);
     }
 
-    /// Replaces the active definitions with the array `defs`.
+    /// Replaces the active definitions with the JSON array `defs`, validated here (the
+    /// `segments-parser` feature; see [`parser::validate`](super::parser::validate)).
     ///
     /// Invalid definitions are rejected with one [`LoadError`] per problem; the others load.
     /// Histories of selectors still referenced are kept; the others are dropped.
+    #[cfg(feature = "segments-parser")]
     pub fn load(&mut self, now: Millis, defs: &Value) -> LoadReport {
-        let now = self.clock(now);
+        let (mut report, valid) = super::parser::validate(defs, self.budget);
+        if let Some((table, accepted)) = valid {
+            report.history_bound = self.install_defs(now, table, accepted);
+        }
+        report
+    }
+
+    /// Replaces the active definitions with compiled ones (the text of
+    /// [`compiled::compile`](super::compiled::compile)), which need no parser: they were
+    /// validated when compiled. A text that is not a compiled form this version reads is one
+    /// error, and the active definitions stay; patterns `RegExp` refuses are warnings.
+    pub fn load_compiled(&mut self, now: Millis, text: &str) -> LoadReport {
         let mut report = LoadReport::default();
-        let Some(items) = defs.as_array() else {
-            report.errors.push(LoadError {
+        match super::compiled::decode(text) {
+            Ok((table, defs, warnings)) => {
+                report.accepted = defs.iter().map(|d| d.key.clone()).collect();
+                report.warnings = warnings;
+                report.history_bound = self.install_defs(now, table, defs);
+            }
+            Err(e) => report.errors.push(LoadError {
                 key: String::new(),
                 path: String::new(),
-                message: "expected an array of segment definitions",
-            });
-            return report;
-        };
-        let mut table = SelectorTable::default();
-        let mut parsed: Vec<(usize, Definition)> = Vec::new();
-        for (i, doc) in items.iter().enumerate() {
-            let path = super::definition::index_path(i);
-            if i >= MAX_SEGMENTS {
-                report.errors.push(LoadError {
-                    key: doc
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                    path,
-                    message: "more than the limit of 64 segments per load",
-                });
-                continue;
-            }
-            let Some(def) = parse_definition(
-                doc,
-                &path,
-                &mut table,
-                &mut report.errors,
-                &mut report.warnings,
-            ) else {
-                continue;
-            };
-            if parsed.iter().any(|(_, d)| d.key == def.key) {
-                report.errors.push(LoadError {
-                    key: def.key.0.clone(),
-                    path: path + ".key",
-                    message: "duplicate segment key",
-                });
-                continue;
-            }
-            parsed.push((i, def));
+                message: e.message().to_owned(),
+            }),
         }
-        resolve_references(&mut parsed, &mut report.errors);
-        // History needs, definition by definition, within the budget.
+        report
+    }
+
+    /// Installs validated definitions: histories kept or made for what they need, the
+    /// restored profile matched to them, catch-up, baselines. Returns the history bound.
+    fn install_defs(&mut self, now: Millis, table: SelectorTable, defs: Vec<Definition>) -> usize {
+        let now = self.clock(now);
         let mut needs: Vec<Option<Needs>> = vec![None; table.selectors.len()];
-        let mut accepted: Vec<Definition> = Vec::new();
-        let mut total = 0usize;
-        for (i, def) in parsed {
-            let mut trial = needs.clone();
-            add_needs(&def.condition, &mut trial);
-            if let Some(exit) = &def.exit_condition {
-                add_needs(exit, &mut trial);
-            }
-            let bound: usize = trial
-                .iter()
-                .enumerate()
-                .filter_map(|(s, n)| {
-                    n.as_ref().map(|n| {
-                        n.bound_bytes(table.selectors.get(s).map_or(0, |x| x.canonical.len()))
-                    })
-                })
-                .sum();
-            if bound > self.budget {
-                report.errors.push(LoadError {
-                    key: def.key.0.clone(),
-                    path: super::definition::index_path(i),
-                    message: "history budget of 128 KB exceeded by this definition",
-                });
-                continue;
-            }
-            total = bound;
-            needs = trial;
-            accepted.push(def);
+        for def in &defs {
+            add_def_needs(def, &mut needs);
         }
-        report.history_bound = total;
-        report.accepted = accepted.iter().map(|d| d.key.clone()).collect();
-        self.install(now, table, needs, accepted);
+        let bound = bound_bytes(&table, &needs);
+        self.install(now, table, needs, defs);
         if let Some(snapshot) = self.pending.take() {
             self.apply_snapshot(now, snapshot);
         }
         self.evaluate_all(now, Reason::Event);
         // From now on, definitions added by a later load find an existing profile: baselines.
         self.fresh = false;
-        report
+        bound
     }
 
     /// Records a track/page/screen call and re-evaluates the segments that read it.
@@ -402,6 +361,22 @@ impl Engine {
             .flatten()
             .min()
             .map(|&t| Millis(u64::try_from(t).unwrap_or(0)))
+    }
+
+    /// Whether an active definition reads the event context (`"on": "context"`): only then
+    /// does the driver hand the engine events' contexts.
+    pub fn reads_context(&self) -> bool {
+        fn reads(n: &Node) -> bool {
+            match n {
+                Node::And(items) | Node::Or(items) => items.iter().any(reads),
+                Node::Not(inner) => reads(inner),
+                Node::Traits { on, .. } => *on == Scope::Context,
+                _ => false,
+            }
+        }
+        self.defs
+            .iter()
+            .any(|d| reads(&d.condition) || d.exit_condition.as_ref().is_some_and(reads))
     }
 
     /// `Some(true)` member, `Some(false)` not, `None` unknown or no such segment.
@@ -859,9 +834,16 @@ impl Engine {
                     self.transitions.push(last.clone());
                 }
             }
-            let mut sorted: Vec<Transition> = self.transitions.drain(start_len..).collect();
-            sorted.sort_by_key(|t| t.at);
-            self.transitions.extend(sorted);
+            // In time order: a stable insertion sort (a few transitions; std's stable sort of
+            // `Transition`s was ~0.9 KB of wasm).
+            let tail = self.transitions.get_mut(start_len..).unwrap_or_default();
+            for i in 1..tail.len() {
+                let mut j = i;
+                while j > 0 && tail.get(j - 1).map(|t| t.at) > tail.get(j).map(|t| t.at) {
+                    tail.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
         }
     }
 }
@@ -875,60 +857,6 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
-    }
-}
-
-/// Drops definitions referencing unknown (or rejected) keys, and those in cycles.
-fn resolve_references(parsed: &mut Vec<(usize, Definition)>, errors: &mut Vec<LoadError>) {
-    loop {
-        let keys: Vec<SegmentKey> = parsed.iter().map(|(_, d)| d.key.clone()).collect();
-        let bad = parsed
-            .iter()
-            .position(|(_, d)| d.references().iter().any(|r| !keys.contains(r)));
-        if let Some(pos) = bad {
-            let (i, d) = parsed.remove(pos);
-            errors.push(LoadError {
-                key: d.key.0.clone(),
-                path: super::definition::index_path(i) + ".condition",
-                message: "references an unknown or rejected segment",
-            });
-            continue;
-        }
-        // Cycles: a definition that can reach itself.
-        let reach = |start: usize| -> bool {
-            let mut stack = vec![start];
-            let mut seen = vec![false; parsed.len()];
-            while let Some(cur) = stack.pop() {
-                let Some((_, d)) = parsed.get(cur) else {
-                    continue;
-                };
-                for r in d.references() {
-                    if let Some(j) = parsed.iter().position(|(_, x)| x.key == *r) {
-                        if j == start {
-                            return true;
-                        }
-                        // OK because `j` indexes `parsed`, and `seen` has its length.
-                        if !seen[j] {
-                            seen[j] = true;
-                            stack.push(j);
-                        }
-                    }
-                }
-            }
-            false
-        };
-        let cyclic: Vec<usize> = (0..parsed.len()).filter(|&i| reach(i)).collect();
-        if cyclic.is_empty() {
-            return;
-        }
-        for &pos in cyclic.iter().rev() {
-            let (i, d) = parsed.remove(pos);
-            errors.push(LoadError {
-                key: d.key.0.clone(),
-                path: super::definition::index_path(i) + ".condition",
-                message: "segment reference cycle",
-            });
-        }
     }
 }
 
@@ -1102,4 +1030,24 @@ fn add_needs(node: &Node, needs: &mut [Option<Needs>]) {
         }
         Node::Traits { .. } | Node::Segment(_) => {}
     }
+}
+
+/// Adds what `def`'s conditions need from each selector's history.
+pub(crate) fn add_def_needs(def: &Definition, needs: &mut [Option<Needs>]) {
+    add_needs(&def.condition, needs);
+    if let Some(exit) = &def.exit_condition {
+        add_needs(exit, needs);
+    }
+}
+
+/// The memory bound of histories with these needs (bytes).
+pub(crate) fn bound_bytes(table: &SelectorTable, needs: &[Option<Needs>]) -> usize {
+    needs
+        .iter()
+        .enumerate()
+        .filter_map(|(s, n)| {
+            n.as_ref()
+                .map(|n| n.bound_bytes(table.selectors.get(s).map_or(0, |x| x.canonical.len())))
+        })
+        .sum()
 }

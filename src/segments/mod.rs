@@ -3,9 +3,12 @@
 //!
 //! Start at [`Engine`]: the web driver feeds it definitions, calls, traits and time
 //! (`load`, `handle_*`) and drains what it decided (`poll_*`). Module map:
-//! - [`definition`]: the typed segment document and its validating parser (limits, paths).
-//! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: the
-//!   linear-time regular expressions they use; [`case`]: their case mapping.
+//! - [`definition`]: the typed segment document; [`parser`] (feature `segments-parser`):
+//!   its validating parser for JSON definitions (limits, paths, messages); [`compiled`]: the
+//!   compact pre-validated form the engine loads without the parser.
+//! - [`condition`]: GrowthBook conditions with JavaScript semantics; [`regex`]: their
+//!   regular expressions (JavaScript's `RegExp` through the host); [`case`]: their case
+//!   mapping.
 //! - [`history`]: bounded per-selector history and interval measurements.
 //! - `eval`: windows, behavioural leaves, tests, `next_change_at`, explain.
 //! - [`membership`]: the per-segment state machine.
@@ -71,12 +74,15 @@ impl Tri {
 }
 
 pub mod codec;
+pub mod compiled;
 pub mod definition;
 pub mod duration;
 mod engine;
 mod eval;
 pub mod history;
 pub mod membership;
+#[cfg(feature = "segments-parser")]
+pub mod parser;
 
 pub use definition::{LoadError, Outputs, SegmentKey};
 pub use engine::{

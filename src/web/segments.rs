@@ -25,7 +25,7 @@ use crate::core::time::Millis;
 use crate::json::{self, push_json_str, push_u64, Value};
 use crate::segments::case::Case;
 use crate::segments::definition::EventType;
-use crate::segments::{Engine, EventInput, LoadError, Reason, Transition};
+use crate::segments::{Engine, EventInput, LoadError, LoadReport, Reason, Transition};
 
 /// Engine state and profile (see the module docs).
 const STATE_KEY: &str = "sieve:segments:v1";
@@ -92,6 +92,30 @@ extern "C" {
 #[no_mangle]
 fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String {
     sieve_case(s, case == Case::Upper, per_char)
+}
+
+// The engine's regular expressions (`segments::regex`): JavaScript's `RegExp`, compiled once
+// per pattern and flag (definitions reloaded every 5 minutes reuse them), by handle.
+#[wasm_bindgen(
+    inline_js = "const R=[],M=new Map;export function sieve_re_new(p,i){const k=(i?'i/':'/')+p;let n=M.get(k);\
+if(n===undefined){try{n=R.push(new RegExp(p,i?'i':''))-1}catch(e){n=-1}M.set(k,n)}return n}\
+export function sieve_re_test(n,s){return R[n].test(s)}"
+)]
+extern "C" {
+    fn sieve_re_new(pattern: &str, insensitive: bool) -> i32;
+    fn sieve_re_test(id: u32, text: &str) -> bool;
+}
+
+/// Declared in `segments::regex`, which calls it directly.
+#[no_mangle]
+fn sieve_host_regex_new(pattern: &str, insensitive: bool) -> i32 {
+    sieve_re_new(pattern, insensitive)
+}
+
+/// Declared in `segments::regex`, which calls it directly.
+#[no_mangle]
+fn sieve_host_regex_test(id: u32, text: &str) -> bool {
+    sieve_re_test(id, text)
 }
 
 // The driver's browser APIs as a few small imports (like the core's, see `web/mod.rs`):
@@ -209,14 +233,83 @@ fn push_transition(out: &mut String, t: &Transition, profile: Option<&str>) {
     out.push('}');
 }
 
-/// Whether a definition document anywhere has `"on": "context"`.
-fn reads_context(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .any(|(k, v)| (k == "on" && v.as_str() == Some("context")) || reads_context(v)),
-        Value::Array(items) => items.iter().any(reads_context),
-        _ => false,
+/// Whether `text` is JSON definitions (an array, or any JSON object), not compiled ones.
+fn is_json(text: &str) -> bool {
+    matches!(
+        text.bytes().find(|b| !b.is_ascii_whitespace()),
+        Some(b'[' | b'{')
+    )
+}
+
+/// JSON definitions: parsed and validated here (the full engine only).
+#[cfg(feature = "segments-parser")]
+fn load_json(engine: &mut Engine, now: Millis, text: &str) -> Result<LoadReport, &'static str> {
+    let defs = json::parse(text).map_err(|e| e.message())?;
+    Ok(engine.load(now, &defs))
+}
+
+/// The engine wasm has no parser: the shim compiles JSON definitions with the full engine
+/// first (js/segments.js).
+#[cfg(not(feature = "segments-parser"))]
+fn load_json(_: &mut Engine, _: Millis, _: &str) -> Result<LoadReport, &'static str> {
+    Err(NO_PARSER)
+}
+
+#[cfg(not(feature = "segments-parser"))]
+const NO_PARSER: &str =
+    "JSON definitions need the full segment engine (sieve_segments_full_bg.wasm)";
+
+/// `"accepted":[…],"errors":[…],"warnings":[…]` (without braces).
+fn push_report(out: &mut String, report: &LoadReport) {
+    out.push_str("\"accepted\":[");
+    for (i, key) in report.accepted.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, key.as_str());
+    }
+    out.push_str("],\"errors\":");
+    push_errors(out, &report.errors);
+    out.push_str(",\"warnings\":");
+    push_errors(out, &report.warnings);
+}
+
+/// Compiles JSON definitions (the text of a JSON array) for [`SegmentsWasm::load`] of an
+/// engine without the parser: `{"compiled": text ("" when there is nothing to load),
+/// "accepted", "errors", "warnings"}`. In the engine wasm, which has no parser, it answers
+/// an error: one glue serves both wasms, so both have every export.
+#[wasm_bindgen]
+#[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen
+pub fn compile(definitions: &str) -> String {
+    #[cfg(feature = "segments-parser")]
+    {
+        let (compiled, report) = match json::parse(definitions) {
+            Ok(defs) => crate::segments::compiled::compile(&defs),
+            Err(e) => {
+                let mut report = LoadReport::default();
+                report.errors.push(LoadError {
+                    key: String::new(),
+                    path: String::new(),
+                    message: e.message().to_owned(),
+                });
+                (None, report)
+            }
+        };
+        // "" when nothing is to be loaded (not JSON, not an array).
+        let mut out = String::from("{\"compiled\":");
+        push_json_str(&mut out, compiled.as_deref().unwrap_or(""));
+        out.push(',');
+        push_report(&mut out, &report);
+        out.push('}');
+        out
+    }
+    #[cfg(not(feature = "segments-parser"))]
+    {
+        let _ = definitions;
+        let mut out = String::from("{\"compiled\":\"\",\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":");
+        push_json_str(&mut out, NO_PARSER);
+        out.push_str("}],\"warnings\":[]}");
+        out
     }
 }
 
@@ -231,7 +324,7 @@ fn push_errors(out: &mut String, errors: &[LoadError]) {
         out.push_str(",\"path\":");
         push_json_str(out, &e.path);
         out.push_str(",\"message\":");
-        push_json_str(out, e.message);
+        push_json_str(out, &e.message);
         out.push('}');
     }
     out.push(']');
@@ -624,7 +717,8 @@ impl SegmentsWasm {
         SegmentsWasm { shared }
     }
 
-    /// Replaces the definitions (a JSON array text). Returns
+    /// Replaces the definitions: compiled definitions (`segments::compiled`), or, in the full
+    /// engine (feature `segments-parser`), a JSON array text. Returns
     /// `{"accepted":[keys],"errors":[{key,path,message}],"warnings":[...],"transitions":[...]}`.
     pub fn load(&self, definitions: &str) -> String {
         let Ok(mut driver) = self.shared.try_borrow_mut() else {
@@ -632,31 +726,25 @@ impl SegmentsWasm {
         };
         let driver = &mut *driver;
         let now = driver.now();
-        let defs = match json::parse(definitions) {
-            Ok(v) => v,
-            Err(e) => {
-                let mut out = String::from(
-                    "{\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":",
-                );
-                push_json_str(&mut out, e.message());
-                out.push_str("}],\"warnings\":[],\"transitions\":[]}");
-                return out;
+        let report = if is_json(definitions) {
+            match load_json(&mut driver.engine, now, definitions) {
+                Ok(report) => report,
+                Err(message) => {
+                    let mut out = String::from(
+                        "{\"accepted\":[],\"errors\":[{\"key\":\"\",\"path\":\"\",\"message\":",
+                    );
+                    push_json_str(&mut out, message);
+                    out.push_str("}],\"warnings\":[],\"transitions\":[]}");
+                    return out;
+                }
             }
+        } else {
+            driver.engine.load_compiled(now, definitions)
         };
-        driver.reads_context = reads_context(&defs);
-        let report = driver.engine.load(now, &defs);
+        driver.reads_context = driver.engine.reads_context();
         driver.loaded = true;
-        let mut out = String::from("{\"accepted\":[");
-        for (i, key) in report.accepted.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_json_str(&mut out, key.as_str());
-        }
-        out.push_str("],\"errors\":");
-        push_errors(&mut out, &report.errors);
-        out.push_str(",\"warnings\":");
-        push_errors(&mut out, &report.warnings);
+        let mut out = String::from("{");
+        push_report(&mut out, &report);
         out.push_str(",\"transitions\":");
         out.push_str(&driver.drain());
         out.push('}');

@@ -256,11 +256,27 @@ test('invalid definitions next to valid ones: each problem logged and emitted, t
       { key: 'typo', version: 1, condition: { traits: { plan: 'pro' }, on: 'user' }, colour: 'red' },
       { key: 'dangling', version: 1, condition: { segment: 'nope' } },
       { key: 'Bad Key', version: 1, condition: { traits: { plan: 'pro' } } },
+      // Issue 18: an operator that does not exist loaded silently before.
+      { key: 'typo_op', version: 1, condition: { traits: { plan: { $equals: 'pro' } }, on: 'user' } },
     ],
   );
   assert.deepEqual(res.report.accepted, ['signed_up']);
-  assert.ok(res.report.errors.length >= 3, JSON.stringify(res.report.errors));
-  assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), ['Bad Key', 'dangling', 'typo']);
+  assert.ok(res.report.errors.length >= 4, JSON.stringify(res.report.errors));
+  assert.deepEqual([...new Set(res.report.errors.map((e) => e.key))].sort(), [
+    'Bad Key',
+    'dangling',
+    'typo',
+    'typo_op',
+  ]);
+  const typo = res.report.errors.find((e) => e.key === 'typo_op');
+  assert.equal(typo.path, '[4].condition.traits.plan.$equals');
+  assert.match(typo.message, /^unknown operator: expected one of \$eq, \$ne/);
+  // explain() of the rejected key points at the leaf.
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.explain('typo_op')), {
+    key: 'typo_op',
+    state: null,
+    errors: [{ path: typo.path, message: typo.message }],
+  });
   assert.equal(res.errors.length, res.report.errors.length);
   assert.ok(res.errors.every((e) => e.startsWith('invalid_segment:segment definition rejected')));
   assert.equal(res.member, true);
@@ -670,5 +686,178 @@ test('"on": "context" conditions read the event context (which the engine skips 
   await waitFor(async () => (await page.evaluate(() => window.analytics.segments.isMember('power'))) === true, {
     what: 'power entered after a second use',
   });
+  await page.context().close();
+});
+
+test("regular expressions are JavaScript's RegExp: lookaround and backreferences work, a refused pattern is reported and its test is unknown", async () => {
+  const writeKey = 'seg-regexp';
+  const defs = [
+    // Valid JavaScript that the former linear-time engine did not run (its leaf was unknown).
+    { key: 'doubled', version: 1, condition: { traits: { code: { $regex: '^(\\w)\\1' } }, on: 'user' } },
+    { key: 'not_test_mail', version: 1, condition: { traits: { email: { $regex: '^(?!test@)' } }, on: 'user' } },
+    { key: 'refused', version: 1, condition: { traits: { code: { $regex: '(unclosed' } }, on: 'user' } },
+    {
+      key: 'refused_gb',
+      version: 1,
+      condition: { traits: { code: { $regex: '(unclosed' } }, on: 'user', missing: 'gb' },
+    },
+  ];
+  const page = await newPage(browser);
+  await page.goto(segPage('/regexp.html', { writeKey }));
+  await ready(page);
+  const report = await page.evaluate((defs) => window.analytics.segments.load(defs), defs);
+  assert.deepEqual(report.accepted, ['doubled', 'not_test_mail', 'refused', 'refused_gb']);
+  assert.deepEqual(report.errors, []);
+  assert.ok(
+    page.logs.some((l) => l.type === 'warning' && /refused.*RegExp/.test(l.text)),
+    JSON.stringify(page.logs),
+  );
+  await page.evaluate(() => window.analytics.identify('u-re', { code: 'aab', email: 'me@example.com' }));
+  const keys = ['doubled', 'not_test_mail', 'refused', 'refused_gb'];
+  const members = () => page.evaluate((keys) => keys.map((k) => window.analytics.segments.isMember(k)), keys);
+  await waitFor(async () => (await members())[0] === true, { what: 'doubled entered' });
+  assert.deepEqual(await members(), [true, true, null, false]);
+  await page.evaluate(() => window.analytics.identify({ code: 'abc', email: 'test@example.com' }));
+  assert.deepEqual(await members(), [false, false, null, false]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('script tag before load (issue 18 item 5): analytics.segments is not on the stub; hooks registered in analytics.ready() and the DOM events see the queued calls', async () => {
+  const writeKey = 'seg-stub';
+  // Right after the snippet, before dist/analytics.min.js has loaded.
+  const head = `<script>
+    window.__stub = { hasSegments: typeof window.analytics.segments };
+    analytics.ready(function () {
+      analytics.segments.on('enter', 'power_user', function (d) { __seen.push('ready-hook:' + d.key + ':' + d.reason); });
+    });
+    for (var i = 0; i < 3; i++) analytics.track('Core Feature Used');
+  </script>`;
+  const page = await newPage(browser);
+  await page.goto(segPage('/stub.html', { writeKey, loadOptions: { segments: { definitions: [POWER_USER] } }, head }));
+  await engineReady(page);
+  await waitFor(async () => (await seen(page)).length >= 2, { what: 'enter hook and DOM event' });
+  assert.deepEqual(await page.evaluate(() => window.__stub), { hasSegments: 'undefined' });
+  assert.deepEqual(await seen(page), ['ready-hook:power_user:event', 'dom-enter:power_user:event']);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('npm wrapper: await analytics.segments.ready() and isMember() answers (it was null right after await analytics)', async () => {
+  const writeKey = 'seg-npm-ready';
+  const page = await newPage(browser);
+  const url = web.page(
+    '/seg-npm-ready.html',
+    `<!doctype html><html><head><title>NPM segments ready</title></head><body><script type="module">
+    import { AnalyticsBrowser } from '/dist/index.js';
+    const analytics = AnalyticsBrowser.load(
+      { writeKey: ${JSON.stringify(writeKey)}, cdnURL: ${JSON.stringify(collector.url)} },
+      { segments: { definitions: [${JSON.stringify(CHURN_RISK)}] } },
+    );
+    const early = analytics.segments.ready();
+    const [a] = await analytics;
+    window.afterAwait = a.segments.isMember('churn_risk');
+    await early;
+    window.afterReady = a.segments.isMember('churn_risk');
+    await a.segments.ready();
+    window.done = true;
+  </script></body></html>`,
+  );
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => window.done === true), { what: 'segments.ready()' });
+  const out = await page.evaluate(() => ({ afterAwait: window.afterAwait, afterReady: window.afterReady }));
+  // A brand-new visitor with no use in 21 days: churn_risk is known (true) once the engine is in.
+  assert.equal(out.afterReady, true);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+/** Compiles definitions with the shipped full engine (what `sieve-segments compile` writes natively). */
+async function compileInBrowser(defs) {
+  const page = await newPage(browser);
+  await page.goto(web.page('/compile.html', '<!doctype html><title>compile</title>'));
+  const out = await page.evaluate(async (defs) => {
+    const m = await import('/dist/segments-compile.js');
+    return m.compile(JSON.stringify(defs), new URL('/dist/sieve_segments_full_bg.wasm', location.href));
+  }, defs);
+  await page.context().close();
+  return out;
+}
+
+test('compiled definitions (issue 15): the engine without the parser is fetched, never the full one; JSON definitions given later are compiled by the full engine in a second instance', async () => {
+  const writeKey = 'seg-compiled';
+  const compiled = await compileInBrowser([POWER_USER]);
+  assert.deepEqual(compiled.accepted, ['power_user']);
+  assert.deepEqual(compiled.errors, []);
+  assert.match(compiled.compiled, /^[A-Za-z0-9+/]+=*$/);
+
+  const page = await newPage(browser);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(defsPage('/compiled.html', writeKey, compiled.compiled));
+  await engineReady(page);
+  await hook(page);
+  const states = await page.evaluate(() => {
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      window.analytics.track('Core Feature Used');
+      out.push(window.analytics.segments.isMember('power_user'));
+    }
+    return out;
+  });
+  assert.deepEqual(states, [null, null, true]);
+  assert.ok(fetched.includes('/dist/sieve_segments_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((p) => /segments_full|segments-compile/.test(p)), fetched.join(' '));
+
+  // JSON definitions at run time: compiled by the full engine, then loaded; state is kept.
+  const report = await page.evaluate(
+    (defs) => window.analytics.segments.load(defs),
+    [POWER_USER, { key: 'typo_op', condition: { traits: { plan: { $equals: 'pro' } } } }, CHURN_RISK],
+  );
+  assert.deepEqual(report.accepted, ['power_user', 'churn_risk']);
+  assert.deepEqual(
+    report.errors.map((e) => [e.key, e.path]),
+    [['typo_op', '[1].condition.traits.plan.$equals']],
+  );
+  assert.ok(fetched.includes('/dist/segments-compile.js') && fetched.includes('/dist/sieve_segments_full_bg.wasm'));
+  assert.deepEqual(
+    await page.evaluate(() => ['power_user', 'churn_risk'].map((k) => window.analytics.segments.isMember(k))),
+    [true, false],
+  );
+  assert.equal((await page.evaluate(() => window.analytics.segments.explain('typo_op'))).errors.length, 1);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('JSON definitions load the full engine only (one wasm, no compile step)', async () => {
+  const writeKey = 'seg-json-full';
+  const page = await newPage(browser);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(defsPage('/json-full.html', writeKey, [POWER_USER]));
+  await engineReady(page);
+  assert.ok(fetched.includes('/dist/sieve_segments_full_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((p) => /sieve_segments_bg|segments-compile/.test(p)), fetched.join(' '));
+  // Compiled definitions load into the full engine too.
+  const { compiled } = await compileInBrowser([CHURN_RISK]);
+  const report = await page.evaluate((c) => window.analytics.segments.load(c), compiled);
+  assert.deepEqual(report, { accepted: ['churn_risk'], errors: [] });
+  assert.equal(await page.evaluate(() => window.analytics.segments.isMember('churn_risk')), true);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('JSON given to a compiled-only engine when the parser cannot be fetched: an error report, the definitions stay, nothing thrown', async () => {
+  const { compiled } = await compileInBrowser([POWER_USER]);
+  const page = await newPage(browser);
+  await page.route('**/dist/segments-compile.js', (route) => route.abort());
+  await page.goto(defsPage('/no-parser.html', 'seg-no-parser', compiled));
+  await engineReady(page);
+  const report = await page.evaluate((defs) => window.analytics.segments.load(defs), [CHURN_RISK]);
+  assert.deepEqual(report.accepted, []);
+  assert.match(report.errors[0].message, /could not load the segment parser/);
+  assert.ok(page.logs.some((l) => l.type === 'error' && /segment parser/.test(l.text)));
+  assert.deepEqual(await page.evaluate(() => window.analytics.segments.list().map((s) => s.key)), ['power_user']);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -157,18 +157,7 @@ fn arbitrary_documents_never_panic() {
 
 #[test]
 fn arbitrary_event_streams_never_panic_and_stay_within_the_bound() {
-    let names = [
-        "Core Feature Used",
-        "Module Used",
-        "Logged In",
-        "Checkout Started",
-        "Shipping Entered",
-        "Payment Entered",
-        "Order Completed",
-        "Signed Up",
-        "Report Created",
-        "Other",
-    ];
+    let names = super::definitions::EVENT_NAMES;
     for seed in 0..6 {
         let mut rng = Rng(seed);
         let mut engine = Engine::new();
