@@ -1,8 +1,9 @@
 // Parts of the shim a page downloads only when it uses them, each a file next to the entry:
 // dist/plugins.js (register/deregister, source and destination middleware), dist/autotrack.js
 // (trackLink/trackForm), dist/querystring.js (`ajs_*` parameters), dist/segments.js (the
-// segment engine). The entry says how to import one: the script tag from its own URL, the npm
-// build with literal relative import()s a bundler can follow.
+// segment engine), dist/unavailable.js (why the wasm cannot run, when it cannot). The entry
+// says how to import one: the script tag from its own URL, the npm build with literal
+// relative import()s a bundler can follow.
 import { Context } from './context.js';
 
 let loader;

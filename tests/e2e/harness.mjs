@@ -86,8 +86,10 @@ const MIME = {
 export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) {
   const pages = new Map();
   let init = null; // see setInit
+  const requested = []; // every path asked for, in order
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requested.push(path);
     if (path === INIT_PATH) {
       res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
       res.end(init || '');
@@ -119,6 +121,7 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
   const url = 'http://localhost:' + server.address().port;
   return {
     url,
+    requested,
     page(path, html, pageHeaders) {
       pages.set(path, { html, headers: pageHeaders });
       return url + path;
