@@ -3,9 +3,10 @@
 // refused by the page's Content-Security-Policy (no 'wasm-unsafe-eval'); an engine without a
 // wasm feature the build enables; or the file could not be fetched or compiled.
 
-// A module using each wasm feature the build enables (bulk memory, sign extension,
-// non-trapping float-to-int, multivalue, reference types): it validates where they all are.
-const FEATURES = 'AGFzbQEAAAABBgFgAAJ/fwMCAQAFAwEAAAoaARgAQQBBAEEA/AsAQQDAQwAAAAD8ANBvGgs=';
+// A module using each wasm feature the build enables (bulk memory, non-trapping
+// float-to-int, sign extension, multivalue; see scripts/build.sh): it validates where they
+// all are.
+const FEATURES = 'AGFzbQEAAAABBgFgAAJ/fwMCAQAFAwEAAAoXARUAQQBBAEEA/AsAQQDAQwAAAAD8AAs=';
 const EMPTY = 'AGFzbQEAAAA='; // the empty module: instantiating it is refused only by CSP
 const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
@@ -19,7 +20,7 @@ export async function unavailable(err) {
       await WebAssembly.instantiate(bytes(EMPTY));
       why = WebAssembly.validate(bytes(FEATURES))
         ? 'could not load sieve_bg.wasm (' + (err && err.message) + ')'
-        : "this browser's WebAssembly lacks bulk memory, reference types, multivalue, sign extension or non-trapping float-to-int (Chrome 96, Firefox 79 and Safari 15 have them)";
+        : "this browser's WebAssembly lacks bulk memory, non-trapping float-to-int, sign extension or multivalue (Chrome 86, Firefox 79 and Safari 15 have them)";
     } catch (_) {
       why = "WebAssembly is blocked by the page's Content-Security-Policy: its script-src needs 'wasm-unsafe-eval'";
     }

@@ -35,7 +35,12 @@ const CASES = [
   // [name, init script, CSP?, what the console error says]
   ['no WebAssembly', NO_WASM, false, 'this browser has no WebAssembly'],
   ['CSP without wasm-unsafe-eval', null, true, "script-src needs 'wasm-unsafe-eval'"],
-  ['an engine without the wasm features', OLD_ENGINE, false, 'lacks bulk memory, reference types'],
+  [
+    'an engine without the wasm features',
+    OLD_ENGINE,
+    false,
+    'lacks bulk memory, non-trapping float-to-int, sign extension or multivalue',
+  ],
 ];
 const DROPPED = 'analytics is off on this page: calls are dropped and ready() callbacks will not run';
 const sieveErrors = (page) => page.logs.filter((l) => l.type === 'error' && l.text.includes('[sieve]'));
