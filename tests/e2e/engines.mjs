@@ -17,9 +17,9 @@
 // tests; contexts a test left open are closed after it. WebKitWebDriver runs one session
 // (context) at a time: a WebKit test has one context, with as many tabs as it needs.
 // Pages mirror the part of Playwright's Page the suites use: goto, reload, evaluate(fn, arg),
-// url, close, context() (newPage for a second tab, cookies, setOffline, close), and `logs`
+// url, close, context() (newPage for a second tab, cookies, setOffline, close), `logs`
 // ({type, text}, types as Playwright names them) and `errors` (uncaught exceptions and
-// unhandled rejections). Init scripts (`engine.newPage({init})`) are served by the static
+// unhandled rejections); setVisibility() simulates hiding a page. Init scripts (`engine.newPage({init})`) are served by the static
 // server as the first script of every HTML page it serves while the context is open, the
 // same way in every engine (WebKitWebDriver has no init-script command). In WebKit (no log
 // endpoint, no BiDi) a console recorder goes first instead of native capture: it keeps what
@@ -29,7 +29,8 @@
 // Chromium-only suites: `engine.playwright` is the Playwright page where there is one.
 import { spawn } from 'node:child_process';
 import { before, after, afterEach, describe } from 'node:test';
-import { startCollector, startStatic, launch, waitFor } from './harness.mjs';
+import { chromium } from 'playwright-core';
+import { startCollector, startStatic, waitFor, CHROMIUM_ARGS } from './harness.mjs';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
 
@@ -90,6 +91,24 @@ export function forEachEngine(names, body) {
  * Playwright does for Chromium): not UTC, so that a test can tell the host's zone from a default.
  */
 export const ENGINE_TZ = 'Europe/Paris';
+
+/**
+ * Makes `page` hidden or visible (`state`: 'hidden' | 'visible') as far as the page can tell:
+ * `document.visibilityState`/`hidden` answer `state` and `visibilitychange` fires. Simulated
+ * in the page, the same in every engine: none of the three drivers can hide a tab for real
+ * (headless Chromium keeps every tab visible; CDP's lifecycle states freeze, which is another
+ * thing). Navigation and closing a tab are the real page-hide paths.
+ */
+export function setVisibility(page, state) {
+  return page.evaluate((s) => {
+    for (const [key, value] of [
+      ['visibilityState', s],
+      ['hidden', s === 'hidden'],
+    ])
+      Object.defineProperty(document, key, { configurable: true, get: () => value });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
 
 /** The engine `name` (its browser launched on first use). */
 export function engine(name) {
@@ -159,7 +178,13 @@ const DRAIN = `(() => { try { const k = '__sieve_console', v = JSON.parse(sessio
 // --- Chromium: playwright-core ----------------------------------------------------------
 
 async function launchChromium() {
-  const browser = await launch();
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+    // Playwright turns the back/forward cache off; Chromium users have it.
+    ignoreDefaultArgs: ['--disable-back-forward-cache'],
+  });
   return {
     close: () => browser.close(),
     async newContext({ init, ...options } = {}) {
@@ -225,10 +250,11 @@ async function launchFirefox() {
           const errors = [];
           // puppeteer names console.warn 'warn' (Playwright: 'warning').
           page.on('console', (m) => logs.push({ type: m.type() === 'warn' ? 'warning' : m.type(), text: m.text() }));
-          // Firefox reports a CSP violation as a JavaScript error entry (puppeteer: pageerror),
-          // though nothing was thrown in the page: a console error, as the other engines log it.
+          // Firefox reports a CSP violation or a failed cross-origin request (e.g. a connection
+          // reset) as a JavaScript error entry (puppeteer: pageerror), though nothing was
+          // thrown in the page: a console error, as Chromium logs them.
           page.on('pageerror', (e) =>
-            /^Error: Content-Security-Policy: /.test(String(e))
+            /^Error: (Content-Security-Policy|Cross-Origin Request Blocked): /.test(String(e))
               ? logs.push({ type: 'error', text: String(e) })
               : errors.push(e.stack || String(e)),
           );
@@ -372,16 +398,17 @@ async function startWebKitDriver() {
               const out = await serial(handle, () =>
                 driver.executeAsyncScript(
                   `const done = arguments[arguments.length - 1];
+                   const keep = (k, x) => (x === undefined ? '${UNDEFINED}' : x);
                    Promise.resolve(arguments[0]).then((arg) => (${fn})(arg)).then(
-                     (v) => done(JSON.stringify({ u: v === undefined, v, logs: ${DRAIN} })),
+                     (v) => done(JSON.stringify({ v, logs: ${DRAIN} }, keep)),
                      (e) => done(JSON.stringify({ err: String((e && e.stack) || e), logs: ${DRAIN} })));`,
                   arg === undefined ? null : arg,
                 ),
               );
-              const { u, v, err, logs: entries } = JSON.parse(out);
+              const { v, err, logs: entries } = JSON.parse(out);
               take(entries);
               if (err !== undefined) throw new Error('evaluate: ' + err);
-              return u ? undefined : v;
+              return revive(v);
             },
             url: () => serial(handle, () => driver.getCurrentUrl()),
             drain,
@@ -413,6 +440,15 @@ async function startWebKitDriver() {
       return self;
     },
   };
+}
+
+// evaluate() results cross WebDriver as JSON: `undefined` (which Playwright and puppeteer
+// keep) travels as this marker and is put back.
+const UNDEFINED = '__sieve_undefined__';
+function revive(v) {
+  if (v === UNDEFINED) return undefined;
+  if (v && typeof v === 'object') for (const k of Object.keys(v)) v[k] = revive(v[k]);
+  return v;
 }
 
 async function freePort() {

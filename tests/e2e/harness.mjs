@@ -85,7 +85,6 @@ const MIME = {
  */
 export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) {
   const pages = new Map();
-  let init = null; // see setInit
   const requested = []; // every path asked for, in order
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -127,9 +126,9 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
       return url + path;
     },
     /**
-     * `code` (or null: none) runs first in every page registered with `page()` (an external
-     * same-origin script, so a strict CSP with 'self' lets it run): tests/e2e/engines.mjs's
-     * init scripts, the same way in every engine.
+     * `code` (or null: none) runs first in every page registered with `page()` of every
+     * static server of the process (an external same-origin script, so a strict CSP with
+     * 'self' lets it run): tests/e2e/engines.mjs's init scripts, the same way in every engine.
      */
     setInit(code) {
       init = code;
@@ -139,6 +138,7 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
 }
 
 const INIT_PATH = '/__sieve_init.js';
+let init = null; // see setInit
 // The init script's tag, as the first thing in <head> (or in the document).
 function withInit(html) {
   const tag = `<script src="${INIT_PATH}"></script>`;
