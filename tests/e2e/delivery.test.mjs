@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { snippetPage, waitFor } from './harness.mjs';
 import { useEngines, forEachEngine } from './engines.mjs';
 
-const rig = useEngines();
+const rig = useEngines(undefined, { reset: true });
 let collector, web;
-beforeEach(async () => {
-  ({ collector, web } = rig);
-  await collector.clearFaults();
-  await collector.clear();
-});
+beforeEach(() => ({ collector, web } = rig));
 
 /** Load options: fast batches, short backoffs (the API comes back within seconds here). */
 function options(batchTimeout = 100) {

@@ -28,7 +28,7 @@
 // Chromium-only DevTools features (Playwright's clock, route interception, CDP) stay in the
 // Chromium-only suites: `engine.playwright` is the Playwright page where there is one.
 import { spawn } from 'node:child_process';
-import { before, after, afterEach, describe } from 'node:test';
+import { before, beforeEach, after, afterEach, describe } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startCollector, startStatic, waitFor, CHROMIUM_ARGS } from './harness.mjs';
 
@@ -50,12 +50,19 @@ const launched = new Map(); // name → promise of the engine's browser handle
  * engine launched meanwhile) after. Returns the rig: `{collector, web}` once started.
  * `collectorOptions` (or a function returning them, run first) goes to startCollector.
  */
-export function useEngines(collectorOptions) {
+export function useEngines(collectorOptions, { reset = false } = {}) {
   before(async () => {
     const options = typeof collectorOptions === 'function' ? collectorOptions() : collectorOptions;
     rig.collector = await startCollector(options);
     rig.web = await startStatic();
   });
+  // `reset`: the collector's events, request log and faults cleared before each test (the
+  // engines share the file's collector, and often its write keys).
+  if (reset)
+    beforeEach(async () => {
+      await rig.collector.clearFaults();
+      await rig.collector.clear();
+    });
   after(async () => {
     for (const browser of launched.values()) await (await browser.catch(() => null))?.close();
     launched.clear();
@@ -175,6 +182,21 @@ const RECORDER = `(() => {
 })();`;
 const DRAIN = `(() => { try { const k = '__sieve_console', v = JSON.parse(sessionStorage.getItem(k) || '[]'); sessionStorage.removeItem(k); return v; } catch (_) { return []; } })()`;
 
+// A page of a driver with Playwright's page API (puppeteer's is the same for these), whose
+// console and errors the driver captures natively.
+const pageOf = (engine, page, context, logs, errors) => ({
+  engine,
+  logs,
+  errors,
+  goto: (url) => page.goto(url).then(() => {}),
+  reload: () => page.reload().then(() => {}),
+  evaluate: (fn, arg) => page.evaluate(fn, arg),
+  url: () => page.url(),
+  drain: async () => {},
+  close: () => page.close(),
+  context: () => context,
+});
+
 // --- Chromium: playwright-core ----------------------------------------------------------
 
 async function launchChromium() {
@@ -197,19 +219,7 @@ async function launchChromium() {
           const errors = [];
           page.on('console', (m) => logs.push({ type: m.type(), text: m.text() }));
           page.on('pageerror', (e) => errors.push(e.stack || String(e)));
-          return {
-            engine: 'chromium',
-            playwright: page,
-            logs,
-            errors,
-            goto: (url) => page.goto(url).then(() => {}),
-            reload: () => page.reload().then(() => {}),
-            evaluate: (fn, arg) => page.evaluate(fn, arg),
-            url: () => page.url(),
-            drain: async () => {},
-            close: () => page.close(),
-            context: () => self,
-          };
+          return { ...pageOf('chromium', page, self, logs, errors), playwright: page };
         },
         cookies: () => context.cookies(),
         setOffline: (offline) => context.setOffline(offline),
@@ -258,18 +268,7 @@ async function launchFirefox() {
               ? logs.push({ type: 'error', text: String(e) })
               : errors.push(e.stack || String(e)),
           );
-          return {
-            engine: 'firefox',
-            logs,
-            errors,
-            goto: (url) => page.goto(url).then(() => {}),
-            reload: () => page.reload().then(() => {}),
-            evaluate: (fn, arg) => page.evaluate(fn, arg),
-            url: () => page.url(),
-            drain: async () => {},
-            close: () => page.close(),
-            context: () => self,
-          };
+          return pageOf('firefox', page, self, logs, errors);
         },
         async cookies() {
           return (await context.cookies()).map((c) => ({ ...c, sameSite: c.sameSite }));

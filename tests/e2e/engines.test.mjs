@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { snippetPage, waitFor, eventsOf } from './harness.mjs';
 import { useEngines, forEachEngine, setVisibility } from './engines.mjs';
 
-const rig = useEngines();
+const rig = useEngines(undefined, { reset: true });
 let collector, web;
-beforeEach(async () => {
-  ({ collector, web } = rig);
-  await collector.clearFaults();
-  await collector.clear();
-});
+beforeEach(() => ({ collector, web } = rig));
 
 const options = (batchTimeout = 100) => ({
   cdnURL: collector.url,

@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { eventsOf as waitForEvents, startStatic, snippetPage, waitFor, FAST } from './harness.mjs';
 import { useEngines, forEachEngine } from './engines.mjs';
 
-const rig = useEngines();
+const rig = useEngines(undefined, { reset: true });
 let collector, web, engine;
-beforeEach(async () => {
-  ({ collector, web } = rig);
-  await collector.clear(); // the engines share the file's collector and write keys
-});
+beforeEach(() => ({ collector, web } = rig));
 
 async function loadSnippetPage(writeKey, extra = {}) {
   const page = await engine.newPage();

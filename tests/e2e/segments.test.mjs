@@ -17,14 +17,14 @@ const T0 = new Date('2030-03-04T10:00:00Z').getTime();
 let collector, web;
 const segmentsFile = join(mkdtempSync(join(tmpdir(), 'sieve-seg-')), 'segments.json');
 
-const rig = useEngines(() => {
-  writeFileSync(segmentsFile, JSON.stringify([POWER_USER]));
-  return { segmentsFile };
-});
-beforeEach(async () => {
-  ({ collector, web } = rig);
-  await collector.clear();
-});
+const rig = useEngines(
+  () => {
+    writeFileSync(segmentsFile, JSON.stringify([POWER_USER]));
+    return { segmentsFile };
+  },
+  { reset: true },
+);
+beforeEach(() => ({ collector, web } = rig));
 
 // Chromium-only tests drive Playwright's page (its clock, route interception), with the
 // driver's console capture.
@@ -76,6 +76,25 @@ async function hook(page) {
 const audience = async (writeKey) =>
   (await collector.events(writeKey)).filter((e) => e.type === 'track' && /^Audience /.test(e.event));
 
+/** Waits for the Audience Entered + Exited pair of `key` and checks what they carry. */
+async function enteredThenExited(writeKey, key) {
+  const aud = await waitFor(
+    async () => {
+      const a = await audience(writeKey);
+      return a.length >= 2 && a;
+    },
+    { what: 'Audience events' },
+  );
+  assert.deepEqual(
+    aud.map((e) => [e.event, e.properties.audience_key, e.properties[key]]),
+    [
+      ['Audience Entered', key, true],
+      ['Audience Exited', key, false],
+    ],
+  );
+  assert.match(aud[0].messageId, /^sieve-aud-[0-9a-f]{32}$/);
+}
+
 const defsPage = (path, writeKey, definitions, extra = {}) =>
   segPage(path, { writeKey, loadOptions: { segments: { definitions, ...extra } } });
 const seen = (page) => page.evaluate(() => __seen);
@@ -117,21 +136,7 @@ forEachEngine(['chromium'], (engine) => {
     ]);
     assert.equal(await page.evaluate(() => window.analytics.segments.isMember('power_user')), false);
     await page.evaluate(() => window.analytics.flush());
-    const aud = await waitFor(
-      async () => {
-        const a = await audience(writeKey);
-        return a.length >= 2 && a;
-      },
-      { what: 'Audience events' },
-    );
-    assert.deepEqual(
-      aud.map((e) => [e.event, e.properties.audience_key, e.properties.power_user]),
-      [
-        ['Audience Entered', 'power_user', true],
-        ['Audience Exited', 'power_user', false],
-      ],
-    );
-    assert.match(aud[0].messageId, /^sieve-aud-[0-9a-f]{32}$/);
+    await enteredThenExited(writeKey, 'power_user');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });
@@ -753,21 +758,7 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
       true,
     ]);
     await page.evaluate(() => window.analytics.flush());
-    const aud = await waitFor(
-      async () => {
-        const a = await audience(writeKey);
-        return a.length >= 2 && a;
-      },
-      { what: 'Audience Exited' },
-    );
-    assert.deepEqual(
-      aud.map((e) => [e.event, e.properties.audience_key, e.properties.quick]),
-      [
-        ['Audience Entered', 'quick', true],
-        ['Audience Exited', 'quick', false],
-      ],
-    );
-    assert.match(aud[0].messageId, /^sieve-aud-[0-9a-f]{32}$/);
+    await enteredThenExited(writeKey, 'quick');
     await page.drain();
     assert.deepEqual(page.errors, []);
     await page.context().close();
