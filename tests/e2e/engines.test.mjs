@@ -1,7 +1,8 @@
 // What the engines differ in, and what Sieve does about it, in Chromium, Firefox and WebKit:
 // client hints (`navigator.userAgentData`, Chromium only), the time zone source (Temporal or
 // Intl), Web Locks missing (the persisted queue's lease path), cookies on `localhost` and on
-// an IP address, the page-hide path past what keepalive and sendBeacon accept, and the
+// an IP address, identity in memory (asked for, or storage that throws), the page-hide path
+// (keepalive or sendBeacon) past what the browser accepts, a hidden page, and the
 // back/forward cache (`pageshow` with `persisted`). docs/browsers.md says what each does to
 // events.
 import { test, beforeEach } from 'node:test';
@@ -23,14 +24,14 @@ const options = (batchTimeout = 100) => ({
   },
 });
 
-function sdkPage(path, writeKey, { batchTimeout, origin = web.url, page = false, body = '', headers } = {}) {
+function sdkPage(path, writeKey, { batchTimeout, origin = web.url, page = false, body = '', headers, load } = {}) {
   web.page(
     path,
     snippetPage({
       snippetOptions: {
         writeKey,
         scriptUrl: origin + '/dist/analytics.min.js',
-        loadOptions: options(batchTimeout),
+        loadOptions: { ...options(batchTimeout), ...load },
         page,
       },
       body,
@@ -112,12 +113,20 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     assert.equal(leases.length, 1, "one lease, this tab's");
     const until = Number(leases[0][1]);
     assert.ok(until > Date.now() + 30_000, 'expires about 60 s ahead: ' + until);
-    // A second tab, opened now, must not take the first tab's events while its lease holds.
     const b = await context.newPage();
     await b.goto(web.url + '/dist/segments.js'); // the origin, without the SDK
     await a.close();
-    // The lease's 60 s, passed: its expiry moved into the past (what 60 s would have done).
-    await b.evaluate(([k]) => localStorage.setItem(k, String(Date.now() - 1)), leases[0]);
+    // The lease's 60 s, passed: its expiry moved into the past (what 60 s would have done),
+    // until it stays there (a closing tab may still renew it from its pagehide).
+    await waitFor(
+      () =>
+        b.evaluate(async ([k]) => {
+          localStorage.setItem(k, String(Date.now() - 1));
+          await new Promise((r) => setTimeout(r, 500));
+          return Number(localStorage.getItem(k)) < Date.now();
+        }, leases[0]),
+      { what: 'the lease expired' },
+    );
     await collector.clearFaults();
     await b.goto(url);
     await initialized(b);
@@ -162,37 +171,97 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     }
   });
 
-  test('page hide with more queued than keepalive and sendBeacon accept: what does not fit stays on disk and the next page sends it', async (t) => {
-    const writeKey = 'beacon-' + engine.name;
-    const page = await engine.newPage();
-    // The default 5 s batch timer: nothing leaves before the navigation.
-    await page.goto(sdkPage('/big.html', writeKey, { batchTimeout: 5_000 }));
-    await initialized(page);
-    // 40 events of ~6 KB: ~240 KB, four times the 64 KB keepalive quota.
-    const names = Array.from({ length: 40 }, (_, i) => 'Big ' + i);
-    const elsewhere = web.page('/plain.html', '<!doctype html><title>No SDK</title><p>plain');
-    await page.evaluate(
-      ({ ns, to }) => {
-        ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(6000) }));
-        location.href = to;
-      },
-      { ns: names, to: elsewhere },
-    );
-    await waitFor(async () => (await page.url()) === elsewhere, { what: 'the navigation' });
-    await new Promise((r) => setTimeout(r, 1500));
-    const atHide = (await collector.events(writeKey)).length;
-    t.diagnostic(`${engine.name}: ${atHide} of 40 events (~6 KB each) sent at page hide`);
-    assert.ok(atHide > 0, 'some went with keepalive or sendBeacon');
-    // The next page of the origin sends the rest from the persisted queue.
-    await page.goto(sdkPage('/big.html', writeKey, { batchTimeout: 5_000 }));
-    await initialized(page);
-    assert.deepEqual(await tracked(writeKey, names, 30_000), [], 'zero lost');
-    const stats = await collector.stats();
-    const stored = (await collector.events(writeKey)).length;
-    assert.equal(stored, 40, 'each stored once');
-    t.diagnostic(`${engine.name}: duplicates (same messageId) ${stats.duplicates}`);
-    await page.context().close();
-  });
+  // (case, load options, init script): identity in memory only, asked for or forced by storage
+  // that throws (as in a sandboxed iframe or a browser with storage blocked).
+  const THROWING_STORAGE = () => {
+    const refuse = () => {
+      throw new DOMException('storage is blocked', 'SecurityError');
+    };
+    Object.defineProperty(window, 'localStorage', { get: refuse });
+    Object.defineProperty(Document.prototype, 'cookie', { get: refuse, set: refuse });
+  };
+  for (const [name, load, init] of [
+    ["storage.stores: ['memory']", { storage: { stores: ['memory'] } }, null],
+    ['localStorage and cookies throwing', {}, THROWING_STORAGE],
+  ]) {
+    test(`memory fallback (${name}): identity kept in the page, nothing persisted, events delivered`, async () => {
+      const writeKey = 'memory-' + engine.name + (init ? '-throwing' : '');
+      const page = await engine.newPage({ init });
+      const url = sdkPage('/memory.html', writeKey, { load });
+      await page.goto(url);
+      await initialized(page);
+      const first = await page.evaluate(async () => {
+        await analytics.identify('mem-user', { plan: 'pro' });
+        await analytics.track('In Memory');
+        analytics.flush();
+        return [analytics.user().anonymousId(), analytics.user().id(), analytics.user().traits()];
+      });
+      assert.equal(first[1], 'mem-user');
+      assert.deepEqual(first[2], { plan: 'pro' });
+      const events = await eventsOf(collector, writeKey, 2);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.userId, e.anonymousId]),
+        [
+          ['identify', 'mem-user', first[0]],
+          ['track', 'mem-user', first[0]],
+        ],
+      );
+      if (!init) {
+        const stored = await page.evaluate(() => [
+          Object.keys(localStorage).filter((k) => k.startsWith('ajs_')),
+          document.cookie.split('; ').filter((c) => c.startsWith('ajs_')),
+        ]);
+        assert.deepEqual(stored, [[], []], 'no identity in cookies or localStorage');
+      }
+      await page.reload();
+      await initialized(page);
+      const after = await page.evaluate(() => [analytics.user().anonymousId(), analytics.user().id()]);
+      assert.notEqual(after[0], first[0], 'a new page, a new anonymousId');
+      assert.equal(after[1], null);
+      await page.drain();
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    });
+  }
+
+  // (how the page-hide path sends, init script): keepalive fetch where the engine has it, and
+  // navigator.sendBeacon, which Sieve uses where `keepalive` is missing from Request.
+  for (const [how, init] of [
+    ['keepalive', null],
+    ['sendBeacon', () => delete Request.prototype.keepalive],
+  ]) {
+    test(`page hide (${how}) with more queued than the browser accepts: what does not fit stays on disk and the next page sends it`, async (t) => {
+      await collector.clear();
+      const writeKey = 'hide-' + how + '-' + engine.name;
+      const page = await engine.newPage({ init });
+      // The default 5 s batch timer: nothing leaves before the navigation.
+      await page.goto(sdkPage('/big.html', writeKey, { batchTimeout: 5_000 }));
+      await initialized(page);
+      assert.equal(await page.evaluate(() => 'keepalive' in Request.prototype), how === 'keepalive');
+      // 40 events of ~6 KB: ~240 KB, four times the 64 KB keepalive quota.
+      const names = Array.from({ length: 40 }, (_, i) => 'Big ' + i);
+      const elsewhere = web.page('/plain.html', '<!doctype html><title>No SDK</title><p>plain');
+      await page.evaluate(
+        ({ ns, to }) => {
+          ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(6000) }));
+          location.href = to;
+        },
+        { ns: names, to: elsewhere },
+      );
+      await waitFor(async () => (await page.url()) === elsewhere, { what: 'the navigation' });
+      await new Promise((r) => setTimeout(r, 1500));
+      const atHide = (await collector.events(writeKey)).length;
+      t.diagnostic(`${engine.name}, ${how}: ${atHide} of 40 events (~6 KB each) sent at page hide`);
+      assert.ok(atHide > 0, 'some left at page hide');
+      // The next page of the origin sends the rest from the persisted queue.
+      await page.goto(sdkPage('/big.html', writeKey, { batchTimeout: 5_000 }));
+      await initialized(page);
+      assert.deepEqual(await tracked(writeKey, names, 30_000), [], 'zero lost');
+      assert.equal((await collector.events(writeKey)).length, 40, 'each stored once');
+      t.diagnostic(`${engine.name}, ${how}: sent again (same messageId) ${(await collector.stats()).duplicates}`);
+      await page.context().close();
+    });
+  }
 
   test('a page made hidden (visibilitychange) sends what is queued at once, without waiting for the batch timer', async () => {
     const writeKey = 'hidden-' + engine.name;
@@ -243,7 +312,8 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     await page.evaluate((to) => (location.href = to), next);
     await waitFor(async () => (await page.url()) === next, { what: 'the navigation' });
     await page.evaluate(() => history.back());
-    await waitFor(async () => (await page.evaluate(() => location.pathname)) === '/bf.html', { what: 'back' });
+    // (An evaluate that meets the navigation fails: asked again.)
+    await waitFor(() => page.evaluate(() => location.pathname === '/bf.html').catch(() => false), { what: 'back' });
     await initialized(page);
     const restored = (await page.evaluate(() => window.marker)) === marker;
     const shows = await page.evaluate(() => window.shows);
