@@ -288,6 +288,34 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     await page.context().close();
   });
 
+  // Found here, not fixed here (src/core/delivery.rs belongs to the delivery rework): while
+  // hidden, a failed request is sent again at once, without backoff, so a short outage
+  // (503) spends all 10 attempts in under a second and the events are dropped from disk.
+  test(
+    'a hidden page while the API answers 503 keeps its events for later',
+    {
+      skip: engine.name !== 'chromium' && 'engine-independent (the core); Chromium only',
+      todo: 'src/core/delivery.rs retries at once while hidden: "retry attempts exhausted", events dropped',
+    },
+    async () => {
+      const writeKey = 'hidden-503-' + engine.name;
+      await collector.fault({ count: 100_000, status: 503 });
+      const page = await engine.newPage();
+      await page.goto(sdkPage('/hidden-503.html', writeKey, { batchTimeout: 30_000 }));
+      await initialized(page);
+      const names = Array.from({ length: 5 }, (_, i) => 'Outage ' + i);
+      await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+      await setVisibility(page, 'hidden');
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.ok(!page.logs.some((l) => l.text.includes('retry attempts exhausted')), JSON.stringify(page.logs));
+      await collector.clearFaults();
+      await setVisibility(page, 'visible');
+      await page.evaluate(() => analytics.flush());
+      assert.deepEqual(await tracked(writeKey, names, 10_000), [], 'delivered once the API is back');
+      await page.context().close();
+    },
+  );
+
   test('back/forward cache: an idle page is restored (pageshow.persisted), keeps its instance and delivers what is tracked after', async (t) => {
     const writeKey = 'bfcache-' + engine.name;
     const page = await engine.newPage();
