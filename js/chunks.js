@@ -2,8 +2,9 @@
 // dist/plugins.js (register/deregister, source and destination middleware), dist/destinations.js
 // (device mode, only when the settings name device-mode destinations), dist/autotrack.js
 // (trackLink/trackForm), dist/querystring.js (`ajs_*` parameters), dist/segments.js (the
-// segment engine). The entry says how to import one: the script tag from its own URL, the npm
-// build with literal relative import()s a bundler can follow.
+// segment engine), dist/unavailable.js (why the wasm cannot run, when it cannot). The entry
+// says how to import one: the script tag from its own URL, the npm build with literal
+// relative import()s a bundler can follow.
 import { Context } from './context.js';
 
 let loader;

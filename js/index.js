@@ -14,6 +14,7 @@ const CHUNKS = {
   querystring: () => import('./querystring.js'),
   segments: () => import('./segments.js'),
   destinations: () => import('./destinations.js'),
+  unavailable: () => import('./unavailable.js'),
 };
 setChunkLoader((name) => CHUNKS[name]());
 
@@ -81,7 +82,7 @@ export class AnalyticsBrowser {
       },
       (err) => {
         // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
-        console.error('[sieve] Failed to load', err);
+        console.error('[sieve] Failed to load: ' + (err && err.message), err);
         this._failed = err;
         for (const call of this._calls.splice(0)) call.reject(err);
         this._reject(err);

@@ -10,8 +10,18 @@ let wasmReady;
 function instantiate(wasmUrl) {
   // wasm-bindgen's loader streams with instantiateStreaming and falls back to
   // arrayBuffer() when the response is not served as application/wasm.
-  return (wasmReady ||= init({ module_or_path: wasmUrl }));
+  return (wasmReady ||= init({ module_or_path: wasmUrl }).catch(async (err) => {
+    wasmReady = undefined; // a later load() tries again
+    throw await unavailable(err);
+  }));
 }
+
+// Why the core cannot run here (dist/unavailable.js says; fetched only then), else `err`.
+const unavailable = (err) =>
+  importChunk('unavailable').then(
+    (m) => m.unavailable(err),
+    () => err,
+  );
 
 async function fetchSettings(cdnURL, writeKey) {
   const url = cdnURL.replace(/\/$/, '') + '/v1/projects/' + encodeURIComponent(writeKey) + '/settings';
@@ -49,6 +59,7 @@ export async function createAnalytics({ writeKey, cdnURL, cdnSettings }, options
     console.error('[sieve] cdnURL must be a string; using ' + DEFAULT_CDN);
     cdnURL = undefined;
   }
+  if (typeof WebAssembly != 'object') throw await unavailable(); // before downloading the wasm
   const q = ajsQuery(options);
   // The wasm's request goes first: it is the larger download, and compiles as it streams.
   const wasm = instantiate(wasmUrl);

@@ -36,7 +36,15 @@ async function install() {
     { writeKey, cdnURL: options.cdnURL || (stub && stub._cdn), cdnSettings: options.cdnSettings },
     options,
     new URL('sieve_bg.wasm', src || location.href),
-  );
+  ).catch((err) => {
+    // Nothing will replay the snippet's queue: its calls, and every later call on the stub,
+    // are dropped (the stub's methods push into it), so it never grows.
+    if (Array.isArray(stub)) {
+      stub.splice(0);
+      stub.push = () => stub.length;
+    }
+    throw err;
+  });
   window[globalKey] = analytics;
   // True call order; calls made while replaying reach the live instance directly.
   boot(analytics, options, [...earlyPage, ...(Array.isArray(stub) ? stub.splice(0) : [])], query);
@@ -46,7 +54,7 @@ async function install() {
 // the first-paint personalization pass then runs in the same task, while they are in flight
 // (its localStorage read is the page's first, which opens the storage area: 2.5-7 ms measured
 // on a fresh page).
-install().catch((err) => console.error('[sieve] Failed to load', err));
+install().catch((err) => console.error('[sieve] Failed to load: ' + (err && err.message), err));
 try {
   personalizeEarly();
 } catch (err) {

@@ -173,11 +173,11 @@ await build({
 });
 // The lazily loaded parts (js/chunks.js): dist/index.js imports './<name>.js' at run time
 // (the files built below, next to it); the script tag imports them from its own URL.
-const CHUNKS = ['plugins', 'autotrack', 'querystring'];
+const CHUNKS = ['plugins', 'autotrack', 'querystring', 'unavailable'];
 const chunksExternal = {
   name: 'chunks-external',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(segments|destinations|plugins|autotrack|querystring)\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/(segments|destinations|plugins|autotrack|querystring|unavailable)\.js$/ }, (args) =>
       args.importer.endsWith('index.js') ? { path: args.path, external: true } : undefined,
     );
   },

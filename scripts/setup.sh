@@ -4,8 +4,12 @@
 #     host answers within a short timeout; else Debian's rustc-web/cargo-web/rust-web-src
 #     with rustup's rust-lld, see ../shared/notes/wasm-toolchain.md);
 #   - wasm-bindgen-cli at exactly the version pinned in Cargo.toml;
-#   - npm devDependencies (binaryen's wasm-opt, esbuild, playwright-core, peers for bench);
-#   - Debian's chromium + chromium-driver (browser tests; never a browser download).
+#   - npm devDependencies (binaryen's wasm-opt, esbuild, playwright-core, puppeteer-core,
+#     selenium-webdriver, peers for bench);
+#   - the browser engines, from Debian only (never a browser download): chromium +
+#     chromium-driver, firefox-esr (driven over WebDriver BiDi by puppeteer-core), WebKitGTK's
+#     webkit2gtk-driver under Xvfb (xvfb, xauth), and an en_US.UTF-8 locale compiled into
+#     target/locale for WebKit (under C.UTF-8 it reports navigator.language "C").
 # Writes target/toolchain.env for scripts/build.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,8 +73,21 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.jso
   touch "$stamp"
 fi
 
-# --- Chromium for browser tests and the bench ------------------------------------------
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  apt_install chromium chromium-driver
+# --- Browser engines for the browser tests (tests/e2e/engines.mjs) and the bench ---------
+missing=()
+command -v chromium >/dev/null && command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v xauth >/dev/null || missing+=(xauth)
+[ -f /usr/share/i18n/locales/en_US ] || missing+=(locales)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "browser engines: installing ${missing[*]} (a minute or two, once)"
+  apt_install "${missing[@]}"
+fi
+if [ ! -f target/locale/en_US.UTF-8/LC_CTYPE ]; then
+  log "compiling the en_US.UTF-8 locale into target/locale (for WebKit's navigator.language)"
+  mkdir -p target/locale
+  localedef -i en_US -f UTF-8 target/locale/en_US.UTF-8 >/dev/null 2>&1 || true
 fi
 exit 0

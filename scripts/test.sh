@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: formatters and linters (scripts/lint.sh), the size ratchet (size-limit against
 # .size-limit.json: no shipped file may grow; see scripts/size-ratchet.mjs), the native Rust
-# suites (core, segment engine, collector), then the browser suites in headless Chromium
-# against dist/ and the real collector. Assumes setup + build ran.
+# suites (core, segment engine, collector), then the browser suites against dist/ and the real
+# collector, each in the engines it opts into (Chromium, Firefox ESR, WebKitGTK:
+# tests/e2e/engines.mjs). Assumes setup + build ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/lint.sh

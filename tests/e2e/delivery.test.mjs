@@ -1,18 +1,17 @@
-// Delivery that loses nothing, in headless Chromium against the real collector and its fault
-// injection: a flaky API, an API down across a reload, track() then navigation, two tabs
-// with one closed while the API is down, offline/online. Every scenario asserts zero lost
-// events and reports duplicates (the collector dedupes by messageId and counts them; a
-// duplicate with a different messageId would show up as two stored events of one name).
+// Delivery that loses nothing, in Chromium, Firefox and WebKit against the real collector and
+// its fault injection: a flaky API, an API down across a reload, track() then navigation, two
+// tabs with one closed while the API is down, offline/online (where the driver can take an
+// engine offline). Every scenario asserts zero lost events and reports duplicates (the
+// collector dedupes by messageId and counts them; a duplicate with a different messageId
+// would show up as two stored events of one name).
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { useRig, newPage, snippetPage, waitFor } from './harness.mjs';
+import { snippetPage, waitFor } from './harness.mjs';
+import { useEngines, forEachEngine, engine as engineNamed } from './engines.mjs';
 
-let collector, web, browser;
-useRig((rig) => ({ collector, web, browser } = rig));
-beforeEach(async () => {
-  await collector.clearFaults();
-  await collector.clear();
-});
+const rig = useEngines(undefined, { reset: true });
+let collector, web;
+beforeEach(() => ({ collector, web } = rig));
 
 /** Load options: fast batches, short backoffs (the API comes back within seconds here). */
 function options(batchTimeout = 100) {
@@ -80,7 +79,7 @@ async function settle(writeKey, names, timeout = 30_000) {
 }
 
 function report(t, name, r) {
-  const line = `${name}: lost ${r.lost.length}, duplicates ${r.duplicates} (same messageId), requests ${r.requests}, faulted ${r.faulted}`;
+  const line = `${t.fullName ?? name}: lost ${r.lost.length}, duplicates ${r.duplicates} (same messageId), requests ${r.requests}, faulted ${r.faulted}`;
   t.diagnostic(line);
   console.log('[delivery] ' + line);
 }
@@ -90,169 +89,178 @@ function check(r) {
   assert.equal(r.sameNameTwice, 0, 'duplicates only ever share their messageId');
 }
 
-test('(1) a flaky API mixing 500, 503, resets and 429: all 60 events delivered', async (t) => {
-  const writeKey = 'flaky';
-  for (const rule of [
-    { count: 2, status: 500 },
-    { count: 1, reset: true },
-    { count: 2, status: 503 },
-    { count: 1, status: 429, retryAfter: 1 },
-    { count: 1, reset: true },
-    { count: 1, status: 500 },
-    { count: 1, status: 503 },
-    { count: 1, status: 429, retryAfter: 1 },
-    { count: 1, reset: true },
-  ]) {
-    await collector.fault(rule);
-  }
-  const page = await newPage(browser);
-  await page.goto(pageFor('flaky', writeKey));
-  await ready(page);
-  const names = Array.from({ length: 60 }, (_, i) => 'Flaky ' + i);
-  for (let i = 0; i < 60; i += 5) {
-    await page.evaluate((batch) => batch.forEach((n) => analytics.track(n, { i: n })), names.slice(i, i + 5));
-    await new Promise((r) => setTimeout(r, 60));
-  }
-  const r = await settle(writeKey, names);
-  report(t, 'flaky API', r);
-  check(r);
-  const log = await collector.requests();
-  assert.ok(
-    log.some((q) => q.retryCount > 0),
-    'retries carry X-Retry-Count',
-  );
-  assert.ok(r.faulted >= 9, 'every fault was hit');
-  assert.deepEqual(page.errors, []);
-  await page.context().close();
-});
+forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
+  test('(1) a flaky API mixing 500, 503, resets and 429: all 60 events delivered', async (t) => {
+    const writeKey = 'flaky';
+    for (const rule of [
+      { count: 2, status: 500 },
+      { count: 1, reset: true },
+      { count: 2, status: 503 },
+      { count: 1, status: 429, retryAfter: 1 },
+      { count: 1, reset: true },
+      { count: 1, status: 500 },
+      { count: 1, status: 503 },
+      { count: 1, status: 429, retryAfter: 1 },
+      { count: 1, reset: true },
+    ]) {
+      await collector.fault(rule);
+    }
+    const page = await engine.newPage();
+    await page.goto(pageFor('flaky', writeKey));
+    await ready(page);
+    const names = Array.from({ length: 60 }, (_, i) => 'Flaky ' + i);
+    for (let i = 0; i < 60; i += 5) {
+      await page.evaluate((batch) => batch.forEach((n) => analytics.track(n, { i: n })), names.slice(i, i + 5));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const r = await settle(writeKey, names);
+    report(t, 'flaky API', r);
+    check(r);
+    const log = await collector.requests();
+    assert.ok(
+      log.some((q) => q.retryCount > 0),
+      'retries carry X-Retry-Count',
+    );
+    assert.ok(r.faulted >= 9, 'every fault was hit');
+    await page.drain();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
 
-test('(2) API down, page reloaded, API back: all delivered after the reload', async (t) => {
-  const writeKey = 'reload';
-  await collector.fault({ count: 100_000, status: 503 });
-  const page = await newPage(browser);
-  const url = pageFor('reload', writeKey);
-  await page.goto(url);
-  await ready(page);
-  const names = Array.from({ length: 20 }, (_, i) => 'Reload ' + i);
-  await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
-  await waitFor(async () => (await collector.requests()).length >= 2, { what: 'failed attempts' });
-  const persisted = await page.evaluate(
-    () => Object.keys(localStorage).filter((k) => k.startsWith('sieve:q1:')).length,
-  );
-  assert.ok(persisted >= 1, 'the queue is in localStorage');
-  await page.reload();
-  await ready(page);
-  await collector.clearFaults();
-  const r = await settle(writeKey, names);
-  report(t, 'API down + reload', r);
-  check(r);
-  await waitFor(
-    () =>
-      page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))),
-    { what: 'queue emptied' },
-  );
-  assert.deepEqual(page.errors, []);
-  await page.context().close();
-});
+  test('(2) API down, page reloaded, API back: all delivered after the reload', async (t) => {
+    const writeKey = 'reload';
+    await collector.fault({ count: 100_000, status: 503 });
+    const page = await engine.newPage();
+    const url = pageFor('reload', writeKey);
+    await page.goto(url);
+    await ready(page);
+    const names = Array.from({ length: 20 }, (_, i) => 'Reload ' + i);
+    await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+    await waitFor(async () => (await collector.requests()).length >= 2, { what: 'failed attempts' });
+    const persisted = await page.evaluate(
+      () => Object.keys(localStorage).filter((k) => k.startsWith('sieve:q1:')).length,
+    );
+    assert.ok(persisted >= 1, 'the queue is in localStorage');
+    await page.reload();
+    await ready(page);
+    await collector.clearFaults();
+    const r = await settle(writeKey, names);
+    report(t, 'API down + reload', r);
+    check(r);
+    await waitFor(
+      () =>
+        page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))),
+      { what: 'queue emptied' },
+    );
+    await page.drain();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
 
-test('(3) track() immediately followed by navigation: delivered (keepalive)', async (t) => {
-  const writeKey = 'navigate';
-  const other = web.page(
-    '/elsewhere.html',
-    '<!doctype html><html><head><title>Elsewhere</title></head><body>no analytics here</body></html>',
-  );
-  const page = await newPage(browser);
-  // The default 5 s batch timer: nothing would leave before the navigation without page hide.
-  await page.goto(pageFor('navigate', writeKey, 5_000));
-  await ready(page);
-  const names = Array.from({ length: 5 }, (_, i) => 'Nav ' + i);
-  await page.evaluate(
-    ({ ns, to }) => {
-      ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(2000) }));
-      location.href = to;
+  test('(3) track() immediately followed by navigation: delivered (keepalive)', async (t) => {
+    const writeKey = 'navigate';
+    const other = web.page(
+      '/elsewhere.html',
+      '<!doctype html><html><head><title>Elsewhere</title></head><body>no analytics here</body></html>',
+    );
+    const page = await engine.newPage();
+    // The default 5 s batch timer: nothing would leave before the navigation without page hide.
+    await page.goto(pageFor('navigate', writeKey, 5_000));
+    await ready(page);
+    const names = Array.from({ length: 5 }, (_, i) => 'Nav ' + i);
+    await page.evaluate(
+      ({ ns, to }) => {
+        ns.forEach((n) => analytics.track(n, { blob: 'x'.repeat(2000) }));
+        location.href = to;
+      },
+      { ns: names, to: other },
+    );
+    await waitFor(async () => (await page.url()) === other, { what: 'the navigation' });
+    const r = await settle(writeKey, names, 10_000);
+    report(t, 'track + navigation', r);
+    check(r);
+    await page.context().close();
+  });
+
+  test('(4) two tabs tracking while the API is down, one closed, API back: all delivered', async (t) => {
+    const writeKey = 'tabs';
+    await collector.fault({ count: 100_000, status: 503 });
+    const context = await engine.newContext();
+    const url = pageFor('tabs', writeKey);
+    const [a, b] = [await context.newPage(), await context.newPage()];
+    await a.goto(url);
+    await b.goto(url);
+    await ready(a);
+    await ready(b);
+    const namesA = Array.from({ length: 15 }, (_, i) => 'TabA ' + i);
+    const namesB = Array.from({ length: 15 }, (_, i) => 'TabB ' + i);
+    for (let i = 0; i < 15; i += 5) {
+      await a.evaluate((ns) => ns.forEach((n) => analytics.track(n)), namesA.slice(i, i + 5));
+      await b.evaluate((ns) => ns.forEach((n) => analytics.track(n)), namesB.slice(i, i + 5));
+    }
+    await waitFor(async () => (await collector.requests()).length >= 4, { what: 'failed attempts from both tabs' });
+    await a.close();
+    await collector.clearFaults();
+    // B adopts A's events at its next scan (every 10 s) once A's lock is gone.
+    const r = await settle(writeKey, [...namesA, ...namesB], 40_000);
+    report(t, 'two tabs, one closed', r);
+    check(r);
+    await b.drain();
+    assert.deepEqual([...a.errors, ...b.errors], []);
+    await context.close();
+  });
+
+  test(
+    '(5) offline pauses, online resumes at once: all delivered',
+    { skip: !engine.can.offline && 'no offline emulation' },
+    async (t) => {
+      const writeKey = 'offline';
+      const page = await engine.newPage();
+      await page.goto(pageFor('offline', writeKey));
+      await ready(page);
+      await page.context().setOffline(true);
+      await waitFor(() => page.evaluate(() => navigator.onLine === false), { what: 'offline' });
+      const names = Array.from({ length: 25 }, (_, i) => 'Offline ' + i);
+      await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal((await collector.requests()).length, 0, 'nothing is attempted while offline');
+      const back = Date.now();
+      await page.context().setOffline(false);
+      const r = await settle(writeKey, names, 10_000);
+      report(t, 'offline/online', r);
+      check(r);
+      assert.ok(Date.now() - back < 5_000, 'resumed at once');
+      await page.drain();
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
     },
-    { ns: names, to: other },
   );
-  await page.waitForURL(other);
-  const r = await settle(writeKey, names, 10_000);
-  report(t, 'track + navigation', r);
-  check(r);
-  await page.context().close();
-});
 
-test('(4) two tabs tracking while the API is down, one closed, API back: all delivered', async (t) => {
-  const writeKey = 'tabs';
-  await collector.fault({ count: 100_000, status: 503 });
-  const context = await browser.newContext();
-  const url = pageFor('tabs', writeKey);
-  const [a, b] = [await context.newPage(), await context.newPage()];
-  const errors = [];
-  for (const p of [a, b]) p.on('pageerror', (e) => errors.push(String(e)));
-  await a.goto(url);
-  await b.goto(url);
-  await ready(a);
-  await ready(b);
-  const namesA = Array.from({ length: 15 }, (_, i) => 'TabA ' + i);
-  const namesB = Array.from({ length: 15 }, (_, i) => 'TabB ' + i);
-  for (let i = 0; i < 15; i += 5) {
-    await a.evaluate((ns) => ns.forEach((n) => analytics.track(n)), namesA.slice(i, i + 5));
-    await b.evaluate((ns) => ns.forEach((n) => analytics.track(n)), namesB.slice(i, i + 5));
-  }
-  await waitFor(async () => (await collector.requests()).length >= 4, { what: 'failed attempts from both tabs' });
-  await a.close();
-  await collector.clearFaults();
-  // B adopts A's events at its next scan (every 10 s) once A's lock is gone.
-  const r = await settle(writeKey, [...namesA, ...namesB], 40_000);
-  report(t, 'two tabs, one closed', r);
-  check(r);
-  assert.deepEqual(errors, []);
-  await context.close();
-});
-
-test('(5) offline pauses, online resumes at once: all delivered', async (t) => {
-  const writeKey = 'offline';
-  const page = await newPage(browser);
-  await page.goto(pageFor('offline', writeKey));
-  await ready(page);
-  await page.context().setOffline(true);
-  await waitFor(() => page.evaluate(() => navigator.onLine === false), { what: 'offline' });
-  const names = Array.from({ length: 25 }, (_, i) => 'Offline ' + i);
-  await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
-  await new Promise((r) => setTimeout(r, 1_500));
-  assert.equal((await collector.requests()).length, 0, 'nothing is attempted while offline');
-  const back = Date.now();
-  await page.context().setOffline(false);
-  const r = await settle(writeKey, names, 10_000);
-  report(t, 'offline/online', r);
-  check(r);
-  assert.ok(Date.now() - back < 5_000, 'resumed at once');
-  assert.deepEqual(page.errors, []);
-  await page.context().close();
-});
-
-test('(6) a batch the API refuses as a whole (400): sent again in halves, all delivered', async (t) => {
-  const writeKey = 'refused-batch';
-  const page = await newPage(browser);
-  await page.goto(pageFor('refused', writeKey));
-  await ready(page);
-  await collector.fault({ count: 1, status: 400 });
-  const names = Array.from({ length: 10 }, (_, i) => 'Refused ' + i);
-  await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
-  const r = await settle(writeKey, names, 10_000);
-  report(t, 'batch refused as a whole', r);
-  check(r);
-  const requests = (await collector.requests()).map((q) => [q.status, q.events]);
-  assert.deepEqual(
-    requests,
-    [
-      [400, 10],
-      [200, 5],
-      [200, 5],
-    ],
-    'the refused batch, then its two halves',
-  );
-  assert.deepEqual(page.errors, []);
-  await page.context().close();
+  test('(6) a batch the API refuses as a whole (400): sent again in halves, all delivered', async (t) => {
+    const writeKey = 'refused-batch';
+    const page = await engine.newPage();
+    await page.goto(pageFor('refused', writeKey));
+    await ready(page);
+    await collector.fault({ count: 1, status: 400 });
+    const names = Array.from({ length: 10 }, (_, i) => 'Refused ' + i);
+    await page.evaluate((ns) => ns.forEach((n) => analytics.track(n)), names);
+    const r = await settle(writeKey, names, 10_000);
+    report(t, 'batch refused as a whole', r);
+    check(r);
+    const requests = (await collector.requests()).map((q) => [q.status, q.events]);
+    assert.deepEqual(
+      requests,
+      [
+        [400, 10],
+        [200, 5],
+        [200, 5],
+      ],
+      'the refused batch, then its two halves',
+    );
+    await page.drain();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
 });
 
 /**
@@ -318,6 +326,8 @@ async function backgroundablePage(browser) {
 test('(7) a background (hidden) tab while the API fails, then recovers: all delivered, at most one request per backoff step', async (t) => {
   const writeKey = 'hidden';
   await collector.fault({ count: 100_000, status: 503 });
+  // Chromium's Playwright browser, reached through a context of the engine layer's.
+  const browser = (await engineNamed('chromium').newContext()).browser();
   const page = await backgroundablePage(browser);
   // analytics.js's default retry policy (0.5 s doubling, 10 retries): what a real page has.
   const url = web.page(

@@ -85,8 +85,15 @@ const MIME = {
  */
 export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) {
   const pages = new Map();
+  const requested = []; // every path asked for, in order
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requested.push(path);
+    if (path === INIT_PATH) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
+      res.end(init || '');
+      return;
+    }
     const page = pages.get(path);
     if (page !== undefined) {
       res.writeHead(200, {
@@ -95,7 +102,7 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
         ...(page.headers || {}),
         ...headers,
       });
-      res.end(page.html);
+      res.end(init === null ? page.html : withInit(page.html));
       return;
     }
     const file = join(ROOT, path);
@@ -113,12 +120,32 @@ export async function startStatic({ wrongWasmMime = false, headers = {} } = {}) 
   const url = 'http://localhost:' + server.address().port;
   return {
     url,
+    requested,
     page(path, html, pageHeaders) {
       pages.set(path, { html, headers: pageHeaders });
       return url + path;
     },
+    /**
+     * `code` (or null: none) runs first in every page registered with `page()` of every
+     * static server of the process (an external same-origin script, so a strict CSP with
+     * 'self' lets it run): tests/e2e/engines.mjs's init scripts, the same way in every engine.
+     */
+    setInit(code) {
+      init = code;
+    },
     stop: () => new Promise((r) => server.close(r)),
   };
+}
+
+const INIT_PATH = '/__sieve_init.js';
+let init = null; // see setInit
+// The init script's tag, as the first thing in <head> (or in the document).
+function withInit(html) {
+  const tag = `<script src="${INIT_PATH}"></script>`;
+  const head = /<head[^>]*>/i.exec(html);
+  if (head) return html.slice(0, head.index + head[0].length) + tag + html.slice(head.index + head[0].length);
+  const doctype = /^\s*<!doctype[^>]*>/i.exec(html);
+  return doctype ? doctype[0] + tag + html.slice(doctype[0].length) : tag + html;
 }
 
 /** The official snippet, unmodified except the script URL it loads. */
