@@ -3,49 +3,99 @@
 # immediate-abort) → wasm-bindgen (web target) → wasm-opt -Oz, then the JS bundles:
 # - web-core     → dist/sieve_bg.wasm           (AnalyticsWasm: what loads before the first event)
 # - web-segments → dist/sieve_segments_bg.wasm  (SegmentsWasm: loaded lazily, only with definitions)
-# SIEVE_DEMO_CLOCK=1 adds the demo-only time-travel export to the segments wasm and writes it
-# to target/demo/ instead of dist/ (scripts/serve.mjs serves it to the demo; never shipped).
-# Assumes scripts/setup.sh ran (it picks the toolchain and writes target/toolchain.env).
+#
+#   bash scripts/build.sh          dist/
+#   bash scripts/build.sh --demo   dist/, and the demo's segment engine with the demo-only clock
+#                                  (time travel) in target/demo/ (scripts/serve.mjs serves it to
+#                                  the demo in place of dist/'s; never shipped). `npm start` and
+#                                  `npm test` build it.
+#
+# Every step is skipped when its inputs did not change (`step` below); the warm build takes
+# about a second. Assumes scripts/setup.sh ran (it picks the toolchain and writes
+# target/toolchain.env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 source target/toolchain.env
+DEMO=0
+for arg in "$@"; do
+  case "$arg" in
+    --demo) DEMO=1 ;;
+    *) echo "usage: bash scripts/build.sh [--demo]" >&2; exit 2 ;;
+  esac
+done
 
+log() { printf '[build] %s\n' "$*" >&2; }
+
+# --- incremental steps: the only caching logic of the build ------------------------------
+# step NAME "OUTPUTS" "INPUTS" COMMAND...: runs COMMAND unless target/stamps/NAME holds the
+# hash of everything it depends on and every OUTPUT exists. The hash covers the INPUTS
+# (files; directories are walked), the command line, this script's shell functions as bash
+# prints them (without comments: an edited flag rebuilds, an edited comment does not) and
+# the tool versions ($TOOLS). A failed step leaves no stamp, so it runs again next time.
+STAMPS=target/stamps
+mkdir -p "$STAMPS" target/pkg dist
+TOOLS="$("${RUSTC:-rustc}" -vV; "$SIEVE_CARGO" -V; wasm-bindgen --version; echo "$SIEVE_LINKER_FLAG"
+  cat node_modules/binaryen/package.json node_modules/esbuild/package.json | grep '"version"')"
+hash_inputs() {
+  # Paths and contents of every file under the inputs, in a stable order.
+  find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+}
+step() {
+  local name=$1 outputs=$2 inputs=$3
+  shift 3
+  local key out missing=0
+  # shellcheck disable=SC2086
+  key="$({ printf '%s\n' "$*" "$TOOLS"; declare -f; hash_inputs $inputs; } | sha256sum | cut -c1-64)"
+  for out in $outputs; do [ -e "$out" ] || missing=1; done
+  if [ "$missing" = 0 ] && [ -f "$STAMPS/$name" ] && [ "$(cat "$STAMPS/$name")" = "$key" ]; then
+    log "$name: up to date"
+    return
+  fi
+  rm -f "$STAMPS/$name"
+  local started=$SECONDS
+  log "$name: building…"
+  "$@"
+  echo "$key" >"$STAMPS/$name"
+  log "$name: done in $((SECONDS - started)) s"
+}
+
+# --- the steps ----------------------------------------------------------------------------
 WASM=target/wasm32-unknown-unknown/release/sieve.wasm
-mkdir -p target/pkg dist
+RUST_INPUTS="src Cargo.toml Cargo.lock target/toolchain.env"
 
-# cargo_wasm FEATURES: builds $WASM with only those features.
+# cargo_wasm FEATURES OUT: builds the crate with only those features, copied to OUT (the
+# builds share one target dir and $WASM).
 # -inline-threshold=12 (an LLVM knob, measured on the script-tag wasm against no override):
 # -175 B gzip at 12 and 14 (10: -43; on earlier trees 16: -82, 25: -23, 50: +1.1 KB); the
 # segments wasm -98 B gzip. Both builds share the flags, so they share one build of std.
 cargo_wasm() {
   RUSTC_BOOTSTRAP=1 \
   RUSTFLAGS="${SIEVE_LINKER_FLAG:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Cllvm-args=-inline-threshold=12" \
-  "$SIEVE_CARGO" build --quiet --release --target wasm32-unknown-unknown -p sieve --no-default-features --features "$1" \
+  "$SIEVE_CARGO" build --release --target wasm32-unknown-unknown -p sieve --no-default-features --features "$1" \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+  cp "$WASM" "$2"
 }
 
-# bindgen_opt INPUT NAME OUTDIR [PASSES]: wasm-bindgen to target/pkg/NAME.js (the segments
-# glue to target/pkg/segments/: both crates' inline_js snippets are numbered from 0 in the
-# same crate-named folder, so the two runs must not share one), wasm-opt (PASSES, default
-# -Oz) to OUTDIR/NAME_bg.wasm.
-bindgen_opt() {
-  local pkg=target/pkg
-  [ "$2" = sieve ] || pkg=target/pkg/segments
-  rm -rf "$pkg/snippets"
-  wasm-bindgen --target web --out-dir "$pkg" --out-name "$2" "$1"
+# wasm_opt IN OUT [PASSES]: binaryen's wasm-opt (PASSES, default -Oz) with the features the
+# wasm uses.
+wasm_opt() {
   # shellcheck disable=SC2086
-  node_modules/.bin/wasm-opt ${4:--Oz} --strip-debug --strip-producers --strip-target-features \
+  node_modules/.bin/wasm-opt ${3:--Oz} --strip-debug --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-    "$pkg/$2_bg.wasm" -o "$3/$2_bg.wasm"
+    "$1" -o "$2"
 }
 
-# The same target dir serves both builds: copy each artefact out before the next build.
-cargo_wasm web-core
-cp "$WASM" target/sieve-core.wasm
-cargo_wasm web-segments
-cp "$WASM" target/sieve-segments.wasm
+# bindgen_opt INPUT NAME PKG OUTDIR [PASSES]: wasm-bindgen to PKG/NAME.js (the segments glue
+# goes to its own folder: both crates' inline_js snippets are numbered from 0 in the same
+# crate-named folder, so two runs must not share one), then wasm_opt to OUTDIR/NAME_bg.wasm.
+bindgen_opt() {
+  rm -rf "$3/snippets"
+  wasm-bindgen --target web --out-dir "$3" --out-name "$2" "$1"
+  wasm_opt "$3/$2_bg.wasm" "$4/$2_bg.wasm" "${5:-}"
+}
+
 # Both get extra passes (measured on the script-tag wasm: -1.6 % gzip, ~1 min more build).
 # --low-memory-unused is sound here: rust-lld puts the stack first, so addresses < 1024 are
 # only reached by a 1 MB stack overflow; it lets binaryen fold constant adds into offsets.
@@ -54,22 +104,30 @@ cp "$WASM" target/sieve-segments.wasm
 # the segments wasm -4.3 KB at 10 (flatten pipeline, against the default). The exports stop
 # being 6-11 KB functions that V8 compiled with TurboFan for 24-32 ms each in the background
 # while a burst of calls ran in its baseline tier.
-bindgen_opt target/sieve-core.wasm sieve dist "--one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
+CORE_PASSES="--one-caller-inline-max-function-size 20 --low-memory-unused --flatten --rereloop -Oz -Oz"
 # The engine's `sieve_host_case` is linked by name (see src/segments/case.rs), which also
 # exports it: the export is removed here (JS never calls it).
 SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_case"
-bindgen_opt target/sieve-segments.wasm sieve_segments dist "$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+SEG_PASSES="$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
-if [ "${SIEVE_DEMO_CLOCK:-}" = 1 ]; then
+# demo_engine PASSES: the demo's engine, the segments build plus the `demo-clock` feature.
+demo_engine() {
   mkdir -p target/demo
-  cargo_wasm web-segments,demo-clock
-  cp "$WASM" target/sieve-segments-demo.wasm
-  wasm-bindgen --target web --out-dir target/demo/pkg --out-name sieve_segments target/sieve-segments-demo.wasm
-  # shellcheck disable=SC2086
-  node_modules/.bin/wasm-opt $SEG_UNEXPORT -Oz --strip-debug --strip-producers --strip-target-features \
-    --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-    target/demo/pkg/sieve_segments_bg.wasm -o target/demo/sieve_segments_bg.wasm
-fi
+  cargo_wasm web-segments,demo-clock target/sieve-segments-demo.wasm
+  bindgen_opt target/sieve-segments-demo.wasm sieve_segments target/demo/pkg target/demo "$1"
+}
 
-node scripts/bundle.mjs
+step core-wasm target/sieve-core.wasm "$RUST_INPUTS" cargo_wasm web-core target/sieve-core.wasm
+step segments-wasm target/sieve-segments.wasm "$RUST_INPUTS" cargo_wasm web-segments target/sieve-segments.wasm
+step core-opt "dist/sieve_bg.wasm target/pkg/sieve.js" target/sieve-core.wasm \
+  bindgen_opt target/sieve-core.wasm sieve target/pkg dist "$CORE_PASSES"
+step segments-opt "dist/sieve_segments_bg.wasm target/pkg/segments/sieve_segments.js" target/sieve-segments.wasm \
+  bindgen_opt target/sieve-segments.wasm sieve_segments target/pkg/segments dist "$SEG_PASSES"
+step bundle "dist/analytics.min.js dist/index.js dist/index.d.ts dist/segments.js" \
+  "js scripts/bundle.mjs target/pkg" node scripts/bundle.mjs
+
+if [ "$DEMO" = 1 ]; then
+  step demo-engine "target/demo/sieve_segments_bg.wasm target/demo/pkg/sieve_segments.js" "$RUST_INPUTS" \
+    demo_engine "$SEG_UNEXPORT -Oz"
+  step demo-bundle target/demo/segments.js "js scripts/bundle.mjs target/demo/pkg" node scripts/bundle.mjs --demo
+fi

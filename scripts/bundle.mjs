@@ -151,6 +151,27 @@ const trimGlue = {
 
 const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning' };
 
+// `--demo` (scripts/build.sh --demo): only the demo's engine, the same runtime bound to the
+// demo-clock glue, next to its wasm in target/demo/ (served by scripts/serve.mjs).
+if (process.argv.includes('--demo')) {
+  const demoGlue = {
+    name: 'demo-glue',
+    setup(b) {
+      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({
+        path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname,
+      }));
+    },
+  };
+  await build({
+    ...common,
+    entryPoints: ['js/segments.js'],
+    outfile: 'target/demo/segments.js',
+    format: 'esm',
+    plugins: [demoGlue, trimGlue],
+  });
+  process.exit(0);
+}
+
 await build({
   ...common,
   entryPoints: ['js/standalone.js'],
@@ -191,26 +212,6 @@ await build({
   plugins: [trimGlue],
 });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
-
-// Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
-// demo-clock glue, next to its wasm in target/demo/ (served by scripts/serve.mjs).
-if (process.env.SIEVE_DEMO_CLOCK === '1') {
-  const demoGlue = {
-    name: 'demo-glue',
-    setup(b) {
-      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({
-        path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname,
-      }));
-    },
-  };
-  await build({
-    ...common,
-    entryPoints: ['js/segments.js'],
-    outfile: 'target/demo/segments.js',
-    format: 'esm',
-    plugins: [demoGlue, trimGlue],
-  });
-}
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
 // one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.
