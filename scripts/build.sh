@@ -123,7 +123,7 @@ step core-opt "dist/sieve_bg.wasm target/pkg/sieve.js" target/sieve-core.wasm \
   bindgen_opt target/sieve-core.wasm sieve target/pkg dist "$CORE_PASSES"
 step segments-opt "dist/sieve_segments_bg.wasm target/pkg/segments/sieve_segments.js" target/sieve-segments.wasm \
   bindgen_opt target/sieve-segments.wasm sieve_segments target/pkg/segments dist "$SEG_PASSES"
-step bundle "dist/analytics.min.js dist/index.js dist/index.d.ts dist/segments.js" \
+step bundle "dist/analytics.min.js dist/index.js dist/index.d.ts dist/segments.js dist/react.js" \
   "js scripts/bundle.mjs target/pkg" node scripts/bundle.mjs
 
 if [ "$DEMO" = 1 ]; then

@@ -212,6 +212,9 @@ await build({
   plugins: [trimGlue],
 });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
+// `sieve-analytics/react`: plain ESM that imports only React (the app's copy), shipped as written.
+copyFileSync('js/react.js', 'dist/react.js');
+copyFileSync('js/react.d.ts', 'dist/react.d.ts');
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
 // one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.
