@@ -2,7 +2,7 @@
 // bundler's own JavaScript API, against the sieve-analytics installed here (the packed
 // tarball, installed by tests/e2e/consumer.test.mjs):
 //   node tests/consumer/build.mjs [vite] [webpack] [esbuild] [react]   (default: all)
-import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -17,6 +17,16 @@ const fresh = (dir) => {
   mkdirSync(dir, { recursive: true });
   return dir;
 };
+
+// The page of a bundle that is a classic script (webpack, esbuild): Vite's apps/vite/index.html
+// with that script tag and the bundler's name.
+function writePage(bundler, out) {
+  const html = readFileSync(join(APPS, 'vite/index.html'), 'utf8')
+    .replaceAll('vite', bundler)
+    .replace('<script type="module" src="./main.js"></script>', '<script src="./main.js" defer></script>');
+  if (!html.includes('defer')) throw new Error('apps/vite/index.html: no module script tag to replace');
+  writeFileSync(join(out, 'index.html'), html);
+}
 
 const builders = {
   async vite() {
@@ -40,7 +50,7 @@ const builders = {
       ),
     );
     if (stats.hasErrors()) throw new Error(stats.toString('errors-only'));
-    copyFileSync(join(APPS, 'webpack/index.html'), join(out, 'index.html'));
+    writePage('webpack', out);
   },
 
   async esbuild() {
@@ -53,7 +63,7 @@ const builders = {
       outfile: join(out, 'main.js'),
       logLevel: 'error',
     });
-    copyFileSync(join(APPS, 'esbuild/index.html'), join(out, 'index.html'));
+    writePage('esbuild', out);
     // The step README documents for esbuild: the wasm files, where assetsURL says.
     const dist = join(dirname(require.resolve('sieve-analytics/package.json')), 'dist');
     mkdirSync(join(out, 'sieve'));

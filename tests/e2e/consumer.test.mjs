@@ -5,7 +5,7 @@
 // hooks rendered on the server and hydrated; the package imported in Node.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,26 +16,30 @@ const OUT = join(ROOT, 'target/consumer');
 let rig;
 useRig((r) => (rig = r));
 
-// Runs a command to completion; its stdout, or an error with its output.
+// Runs a command to completion, without blocking the event loop (the rig's collector is
+// starting meanwhile): {status, stdout, stderr}, or an error with its output unless `ok: false`.
 function run(cmd, args, cwd, { ok = true } = {}) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
-  if (ok && (r.error || r.status !== 0))
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message || r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r;
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      if (ok && err) reject(new Error(`${cmd} ${args.join(' ')} failed (${err.message}):\n${stdout}\n${stderr}`));
+      else resolve({ status, stdout, stderr });
+    }),
+  );
 }
 
 let tarball;
-before(() => {
+before(async () => {
   if (!existsSync(join(CONSUMER, 'node_modules/.sieve-installed')))
     throw new Error("tests/consumer's packages are missing: run `bash scripts/setup.sh --consumer` (npm test does)");
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const name = run('npm', ['pack', '--pack-destination', OUT, '--loglevel=error'], ROOT).stdout.trim();
+  const name = (await run('npm', ['pack', '--pack-destination', OUT, '--loglevel=error'], ROOT)).stdout.trim();
   tarball = join(OUT, name);
   // Removed first: npm skips a tarball whose integrity matches what is installed.
   rmSync(join(CONSUMER, 'node_modules/sieve-analytics'), { recursive: true, force: true });
-  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', tarball], CONSUMER);
-  process.stderr.write(run(process.execPath, [join(CONSUMER, 'build.mjs')], CONSUMER).stdout);
+  await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', tarball], CONSUMER);
+  process.stderr.write((await run(process.execPath, [join(CONSUMER, 'build.mjs')], CONSUMER)).stdout);
 });
 
 // A new page that records errors; Chromium asks for a favicon, so there is one (no 404).
@@ -49,8 +53,8 @@ const errorsOf = (page) => [
   ...page.logs.filter((l) => l.type === 'error' || l.type === 'warning').map((l) => l.type + ': ' + l.text),
 ];
 
-test('the tarball holds both entries with their types, the wasm files, README and LICENSE', () => {
-  const files = run('tar', ['-tzf', tarball], OUT).stdout.split('\n');
+test('the tarball holds both entries with their types, the wasm files, README and LICENSE', async () => {
+  const files = (await run('tar', ['-tzf', tarball], OUT)).stdout.split('\n');
   for (const f of [
     'LICENSE',
     'README.md',
@@ -97,9 +101,9 @@ for (const bundler of ['vite', 'webpack', 'esbuild']) {
   });
 }
 
-test('types: code written for analytics-next compiles with tsc --strict; misspelt or mistyped options do not', () => {
+test('types: code written for analytics-next compiles with tsc --strict; misspelt or mistyped options do not', async () => {
   const tsc = join(CONSUMER, 'node_modules/.bin/tsc');
-  const good = run(tsc, ['-p', 'types/tsconfig.json', '--pretty', 'false'], CONSUMER, { ok: false });
+  const good = await run(tsc, ['-p', 'types/tsconfig.json', '--pretty', 'false'], CONSUMER, { ok: false });
   assert.equal(good.status, 0, good.stdout);
 
   // Every line marked `// error: <text>` has an error with that text; no other line has one.
@@ -109,7 +113,7 @@ test('types: code written for analytics-next compiles with tsc --strict; misspel
     const m = /\/\/ error: (.*)$/.exec(line);
     if (m && i > 0) expected.set(i + 1, m[1]);
   });
-  const bad = run(tsc, ['-p', 'types/tsconfig.invalid.json', '--pretty', 'false'], CONSUMER, { ok: false });
+  const bad = await run(tsc, ['-p', 'types/tsconfig.invalid.json', '--pretty', 'false'], CONSUMER, { ok: false });
   assert.notEqual(bad.status, 0);
   const found = new Map();
   for (const m of bad.stdout.matchAll(/invalid-options\.ts\((\d+),\d+\): error TS\d+: (.*)/g))
@@ -118,14 +122,14 @@ test('types: code written for analytics-next compiles with tsc --strict; misspel
   for (const [line, text] of expected) assert.ok(found.get(line).includes(text), `line ${line}: ${found.get(line)}`);
 });
 
-test('in Node, load() says "browser only" in one line, and every call settles', () => {
+test('in Node, load() says "browser only" in one line, and every call settles', async () => {
   const script = `
     import { AnalyticsBrowser } from 'sieve-analytics';
     const analytics = AnalyticsBrowser.load({ writeKey: 'K' });
     const settled = await Promise.allSettled([analytics.track('e'), analytics.identify('u'), analytics, analytics.segments.load([])]);
     analytics.page();
     console.log(JSON.stringify(settled.map((s) => s.status)));`;
-  const r = run(process.execPath, ['--input-type=module', '-e', script], CONSUMER, { ok: false });
+  const r = await run(process.execPath, ['--input-type=module', '-e', script], CONSUMER, { ok: false });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), ['rejected', 'rejected', 'rejected', 'rejected']);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

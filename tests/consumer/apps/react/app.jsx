@@ -2,29 +2,14 @@
 // (server.jsx, react-dom/server) and hydrated in the browser (client.jsx).
 import { AnalyticsBrowser } from 'sieve-analytics';
 import { SieveProvider, useAnalytics, useSegment } from 'sieve-analytics/react';
+import { loadOptions } from '../shared.js';
 
 const collector = typeof location === 'undefined' ? undefined : new URLSearchParams(location.search).get('collector');
 
 // Made at import, as apps do: on the server (Node) this prints one "browser only" line.
 export const analytics = AnalyticsBrowser.load(
   { writeKey: 'consumer-react', cdnURL: collector },
-  {
-    integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 100 } } } },
-    segments: {
-      definitions: [
-        {
-          key: 'upgraded',
-          condition: {
-            event: { name: 'Upgrade Clicked' },
-            measure: 'count',
-            window: { type: 'lifetime' },
-            coverage: 'observed',
-            test: { $gte: 1 },
-          },
-        },
-      ],
-    },
-  },
+  loadOptions('upgraded', 'Upgrade Clicked'),
 );
 
 function Offer() {
