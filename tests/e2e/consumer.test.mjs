@@ -103,8 +103,11 @@ for (const bundler of ['vite', 'webpack', 'esbuild']) {
 
 test('types: code written for analytics-next compiles with tsc --strict; misspelt or mistyped options do not', async () => {
   const tsc = join(CONSUMER, 'node_modules/.bin/tsc');
-  const good = await run(tsc, ['-p', 'types/tsconfig.json', '--pretty', 'false'], CONSUMER, { ok: false });
-  assert.equal(good.status, 0, good.stdout);
+  // Also under moduleResolution "node" (node10, which ignores exports: typesVersions).
+  for (const config of ['types/tsconfig.json', 'types/tsconfig.node10.json']) {
+    const good = await run(tsc, ['-p', config, '--pretty', 'false'], CONSUMER, { ok: false });
+    assert.equal(good.status, 0, config + ': ' + good.stdout);
+  }
 
   // Every line marked `// error: <text>` has an error with that text; no other line has one.
   const source = readFileSync(join(CONSUMER, 'types/invalid-options.ts'), 'utf8').split('\n');
