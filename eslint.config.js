@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  { ignores: ['target/', 'dist/', 'node_modules/', 'collector/data/', '.data/'] },
+  { ignores: ['target/', 'dist/', 'node_modules/', 'collector/data/', '.data/', 'tests/consumer/node_modules/'] },
   js.configs.recommended,
   {
     files: ['js/**/*.js', 'www/**/*.js'],
@@ -13,6 +13,11 @@ export default [
   {
     files: ['scripts/**/*.mjs', 'tests/**/*.mjs', 'bench/**/*.mjs', 'eslint.config.js'],
     languageOptions: { ecmaVersion: 2024, sourceType: 'module', globals: { ...globals.node, ...globals.browser } },
+  },
+  {
+    // The consumer fixture apps: bundled for the browser, the React app also rendered in Node.
+    files: ['tests/consumer/**/*.js'],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { ...globals.browser, ...globals.node } },
   },
   {
     // Page globals that tests and the bench read inside page.evaluate() callbacks.

@@ -246,8 +246,13 @@ async function remoteMiddleware(entry) {
  * Resolves once the Actions scripts and remote middleware are in (classic integrations load
  * on their own, as in analytics-next); events wait for it (js/chunks.js `hold`).
  */
-export async function attach(analytics, pipeline, C) {
-  await init({ module_or_path: new URL('sieve_destinations_bg.wasm', import.meta.url) });
+export async function attach(analytics, pipeline, C, assets) {
+  // `assets`: the npm entry's `assetsURL` setting, when given (bundlers that copy no wasm).
+  await init({
+    module_or_path: assets
+      ? new URL('sieve_destinations_bg.wasm', assets)
+      : new URL('sieve_destinations_bg.wasm', import.meta.url),
+  });
   const s = analytics.settings;
   const options = analytics.options;
   const router = new DestinationsWasm(JSON.stringify(s.cdnSettings || {}), JSON.stringify(options), s.cdnURL);

@@ -1,69 +1,241 @@
 // Types for the npm entry (`sieve-analytics`). Same surface as @segment/analytics-next's
-// AnalyticsBrowser for the methods Sieve implements.
+// AnalyticsBrowser for the methods Sieve implements: code written for analytics-next compiles
+// unchanged (event properties, traits and options are `Record<string, any>` there too, so
+// interfaces and Dates are accepted; tests/consumer/types/ checks it with `tsc --strict`).
+// Load options are typed fully, without an index signature: a misspelt key is an error.
 
-export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
-export type JSONObject = { [key: string]: JSONValue | undefined };
-export type Callback = (ctx: Context) => void;
-export type Options = JSONObject & {
-  integrations?: Record<string, boolean | JSONObject>;
-  userId?: string;
-  anonymousId?: string;
-  timestamp?: string | Date;
-  messageId?: string;
-  context?: JSONObject;
+export type JSONPrimitive = string | number | boolean | null;
+export type JSONValue = JSONPrimitive | JSONObject | JSONArray;
+export type JSONObject = { [member: string]: JSONValue };
+export type JSONArray = JSONValue[];
+
+/** Event properties: any object (Dates are sent as ISO 8601 strings, as JSON.stringify does). */
+export type EventProperties = Record<string, any>;
+/** User or group traits. */
+export type Traits = Record<string, any>;
+export type UserTraits = Traits;
+export type GroupTraits = Traits;
+export type ID = string | null | undefined;
+export type Timestamp = Date | string;
+export type Callback = (ctx: Context) => Promise<unknown> | unknown;
+
+export type IntegrationsOptions = {
+  All?: boolean | undefined;
+  [integrationName: string]: boolean | Record<string, unknown> | undefined;
 };
+
+/** Per-call options: keys other than these are copied into the event's `context`. */
+export interface Options {
+  integrations?: IntegrationsOptions | undefined;
+  timestamp?: Timestamp | undefined;
+  context?: Record<string, any> | undefined;
+  anonymousId?: string | undefined;
+  userId?: string | undefined;
+  traits?: Traits | undefined;
+  messageId?: string | undefined;
+  [key: string]: any;
+}
 
 export interface SegmentEvent {
   type: 'track' | 'page' | 'screen' | 'identify' | 'group' | 'alias';
-  messageId: string;
-  timestamp: string;
-  anonymousId: string;
-  userId: string | null;
+  messageId?: string;
+  timestamp?: Timestamp;
+  anonymousId?: ID;
+  userId?: ID;
   event?: string;
   name?: string;
   category?: string;
-  properties?: JSONObject;
-  traits?: JSONObject;
-  groupId?: string;
-  previousId?: string;
-  context: JSONObject;
-  integrations: Record<string, boolean | JSONObject>;
+  properties?: EventProperties;
+  traits?: Traits;
+  groupId?: ID;
+  previousId?: ID;
+  context?: Record<string, any>;
+  integrations?: IntegrationsOptions;
 }
 
 export declare class Context {
   readonly event: SegmentEvent;
   readonly id: string;
+  cancel(error?: unknown): never;
   isCancelled(): boolean;
+  updateEvent(path: string, value: unknown): SegmentEvent;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, extras?: object): void;
   failedDelivery(): undefined;
 }
 
 export interface User {
-  id(id?: string | null): string | null;
-  anonymousId(id?: string | null): string | null;
-  traits(traits?: JSONObject | null): JSONObject;
+  id(id?: ID | number): ID;
+  anonymousId(id?: ID | number): ID;
+  traits(traits?: Traits | null): Traits;
 }
 
 export interface Group {
-  id(): string | null;
-  traits(): JSONObject;
+  id(): ID;
+  traits(): Traits;
+}
+
+// --- segment definitions (segments-v1; docs/segments.md) ------------------------------------
+
+/** An ISO 8601 duration: `"P7D"`, `"PT24H"`, `"P1M"`. */
+export type Duration = string;
+/** A GrowthBook condition: dot paths to values or operator objects (`{"plan": {"$in": ["pro"]}}`). */
+export type GBCondition = { [pathOrOperator: string]: JSONValue };
+/** A GrowthBook operand or operator object (`{"$gte": 3}`; `{"$gte": "P14D"}` on `since_*`). */
+export type GBOperand = JSONValue;
+export interface SegmentEventSelector {
+  name?: string | string[];
+  type?: 'track' | 'page' | 'screen';
+  where?: GBCondition;
+}
+export type SegmentMeasure =
+  | 'count'
+  | 'exists'
+  | 'distinct_days'
+  | 'since_last'
+  | 'since_first'
+  | { sum: string }
+  | { avg: string }
+  | { min: string }
+  | { max: string };
+export type SegmentWindow =
+  | { type: 'rolling'; duration: Duration; offset?: Duration }
+  | { type: 'calendar'; unit: 'day' | 'week' | 'month'; timezone?: 'local' | 'UTC' }
+  | { type: 'cycle'; anchor: { trait: string }; period: Duration }
+  | { type: 'anchored'; anchor: { event: SegmentEventSelector } | { trait: string }; duration: Duration }
+  | { type: 'lifetime' };
+export interface SegmentMetric {
+  event: SegmentEventSelector;
+  measure: SegmentMeasure;
+  window?: SegmentWindow;
+}
+export type SegmentCondition =
+  | { and: SegmentCondition[] }
+  | { or: SegmentCondition[] }
+  | { not: SegmentCondition }
+  | { segment: string }
+  | { traits: GBCondition; on?: 'user' | 'group' | 'context' | 'page'; missing?: 'unknown' | 'gb' | 'false' }
+  | (SegmentMetric & { test: GBOperand; coverage?: 'strict' | 'observed' })
+  | {
+      funnel: { steps: SegmentEventSelector[]; within: Duration; window: SegmentWindow };
+      test: { maxStep: GBOperand };
+      settle?: boolean;
+    }
+  | { compare: { current: SegmentMetric; baseline: SegmentMetric }; test: { ratio: GBOperand }; baselineMin?: number }
+  | { traitChange: { trait: string; from?: JSONValue; to?: JSONValue }; window?: SegmentWindow };
+export interface SegmentDefinition {
+  /** snake_case, unique; becomes `audience_key`. */
+  key: string;
+  version?: number;
+  condition: SegmentCondition;
+  exitCondition?: SegmentCondition | null;
+  membership?: {
+    onUnknown?: 'hold' | 'exit';
+    minDwell?: Duration;
+    exitGrace?: Duration;
+    reentry?: 'allow' | 'once' | { cooldown: Duration };
+  };
+  outputs?: { track?: boolean; identify?: boolean };
+}
+
+// --- settings and load options ------------------------------------------------------------
+
+/** The source's settings, as the settings endpoint returns them (or `cdnSettings`). */
+export interface CDNSettings {
+  integrations?: Record<string, any>;
+  segments?: SegmentDefinition[];
+  [key: string]: unknown;
 }
 
 export interface AnalyticsBrowserSettings {
   writeKey: string;
+  /** The settings; when given, nothing is fetched from `cdnURL`. */
+  cdnSettings?: CDNSettings;
+  /** Where settings are fetched from (`${cdnURL}/v1/projects/<writeKey>/settings`). Default `https://cdn.segment.com`. */
   cdnURL?: string;
-  cdnSettings?: JSONObject;
+  /**
+   * Sieve addition: the directory URL the wasm files (`sieve_bg.wasm` and the lazy parts' `sieve_*_bg.wasm`) are served
+   * from, for bundlers that do not emit files referenced with `new URL(…, import.meta.url)`
+   * (esbuild: copy `node_modules/sieve-analytics/dist/*.wasm` there). Vite and webpack need
+   * nothing.
+   */
+  assetsURL?: string;
 }
 
+export interface CookieOptions {
+  /** Days. */
+  maxage?: number;
+  domain?: string;
+  path?: string;
+  secure?: boolean;
+  sameSite?: string;
+}
+export type StoreType = 'cookie' | 'localStorage' | 'memory';
+export interface UserOptions {
+  disable?: boolean;
+  localStorageFallbackDisabled?: boolean;
+  persist?: boolean;
+  cookie?: { key?: string; oldKey?: string };
+  localStorage?: { key?: string };
+  storage?: { stores: StoreType[] };
+}
+// A type alias, not an interface: it must fit IntegrationsOptions' index signature.
+export type SegmentioIntegrationInitOptions = {
+  apiHost?: string;
+  protocol?: 'http' | 'https';
+  deliveryStrategy?: {
+    strategy?: 'standard' | 'batching';
+    config?: { size?: number; timeout?: number; keepalive?: boolean; maxRetries?: number };
+  };
+  httpConfig?: Record<string, any>;
+};
+export interface IntegrationsInitOptions extends IntegrationsOptions {
+  'Segment.io'?: SegmentioIntegrationInitOptions | boolean;
+}
+
+/**
+ * Load options (analytics-next's `InitOptions` plus `segments`). Keys analytics-next has and
+ * Sieve does not implement are accepted and ignored (marked "ignored" below).
+ */
 export interface InitOptions {
-  integrations?: Record<string, boolean | JSONObject>;
-  cookie?: { maxage?: number; domain?: string; path?: string; secure?: boolean; sameSite?: string };
-  storage?: { stores: Array<'cookie' | 'localStorage' | 'memory'> };
+  /** Script tag (`analytics.load(writeKey, {cdnURL})`): where settings are fetched from. The npm entry takes it in its first argument. */
+  cdnURL?: string;
+  /** Script tag: the settings, instead of fetching them. The npm entry takes them in its first argument. */
+  cdnSettings?: CDNSettings;
+  integrations?: IntegrationsInitOptions;
+  cookie?: CookieOptions;
+  storage?: { stores: StoreType[] };
   disableClientPersistence?: boolean;
+  initialPageview?: boolean;
+  useQueryString?: boolean | { aid?: RegExp; uid?: RegExp };
+  /** Custom storage keys (`user.cookie.key` etc.): ignored (not yet implemented). */
+  user?: UserOptions;
+  /** Custom storage keys: ignored (not yet implemented). */
+  group?: UserOptions;
+  /** Sieve addition: segments evaluated in the browser (docs/segments.md). */
+  segments?: {
+    /** JSON definitions, or compiled ones (the text `sieve-segments compile` writes). */
+    definitions?: SegmentDefinition[] | string;
+    /** Fetched at load and every 5 minutes: a JSON array, or `{"segments": [...]}`. */
+    url?: string;
+    /** Every event carries `context.segments`, the visitor's current segment keys. */
+    stampContext?: boolean;
+  };
   /** Device mode: classic integrations get ISO date strings as they are (no Date objects). */
   disableAutoISOConversion?: boolean;
   /** Device mode: a tracking plan (`{track: {[event]: {enabled, integrations}}}`) when the settings have none. */
   plan?: { track?: Record<string, { enabled?: boolean; integrations?: Record<string, boolean> }> };
-  [key: string]: unknown;
+  /** Ignored: events are always persisted and retried (docs/delivery.md). */
+  retryQueue?: boolean;
+  /** Ignored. */
+  obfuscate?: boolean;
+  /** Ignored. */
+  updateCDNSettings?: (settings: CDNSettings) => CDNSettings;
+  /** Ignored. */
+  highEntropyValuesClientHints?: string[];
+  /** The snippet's global (`window.analytics`); the npm entry has none. */
+  globalAnalyticsKey?: string;
+  /** Ignored (not yet implemented). */
+  disable?: boolean | ((settings: CDNSettings) => boolean | Promise<boolean>);
 }
 
 export interface Plugin {
@@ -87,14 +259,14 @@ export interface MiddlewarePayload {
   obj: SegmentEvent;
   type(): string;
   event(): string | undefined;
-  properties(): JSONObject | undefined;
-  traits(): JSONObject | undefined;
-  userId(): string | null;
-  anonymousId(): string;
+  properties(): EventProperties | undefined;
+  traits(): Traits | undefined;
+  userId(): ID;
+  anonymousId(): ID;
 }
 export type SourceMiddleware = (input: {
   payload: MiddlewarePayload;
-  integrations: Record<string, boolean>;
+  integrations?: Record<string, boolean>;
   next: (payload: MiddlewarePayload | null) => void;
 }) => void | Promise<void>;
 export type DestinationMiddleware = (input: {
@@ -113,7 +285,7 @@ export interface SegmentChange {
 export interface SegmentsApi {
   /** JSON definitions, or compiled ones (the text `sieve-segments compile` writes). */
   load(
-    definitions: JSONObject[] | string,
+    definitions: SegmentDefinition[] | string,
   ): Promise<{ accepted: string[]; errors: Array<{ key: string | null; path: string; message: string }> }>;
   /** Resolves once the segment engine has loaded the current definitions (at once without any). */
   ready(): Promise<void>;
@@ -132,84 +304,95 @@ export interface SegmentsApi {
   ): SegmentsApi;
 }
 
+/** Elements to bind: one, an array, a NodeList or a jQuery object. */
+export type Elements = Element | Element[] | ArrayLike<Element> | null | undefined;
+export type LinkArgs = [
+  links: Elements,
+  event: string | ((el: Element) => string),
+  properties?: EventProperties | ((el: Element) => EventProperties),
+  options?: Options,
+];
+export type FormArgs = [
+  forms: Elements,
+  event: string | ((el: Element) => string),
+  properties?: EventProperties | ((el: Element) => EventProperties),
+  options?: Options,
+];
+
+// Argument lists as analytics-next's resolvers take them (any position may be a callback).
+export type EventParams = [
+  eventName: string | SegmentEvent,
+  properties?: EventProperties | Callback,
+  options?: Options | Callback,
+  callback?: Callback,
+];
+export type PageParams = [
+  category?: string | object | null,
+  name?: string | object | Callback | null,
+  properties?: EventProperties | Options | Callback | null,
+  options?: Options | Callback,
+  callback?: Callback,
+];
+export type IdentifyParams = [
+  id?: ID | number | object,
+  traits?: Traits | Callback | null,
+  options?: Options | Callback,
+  callback?: Callback,
+];
+export type GroupParams = IdentifyParams;
+export type AliasParams = [
+  to: string | number,
+  from?: string | number | Options,
+  options?: Options | Callback,
+  callback?: Callback,
+];
+
 export declare class Analytics {
   readonly VERSION: string;
   readonly initialized: boolean;
-  track(
-    event: string | { event: string; properties?: JSONObject },
-    properties?: JSONObject | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
-  page(
-    category?: string | JSONObject | Callback,
-    name?: string | JSONObject | Callback,
-    properties?: JSONObject | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
-  screen(
-    category?: string | JSONObject | Callback,
-    name?: string | JSONObject | Callback,
-    properties?: JSONObject | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
-  identify(
-    id?: string | number | null | JSONObject | Callback,
-    traits?: JSONObject | null | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
+  track(...args: EventParams): Promise<Context>;
+  page(...args: PageParams): Promise<Context>;
+  screen(...args: PageParams): Promise<Context>;
+  identify(...args: IdentifyParams): Promise<Context>;
   group(): Group;
-  group(
-    id?: string | number | null | JSONObject | Callback,
-    traits?: JSONObject | null | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
-  alias(
-    to: string | number,
-    from?: string | number | Options | Callback,
-    options?: Options | Callback,
-    callback?: Callback,
-  ): Promise<Context>;
+  group(...args: GroupParams): Promise<Context>;
+  alias(...args: AliasParams): Promise<Context>;
   reset(): void;
   user(): User;
-  setAnonymousId(id?: string | null): string | null;
+  setAnonymousId(id?: ID | number): ID;
   ready(callback?: (res: unknown[]) => void): Promise<unknown[]>;
   on(event: string, fn: (...args: any[]) => void): this;
   once(event: string, fn: (...args: any[]) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   timeout(ms: number): void;
   debug(on: boolean): this;
+  /** Sends queued events now (Sieve addition). */
   flush(): void;
+  push(args: [method: string, ...args: unknown[]]): void;
   register(...plugins: Plugin[]): Promise<Context>;
   deregister(...names: string[]): Promise<Context>;
   addSourceMiddleware(fn: SourceMiddleware): Promise<Analytics>;
   addDestinationMiddleware(integrationName: string, ...fns: DestinationMiddleware[]): Promise<Analytics>;
-  trackLink(
-    links: Element | Element[] | ArrayLike<Element>,
-    event: string | ((el: Element) => string),
-    properties?: JSONObject | ((el: Element) => JSONObject),
-    options?: Options,
-  ): Promise<Analytics>;
-  trackClick: Analytics['trackLink'];
-  trackForm(
-    forms: Element | Element[] | ArrayLike<Element>,
-    event: string | ((el: Element) => string),
-    properties?: JSONObject | ((el: Element) => JSONObject),
-    options?: Options,
-  ): Promise<Analytics>;
-  trackSubmit: Analytics['trackForm'];
+  trackLink(...args: LinkArgs): Promise<Analytics>;
+  trackClick(...args: LinkArgs): Promise<Analytics>;
+  trackForm(...args: FormArgs): Promise<Analytics>;
+  trackSubmit(...args: FormArgs): Promise<Analytics>;
+  /** Deprecated in analytics.js: `page({path: url})`. */
+  pageview(url: string): Promise<Analytics>;
   readonly segments: SegmentsApi;
 }
 
+/**
+ * analytics-next's buffered wrapper: every call made before the SDK has loaded is kept and
+ * replayed in order. Browser only: in Node (SSR) `load()` prints one line and every call
+ * rejects (pre-handled).
+ */
 export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context]> {
   static load(settings: AnalyticsBrowserSettings, options?: InitOptions): AnalyticsBrowser;
   static standalone(writeKey: string, options?: InitOptions): Promise<Analytics>;
   readonly VERSION: string;
   instance?: Analytics;
+  ctx?: Context;
   load(settings: AnalyticsBrowserSettings, options?: InitOptions): AnalyticsBrowser;
   then<T1 = [Analytics, Context], T2 = never>(
     onfulfilled?: ((value: [Analytics, Context]) => T1 | PromiseLike<T1>) | null,
@@ -217,15 +400,16 @@ export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context
   ): Promise<T1 | T2>;
   catch<T = never>(onrejected?: ((reason: unknown) => T | PromiseLike<T>) | null): Promise<[Analytics, Context] | T>;
   finally(onfinally?: (() => void) | null): Promise<[Analytics, Context]>;
-  track: Analytics['track'];
-  page: Analytics['page'];
-  screen: Analytics['screen'];
-  identify: Analytics['identify'];
-  alias: Analytics['alias'];
-  group(...args: Parameters<Analytics['group']>): Promise<Context | Group>;
+  track(...args: EventParams): Promise<Context>;
+  page(...args: PageParams): Promise<Context>;
+  screen(...args: PageParams): Promise<Context>;
+  identify(...args: IdentifyParams): Promise<Context>;
+  group(): Promise<Group>;
+  group(...args: GroupParams): Promise<Context>;
+  alias(...args: AliasParams): Promise<Context>;
   reset(): Promise<void>;
   user(): Promise<User>;
-  setAnonymousId(id?: string | null): Promise<string | null>;
+  setAnonymousId(id?: ID | number): Promise<ID>;
   ready(callback?: (res: unknown[]) => void): Promise<unknown[]>;
   on(event: string, fn: (...args: any[]) => void): this;
   once(event: string, fn: (...args: any[]) => void): this;
@@ -235,5 +419,19 @@ export declare class AnalyticsBrowser implements PromiseLike<[Analytics, Context
   deregister(...names: string[]): Promise<Context>;
   addSourceMiddleware(fn: SourceMiddleware): Promise<Analytics>;
   addDestinationMiddleware(integrationName: string, ...fns: DestinationMiddleware[]): Promise<Analytics>;
+  trackLink(...args: LinkArgs): Promise<Analytics>;
+  trackClick(...args: LinkArgs): Promise<Analytics>;
+  trackForm(...args: FormArgs): Promise<Analytics>;
+  trackSubmit(...args: FormArgs): Promise<Analytics>;
+  /** analytics.js's `pageview(url)`: a page() with `{path: url}`. */
+  pageView(url: string): Promise<Analytics>;
   readonly segments: SegmentsApi;
+}
+
+/** `window.analytics` on a script-tag page: the snippet's stub, then the live instance. */
+export interface AnalyticsSnippet extends Analytics {
+  load(writeKey: string, options?: InitOptions): void;
+  _loadOptions?: InitOptions;
+  _writeKey?: string;
+  _cdn?: string;
 }

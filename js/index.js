@@ -6,14 +6,21 @@ import { pageContext } from './args.js';
 import { Analytics, Context, VERSION, handled } from './analytics.js';
 import { setChunkLoader } from './chunks.js';
 
+// The `assetsURL` load setting (a directory URL), where the wasm files are served when the
+// bundler does not emit them (esbuild); otherwise they are found next to this module.
+let assets;
+
 // Lazily loaded parts (js/chunks.js), next to this file. Literal paths, so that bundlers
 // (Vite, webpack, esbuild) find them and emit them as their own chunks.
 const CHUNKS = {
   plugins: () => import('./plugins.js'),
   autotrack: () => import('./autotrack.js'),
   querystring: () => import('./querystring.js'),
-  segments: () => import('./segments.js'),
-  destinations: () => import('./destinations.js'),
+  segments: () => import('./segments.js').then((m) => (assets ? { attach: (api) => m.attach(api, assets) } : m)),
+  destinations: () =>
+    import('./destinations.js').then((m) =>
+      assets ? { attach: (analytics, pipe, C) => m.attach(analytics, pipe, C, assets) } : m,
+    ),
   unavailable: () => import('./unavailable.js'),
 };
 setChunkLoader((name) => CHUNKS[name]());
@@ -36,6 +43,7 @@ const PROMISED = [
   'trackLink',
   'trackClick',
   'trackSubmit',
+  'trackForm',
 ];
 const CHAINED = ['on', 'once', 'off', 'debug'];
 const WITH_PAGE = new Set(['track', 'page', 'screen', 'identify', 'group', 'alias']);
@@ -67,9 +75,26 @@ export class AnalyticsBrowser {
   load(settings, options = {}) {
     if (this._loading) return this;
     this._loading = true;
-    const wasmUrl = new URL('./sieve_bg.wasm', import.meta.url);
+    settings ||= {};
+    if (typeof window === 'undefined' || typeof document === 'undefined') {
+      // Server-side rendering, tests in Node: one line, and every call settles.
+      console.warn('[sieve] sieve-analytics runs in the browser only: load() did nothing here (no window)');
+      this._fail(new Error('sieve-analytics runs in the browser only'));
+      return this;
+    }
+    let wasmUrl;
+    try {
+      if (settings.assetsURL != null) assets = new URL(String(settings.assetsURL).replace(/\/?$/, '/'), location.href);
+      // Vite and webpack emit the file this literal names; esbuild does not (see assetsURL).
+      wasmUrl = assets ? new URL('sieve_bg.wasm', assets) : new URL('./sieve_bg.wasm', import.meta.url);
+    } catch (err) {
+      const why = settings.assetsURL != null ? 'assetsURL is not a URL' : 'import.meta.url is not available here';
+      console.error('[sieve] Failed to load: cannot locate sieve_bg.wasm (' + why + '); see assetsURL in the README');
+      this._fail(err);
+      return this;
+    }
     const early = initialPageview(options);
-    createAnalytics(settings || {}, options, wasmUrl).then(
+    createAnalytics(settings, options, wasmUrl).then(
       ([analytics, query]) => {
         this.instance = analytics;
         this.ctx = new Context({});
@@ -81,14 +106,18 @@ export class AnalyticsBrowser {
         Promise.all(registered).then(() => this._resolve([analytics, this.ctx]));
       },
       (err) => {
-        // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
         console.error('[sieve] Failed to load: ' + (err && err.message), err);
-        this._failed = err;
-        for (const call of this._calls.splice(0)) call.reject(err);
-        this._reject(err);
+        this._fail(err);
       },
     );
     return this;
+  }
+
+  // Buffered calls and later ones reject (pre-handled) instead of waiting forever.
+  _fail(err) {
+    this._failed = err;
+    for (const call of this._calls.splice(0)) call.reject(err);
+    this._reject(err);
   }
 
   then(...args) {

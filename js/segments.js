@@ -20,7 +20,10 @@ import {
 
 const encoder = new TextEncoder();
 // Literal `new URL('…', import.meta.url)`s: bundlers of the npm route find and copy the wasm.
-const fullUrl = () => new URL('sieve_segments_full_bg.wasm', import.meta.url);
+// `assets`: the npm entry's `assetsURL` setting (a directory URL), when it is given.
+let assets;
+const fullUrl = () =>
+  assets ? new URL('sieve_segments_full_bg.wasm', assets) : new URL('sieve_segments_full_bg.wasm', import.meta.url);
 // Compiled definitions are a string (src/segments/compiled.rs); JSON definitions anything else.
 const isCompiled = (defs) => typeof defs == 'string';
 const toJson = (defs) => {
@@ -58,13 +61,23 @@ async function fetchDefinitions(url) {
 // no segment (and is never converted: a conversion can throw).
 const keyOf = (key) => (typeof key === 'string' ? key : typeof key === 'number' ? String(key) : undefined);
 
-/** Loads the wasm, restores the state, loads the definitions and feeds buffered events. */
-export async function attach(api, wasmUrl) {
+/**
+ * Loads the wasm, restores the state, loads the definitions and feeds buffered events. `base`:
+ * the directory the wasm files are served from, when not next to this file (`assetsURL`).
+ */
+export async function attach(api, base) {
+  assets = base;
   const url = api._opt.url;
   // JSON definitions (or a URL's, not known yet) need the engine with the parser.
   const full = !!url || !isCompiled(api._defs);
   const [, fetched] = await Promise.all([
-    init({ module_or_path: wasmUrl || (full ? fullUrl() : new URL('sieve_segments_bg.wasm', import.meta.url)) }),
+    init({
+      module_or_path: full
+        ? fullUrl()
+        : assets
+          ? new URL('sieve_segments_bg.wasm', assets)
+          : new URL('sieve_segments_bg.wasm', import.meta.url),
+    }),
     url ? fetchDefinitions(url) : null,
   ]);
   if (fetched && api._defs === api._opt.definitions) api._defs = fetched;

@@ -162,6 +162,38 @@ const trimGlue = {
 
 const common = { bundle: true, minify: true, target: ['es2020'], legalComments: 'none', logLevel: 'warning' };
 
+const compileExternal = {
+  name: 'compile-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/segments-compile\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+/** dist/segments.js and dist/segments-compile.js (in `outdir`, with extra `plugins`). */
+async function buildSegments(outdir, plugins) {
+  for (const name of ['segments', 'segments-compile'])
+    await build({
+      ...common,
+      entryPoints: ['js/' + name + '.js'],
+      outfile: outdir + '/' + name + '.js',
+      format: 'esm',
+      plugins: [compileExternal, ...plugins, trimGlue],
+    });
+}
+// `--demo` (scripts/build.sh --demo): only the demo's engine, the same runtime bound to the
+// demo-clock glue, next to its wasm in target/demo/ (served by scripts/serve.mjs).
+if (process.argv.includes('--demo')) {
+  const demoGlue = {
+    name: 'demo-glue',
+    setup(b) {
+      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({
+        path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname,
+      }));
+    },
+  };
+  await buildSegments('target/demo', [demoGlue]);
+  process.exit(0);
+}
+
 await build({
   ...common,
   entryPoints: ['js/standalone.js'],
@@ -197,23 +229,6 @@ await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outd
 // definitions) is found next to it via import.meta.url. It imports dist/segments-compile.js
 // (the same glue again, for a second instance that compiles JSON definitions) with a literal
 // relative import(), left for the browser or the app's bundler.
-const compileExternal = {
-  name: 'compile-external',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/segments-compile\.js$/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
-/** dist/segments.js and dist/segments-compile.js (in `outdir`, with extra `plugins`). */
-async function buildSegments(outdir, plugins) {
-  for (const name of ['segments', 'segments-compile'])
-    await build({
-      ...common,
-      entryPoints: ['js/' + name + '.js'],
-      outfile: outdir + '/' + name + '.js',
-      format: 'esm',
-      plugins: [compileExternal, ...plugins, trimGlue],
-    });
-}
 await buildSegments('dist', []);
 // Device mode + its wasm-bindgen glue and Segment's @segment/facade, loaded with import() only
 // when the settings name device-mode destinations; its wasm
@@ -226,20 +241,9 @@ await build({
   plugins: [trimGlue],
 });
 copyFileSync('js/index.d.ts', 'dist/index.d.ts');
-
-// Demo only (scripts/build.sh with SIEVE_DEMO_CLOCK=1): the same runtime bound to the
-// demo-clock glue, next to its wasm in target/demo/ (served by scripts/serve.mjs).
-if (process.env.SIEVE_DEMO_CLOCK === '1') {
-  const demoGlue = {
-    name: 'demo-glue',
-    setup(b) {
-      b.onResolve({ filter: /sieve_segments\.js$/ }, () => ({
-        path: new URL('../target/demo/pkg/sieve_segments.js', import.meta.url).pathname,
-      }));
-    },
-  };
-  await buildSegments('target/demo', [demoGlue]);
-}
+// `sieve-analytics/react`: plain ESM that imports only React (the app's copy), shipped as written.
+copyFileSync('js/react.js', 'dist/react.js');
+copyFileSync('js/react.d.ts', 'dist/react.d.ts');
 
 // Neither wasm may have a function table (ARCHITECTURE.md, the invariant on indirect calls):
 // one indirect call keeps every closure shim of wasm-bindgen and js-sys in the module.

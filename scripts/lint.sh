@@ -21,6 +21,6 @@ else
   log "skipped clippy for wasm32: rustup has no wasm32 target on this machine (Debian's compiler builds the wasm)"
 fi
 log "prettier --check"
-node_modules/.bin/prettier --check --log-level warn js scripts tests/e2e bench www eslint.config.js
+node_modules/.bin/prettier --check --log-level warn js scripts tests/e2e tests/consumer bench www eslint.config.js
 log "eslint"
 node_modules/.bin/eslint .

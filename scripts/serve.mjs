@@ -4,10 +4,14 @@
 // collector as cdnURL) and the collector URL are put in, and the page is sent with a strict
 // Content-Security-Policy (the snippet is the only inline script, allowed by a nonce).
 //
+// The segment engine it serves is the demo build (`bash scripts/build.sh --demo`, which
+// `npm start` runs: target/demo/), with a clock the page can move forward so that segments
+// that take days can be shown; without it the page hides the clock and says so.
+//
 //   node scripts/serve.mjs        PORT (default 8080), COLLECTOR_PORT (default 8081),
 //                                 SIEVE_DATA_DIR (default .data/collector); 0 = any free port
 //
-// Also importable: `startDemo({ port, collectorPort, dataDir })` for tests.
+// Also importable: `startDemo({ port, collectorPort, dataDir, demoClock })` for tests.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -39,6 +43,8 @@ const MIME = {
 
 /** A startup failure with a message meant for the user (no stack trace needed). */
 class DemoError extends Error {}
+
+const progress = (text) => console.error('[start] ' + text);
 
 /** The official @segment/snippet output, unmodified except the URL of the script it loads. */
 function renderSnippet(scriptUrl, loadOptions) {
@@ -88,13 +94,18 @@ function renderIndex(collectorUrl) {
   return { html, csp };
 }
 
-/** Maps a URL path to a file under www/ or dist/, or null (never outside those dirs). */
-function fileFor(pathname) {
-  // Demo builds (SIEVE_DEMO_CLOCK=1 bash scripts/build.sh) leave a segments engine with the
-  // demo-only clock in target/demo/; the demo serves it in place of dist/'s. Never shipped.
-  if (/^\/dist\/(segments(-compile)?\.js|sieve_segments(_full)?_bg\.wasm)$/.test(pathname)) {
-    const demo = join(ROOT, 'target/demo', pathname.slice('/dist/'.length));
-    if (existsSync(demo)) return demo;
+const DEMO_ENGINE = ['segments.js', 'segments-compile.js', 'sieve_segments_bg.wasm', 'sieve_segments_full_bg.wasm'].map(
+  (f) => join(ROOT, 'target/demo', f),
+);
+
+/**
+ * Maps a URL path to a file under www/ or dist/, or null (never outside those dirs). With
+ * `demoClock`, the segment engine (runtime, both wasms, the compile part) is the demo build in
+ * target/demo/ (never shipped).
+ */
+function fileFor(pathname, demoClock) {
+  if (demoClock && /^\/dist\/(segments(-compile)?\.js|sieve_segments(_full)?_bg\.wasm)$/.test(pathname)) {
+    return join(ROOT, 'target/demo', pathname.slice('/dist/'.length));
   }
   const [base, rel] = pathname.startsWith('/dist/')
     ? [DIST, pathname.slice('/dist/'.length)]
@@ -108,7 +119,7 @@ function fileFor(pathname) {
   }
 }
 
-function handler(getCollectorUrl) {
+function handler(getCollectorUrl, demoClock) {
   return (req, res) => {
     const send = (status, type, body, headers = {}) => {
       res.writeHead(status, {
@@ -135,7 +146,7 @@ function handler(getCollectorUrl) {
         const { html, csp } = renderIndex(collectorUrl);
         return send(200, MIME['.html'], html, { 'Content-Security-Policy': csp });
       }
-      const file = fileFor(pathname);
+      const file = fileFor(pathname, demoClock);
       if (!file) return send(404, 'text/plain', 'not found\n');
       return send(200, MIME[extname(file)] || 'application/octet-stream', readFileSync(file));
     } catch (err) {
@@ -148,6 +159,7 @@ function handler(getCollectorUrl) {
 function ensureCollectorBinary() {
   // Always (a no-op when fresh): a stale binary would validate with old core rules. The
   // collector is native, so it uses the host toolchain, never the wasm one.
+  if (!existsSync(COLLECTOR_BIN)) progress('building the collector (cargo, a minute or two the first time)');
   const r = spawnSync('cargo', ['build', '--quiet', '--release', '-p', 'sieve-collector'], {
     cwd: ROOT,
     stdio: 'inherit',
@@ -247,13 +259,18 @@ export async function startDemo({
   collectorPort = 8081,
   dataDir = join(ROOT, '.data/collector'),
   segmentsFile = join(WWW, 'segments.json'),
+  demoClock = true,
 } = {}) {
   if (!existsSync(join(DIST, 'analytics.min.js')) || !existsSync(join(DIST, 'sieve_bg.wasm'))) {
     throw new DemoError('dist/ is not built: run `npm run build` (or `npm start`, which builds)');
   }
+  if (demoClock && !DEMO_ENGINE.every((f) => existsSync(f))) {
+    progress('no demo clock (target/demo/ is built by `npm start`): the segments that take days cannot be shown');
+    demoClock = false;
+  }
   ensureCollectorBinary();
   let collectorUrl = null;
-  const server = createServer(handler(() => collectorUrl));
+  const server = createServer(handler(() => collectorUrl, demoClock));
   let webPort;
   try {
     webPort = await listen(server, port, '127.0.0.1');
@@ -263,6 +280,7 @@ export async function startDemo({
   let collector;
   try {
     await checkPortFree(collectorPort, 'collector', 'COLLECTOR_PORT');
+    progress('starting the collector');
     collector = startCollectorProcess(collectorPort, dataDir, segmentsFile);
     collectorUrl = await collector.ready;
   } catch (err) {

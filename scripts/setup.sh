@@ -10,10 +10,19 @@
 #     chromium-driver, firefox-esr (driven over WebDriver BiDi by puppeteer-core), WebKitGTK's
 #     webkit2gtk-driver under Xvfb (xvfb, xauth), and an en_US.UTF-8 locale compiled into
 #     target/locale for WebKit (under C.UTF-8 it reports navigator.language "C").
+#   - with --consumer (npm test): tests/consumer's npm packages (Vite, webpack, esbuild,
+#     React, TypeScript), which the consumer tests build the packed tarball with;
 # Writes target/toolchain.env for scripts/build.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
+CONSUMER=0
+for arg in "$@"; do
+  case "$arg" in
+    --consumer) CONSUMER=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--consumer]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 apt_updated=0
@@ -65,12 +74,20 @@ if [ "$have_wb" != "$want_wb" ]; then
   cargo install --quiet wasm-bindgen-cli --version "$want_wb" --force
 fi
 
-# --- npm devDependencies ----------------------------------------------------------------
-stamp=node_modules/.sieve-installed
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
-  log "npm install"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
-  touch "$stamp"
+# --- npm packages -------------------------------------------------------------------------
+# npm_ci DIR WHAT: `npm ci` in DIR unless its node_modules is newer than package.json and the
+# lock file (a stamp; npm's own cache makes a re-install fast).
+npm_ci() {
+  local stamp=$1/node_modules/.sieve-installed
+  if [ ! -f "$stamp" ] || [ "$1/package.json" -nt "$stamp" ] || [ "$1/package-lock.json" -nt "$stamp" ]; then
+    log "npm ci in $1 ($2)"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+npm_ci . "devDependencies: esbuild, binaryen, browser drivers, linters, size-limit, peers for the bench"
+if [ "$CONSUMER" = 1 ]; then
+  npm_ci tests/consumer "Vite, webpack, esbuild, React, TypeScript for the consumer tests"
 fi
 
 # --- Browser engines for the browser tests (tests/e2e/engines.mjs) and the bench ---------

@@ -82,6 +82,9 @@
   $('reset-button').addEventListener('click', () => {
     analytics().reset();
     cart = undefined;
+    // Nothing on the page may still show the previous user.
+    $('identify-form').reset();
+    $('segments-last').textContent = '';
     whenReady(showIdentity);
     note('reset(): user id and traits cleared, a new anonymousId for the next events.');
   });
@@ -273,6 +276,9 @@
   }
 
   $('clear-button').addEventListener('click', () => {
+    perSegment.clear();
+    eventsSeen = 0;
+    $('segment-counts').tBodies[0].replaceChildren();
     $('events').replaceChildren();
     $('feed-empty').hidden = false;
   });

@@ -1,5 +1,5 @@
-// Demo: live segment membership, the last transition, explain(), and (demo builds only) a
-// clock that jumps forward. Text only reaches the DOM through textContent.
+// Demo: live segment membership, the last transition, explain(), and (the demo build of the
+// engine, which `npm start` serves) a clock that jumps forward. Text only reaches the DOM through textContent.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -39,7 +39,12 @@
         render();
       });
     }
-    if (s._rt && typeof s._rt.w.travel === 'function') $('time-travel').hidden = false;
+    if (s._rt) {
+      // The clock exists only in the demo build of the engine (npm start): say so otherwise.
+      const clock = typeof s._rt.w.travel === 'function';
+      $('time-travel').hidden = !clock;
+      $('time-travel-missing').hidden = clock;
+    }
     render();
   }
 

@@ -105,11 +105,94 @@ test('identify form, reset, and page() show up in the identity bar and the list'
   assert.equal(identify.userId, 'user-42');
   assert.deepEqual(identify.traits, { email: 'ada@example.com' });
 
+  // A segment entry for this user shows in the entry log.
+  await waitFor(() => page.evaluate(() => !!window.analytics.segments._rt), { what: 'segment engine loaded' });
+  for (let i = 0; i < 3; i++) await coreFeature(page).click();
+  await waitFor(async () => /Entered power_user/.test(await page.textContent('#segments-last')), {
+    what: 'power_user entry logged',
+  });
+
   await page.getByRole('button', { name: 'analytics.reset()' }).click();
   await waitFor(async () => (await page.textContent('#user-id')) === '(not identified)', { what: 'user id cleared' });
   const anon2 = await page.textContent('#anonymous-id');
   assert.match(anon2, UUID);
   assert.notEqual(anon2, anon1);
+  // Nothing on the page still shows the previous user.
+  assert.equal(await page.inputValue('#identify-user-id'), '');
+  assert.equal(await page.inputValue('#identify-email'), '');
+  assert.doesNotMatch(await page.textContent('#segments-last'), /Entered power_user/);
+  assert.deepEqual(errorsOf(page), []);
+  await page.context().close();
+});
+
+const coreFeature = (page) => page.locator('#segments-title ~ .actions button', { hasText: 'Core Feature Used' });
+const segmentRow = (page, text) => page.locator('#segments-list li', { hasText: text });
+
+test('every segment the demo advertises can be reached, the two that take days with the demo clock', async () => {
+  const page = await openDemo();
+  await waitFor(() => segmentRow(page, 'checkout_abandoner').count(), { what: 'segment list' });
+  assert.ok(await page.isVisible('#time-travel'), 'the demo clock is shown');
+  assert.ok(!(await page.isVisible('#time-travel-missing')));
+  const member = (key) =>
+    waitFor(() => segmentRow(page, key + ': member').count(), { what: key + ' entered', timeout: 5000 });
+  const click = (name) => page.locator('button', { hasText: name }).first().click();
+
+  // power_user: the core feature 3 times in 7 days; its banner appears.
+  assert.ok(!(await page.isVisible('[data-sieve-show="power_user"]')));
+  for (let i = 0; i < 3; i++) await coreFeature(page).click();
+  await member('power_user');
+  await waitFor(() => page.isVisible('[data-sieve-show="power_user"]'), { what: 'power_user banner' });
+
+  // checkout_abandoner: stopped at payment, and a day passed without an order.
+  await click('Logged In');
+  await page.getByRole('button', { name: 'Checkout', exact: true }).click();
+  await click('Shipping Entered');
+  await click('Payment Entered');
+  assert.equal(await segmentRow(page, 'checkout_abandoner: member').count(), 0);
+  await click('+1 day');
+  await member('checkout_abandoner');
+
+  // at_risk: logged in before, but not for 14 days.
+  assert.equal(await segmentRow(page, 'at_risk: member').count(), 0);
+  await click('+14 days');
+  await member('at_risk');
+  assert.match(await page.textContent('#segments-last'), /Entered at_risk \(time,/);
+  assert.deepEqual(errorsOf(page), []);
+  await page.context().close();
+});
+
+test('without the demo engine the clock is hidden and the page says why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sieve-demo-'));
+  const plain = await startDemo({ port: 0, collectorPort: 0, dataDir: dir, demoClock: false });
+  const page = await newPage(browser);
+  try {
+    await page.goto(plain.url);
+    await waitFor(() => segmentRow(page, 'checkout_abandoner').count(), { what: 'segment list' });
+    await waitFor(() => page.isVisible('#time-travel-missing'), { what: 'the note on the missing clock' });
+    assert.equal(await page.isVisible('#time-travel'), false);
+    assert.equal(await page.isVisible('button[data-travel]'), false);
+  } finally {
+    await page.context().close();
+    await plain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Clear list also clears the counts per segment; the explain() select is styled like the inputs', async () => {
+  const page = await openDemo();
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByRole('button', { name: 'Send now' }).click();
+  await waitFor(() => page.locator('#segment-counts tbody tr').count(), { timeout: 3500, what: 'counts' });
+  await page.getByRole('button', { name: 'Clear list' }).click();
+  assert.equal(await page.locator('#events li').count(), 0);
+  assert.equal(await page.locator('#segment-counts tbody tr').count(), 0);
+
+  const style = (sel) =>
+    page.$eval(sel, (el) => {
+      const cs = getComputedStyle(el);
+      return [cs.borderRadius, cs.borderTopColor, cs.fontFamily];
+    });
+  assert.deepEqual(await style('#explain-key'), await style('#identify-user-id'));
   assert.deepEqual(errorsOf(page), []);
   await page.context().close();
 });
