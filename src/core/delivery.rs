@@ -41,8 +41,8 @@ pub const MAX_QUEUE_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_EVENT_AGE_MS: u64 = 7 * 86_400_000;
 
 /// Identifies one request handed to the driver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BatchId(pub u64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BatchId(u64);
 
 /// An accepted event waiting for delivery.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 //! stand-ins below; the browser tests run the real ones against analytics-next (parity).
 
 /// `decodeURIComponent(s)`; `None` where it throws (a malformed escape, invalid UTF-8).
-pub fn decode_uri_component(s: &str) -> Option<String> {
+pub(crate) fn decode_uri_component(s: &str) -> Option<String> {
     if crate::json::find_byte(s, b'%').is_none() {
         return Some(s.to_owned());
     }
@@ -14,13 +14,13 @@ pub fn decode_uri_component(s: &str) -> Option<String> {
 }
 
 /// `new URL(url).pathname`; `None` where the constructor throws (not an absolute URL).
-pub fn url_pathname(url: &str) -> Option<String> {
+pub(crate) fn url_pathname(url: &str) -> Option<String> {
     imp::parse(imp::URL_PATHNAME, url)
 }
 
 /// A JSON number literal's value as JavaScript reads it (`parseFloat`: correctly rounded);
 /// `None` for text that is not a number.
-pub fn number(text: &str) -> Option<f64> {
+pub(crate) fn number(text: &str) -> Option<f64> {
     Some(imp::number(text)).filter(|x| !x.is_nan())
 }
 

@@ -62,13 +62,8 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Formats 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-pub fn format_uuid(bytes: &[u8; 16]) -> String {
-    crate::json::into_string(uuid_text(bytes).to_vec())
-}
-
 /// The hyphenated lowercase text of 16 bytes, in place (no per-character pushes).
-pub fn uuid_text(bytes: &[u8; 16]) -> [u8; 36] {
+pub(crate) fn uuid_text(bytes: &[u8; 16]) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'-'; 36];
     let mut at = 0;
@@ -84,8 +79,12 @@ pub fn uuid_text(bytes: &[u8; 16]) -> [u8; 36] {
 }
 
 /// A 64-bit FNV-1a hash (deterministic ids derived from content, e.g. per-transition
-/// message ids).
-pub fn fnv1a(data: &[u8]) -> u64 {
+/// message ids). Used by the segments driver (wasm32 only).
+#[cfg_attr(
+    not(all(target_arch = "wasm32", feature = "web-segments")),
+    allow(dead_code)
+)]
+pub(crate) fn fnv1a(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in data {
         h ^= u64::from(b);

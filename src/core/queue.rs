@@ -17,15 +17,15 @@ use crate::core::time::Millis;
 use crate::json::{self, push_u64};
 
 /// The key prefix of every queue key of this write key.
-pub fn prefix(write_key: &str) -> String {
+pub(crate) fn prefix(write_key: &str) -> String {
     crate::json::concat(&["sieve:q1:", write_key, ":"])
 }
 
 /// The lease key suffix.
-pub const LEASE: &str = "lease";
+pub(crate) const LEASE: &str = "lease";
 
 /// The kind letter of an event type (the standard-mode endpoint letter).
-pub fn kind_letter(kind: EventType) -> char {
+pub(crate) fn kind_letter(kind: EventType) -> char {
     match kind {
         EventType::Track => 't',
         EventType::Page => 'p',
@@ -50,10 +50,16 @@ fn kind_from_letter(c: u8) -> Option<EventType> {
 
 /// The most bytes [`push_line`] adds besides the event's JSON: two decimal u32/u64 fields,
 /// two commas, the type letter and the newline.
-pub const LINE_OVERHEAD: usize = 10 + 20 + 4;
+pub(crate) const LINE_OVERHEAD: usize = 10 + 20 + 4;
 
 /// Appends one event line (with its trailing newline).
-pub fn push_line(out: &mut String, attempts: u32, queued_at: Millis, kind: EventType, json: &str) {
+pub(crate) fn push_line(
+    out: &mut String,
+    attempts: u32,
+    queued_at: Millis,
+    kind: EventType,
+    json: &str,
+) {
     push_u64(out, u64::from(attempts));
     out.push(',');
     push_u64(out, queued_at.0);
@@ -65,7 +71,7 @@ pub fn push_line(out: &mut String, attempts: u32, queued_at: Millis, kind: Event
 
 /// One event read back from a chunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// Failed attempts when it was written.
     pub attempts: u32,
     /// When it was accepted.
@@ -78,7 +84,7 @@ pub struct Stored {
 
 /// Decodes one line of a chunk (a chunk is split at `\n`); `None` for a malformed line
 /// (skipped by the reader, never a panic).
-pub fn decode_line(line: &str) -> Option<Stored> {
+pub(crate) fn decode_line(line: &str) -> Option<Stored> {
     let (attempts, rest) = json::split_once_byte(line, b',')?;
     let (queued_at, rest) = json::split_once_byte(rest, b',')?;
     let kind = kind_from_letter(*rest.as_bytes().first()?)?;
@@ -94,7 +100,7 @@ pub fn decode_line(line: &str) -> Option<Stored> {
 
 /// What a key under the prefix names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyKind<'a> {
+pub(crate) enum KeyKind<'a> {
     /// Chunk `n` of `tab`.
     Chunk(&'a str, u32),
     /// The lease of `tab`.
@@ -102,7 +108,7 @@ pub enum KeyKind<'a> {
 }
 
 /// Parses a full key; `None` for keys of other write keys or formats.
-pub fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
+pub(crate) fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
     let rest = key.strip_prefix(prefix)?;
     // `rsplit_once(':')` on bytes (':' is ASCII): a smaller search than the char one.
     let colon = rest.bytes().rposition(|b| b == b':')?;
@@ -117,7 +123,7 @@ pub fn parse_key<'a>(prefix: &str, key: &'a str) -> Option<KeyKind<'a>> {
 }
 
 /// The key of chunk `n` of `tab`.
-pub fn chunk_key(prefix: &str, tab: &str, n: u32) -> String {
+pub(crate) fn chunk_key(prefix: &str, tab: &str, n: u32) -> String {
     let mut key = String::with_capacity(prefix.len() + tab.len() + 12);
     key.push_str(prefix);
     key.push_str(tab);
@@ -127,6 +133,6 @@ pub fn chunk_key(prefix: &str, tab: &str, n: u32) -> String {
 }
 
 /// The lease key of `tab`.
-pub fn lease_key(prefix: &str, tab: &str) -> String {
+pub(crate) fn lease_key(prefix: &str, tab: &str) -> String {
     crate::json::concat(&[prefix, tab, ":", LEASE])
 }

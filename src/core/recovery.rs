@@ -14,7 +14,7 @@ use crate::core::time::Millis;
 
 /// What a storage scan says about the queue's tabs.
 #[derive(Debug, Default)]
-pub struct ScanPlan<'a> {
+pub(crate) struct ScanPlan<'a> {
     /// Other tabs with chunks on disk: their locks to try (lock mode), or those whose lease
     /// is missing or expired, to adopt now (lease mode).
     pub tabs: Vec<&'a str>,
@@ -25,7 +25,7 @@ pub struct ScanPlan<'a> {
 /// Reads a scan (`entries`: every `(key, value)` under `prefix`) for tab `own_tab`.
 // Inlined into its one caller (-54 B gzip with `adopt`'s); a lazily loaded part drops it.
 #[inline(always)]
-pub fn plan<'a>(
+pub(crate) fn plan<'a>(
     prefix: &str,
     own_tab: &str,
     claims: Claims,
@@ -64,7 +64,7 @@ pub fn plan<'a>(
 
 /// What tab `tab` left, read back from a scan.
 #[derive(Debug, Default)]
-pub struct Adopted {
+pub(crate) struct Adopted {
     /// Its events, oldest first (malformed lines skipped), in the caller's chunk.
     pub events: Vec<Queued>,
     /// Their bytes of JSON.
@@ -78,7 +78,7 @@ pub struct Adopted {
 /// Reads the chunks of (gone) tab `tab` from `entries` (every `(key, value)` under `prefix`)
 /// into events of this tab's chunk `chunk`.
 #[inline(always)]
-pub fn adopt(
+pub(crate) fn adopt(
     prefix: &str,
     tab: &str,
     now: Millis,

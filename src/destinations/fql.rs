@@ -15,7 +15,7 @@ use crate::json::{self, Value};
 /// # Errors
 /// Where tsub throws: no matcher, an unknown type, IR that does not parse, an unknown token
 /// or a missing operand.
-pub fn matches(event: &Value, matcher: &Value) -> Result<bool, Thrown> {
+pub(crate) fn matches(event: &Value, matcher: &Value) -> Result<bool, Thrown> {
     if !Js::of(Some(matcher)).truthy() {
         return Err(Thrown("no matcher supplied"));
     }

@@ -10,7 +10,7 @@ use crate::json::{Map, Number, Value};
 /// rule (objects and arrays by reference, for `===`), plus what only JavaScript has
 /// (`undefined`, `NaN`, computed strings and numbers).
 #[derive(Clone, Debug)]
-pub enum Js<'a> {
+pub(crate) enum Js<'a> {
     /// `undefined`
     Undef,
     /// `null`
@@ -27,7 +27,7 @@ pub enum Js<'a> {
 
 impl<'a> Js<'a> {
     /// The JavaScript value of a JSON value (`None`: `undefined`).
-    pub fn of(v: Option<&'a Value>) -> Js<'a> {
+    pub(crate) fn of(v: Option<&'a Value>) -> Js<'a> {
         match v {
             None => Js::Undef,
             Some(Value::Null) => Js::Null,
@@ -39,7 +39,7 @@ impl<'a> Js<'a> {
     }
 
     /// JavaScript's truthiness.
-    pub fn truthy(&self) -> bool {
+    pub(crate) fn truthy(&self) -> bool {
         match self {
             Js::Undef | Js::Null => false,
             Js::Bool(b) => *b,
@@ -50,7 +50,7 @@ impl<'a> Js<'a> {
     }
 
     /// `typeof`.
-    pub fn type_of(&self) -> &'static str {
+    pub(crate) fn type_of(&self) -> &'static str {
         match self {
             Js::Undef => "undefined",
             Js::Null | Js::Ref(_) => "object",
@@ -61,7 +61,7 @@ impl<'a> Js<'a> {
     }
 
     /// `===`: primitives by value, objects and arrays by reference.
-    pub fn strict_eq(&self, other: &Js<'_>) -> bool {
+    pub(crate) fn strict_eq(&self, other: &Js<'_>) -> bool {
         match (self, other) {
             (Js::Undef, Js::Undef) | (Js::Null, Js::Null) => true,
             (Js::Bool(a), Js::Bool(b)) => a == b,
@@ -73,7 +73,7 @@ impl<'a> Js<'a> {
     }
 
     /// `obj[key]` (own properties only: nothing inherited from the prototypes).
-    pub fn prop(&self, key: &str) -> Js<'a> {
+    pub(crate) fn prop(&self, key: &str) -> Js<'a> {
         match self {
             Js::Ref(Value::Object(m)) => Js::of(m.get(key)),
             Js::Ref(Value::Array(items)) if key == "length" => Js::Num(items.len() as f64),
@@ -89,7 +89,7 @@ impl<'a> Js<'a> {
     }
 
     /// As a JSON value (`undefined` and `NaN` have none).
-    pub fn to_value(&self) -> Option<Value> {
+    pub(crate) fn to_value(&self) -> Option<Value> {
         Some(match self {
             Js::Undef => return None,
             Js::Null => Value::Null,
@@ -102,7 +102,7 @@ impl<'a> Js<'a> {
 }
 
 /// A canonical array index (`"0"`, `"12"`; not `"01"` or `"-1"`).
-pub fn index(key: &str) -> Option<usize> {
+pub(crate) fn index(key: &str) -> Option<usize> {
     if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
         return None;
     }
@@ -113,19 +113,19 @@ pub fn index(key: &str) -> Option<usize> {
 }
 
 /// An array index as its key text (no `core::fmt` in the wasm).
-pub fn index_key(i: usize) -> String {
+pub(crate) fn index_key(i: usize) -> String {
     let mut out = String::new();
     crate::json::push_u64(&mut out, i as u64);
     out
 }
 
 /// A string's `length`: UTF-16 code units.
-pub fn utf16_len(s: &str) -> usize {
+pub(crate) fn utf16_len(s: &str) -> usize {
     s.chars().map(char::len_utf16).sum()
 }
 
 /// `dlv(obj, path)`: follows `a.b.c`, giving `undefined` past a falsy value.
-pub fn get<'a>(obj: Js<'a>, path: &str) -> Js<'a> {
+pub(crate) fn get<'a>(obj: Js<'a>, path: &str) -> Js<'a> {
     let mut cur = obj;
     for key in path.split('.') {
         cur = if cur.truthy() {
@@ -138,7 +138,7 @@ pub fn get<'a>(obj: Js<'a>, path: &str) -> Js<'a> {
 }
 
 /// `dlv` on a JSON value.
-pub fn get_in<'a>(obj: &'a Value, path: &str) -> Js<'a> {
+pub(crate) fn get_in<'a>(obj: &'a Value, path: &str) -> Js<'a> {
     get(Js::Ref(obj), path)
 }
 
@@ -146,10 +146,10 @@ pub fn get_in<'a>(obj: &'a Value, path: &str) -> Js<'a> {
 /// or `null`, an unsupported matcher or transformer): the routing middleware then fails and
 /// the event does not reach that destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Thrown(pub &'static str);
+pub struct Thrown(pub(crate) &'static str);
 
 /// JavaScript's whitespace as `trim()` and `\s` know it.
-pub fn is_js_space(c: char) -> bool {
+pub(crate) fn is_js_space(c: char) -> bool {
     matches!(
         c,
         '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
@@ -196,7 +196,7 @@ fn numeric(s: &str) -> bool {
 ///
 /// # Errors
 /// Where JavaScript throws: a `null` on the way.
-pub fn set(obj: &mut Value, path: &str, value: Value) -> Result<(), Thrown> {
+pub(crate) fn set(obj: &mut Value, path: &str, value: Value) -> Result<(), Thrown> {
     let keys: Vec<&str> = path.split('.').collect();
     let mut t = obj;
     for (i, key) in keys.iter().enumerate() {
@@ -259,7 +259,7 @@ pub fn set(obj: &mut Value, path: &str, value: Value) -> Result<(), Thrown> {
 ///
 /// # Errors
 /// Where JavaScript throws (a missing object on the way).
-pub fn unset(obj: &mut Value, prop: &str) -> Result<(), Thrown> {
+pub(crate) fn unset(obj: &mut Value, prop: &str) -> Result<(), Thrown> {
     if !get_in(obj, prop).truthy() {
         return Ok(());
     }
@@ -292,7 +292,7 @@ pub fn unset(obj: &mut Value, prop: &str) -> Result<(), Thrown> {
 ///
 /// # Errors
 /// Those `TypeError`s.
-pub fn delete(obj: &mut Value, key: &str) -> Result<(), Thrown> {
+pub(crate) fn delete(obj: &mut Value, key: &str) -> Result<(), Thrown> {
     const LOCKED: Thrown = Thrown("cannot delete a non-configurable property");
     match obj {
         Value::Object(m) => {
@@ -314,7 +314,7 @@ pub fn delete(obj: &mut Value, key: &str) -> Result<(), Thrown> {
 
 /// An object's keys in JavaScript's order (`Object.keys`, `for … in`): integer keys
 /// ascending, then the others in insertion order.
-pub fn keys(m: &Map) -> Vec<&str> {
+pub(crate) fn keys(m: &Map) -> Vec<&str> {
     let mut ints: Vec<(u64, &str)> = Vec::new();
     let mut rest = Vec::new();
     for (k, _) in m.iter() {
@@ -329,7 +329,7 @@ pub fn keys(m: &Map) -> Vec<&str> {
 
 /// `JSON.stringify(a) === JSON.stringify(b)` for JSON values: the same keys in JavaScript's
 /// order and the same values (numbers by value, as JavaScript prints them canonically).
-pub fn same_json(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -350,7 +350,7 @@ pub fn same_json(a: &Value, b: &Value) -> bool {
 }
 
 /// `JSON.stringify(v)` of a primitive (what tsub's `to_string` writes).
-pub fn stringify_primitive(v: &Value) -> String {
+pub(crate) fn stringify_primitive(v: &Value) -> String {
     match v {
         // JavaScript prints integers without a fraction; other texts are kept.
         Value::Number(n) => match n.as_f64() {
@@ -364,7 +364,7 @@ pub fn stringify_primitive(v: &Value) -> String {
 }
 
 /// `s.toLowerCase()`.
-pub fn lower(s: &str) -> String {
+pub(crate) fn lower(s: &str) -> String {
     if s.is_ascii() {
         return s.to_ascii_lowercase();
     }
@@ -393,41 +393,4 @@ fn host_lower(s: &str) -> String {
 #[cfg(not(target_arch = "wasm32"))]
 fn host_lower(s: &str) -> String {
     s.to_lowercase()
-}
-
-/// `JSON.stringify(v)` (keys in JavaScript's order; numbers as the event carried them).
-pub fn stringify(v: &Value) -> String {
-    let mut out = String::new();
-    write_js(v, &mut out);
-    out
-}
-
-fn write_js(v: &Value, out: &mut String) {
-    match v {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_js(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(m) => {
-            out.push('{');
-            for (i, k) in keys(m).into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                crate::json::push_json_str(out, k);
-                out.push(':');
-                if let Some(item) = m.get(k) {
-                    write_js(item, out);
-                }
-            }
-            out.push('}');
-        }
-        other => out.push_str(&other.to_json()),
-    }
 }

@@ -12,10 +12,10 @@
 //! - [`Router::route`] is what one destination receives: the classic plan check, then the
 //!   routing rules for that destination.
 
-pub mod fql;
-pub mod js;
-pub mod plan;
-pub mod transform;
+mod fql;
+mod js;
+mod plan;
+mod transform;
 
 use crate::json::{self, Map, Value};
 use js::{Js, Thrown};

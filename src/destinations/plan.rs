@@ -7,7 +7,7 @@ use crate::json::{Map, Value};
 
 /// `plan.track`, when a plan applies.
 #[derive(Clone, Debug)]
-pub struct TrackingPlan {
+pub(crate) struct TrackingPlan {
     track: Map,
 }
 
@@ -16,7 +16,7 @@ impl TrackingPlan {
     /// name more than one entry (it copies it onto the load options only when it loads classic
     /// destinations: with only Actions destinations the plan is ignored), else the `plan`
     /// load option; its `track` must be an object.
-    pub fn from_settings(settings: &Value, options: &Value) -> Option<TrackingPlan> {
+    pub(crate) fn from_settings(settings: &Value, options: &Value) -> Option<TrackingPlan> {
         let classic = settings
             .get("integrations")
             .and_then(Value::as_object)
@@ -55,7 +55,7 @@ impl TrackingPlan {
     /// `{...integrations, All: false, 'Segment.io': true}`; an allowed one gets the entry's
     /// `integrations` and, for each `remotePlugins` entry whose creation name the entry
     /// disables, `"<name> <partnerAction>": false` per subscription.
-    pub fn filter(&self, event: &Map, settings: &Value) -> Option<Map> {
+    pub(crate) fn filter(&self, event: &Map, settings: &Value) -> Option<Map> {
         let name = event
             .get("event")
             .and_then(Value::as_str)
@@ -121,7 +121,7 @@ impl TrackingPlan {
     /// A classic destination's own check before it takes an event: false when the plan
     /// blocks the event, or enables it with `integrations[destination] === false` (an
     /// enabled entry without `integrations` throws in analytics.js: not delivered either).
-    pub fn classic_allows(&self, event: &Value, destination: &str) -> bool {
+    pub(crate) fn classic_allows(&self, event: &Value, destination: &str) -> bool {
         let Some(name) = event
             .get("event")
             .and_then(Value::as_str)

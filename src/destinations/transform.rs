@@ -12,7 +12,7 @@ use crate::json::Value;
 ///
 /// # Errors
 /// Where tsub throws: an unknown transformer, a missing `config`, a `null` on a `set` path.
-pub fn transform(
+pub(crate) fn transform(
     payload: &mut Value,
     transformers: &Value,
     random: &mut impl FnMut() -> f64,

@@ -17,7 +17,7 @@ const MAX_ITEMS: u64 = 100_000;
 
 /// Everything persisted.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The engine's last `now`.
     pub last_now: i64,
     /// Last activity (sessions).
@@ -186,7 +186,7 @@ impl<'a> R<'a> {
 }
 
 /// Encodes a snapshot as base64 text.
-pub fn encode(snap: &Snapshot) -> String {
+pub(crate) fn encode(snap: &Snapshot) -> String {
     let mut w = W(Vec::with_capacity(256));
     w.0.extend_from_slice(MAGIC);
     w.0.push(VERSION);
@@ -248,7 +248,7 @@ pub fn encode(snap: &Snapshot) -> String {
 ///
 /// # Errors
 /// [`StateError`] for anything but a well-formed v1 state.
-pub fn decode(text: &str) -> Result<Snapshot, StateError> {
+pub(crate) fn decode(text: &str) -> Result<Snapshot, StateError> {
     let bytes = crate::base64::decode(text).ok_or(StateError::Malformed)?;
     if bytes.get(..2) != Some(&MAGIC[..]) {
         return Err(StateError::Malformed);

@@ -21,7 +21,7 @@ pub const MAX_RING: usize = 32;
 
 /// A segment key (`snake_case`, unique, becomes `audience_key`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SegmentKey(pub String);
+pub struct SegmentKey(pub(crate) String);
 
 impl SegmentKey {
     /// The key text.
@@ -44,7 +44,7 @@ pub struct LoadError {
 
 /// Index of a selector in the engine's selector table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SelectorId(pub u16);
+pub struct SelectorId(pub(crate) u16);
 
 /// Which calls a selector matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

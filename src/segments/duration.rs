@@ -4,9 +4,9 @@
 use crate::core::time::{civil_from_days, days_from_civil};
 
 /// Milliseconds in an hour / a day.
-pub const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 /// Milliseconds in a day.
-pub const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// A duration: calendar months (years count 12) plus exact milliseconds (weeks, days,
 /// hours, minutes, seconds; days are 24 h, in UTC).
@@ -132,7 +132,7 @@ impl Duration {
 }
 
 /// Adds calendar months to an epoch-ms instant (UTC), clamping the day of month.
-pub fn add_months(t: i64, months: i64) -> i64 {
+pub(crate) fn add_months(t: i64, months: i64) -> i64 {
     if months == 0 {
         return t;
     }
@@ -146,7 +146,7 @@ pub fn add_months(t: i64, months: i64) -> i64 {
 }
 
 /// Days in a month of the proleptic Gregorian calendar.
-pub fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     let next = if m == 12 {
         days_from_civil(y + 1, 1, 1)
     } else {

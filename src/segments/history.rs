@@ -16,7 +16,7 @@ use super::duration::{DAY_MS, HOUR_MS};
 
 /// What the definitions need from one selector's history.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Needs {
+pub(crate) struct Needs {
     /// Ring size (0..=32).
     pub ring: usize,
     /// Bucket width: `HOUR_MS`, `DAY_MS`, or 0 for none.
@@ -33,7 +33,7 @@ const AGG_BYTES: usize = 28;
 
 impl Needs {
     /// Widens to also cover a window reaching `reach_ms` back (`None`: lifetime only).
-    pub fn add_reach(&mut self, reach_ms: Option<i64>) {
+    pub(crate) fn add_reach(&mut self, reach_ms: Option<i64>) {
         let Some(reach) = reach_ms else { return };
         let reach = reach.max(1);
         if reach <= 48 * HOUR_MS && self.bucket_ms != DAY_MS {
@@ -50,7 +50,7 @@ impl Needs {
     }
 
     /// The most bytes this history can take (the memory bound checked at load).
-    pub fn bound_bytes(&self, canonical_len: usize) -> usize {
+    pub(crate) fn bound_bytes(&self, canonical_len: usize) -> usize {
         let path_bytes: usize = self.paths.iter().map(|p| p.len() + AGG_BYTES).sum();
         BASE_BYTES
             + canonical_len
@@ -62,7 +62,7 @@ impl Needs {
 
 /// Aggregate of a numeric property.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Agg {
+pub(crate) struct Agg {
     /// Values seen.
     pub n: u32,
     /// Their sum.
@@ -101,7 +101,7 @@ impl Agg {
 
 /// One time bucket.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// `start / width` (hours or days since the epoch).
     pub idx: i64,
     /// Events in it.
@@ -112,7 +112,7 @@ pub struct Bucket {
 
 /// A closed interval of possible values; `hi` may be `f64::INFINITY`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Interval {
+pub(crate) struct Interval {
     /// Smallest possible value.
     pub lo: f64,
     /// Largest possible value.
@@ -121,18 +121,18 @@ pub struct Interval {
 
 impl Interval {
     /// A known value.
-    pub fn exact(x: f64) -> Interval {
+    pub(crate) fn exact(x: f64) -> Interval {
         Interval { lo: x, hi: x }
     }
     /// Whether the value is known.
-    pub fn is_exact(self) -> bool {
+    pub(crate) fn is_exact(self) -> bool {
         self.lo == self.hi
     }
 }
 
 /// History of one selector.
 #[derive(Clone, Debug, PartialEq)]
-pub struct History {
+pub(crate) struct History {
     /// What to keep.
     pub needs: Needs,
     /// When this browser started tracking the selector.
@@ -157,7 +157,7 @@ pub struct History {
 
 impl History {
     /// An empty history starting at `horizon`.
-    pub fn new(needs: Needs, horizon: i64) -> History {
+    pub(crate) fn new(needs: Needs, horizon: i64) -> History {
         let life = vec![Agg::default(); needs.paths.len()];
         History {
             needs,
@@ -174,7 +174,7 @@ impl History {
     }
 
     /// Adapts to new needs (reload of definitions), keeping what still fits.
-    pub fn reconfigure(&mut self, needs: Needs) {
+    pub(crate) fn reconfigure(&mut self, needs: Needs) {
         if needs == self.needs {
             return;
         }
@@ -215,7 +215,7 @@ impl History {
     }
 
     /// Bytes used now (same accounting as [`Needs::bound_bytes`]).
-    pub fn bytes(&self, canonical_len: usize) -> usize {
+    pub(crate) fn bytes(&self, canonical_len: usize) -> usize {
         let path_bytes: usize = self.needs.paths.iter().map(|p| p.len() + AGG_BYTES).sum();
         BASE_BYTES
             + canonical_len
@@ -226,7 +226,7 @@ impl History {
 
     /// Records one matching event at `t` with its property values (one per path, `None`
     /// when absent or not numeric).
-    pub fn record(&mut self, t: i64, values: &[Option<f64>]) {
+    pub(crate) fn record(&mut self, t: i64, values: &[Option<f64>]) {
         // Time never runs backwards inside one history.
         let t = self.last.map_or(t, |l| t.max(l));
         if self
@@ -273,7 +273,7 @@ impl History {
     }
 
     /// Drops buckets older than retention allows at `now`.
-    pub fn prune(&mut self, now: i64) {
+    pub(crate) fn prune(&mut self, now: i64) {
         let width = self.needs.bucket_ms;
         if width <= 0 {
             return;
@@ -327,7 +327,7 @@ impl History {
     }
 
     /// Number of events in `(start, end]` (`start: None` = since the horizon).
-    pub fn count_in(&self, start: Option<i64>, end: i64) -> Interval {
+    pub(crate) fn count_in(&self, start: Option<i64>, end: i64) -> Interval {
         let in_window = |t: i64| start.is_none_or(|s| t > s) && t <= end;
         let c_ring = self.ring.iter().filter(|&&t| in_window(t)).count() as u64;
         let after_end = self.ring.iter().filter(|&&t| t > end).count() as u64;
@@ -377,7 +377,7 @@ impl History {
     }
 
     /// Distinct UTC days with an event in `(start, end]`.
-    pub fn distinct_days(&self, start: Option<i64>, end: i64) -> Interval {
+    pub(crate) fn distinct_days(&self, start: Option<i64>, end: i64) -> Interval {
         let Some(s) = start else {
             if self.last.is_none_or(|l| l <= end) {
                 return Interval::exact(f64::from(self.life_days));
@@ -425,7 +425,12 @@ impl History {
     }
 
     /// The aggregate of path `path_idx` over `(start, end]`: (certain part, uncertain part).
-    pub fn agg_in(&self, path_idx: usize, start: Option<i64>, end: i64) -> Option<(Agg, Agg)> {
+    pub(crate) fn agg_in(
+        &self,
+        path_idx: usize,
+        start: Option<i64>,
+        end: i64,
+    ) -> Option<(Agg, Agg)> {
         let Some(s) = start else {
             if self.last.is_none_or(|l| l <= end) {
                 return Some((

@@ -30,7 +30,7 @@ impl Reason {
 
 /// Membership state of one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Member {
+pub(crate) struct Member {
     /// `None` until first determined.
     pub state: Option<bool>,
     /// When `state` last changed (ms).
@@ -49,7 +49,7 @@ pub struct Member {
 
 /// A move decided by [`Member::step`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Move {
+pub(crate) struct Move {
     /// Entered (true) or exited.
     pub entered: bool,
     /// Why.
@@ -61,7 +61,7 @@ pub struct Move {
 impl Member {
     /// Applies the condition values at `now`. Returns the move, if any, and the next
     /// instant a timer (dwell, grace, cooldown) could move it without new input.
-    pub fn step(
+    pub(crate) fn step(
         &mut self,
         policy: &MembershipPolicy,
         cond: Tri,

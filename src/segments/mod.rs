@@ -14,9 +14,9 @@
 //! - [`membership`]: the per-segment state machine.
 //! - [`codec`]: the versioned binary persistence format (base64).
 
-pub mod case;
+mod case;
 pub mod condition;
-pub mod regex;
+mod regex;
 
 /// A three-valued truth value (Kleene logic).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,16 +73,16 @@ impl Tri {
     }
 }
 
-pub mod codec;
+mod codec;
 pub mod compiled;
 pub mod definition;
-pub mod duration;
+mod duration;
 mod engine;
 mod eval;
-pub mod history;
-pub mod membership;
+mod history;
+mod membership;
 #[cfg(feature = "segments-parser")]
-pub mod parser;
+mod parser;
 
 pub use definition::{LoadError, Outputs, SegmentKey};
 pub use engine::{

@@ -1037,7 +1037,7 @@ fn durations_to_ms(v: &Value, in_operand: bool) -> Value {
 
 /// Parses one segment document. Errors go to `errors`, warnings (accepted, but a leaf will
 /// be UNKNOWN) to `warnings`; `path` is the document's own path (e.g. `[3]`).
-pub fn parse_definition(
+pub(crate) fn parse_definition(
     doc: &Value,
     path: &str,
     table: &mut SelectorTable,
@@ -1217,7 +1217,7 @@ impl Ctx<'_> {
 }
 
 /// Pushes `text` onto a path (helper for callers building `[i]` paths).
-pub fn index_path(idx: usize) -> String {
+pub(crate) fn index_path(idx: usize) -> String {
     index("", idx)
 }
 

@@ -32,7 +32,7 @@ impl RegexError {
 
 /// A compiled pattern.
 #[derive(Clone, Debug)]
-pub struct Regex {
+pub(crate) struct Regex {
     #[cfg(not(target_arch = "wasm32"))]
     inner: regex_lite::Regex,
     /// The host's handle.
@@ -55,7 +55,7 @@ impl Regex {
     /// # Errors
     /// [`RegexError::Invalid`] when the host refuses the pattern.
     #[cfg(all(target_arch = "wasm32", feature = "web-segments"))]
-    pub fn new(pattern: &str, insensitive: bool) -> Result<Regex, RegexError> {
+    pub(crate) fn new(pattern: &str, insensitive: bool) -> Result<Regex, RegexError> {
         // SAFETY: `web::segments` defines this function with this signature, in this crate
         // and this build (the feature that compiles this declaration compiles the definition).
         let id = unsafe { sieve_host_regex_new(pattern, insensitive) };
@@ -66,7 +66,7 @@ impl Regex {
 
     /// Whether the pattern matches somewhere in `text`.
     #[cfg(all(target_arch = "wasm32", feature = "web-segments"))]
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         // SAFETY: as in `new`.
         unsafe { sieve_host_regex_test(self.id, text) }
     }
@@ -76,13 +76,13 @@ impl Regex {
     /// # Errors
     /// [`RegexError::Invalid`]: no host to run it in this build.
     #[cfg(all(target_arch = "wasm32", not(feature = "web-segments")))]
-    pub fn new(_: &str, _: bool) -> Result<Regex, RegexError> {
+    pub(crate) fn new(_: &str, _: bool) -> Result<Regex, RegexError> {
         Err(RegexError::Invalid)
     }
 
     /// Never reached: no pattern compiles in this build.
     #[cfg(all(target_arch = "wasm32", not(feature = "web-segments")))]
-    pub fn is_match(&self, _: &str) -> bool {
+    pub(crate) fn is_match(&self, _: &str) -> bool {
         false
     }
 
@@ -91,7 +91,7 @@ impl Regex {
     /// # Errors
     /// [`RegexError::Invalid`] when `regex-lite` refuses the pattern.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn new(pattern: &str, insensitive: bool) -> Result<Regex, RegexError> {
+    pub(crate) fn new(pattern: &str, insensitive: bool) -> Result<Regex, RegexError> {
         regex_lite::RegexBuilder::new(pattern)
             .case_insensitive(insensitive)
             .build()
@@ -101,7 +101,7 @@ impl Regex {
 
     /// Whether the pattern matches somewhere in `text`.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         self.inner.is_match(text)
     }
 }

@@ -23,7 +23,6 @@ use super::{clear_timeout, clock};
 use crate::core::ids::fnv1a;
 use crate::core::time::Millis;
 use crate::json::{self, push_json_str, push_u64, Value};
-use crate::segments::case::Case;
 use crate::segments::definition::EventType;
 use crate::segments::{Engine, EventInput, LoadError, LoadReport, Reason, Transition};
 
@@ -77,21 +76,17 @@ struct SegDriver {
 /// dropped carries no drop code in the wasm).
 type Shared = &'static RefCell<SegDriver>;
 
-// The engine's case mapping for non-ASCII text (`segments::case`): JavaScript's own,
-// as GrowthBook runs it; with `c`, character by character (a character whose mapping is not
-// exactly one code point stays itself).
-#[wasm_bindgen(
-    inline_js = "export function sieve_case(s,u,c){const f=x=>u?x.toUpperCase():x.toLowerCase();if(!c)return f(s);\
-let o='';for(const ch of s){const m=f(ch);o+=m.length===(m.codePointAt(0)>65535?2:1)?m:ch}return o}"
-)]
+// The engine's lower-casing of non-ASCII text (`segments::case`): JavaScript's own, as
+// GrowthBook runs it.
+#[wasm_bindgen(inline_js = "export function sieve_case(s){return s.toLowerCase()}")]
 extern "C" {
-    fn sieve_case(s: &str, upper: bool, per_char: bool) -> String;
+    fn sieve_case(s: &str) -> String;
 }
 
 /// The engine's case mapping (declared in `segments::case`, which calls it directly).
 #[no_mangle]
-fn sieve_host_case(s: &str, case: Case, per_char: bool) -> String {
-    sieve_case(s, case == Case::Upper, per_char)
+fn sieve_host_case(s: &str) -> String {
+    sieve_case(s)
 }
 
 // The engine's regular expressions (`segments::regex`): JavaScript's `RegExp`, compiled once

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sieve::core::args::{decode_args, Arg};
 use sieve::core::config::{Config, CookieConfig};
-use sieve::core::delivery::{Notice, SendOutcome, Transmit};
+use sieve::core::delivery::{BatchId, Notice, SendOutcome, Transmit};
 use sieve::core::event::Env;
 use sieve::core::identity::{StorageSnapshot, StorageWrite, Store};
 use sieve::core::page::BufferedPageContext;
@@ -388,7 +388,7 @@ pub struct Tab {
     /// Requests handed out, not yet answered.
     pub in_flight: Vec<Transmit>,
     /// When each request (by id) gets its answer.
-    answer_at: BTreeMap<u64, Millis>,
+    answer_at: BTreeMap<BatchId, Millis>,
     pub notices: Vec<Notice>,
     /// False once closed, crashed, or frozen: it runs nothing.
     pub open: bool,
@@ -501,7 +501,7 @@ impl World {
         tab.io_task |= io_task;
         for t in asked.sends {
             self.sent.push((i, self.now, t.clone()));
-            tab.answer_at.insert(t.id.0, self.now.plus(self.latency_ms));
+            tab.answer_at.insert(t.id, self.now.plus(self.latency_ms));
             tab.in_flight.push(t);
         }
         tab.notices.extend(asked.notices);
@@ -603,7 +603,7 @@ impl World {
     fn answer_time(&self, i: usize, t: &Transmit) -> Millis {
         self.tabs[i]
             .answer_at
-            .get(&t.id.0)
+            .get(&t.id)
             .copied()
             .unwrap_or(self.now)
     }
@@ -611,12 +611,12 @@ impl World {
     /// Answers tab `i`'s requests that are due by now (not those they lead to), from the
     /// network script.
     fn answer_due(&mut self, i: usize) {
-        let due: Vec<u64> = (self.tabs[i].in_flight.iter())
+        let due: Vec<BatchId> = (self.tabs[i].in_flight.iter())
             .filter(|t| self.answer_time(i, t) <= self.now)
-            .map(|t| t.id.0)
+            .map(|t| t.id)
             .collect();
         for id in due {
-            let Some(k) = self.tabs[i].in_flight.iter().position(|t| t.id.0 == id) else {
+            let Some(k) = self.tabs[i].in_flight.iter().position(|t| t.id == id) else {
                 continue;
             };
             let t = self.tabs[i].in_flight.remove(k);

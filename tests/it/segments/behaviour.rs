@@ -275,7 +275,11 @@ fn high_mrr_hysteresis_and_combinations() {
     assert_eq!(sim.member("core_dormant"), Some(false));
     assert_eq!(sim.member("churn_risk"), Some(false));
     assert_eq!(sim.member("healthy_big"), Some(true));
-    let t = sim.log.iter().find(|t| t.key.0 == "healthy_big").unwrap();
+    let t = sim
+        .log
+        .iter()
+        .find(|t| t.key.as_str() == "healthy_big")
+        .unwrap();
     assert!(t.entered && t.outputs.track && t.reason == Reason::Event);
 }
 
@@ -380,7 +384,7 @@ fn catch_up_applies_what_fell_due_while_away_in_time_order() {
     engine.load(Millis(later), &j(defs));
     let mut moves = Vec::new();
     while let Some(t) = engine.poll_transition() {
-        moves.push((t.key.0, t.entered, t.reason, t.at.0 - T0));
+        moves.push((t.key.as_str().to_owned(), t.entered, t.reason, t.at.0 - T0));
     }
     // In time order: blip's exit (1 h after the last use), lapsed's entry, core's exit.
     let expected: Vec<(String, bool, Reason, u64)> = vec![

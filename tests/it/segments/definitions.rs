@@ -123,7 +123,7 @@ fn bad_documents_are_reported_with_key_path_and_limit() {
             report
                 .accepted
                 .iter()
-                .map(|k| k.0.as_str())
+                .map(|k| k.as_str())
                 .collect::<Vec<_>>(),
             ["good"],
             "{defs}"
@@ -182,7 +182,7 @@ fn unknown_operators_and_wrong_operands_are_definition_errors() {
         );
         let mut engine = Engine::new();
         let report = engine.load(Millis(T0), &j(&defs));
-        let keys: Vec<&str> = report.accepted.iter().map(|k| k.0.as_str()).collect();
+        let keys: Vec<&str> = report.accepted.iter().map(|k| k.as_str()).collect();
         assert_eq!(keys, ["good"], "{cond}: {:?}", report.errors);
         let found = report
             .errors
@@ -231,7 +231,7 @@ fn cycles_and_references() {
     let report = load(
         r#"[{"key": "a", "condition": {"segment": "b"}}, {"key": "b", "condition": {"segment": "a"}}, {"key": "c", "condition": {"segment": "c"}}, {"key": "d", "condition": {"segment": "e"}}, {"key": "e", "condition": {"traits": {"x": 1}}}]"#,
     );
-    let keys: Vec<&str> = report.accepted.iter().map(|k| k.0.as_str()).collect();
+    let keys: Vec<&str> = report.accepted.iter().map(|k| k.as_str()).collect();
     assert_eq!(keys, ["d", "e"]);
     assert!(
         report
@@ -271,7 +271,7 @@ fn history_budget_is_a_load_error() {
         report
             .accepted
             .iter()
-            .map(|k| k.0.as_str())
+            .map(|k| k.as_str())
             .collect::<Vec<_>>(),
         ["small"]
     );

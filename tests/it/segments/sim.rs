@@ -103,7 +103,7 @@ impl Sim {
     pub fn moves(&self) -> Vec<(String, bool, Reason, u64)> {
         self.log
             .iter()
-            .map(|t| (t.key.0.clone(), t.entered, t.reason, t.at.0 - T0))
+            .map(|t| (t.key.as_str().to_owned(), t.entered, t.reason, t.at.0 - T0))
             .collect()
     }
 }
