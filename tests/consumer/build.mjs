@@ -2,7 +2,7 @@
 // bundler's own JavaScript API, against the sieve-analytics installed here (the packed
 // tarball, installed by tests/e2e/consumer.test.mjs):
 //   node tests/consumer/build.mjs [vite] [webpack] [esbuild] [react]   (default: all)
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -67,7 +67,7 @@ const builders = {
     // The step README documents for esbuild: the wasm files, where assetsURL says.
     const dist = join(dirname(require.resolve('sieve-analytics/package.json')), 'dist');
     mkdirSync(join(out, 'sieve'));
-    for (const f of ['sieve_bg.wasm', 'sieve_segments_bg.wasm']) cpSync(join(dist, f), join(out, 'sieve', f));
+    for (const f of readdirSync(dist).filter((n) => n.endsWith('.wasm'))) cpSync(join(dist, f), join(out, 'sieve', f));
   },
 
   // Client bundle (with index.html) and an SSR bundle exporting render().

@@ -327,7 +327,7 @@ test('(7) a background (hidden) tab while the API fails, then recovers: all deli
   const writeKey = 'hidden';
   await collector.fault({ count: 100_000, status: 503 });
   // Chromium's Playwright browser, reached through a context of the engine layer's.
-  const browser = (await engineNamed('chromium').newContext()).browser();
+  const browser = (await engineNamed('chromium').newContext()).playwright.browser();
   const page = await backgroundablePage(browser);
   // analytics.js's default retry policy (0.5 s doubling, 10 retries): what a real page has.
   const url = web.page(
