@@ -6,6 +6,7 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { useRig, newPage, snippetPage, waitFor } from './harness.mjs';
+import { trackInPage, droppedInPage } from './traffic.mjs';
 
 let collector, web, browser;
 useRig((rig) => ({ collector, web, browser } = rig));
@@ -365,41 +366,6 @@ test('(7) a background (hidden) tab while the API fails, then recovers: all deli
   assert.deepEqual(page.errors, []);
   await page.close();
 });
-
-/**
- * Makes `n` `track` calls named `prefix + i` in `page` (anything with `evaluate(fn, arg)`: a
- * Playwright page, `backgroundablePage`, another engine's driver): `perTask` calls per task,
- * a task every `gapMs` ms (a late timer catches up, so the average rate holds; 0: tasks back
- * to back). Counts the `queue_full` drops the page is told about (`droppedInPage`). Resolves
- * after the last call with `{lastCallAt}` (epoch ms) and `{loopMs}` (the longest task).
- */
-async function trackInPage(page, { n, prefix, perTask = 1, gapMs = 0 }) {
-  return page.evaluate(
-    ({ n, prefix, perTask, gapMs }) =>
-      new Promise((resolve) => {
-        const drops = (window.__sieveDrops = window.__sieveDrops || { n: 0 });
-        analytics.on('error', (e) => {
-          if (e && e.code === 'queue_full') drops.n += e.count || 1;
-        });
-        const t0 = performance.now();
-        let i = 0;
-        let loopMs = 0;
-        const task = () => {
-          const start = performance.now();
-          const due = gapMs ? (Math.floor((start - t0) / gapMs) + 1) * perTask : i + perTask;
-          for (const end = Math.min(n, due); i < end; i++) analytics.track(prefix + i, { i });
-          loopMs = Math.max(loopMs, performance.now() - start);
-          if (i < n) setTimeout(task, gapMs);
-          else resolve({ lastCallAt: Date.now(), loopMs });
-        };
-        task();
-      }),
-    { n, prefix, perTask, gapMs },
-  );
-}
-
-/** The `queue_full` drops `page` was told about since `trackInPage` started counting. */
-const droppedInPage = (page) => page.evaluate(() => (window.__sieveDrops ? window.__sieveDrops.n : 0));
 
 /** Events in the page's persisted queue (chunks, lease keys left out). */
 const persistedInPage = (page) =>
