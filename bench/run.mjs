@@ -6,8 +6,9 @@
 // when the next round would end past it (analytics-next's rounds take 20-45 s each on a busy
 // 2-core machine). The table says how many rounds ran.
 //
-// Prints one table (sizes, startup, per-call cost, budgets), writes target/bench.json, and
-// exits 1 when a budget ceiling is exceeded, 2 when the bench itself failed.
+// Prints one table (sizes, startup, per-call cost, budgets) and the throughput table
+// (bench/throughput.mjs), writes target/bench.json, and exits 1 when a budget ceiling is
+// exceeded, 2 when the bench itself failed.
 // Methods and caveats: bench/README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +32,7 @@ import { runStartup } from './startup.mjs';
 import { runPerCall, storageOpsPerCall, PROPS_NOTE } from './percall.mjs';
 import { benchSegments, ENTER_EVENT, ENTER_KEY } from './segments.mjs';
 import { buildViteApp } from './vite.mjs';
+import { runThroughput, throughputTable } from './throughput.mjs';
 
 const KB = 1024;
 const STORAGE_CALLS = 100;
@@ -264,6 +266,10 @@ async function main() {
     await web.stop();
     await collector.stop();
   }
+  // 4. Throughput (issue 19): its own collector (delay faults), static server and browser.
+  let t = Date.now();
+  const throughput = await runThroughput({ log });
+  log(`throughput phase: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   const loadAfter = loadavg();
   const sizes = measureSizes(snap);
   // A rebuild while we ran does not affect the numbers (the snapshot was served), but say so.
@@ -619,6 +625,7 @@ async function main() {
     );
   if (loadBefore[0] > cpus().length || loadAfter[0] > cpus().length)
     warnings.push(`the machine was busy (load average above ${cpus().length}): timings are noisier than usual`);
+  out.push('', throughputTable(throughput), '');
   for (const n of expectedNotes) out.push(`Expected console error: ${n}`);
   for (const w of warnings) out.push('WARNING: ' + w);
 
@@ -662,6 +669,7 @@ async function main() {
     expectedErrors: [...expectedNotes],
     warnings,
     distChanged,
+    throughput,
     samples: { startup, perCall },
     elapsedS,
     exitCode: failed.length ? 1 : 0,

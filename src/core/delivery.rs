@@ -518,14 +518,31 @@ impl Delivery {
         pop_front(&mut self.persist.as_mut()?.writes)
     }
 
-    /// When the oldest pending event's batch must leave at the latest.
+    /// When the oldest pending event's batch must leave at the latest: at once when a batch
+    /// is full (`size` events or the body limit, or a refused batch's halves), else
+    /// `timeout` after its oldest event.
     fn flush_at(&self, config: &Config) -> Option<Millis> {
         let oldest = self.pending.front()?.queued_at;
         match config.strategy {
-            Strategy::Batching { timeout_ms, .. } if !self.flush_requested && !self.hidden => {
+            Strategy::Batching { timeout_ms, size }
+                if !self.flush_requested
+                    && !self.hidden
+                    && self.fences.is_empty()
+                    && self.pending.len() < size
+                    && self.pending_bytes < self.body_limit(config) =>
+            {
                 Some(oldest.plus(timeout_ms))
             }
             _ => Some(oldest),
+        }
+    }
+
+    /// The most bytes of one request body (keepalive: configured, or a hidden page).
+    fn body_limit(&self, config: &Config) -> usize {
+        if config.keepalive || self.hidden {
+            MAX_KEEPALIVE_BODY
+        } else {
+            MAX_BATCH_BODY
         }
     }
 
@@ -557,29 +574,11 @@ impl Delivery {
             }
             self.hide_flush = false;
         }
-        let keepalive = config.keepalive || self.hidden;
-        let limit = if keepalive {
-            MAX_KEEPALIVE_BODY
-        } else {
-            MAX_BATCH_BODY
-        };
-        if !self.in_flight.is_empty() {
+        if !self.in_flight.is_empty() || self.flush_at(config).is_none_or(|t| t > now) {
             return None;
         }
-        let due = match config.strategy {
-            Strategy::Standard => true,
-            Strategy::Batching { size, .. } => {
-                !self.fences.is_empty()
-                    || self.pending.len() >= size
-                    || self.pending_bytes >= limit
-                    || self.flush_at(config).is_some_and(|t| t <= now)
-            }
-        };
-        if due {
-            self.take(now, config, limit, keepalive)
-        } else {
-            None
-        }
+        let keepalive = config.keepalive || self.hidden;
+        self.take(now, config, self.body_limit(config), keepalive)
     }
 
     /// Takes the next request from the front of `pending`: one event in standard mode, the

@@ -8,6 +8,7 @@ import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { snippetPage, waitFor } from './harness.mjs';
 import { useEngines, forEachEngine, engine as engineNamed } from './engines.mjs';
+import { trackInPage, droppedInPage } from './traffic.mjs';
 
 const rig = useEngines(undefined, { reset: true });
 let collector, web;
@@ -374,4 +375,105 @@ test('(7) a background (hidden) tab while the API fails, then recovers: all deli
   await page.show();
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+/** Events in the page's persisted queue (chunks, lease keys left out). */
+const persistedInPage = (page) =>
+  page.evaluate(() =>
+    Object.keys(localStorage)
+      .filter((k) => k.startsWith('sieve:q1:') && !k.endsWith(':lease'))
+      .reduce((n, k) => n + localStorage.getItem(k).split('\n').filter(Boolean).length, 0),
+  );
+
+/**
+ * Waits until the collector stored `want` events and the page's queue is empty; returns
+ * when that was (epoch ms, polled every 100 ms) and the collector's stats.
+ */
+async function drained(page, want, timeout) {
+  let stats;
+  await waitFor(
+    async () => {
+      stats = await collector.stats();
+      return stats.accepted >= want && (await persistedInPage(page)) === 0;
+    },
+    { timeout, interval: 100, what: want + ' events stored and an empty queue' },
+  );
+  return { at: Date.now(), stats };
+}
+
+/** A page with analytics.js's default delivery (batches of 10, 5 s timeout, 0.5 s backoff). */
+function defaultPageUrl(writeKey) {
+  return web.page(
+    `/${writeKey}.html`,
+    snippetPage({
+      snippetOptions: {
+        writeKey,
+        scriptUrl: web.url + '/dist/analytics.min.js',
+        loadOptions: { cdnURL: collector.url },
+        page: false,
+      },
+    }),
+  );
+}
+
+// Chromium only (the same core runs in every engine; a minute of traffic per engine is too long).
+test('(8) 100 events/s for 60 s with the API answering after 300 ms: 0 dropped, the queue empty within 8 s of the last call', async (t) => {
+  const writeKey = 'rate';
+  await collector.fault({ count: 100_000, delayMs: 300 });
+  const page = await engineNamed('chromium').newPage();
+  await page.goto(defaultPageUrl(writeKey));
+  await ready(page);
+  const n = 6_000;
+  const { lastCallAt } = await trackInPage(page, { n, prefix: 'Rate ', gapMs: 10 });
+  const { at, stats } = await drained(page, n, 60_000);
+  const dropped = await droppedInPage(page);
+  const line = `100/s for 60 s at 300 ms: stored ${stats.accepted} of ${n}, dropped ${dropped}, duplicates ${stats.duplicates}, ${stats.requests} requests (${(n / stats.requests).toFixed(1)} events each), queue empty ${at - lastCallAt} ms after the last call`;
+  t.diagnostic(line);
+  console.log('[delivery] ' + line);
+  assert.equal(dropped, 0);
+  assert.equal(stats.accepted, n);
+  // What is left after the last call is under 10 events: it waits for the 5 s batch timeout,
+  // then a request or two at 300 ms each.
+  assert.ok(at - lastCallAt <= 8_000, `queue empty ${at - lastCallAt} ms after the last call`);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('(9) 30,000 calls in one tight loop: the bound keeps the newest events, delivered; every other call is counted in queue_full notices', async (t) => {
+  // One task: the I/O task (the chunk write, the request) cannot run inside it, so only the
+  // queue bound (3,000 events / 2 MB per tab) holds the calls, and the oldest are dropped
+  // with a notice (docs/delivery.md "Bounds"; the issue's "0 dropped" needs a larger bound).
+  const writeKey = 'burst';
+  const page = await engineNamed('chromium').newPage();
+  await page.goto(defaultPageUrl(writeKey));
+  await ready(page);
+  await page.evaluate(() => {
+    window.__sieveNotices = 0;
+    analytics.on('error', (e) => e && e.code === 'queue_full' && window.__sieveNotices++);
+  });
+  const n = 30_000;
+  const { lastCallAt, loopMs } = await trackInPage(page, { n, prefix: 'Burst ', perTask: n });
+  await waitFor(async () => (await collector.stats()).accepted + (await droppedInPage(page)) >= n, {
+    timeout: 30_000,
+    what: 'every call stored or counted as dropped',
+  });
+  const { at, stats } = await drained(page, 1, 30_000);
+  const dropped = await droppedInPage(page);
+  const notices = await page.evaluate(() => window.__sieveNotices);
+  const line = `30,000 calls in one task (${loopMs.toFixed(0)} ms): stored ${stats.accepted}, dropped ${dropped} (${notices} notice), ${stats.requests} requests, queue empty ${at - lastCallAt} ms after the last call`;
+  t.diagnostic(line);
+  console.log('[delivery] ' + line);
+  assert.equal(stats.accepted + dropped, n, 'each call is delivered or counted as dropped');
+  assert.ok(stats.accepted <= 3_000 && stats.accepted >= 2_000, `kept ${stats.accepted}`);
+  assert.equal(notices, 1, 'one notice for the burst');
+  const stored = await (await fetch(`${collector.url}/events?writeKey=${writeKey}&limit=10000`)).json();
+  const names = new Set(stored.events.map((e) => e.event.event));
+  const newest = Array.from({ length: stats.accepted }, (_, i) => 'Burst ' + (n - stats.accepted + i));
+  assert.deepEqual(
+    newest.filter((name) => !names.has(name)),
+    [],
+    'the newest are the ones kept',
+  );
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });

@@ -417,3 +417,40 @@ fn http_config_overrides_default_behaviours_and_total_backoff() {
         "gave up after about a minute"
     );
 }
+
+#[test]
+fn a_full_batch_that_fails_is_retried_after_its_backoff_not_at_the_batch_timeout() {
+    // Ten events leave at once (size 10, timeout 5 s); the request fails. The retry is due at
+    // the end of the backoff or the Retry-After pause, not 5 s after the oldest event (the
+    // batch timer of a batch that was never partial).
+    // (answer, earliest and latest retry after the failure, ms)
+    let table = [
+        (status(503), 450, 550),
+        (status(0), 450, 550),
+        (
+            SendOutcome {
+                status: 429,
+                retry_after: Some("2".into()),
+            },
+            2_000,
+            2_000,
+        ),
+    ];
+    for (outcome, earliest, latest) in table {
+        let mut sim = Sim::new(DEFAULTS, "{}");
+        for i in 0..10 {
+            sim.track(&format!("E{i}"));
+        }
+        assert_eq!(sim.sent.len(), 1);
+        let failed_at = sim.now;
+        sim.network.push_back(outcome.clone());
+        sim.answer_all();
+        sim.advance(10_000);
+        assert_eq!(sim.sent.len(), 2, "{outcome:?}: retried");
+        let waited = sim.sent[1].0.since(failed_at);
+        assert!(
+            (earliest..=latest).contains(&waited),
+            "{outcome:?}: retried {waited} ms after the failure"
+        );
+    }
+}

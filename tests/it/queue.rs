@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use sieve::core::args::decode_args;
-use sieve::core::delivery::{SendOutcome, Transmit, MAX_QUEUE_EVENTS};
+use sieve::core::delivery::{SendOutcome, Transmit, MAX_BATCH_BODY, MAX_QUEUE_EVENTS};
 use sieve::core::persisted::{Claims, MAX_CHUNK_BYTES};
 use sieve::core::time::Millis;
 use sieve::json;
@@ -611,52 +611,65 @@ fn a_hidden_page_follows_the_retry_policy_while_the_api_fails_and_drops_nothing_
 
 #[test]
 fn hide_and_show_many_times_while_the_api_fails_sends_once_per_backoff_step() {
-    let mut w = World::new(Claims::Locks);
-    w.api_default = status(503);
-    let t = w.open_tab(FAST);
-    let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
-    // Hidden and shown again every 50 ms for 20 s.
-    for _ in 0..200 {
-        w.hide(t);
-        w.run(25);
-        w.show(t);
-        w.run(25);
+    // API latency (ms): with a latency, hides also come while a request is in flight.
+    for latency in [0, 50, 300] {
+        let mut w = World::new(Claims::Locks);
+        w.api_default = status(503);
+        w.latency_ms = latency;
+        let t = w.open_tab(FAST);
+        let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
+        // Hidden and shown again every 50 ms for 20 s.
+        for _ in 0..200 {
+            w.hide(t);
+            w.run(25);
+            w.show(t);
+            w.run(25);
+        }
+        assert_backoff_respected(&w);
+        // 0.5 + 1 + 2 + 4 + 8 s = 15.5 s: the first attempt and at most 5 retries in 20 s.
+        assert!(
+            w.sent.len() <= 6,
+            "latency {latency}: {} requests in 20 s of hide/show",
+            w.sent.len()
+        );
+        assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
+        assert_eq!(w.events_on_disk(), 5);
+        w.api_default = ok();
+        w.run(120_000);
+        assert_all_delivered(&w, &ids);
+        assert!(w.delivered.values().all(|n| *n == 1));
     }
-    assert_backoff_respected(&w);
-    // 0.5 + 1 + 2 + 4 + 8 s = 15.5 s: the first attempt and at most 5 retries in 20 s.
-    assert!(
-        w.sent.len() <= 6,
-        "{} requests in 20 s of hide/show",
-        w.sent.len()
-    );
-    assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
-    assert_eq!(w.events_on_disk(), 5);
-    w.api_default = ok();
-    w.run(120_000);
-    assert_all_delivered(&w, &ids);
-    assert!(w.delivered.values().all(|n| *n == 1));
 }
 
 #[test]
 fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
-    let mut w = World::new(Claims::Locks);
-    let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
-    let mut ids = Vec::new();
-    for i in 0..100 {
-        ids.push(w.track(t, &format!("E{i}")));
-        w.hide(t);
-        w.run(10);
-        w.show(t);
-        w.run(10);
+    // API latency (ms): with a latency, hides also come while a request is in flight.
+    for latency in [0, 50, 300] {
+        let mut w = World::new(Claims::Locks);
+        w.latency_ms = latency;
+        let t = w.open_tab(r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#);
+        let mut ids = Vec::new();
+        for i in 0..100 {
+            ids.push(w.track(t, &format!("E{i}")));
+            w.hide(t);
+            w.run(10);
+            w.show(t);
+            w.run(10);
+        }
+        w.run(10_000);
+        assert_all_delivered(&w, &ids);
+        assert!(
+            w.delivered.values().all(|n| *n == 1),
+            "latency {latency}: sent once each: {:?}",
+            w.delivered.values().filter(|n| **n > 1).count()
+        );
+        // At most one request per hide (what was queued since the last one) and per batch.
+        assert!(
+            w.sent.len() <= 100,
+            "latency {latency}: {} requests",
+            w.sent.len()
+        );
     }
-    w.run(10_000);
-    assert_all_delivered(&w, &ids);
-    assert!(
-        w.delivered.values().all(|n| *n == 1),
-        "sent once each: {:?}",
-        w.delivered.values().filter(|n| **n > 1).count()
-    );
-    assert!(w.sent.len() <= 100, "{} requests", w.sent.len());
 }
 
 #[test]
@@ -675,4 +688,193 @@ fn a_hidden_tab_closed_while_the_api_fails_leaves_its_events_to_another_tab() {
     assert_all_delivered(&w, &ids);
     assert!(w.sent.iter().any(|s| s.0 == b));
     assert!(w.queue_keys().is_empty());
+}
+
+// -----------------------------------------------------------------------------------------
+// Throughput: catch-up batches under a sustained rate, bursts, Retry-After
+
+/// Tracks `rate` events per second for `seconds` on tab `t` (one call per task, the world
+/// running in between); returns the messageIds and the time of the last call.
+fn track_at_rate(w: &mut World, t: usize, rate: u64, seconds: u64) -> (Vec<String>, Millis) {
+    let gap = 1_000 / rate;
+    let mut ids = Vec::new();
+    let mut last = w.now;
+    for i in 0..rate * seconds {
+        last = w.now;
+        ids.push(w.track(t, &format!("R{i}")));
+        w.run(gap);
+    }
+    (ids, last)
+}
+
+/// Runs the world in 10 ms steps until tab `t` holds nothing; returns when (panics after
+/// `limit_ms`).
+fn run_until_empty(w: &mut World, t: usize, limit_ms: u64) -> Millis {
+    let end = w.now.plus(limit_ms);
+    while w.tabs[t].core.queued() > 0 {
+        assert!(
+            w.now < end,
+            "{} events still queued after {limit_ms} ms",
+            w.tabs[t].core.queued()
+        );
+        w.run(10);
+    }
+    w.now
+}
+
+/// Asserts that a request left only once the one before it was answered (`latency` later):
+/// one request in flight at a time.
+fn assert_one_in_flight(w: &World, latency: u64, case: &str) {
+    for pair in w.sent.windows(2) {
+        assert!(
+            pair[1].1.since(pair[0].1) >= latency,
+            "{case}: a request left {} ms after the previous one, before its answer",
+            pair[1].1.since(pair[0].1)
+        );
+    }
+}
+
+#[test]
+fn a_sustained_rate_drains_through_catch_up_batches_without_loss() {
+    // (events/s, API latency ms, seconds): analytics.js's default batching (size 10,
+    // timeout 5 s). Without catch-up batches (10 events per round trip) the first row drains
+    // 33 events/s and drops the oldest at the 3,000-event bound after about 45 s.
+    for (rate, latency, seconds) in [
+        (100, 300, 60),
+        (100, 50, 60),
+        (1_000, 300, 10),
+        (5, 300, 60),
+    ] {
+        let case = format!("{rate}/s for {seconds} s at {latency} ms");
+        let mut w = World::new(Claims::Locks);
+        w.latency_ms = latency;
+        let t = w.open_tab("{}");
+        let (ids, last_call) = track_at_rate(&mut w, t, rate, seconds);
+        let empty_at = run_until_empty(&mut w, t, 60_000);
+        assert!(
+            w.tabs[t].notices.is_empty(),
+            "{case}: {:?}",
+            w.tabs[t].notices
+        );
+        assert_all_delivered(&w, &ids);
+        assert!(
+            w.delivered.values().all(|n| *n == 1),
+            "{case}: each event sent once"
+        );
+        assert_one_in_flight(&w, latency, &case);
+        // What is left after the last call is under `size` events: it waits for the batch
+        // timeout (5 s after its oldest event), plus the request in flight and its own.
+        let drain = empty_at.since(last_call);
+        assert!(
+            drain <= 5_000 + 2 * latency + 10,
+            "{case}: queue empty {drain} ms after the last call"
+        );
+        assert!(w.queue_keys().is_empty(), "{case}: nothing left on disk");
+        let events: usize = w.sent.iter().map(|s| s.2.n_events).sum();
+        println!(
+            "{case}: {} requests, {:.1} events per request, empty {drain} ms after the last call",
+            w.sent.len(),
+            events as f64 / w.sent.len() as f64
+        );
+    }
+}
+
+#[test]
+fn thirty_thousand_calls_at_one_instant_keep_what_the_bound_allows() {
+    // (calls per task, API latency ms): 30,000 `track` calls at one instant. The I/O task
+    // (the chunk write, the request) runs between tasks, never inside one: a tight loop of
+    // 30,000 calls is one task, so only the bound (3,000 events per tab) holds them, and the
+    // oldest 27,000 are dropped with one `queue_full` notice. A page that yields between
+    // slices of calls lets catch-up batches drain the queue in between (with the API
+    // answering at once, as the loopback collector does without a delay fault).
+    for (per_task, latency, dropped) in [(30_000, 0, 27_000), (3_000, 0, 0), (500, 0, 0)] {
+        let case = format!("30,000 calls, {per_task} per task, latency {latency} ms");
+        let mut w = World::new(Claims::Locks);
+        w.latency_ms = latency;
+        let t = w.open_tab("{}");
+        let mut ids = Vec::new();
+        let start = w.now;
+        while ids.len() < 30_000 {
+            for _ in 0..per_task {
+                let i = ids.len();
+                ids.push(w.call(t, &format!("B{i}")));
+            }
+            w.step(t);
+            w.run(0);
+        }
+        assert_eq!(w.now, start, "{case}: at one instant");
+        run_until_empty(&mut w, t, 60_000);
+        let full: usize = (w.tabs[t].notices.iter())
+            .filter(|n| n.code == "queue_full")
+            .map(|n| n.count)
+            .sum();
+        assert_eq!(full, dropped, "{case}: dropped at the bound");
+        assert_eq!(
+            w.delivered.len() + full,
+            30_000,
+            "{case}: every event is delivered or counted as dropped"
+        );
+        assert_all_delivered(&w, &ids[dropped..]);
+        assert!(w.delivered.values().all(|n| *n == 1), "{case}: once each");
+        println!("{case}: {} requests, {full} dropped", w.sent.len());
+    }
+}
+
+#[test]
+fn a_retry_after_pause_ends_with_one_catch_up_batch_of_everything_queued_meanwhile() {
+    // (Retry-After s, events/s during the pause): the page keeps tracking while the API
+    // rate-limits; nothing leaves during the pause, and when it ends the retried events leave
+    // first, in a request filled with what queued up meanwhile (analytics.js merges pending
+    // events into its retry batch), up to the body limit.
+    for (retry_after, rate) in [(2, 100), (10, 100), (7, 10)] {
+        let case = format!("Retry-After {retry_after} s at {rate}/s");
+        let mut w = World::new(Claims::Locks);
+        w.latency_ms = 50;
+        let t = w.open_tab("{}");
+        let first: Vec<String> = (0..10).map(|i| w.track(t, &format!("F{i}"))).collect();
+        assert_eq!(w.sent.len(), 1);
+        w.network.push_back(SendOutcome {
+            status: 429,
+            retry_after: Some(retry_after.to_string()),
+        });
+        w.run(50);
+        let limited_at = w.now;
+        let (ids, _) = track_at_rate(&mut w, t, rate, retry_after);
+        w.run(1);
+        let pause_end = limited_at.plus(retry_after * 1_000);
+        let at: Vec<Millis> = w.sent.iter().skip(1).map(|s| s.1).collect();
+        assert_eq!(at, [pause_end], "{case}: one request, at the pause's end");
+        let retry = &w.sent[1].2;
+        let names: Vec<String> = batch_events(retry).iter().map(message_id).collect();
+        assert_eq!(
+            names[..10],
+            first[..],
+            "{case}: the retried events go first"
+        );
+        assert_eq!(retry.retry_count, 1, "{case}: X-Retry-Count");
+        let all = 10 + ids.len();
+        assert!(
+            names.len() == all || retry.body.len() > MAX_BATCH_BODY - 32 * 1024,
+            "{case}: {} of {all} events in {} bytes",
+            names.len(),
+            retry.body.len()
+        );
+        let bytes: usize = ids.len() * retry.body.len() / names.len();
+        run_until_empty(&mut w, t, 10_000);
+        assert!(w.tabs[t].notices.is_empty(), "{case}");
+        assert_all_delivered(&w, &ids);
+        assert_all_delivered(&w, &first);
+        let full_bodies = bytes.div_ceil(MAX_BATCH_BODY - 32 * 1024);
+        assert!(
+            w.sent.len() <= 2 + full_bodies,
+            "{case}: {} requests for {bytes} bytes",
+            w.sent.len()
+        );
+        println!(
+            "{case}: {} events, {} requests, the first retry carries {}",
+            all,
+            w.sent.len(),
+            names.len()
+        );
+    }
 }
