@@ -552,6 +552,16 @@ pub fn find_byte(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
+/// Byte offset of `needle` in `haystack` (a plain scan: `str::find` with a `&str` pattern
+/// pulls the Two-Way searcher into the wasm, and our needles are a few bytes long).
+pub fn find_sub(haystack: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    h.windows(n.len()).position(|w| w == n)
+}
+
 /// `s.trim_end_matches(b)` for an ASCII `b` (no char searcher: see [`find_byte`]).
 pub fn trim_end_byte(s: &str, b: u8) -> &str {
     let mut end = s.len();

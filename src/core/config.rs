@@ -4,7 +4,7 @@
 use crate::core::identity::{
     Keys, Stores, GROUP_ID_KEY, GROUP_TRAITS_KEY, USER_ID_KEY, USER_TRAITS_KEY,
 };
-use crate::core::retry::{Behavior, DEFAULT_OVERRIDES};
+use crate::core::retry::{Behavior, RetryConfig};
 use crate::json::{self, Map, Value};
 
 /// The library name in `context.library`.
@@ -32,45 +32,6 @@ pub enum Strategy {
     },
     /// One request per event to `/t`, `/p`, `/i`, `/g`, `/a`, `/s`.
     Standard,
-}
-
-/// Retry policy knobs (analytics.js `httpConfig.backoffConfig` / `rateLimitConfig`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RetryConfig {
-    /// Attempts after the first before an event is dropped.
-    pub max_retry_count: u32,
-    /// First backoff (ms).
-    pub base_backoff_ms: u64,
-    /// Backoff ceiling (ms).
-    pub max_backoff_ms: u64,
-    /// Jitter, in percent of the backoff.
-    pub jitter_percent: u64,
-    /// Ceiling for a `Retry-After` (ms).
-    pub max_retry_after_ms: u64,
-    /// An event still failing this long after it was accepted is dropped (ms).
-    pub max_total_backoff_ms: u64,
-    /// `statusCodeOverrides`: per-status retry/drop.
-    pub overrides: Vec<(u16, Behavior)>,
-    /// `default4xxBehavior` (drop).
-    pub default_4xx: Behavior,
-    /// `default5xxBehavior` (retry).
-    pub default_5xx: Behavior,
-}
-
-impl Default for RetryConfig {
-    fn default() -> RetryConfig {
-        RetryConfig {
-            max_retry_count: 10,
-            base_backoff_ms: 500,
-            max_backoff_ms: 60_000,
-            jitter_percent: 10,
-            max_retry_after_ms: 300_000,
-            max_total_backoff_ms: 43_200_000,
-            overrides: DEFAULT_OVERRIDES.to_vec(),
-            default_4xx: Behavior::Drop,
-            default_5xx: Behavior::Retry,
-        }
-    }
 }
 
 /// Cookie attributes (analytics.js `cookie` option).

@@ -5,10 +5,10 @@
 //! left is [`crate::core::recovery`]'s. Pure: the driver performs each [`Transmit`], query
 //! and storage write, and reports outcomes back.
 
+pub use crate::core::queue::{Queued, MAX_EVENT_AGE_MS};
 use std::collections::VecDeque;
 
 use crate::core::config::{Config, Strategy};
-use crate::core::event::EventType;
 use crate::core::identity::StorageWrite;
 use crate::core::ids::Entropy;
 use crate::core::persisted::{Claims, Persisted, Query, SCAN_INTERVAL_MS};
@@ -37,27 +37,10 @@ pub const WIRE_EXTRA: usize = 80;
 pub const MAX_QUEUE_EVENTS: usize = 3_000;
 /// Queue bound in bytes of event JSON (per tab); the oldest waiting events are dropped beyond it.
 pub const MAX_QUEUE_BYTES: usize = 2 * 1024 * 1024;
-/// Events older than this are dropped instead of sent (Segment rejects very old timestamps).
-pub const MAX_EVENT_AGE_MS: u64 = 7 * 86_400_000;
 
 /// Identifies one request handed to the driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BatchId(u64);
-
-/// An accepted event waiting for delivery.
-#[derive(Clone, Debug)]
-pub struct Queued {
-    /// Its JSON text (an object; its `messageId` is the same on every attempt).
-    pub json: String,
-    /// Its type (for standard-mode endpoints).
-    pub kind: EventType,
-    /// Failed attempts so far.
-    pub attempts: u32,
-    /// When it was accepted (a partial batch leaves `timeout` after its oldest event).
-    pub queued_at: Millis,
-    /// The persisted chunk of this tab holding it (0: not persisted).
-    pub chunk: u32,
-}
 
 impl Queued {
     /// The event JSON as sent on this attempt, with one `_metadata` member as analytics.js

@@ -53,8 +53,8 @@ mod imp {
 /// as the segments wasm, do not call these).
 #[cfg(not(all(target_arch = "wasm32", feature = "web-core")))]
 mod imp {
-    use crate::core::page::find_sub;
     use crate::json::find_byte;
+    use crate::json::find_sub;
 
     pub(super) const DECODE_URI_COMPONENT: u32 = 0;
     pub(super) const URL_PATHNAME: u32 = 1;

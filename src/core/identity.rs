@@ -6,7 +6,7 @@
 
 use crate::core::host::decode_uri_component;
 use crate::core::ids::Entropy;
-use crate::core::page::find_sub;
+use crate::json::find_sub;
 use crate::json::{self, Map, Value};
 
 /// Cookie and localStorage key of the anonymous id (fixed in analytics.js).

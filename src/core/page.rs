@@ -2,7 +2,7 @@
 //! `utm_*` campaign parsing, exactly as analytics.js computes them. Pure: the driver (or the
 //! snippet) captures `location`/`document` values; this module only computes.
 
-use crate::json::{find_byte, replace_byte, split_byte, Map, Value};
+use crate::json::{find_byte, find_sub, replace_byte, split_byte, Map, Value};
 
 /// A page context captured at call time (the snippet's `{__t:"bpc", c, p, u, s, t, r}`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -88,16 +88,6 @@ pub fn canonical_path(canonical: &str) -> String {
     } else {
         crate::json::concat(&["/", canonical])
     }
-}
-
-/// Byte offset of `needle` in `haystack` (a plain scan: `str::find` with a `&str` pattern
-/// pulls the Two-Way searcher into the wasm, and our needles are a few bytes long).
-pub fn find_sub(haystack: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
-        return Some(0);
-    }
-    h.windows(n.len()).position(|w| w == n)
 }
 
 /// analytics.js's `gracefulDecodeURIComponent`: `decodeURIComponent(s.replace(/\+/g, ' '))`

@@ -3,10 +3,10 @@
 //! them (its Web Lock held, or its lease renewed). Another tab's chunks are the business of
 //! [`crate::core::recovery`]. Pure: storage writes and lock operations come out as data.
 
-use crate::core::delivery::Queued;
 use crate::core::identity::{StorageWrite, Store};
 use crate::core::ids::Entropy;
 use crate::core::queue;
+use crate::core::queue::Queued;
 use crate::core::time::Millis;
 use crate::json::push_u64;
 

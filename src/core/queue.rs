@@ -16,6 +16,24 @@ use crate::core::event::EventType;
 use crate::core::time::Millis;
 use crate::json::{self, push_u64};
 
+/// Events older than this are dropped instead of sent (Segment rejects very old timestamps).
+pub const MAX_EVENT_AGE_MS: u64 = 7 * 86_400_000;
+
+/// An accepted event waiting for delivery.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    /// Its JSON text (an object; its `messageId` is the same on every attempt).
+    pub json: String,
+    /// Its type (for standard-mode endpoints).
+    pub kind: EventType,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When it was accepted (a partial batch leaves `timeout` after its oldest event).
+    pub queued_at: Millis,
+    /// The persisted chunk of this tab holding it (0: not persisted).
+    pub chunk: u32,
+}
+
 /// The key prefix of every queue key of this write key.
 pub(crate) fn prefix(write_key: &str) -> String {
     crate::json::concat(&["sieve:q1:", write_key, ":"])

@@ -7,9 +7,9 @@
 //! place each (`Delivery::handle_storage_scan`, `Delivery::adopt`), so that it can move into
 //! a lazily loaded part: a page only needs it when a scan finds another tab's keys.
 
-use crate::core::delivery::{Queued, MAX_EVENT_AGE_MS};
 use crate::core::persisted::Claims;
 use crate::core::queue::{self, KeyKind};
+use crate::core::queue::{Queued, MAX_EVENT_AGE_MS};
 use crate::core::time::Millis;
 
 /// What a storage scan says about the queue's tabs.

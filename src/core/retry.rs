@@ -1,8 +1,6 @@
 //! Retry policy as pure functions: which HTTP statuses retry or drop, and the backoff
 //! schedule (analytics.js `httpConfig` semantics; jitter comes from injected entropy).
 
-use crate::core::config::RetryConfig;
-
 /// What to do with the events of a request after its outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Behavior {
@@ -58,6 +56,45 @@ pub fn backoff_ms(config: &RetryConfig, attempt: u32, unit: f64) -> u64 {
 pub fn retry_after_ms(config: &RetryConfig, header: Option<&str>) -> Option<u64> {
     let secs = crate::json::parse_u64(crate::json::trim_ws(header?, true))?;
     Some(secs.saturating_mul(1000).min(config.max_retry_after_ms))
+}
+
+/// Retry policy knobs (analytics.js `httpConfig.backoffConfig` / `rateLimitConfig`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryConfig {
+    /// Attempts after the first before an event is dropped.
+    pub max_retry_count: u32,
+    /// First backoff (ms).
+    pub base_backoff_ms: u64,
+    /// Backoff ceiling (ms).
+    pub max_backoff_ms: u64,
+    /// Jitter, in percent of the backoff.
+    pub jitter_percent: u64,
+    /// Ceiling for a `Retry-After` (ms).
+    pub max_retry_after_ms: u64,
+    /// An event still failing this long after it was accepted is dropped (ms).
+    pub max_total_backoff_ms: u64,
+    /// `statusCodeOverrides`: per-status retry/drop.
+    pub overrides: Vec<(u16, Behavior)>,
+    /// `default4xxBehavior` (drop).
+    pub default_4xx: Behavior,
+    /// `default5xxBehavior` (retry).
+    pub default_5xx: Behavior,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig {
+            max_retry_count: 10,
+            base_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            jitter_percent: 10,
+            max_retry_after_ms: 300_000,
+            max_total_backoff_ms: 43_200_000,
+            overrides: DEFAULT_OVERRIDES.to_vec(),
+            default_4xx: Behavior::Drop,
+            default_5xx: Behavior::Retry,
+        }
+    }
 }
 
 #[cfg(test)]

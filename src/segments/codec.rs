@@ -7,7 +7,6 @@
 //! by segment key. Ring timestamps are delta-encoded. Decoding never panics: every length
 //! is bounded and checked against the remaining input.
 
-use super::engine::StateError;
 use super::history::{Agg, Bucket, History, Needs};
 use super::membership::Member;
 
@@ -247,6 +246,33 @@ pub(crate) fn encode(snap: &Snapshot) -> String {
 /// Decodes base64 text written by [`encode`].
 ///
 /// # Errors
+/// Why [`crate::segments::Engine::restore_state`] ignored a stored state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateError {
+    /// Not base64, or truncated, or inconsistent.
+    Malformed,
+    /// Written by an unknown format version.
+    UnknownVersion,
+}
+
+impl StateError {
+    /// A short, lowercase description.
+    pub fn message(self) -> &'static str {
+        match self {
+            StateError::Malformed => "stored segment state is malformed",
+            StateError::UnknownVersion => "stored segment state has an unknown version",
+        }
+    }
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for StateError {}
+
 /// [`StateError`] for anything but a well-formed v1 state.
 pub(crate) fn decode(text: &str) -> Result<Snapshot, StateError> {
     let bytes = crate::base64::decode(text).ok_or(StateError::Malformed)?;

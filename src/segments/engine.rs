@@ -1,7 +1,7 @@
 //! The segment [`Engine`]: owns definitions, histories, traits and memberships, and turns
 //! inputs into membership transitions. Pure and sans-IO: no clock, no storage, no timers.
 
-use super::codec::{self, Snapshot};
+use super::codec::{self, Snapshot, StateError};
 use super::condition::{eval_value_test, Missing};
 use super::definition::{
     Anchor, Definition, EventType, LoadError, Measure, Metric, Node, Outputs, Scope, SegmentKey,
@@ -74,33 +74,6 @@ pub struct SegmentStatus {
     /// When the state was last set.
     pub since: Option<Millis>,
 }
-
-/// Why [`Engine::restore_state`] ignored a stored state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateError {
-    /// Not base64, or truncated, or inconsistent.
-    Malformed,
-    /// Written by an unknown format version.
-    UnknownVersion,
-}
-
-impl StateError {
-    /// A short, lowercase description.
-    pub fn message(self) -> &'static str {
-        match self {
-            StateError::Malformed => "stored segment state is malformed",
-            StateError::UnknownVersion => "stored segment state has an unknown version",
-        }
-    }
-}
-
-impl std::fmt::Display for StateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
-impl std::error::Error for StateError {}
 
 /// The segment engine: a sans-IO state machine in the style of `quinn-proto`.
 ///

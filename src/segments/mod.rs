@@ -84,9 +84,9 @@ mod membership;
 #[cfg(feature = "segments-parser")]
 mod parser;
 
+pub use codec::StateError;
 pub use definition::{LoadError, Outputs, SegmentKey};
 pub use engine::{
-    Engine, EventInput, LoadReport, SegmentStatus, StateError, Transition, SESSION_GAP_MS,
-    SESSION_START,
+    Engine, EventInput, LoadReport, SegmentStatus, Transition, SESSION_GAP_MS, SESSION_START,
 };
 pub use membership::Reason;
