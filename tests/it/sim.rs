@@ -27,6 +27,33 @@ pub const PREFIX: &str = "sieve:q1:WK:";
 /// Steps at one instant after which a drive decides the core never goes idle.
 const MAX_STEPS_AT_ONE_INSTANT: usize = 10_000;
 
+/// Fails a drive whose core never goes idle: more than [`MAX_STEPS_AT_ONE_INSTANT`] steps
+/// without the clock moving.
+struct IdleGuard {
+    steps: usize,
+    at: Millis,
+}
+
+impl IdleGuard {
+    fn new(now: Millis) -> IdleGuard {
+        IdleGuard { steps: 0, at: now }
+    }
+
+    /// One step of a drive, at `now`.
+    fn step(&mut self, now: Millis) {
+        if now == self.at {
+            self.steps += 1;
+            assert!(
+                self.steps < MAX_STEPS_AT_ONE_INSTANT,
+                "the core never went idle at {}",
+                now.0
+            );
+        } else {
+            (self.steps, self.at) = (0, now);
+        }
+    }
+}
+
 /// A seeded generator for property tests (an LCG: the same seed gives the same run).
 pub struct Rng(pub u64);
 
@@ -353,7 +380,7 @@ impl Sim {
     /// panics when the core never goes idle (requests without end at one instant).
     pub fn drive(&mut self, limit_ms: u64) {
         let end = self.now.plus(limit_ms);
-        let (mut steps, mut at) = (0, self.now);
+        let mut idle = IdleGuard::new(self.now);
         loop {
             self.answer_all();
             match self.timer {
@@ -361,16 +388,7 @@ impl Sim {
                 _ if self.in_flight.is_empty() => break,
                 _ => {}
             }
-            if self.now == at {
-                steps += 1;
-                assert!(
-                    steps < MAX_STEPS_AT_ONE_INSTANT,
-                    "the core never went idle at {}",
-                    self.now.0
-                );
-            } else {
-                (steps, at) = (0, self.now);
-            }
+            idle.step(self.now);
         }
     }
 
@@ -662,22 +680,13 @@ impl World {
     /// never goes idle (events without end at one instant).
     pub fn run(&mut self, ms: u64) {
         let end = self.now.plus(ms);
-        let (mut steps, mut at) = (0, self.now);
+        let mut idle = IdleGuard::new(self.now);
         for i in 0..self.tabs.len() {
             self.settle(i);
         }
         while let Some(next) = self.next_event().filter(|t| *t <= end) {
             self.now = next.max(self.now);
-            if self.now == at {
-                steps += 1;
-                assert!(
-                    steps < MAX_STEPS_AT_ONE_INSTANT,
-                    "the core never went idle at {}",
-                    self.now.0
-                );
-            } else {
-                (steps, at) = (0, self.now);
-            }
+            idle.step(self.now);
             for i in 0..self.tabs.len() {
                 if !self.tabs[i].open {
                     continue;
