@@ -9,6 +9,7 @@
 // event, or over the scripts to load.
 import init, { DestinationsWasm } from '../target/pkg/destinations/sieve_destinations.js';
 import { Alias, Group, Identify, Page, Track } from '@segment/facade';
+import { COMMAND_SET_METADATA } from './codes.js';
 
 const warn = (...args) => console.warn('[sieve]', ...args);
 
@@ -257,6 +258,9 @@ export async function attach(analytics, pipeline, C, assets) {
   const options = analytics.options;
   const router = new DestinationsWasm(JSON.stringify(s.cdnSettings || {}), JSON.stringify(options), s.cdnURL);
   const plan = JSON.parse(router.plan());
+  // `_metadata`'s bundling lists, computed here from the settings (the core writes no lists
+  // on a page that needs device mode until it has them).
+  analytics._command(COMMAND_SET_METADATA, plan.metadata);
   const classic = plan.classic.map((entry) => new Classic(entry, plan.base, router, options));
   const [actions, middleware] = await Promise.all([
     Promise.all(plan.actions.map((entry) => actionPlugins(entry, router, C))),

@@ -7,6 +7,9 @@
 
 import { COMMAND_SET_FAILED_INITIALIZATIONS } from './codes.js';
 
+// How long events wait for device mode to start (its Actions scripts, remote middleware).
+const HOLD_MS = 10000;
+
 export class ContextCancelation {
   constructor({ retry = true, type = 'plugin Error', reason = '' } = {}) {
     this.retry = retry;
@@ -91,13 +94,19 @@ export class Pipeline {
     return !!this._held || this.plugins.some((p) => p.type === 'before' || p.type === 'enrichment');
   }
 
-  /** Events wait (built, not queued) until `promise` settles: device mode is loading. */
+  /**
+   * Events wait (built, not queued) until `promise` settles: device mode is loading. At most
+   * HOLD_MS, and not past the page being hidden (`pagehide`), as analytics-next's events wait
+   * for its destinations to register.
+   */
   hold(promise) {
-    const held = (this._held = Promise.resolve(promise)
-      .catch(() => {})
-      .then(() => {
-        if (this._held === held) this._held = null;
-      }));
+    const held = (this._held = new Promise((release) => {
+      Promise.resolve(promise).then(release, release);
+      setTimeout(release, HOLD_MS);
+      addEventListener('pagehide', release);
+    }).then(() => {
+      if (this._held === held) this._held = null;
+    }));
   }
 
   _failed(analytics, plugin, err) {

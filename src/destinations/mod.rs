@@ -10,10 +10,12 @@
 //! - [`Router::schema_filter`] is the tracking plan's effect on the event before it is
 //!   queued (what the API receives);
 //! - [`Router::route`] is what one destination receives: the classic plan check, then the
-//!   routing rules for that destination.
+//!   routing rules for that destination;
+//! - [`Router::metadata`] is `_metadata`'s bundling lists for every API event.
 
 pub mod fql;
 pub mod js;
+pub mod metadata;
 pub mod plan;
 pub mod transform;
 
@@ -90,6 +92,13 @@ impl Router {
         Some(out)
     }
 
+    /// `_metadata`'s bundling members for every API event ([`metadata::bundling`]): the
+    /// merged `Segment.io` settings are looked up (nothing when the CDN does not name it).
+    pub fn metadata(&self) -> String {
+        let io = self.merged("Segment.io");
+        metadata::bundling(self.cdn_integrations(), |k| io.as_ref()?.get(k))
+    }
+
     /// Whether some routing rule names `destination` (only then does its routing
     /// middleware exist; it then also applies the rules without a destination).
     fn routed(&self, destination: &str) -> bool {
@@ -101,7 +110,8 @@ impl Router {
     /// What to load, as JSON: `{"base": "<cdn>/next-integrations" (classic dependencies'
     /// URLs are relative to it), "classic": [{name, path, version, url, settings, routed}],
     /// "actions": [{name, creationName, url, libraryName, settings, routed}], "middleware":
-    /// [{name, global, url}], "plan": bool}` in analytics.js's order.
+    /// [{name, global, url}], "plan": bool, "metadata": "<_metadata's bundling members>"}` in
+    /// analytics.js's order.
     pub fn load_plan(&self) -> String {
         let mut classic = Vec::new();
         for (name, config) in self.cdn_integrations().into_iter().flat_map(Map::iter) {
@@ -204,6 +214,7 @@ impl Router {
         out.insert("actions", Value::Array(actions));
         out.insert("middleware", Value::Array(middleware));
         out.insert("plan", Value::Bool(self.plan.is_some()));
+        out.insert("metadata", Value::String(self.metadata()));
         out.to_json()
     }
 
