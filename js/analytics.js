@@ -52,14 +52,8 @@ export class Analytics extends Emitter {
     this.initialized = true;
     // Device mode (dist/destinations.js): only when the core says the settings need it
     // (device-mode destinations, remote middleware, a plan, or `_metadata` lists that depend on
-    // the settings); events wait for it (js/plugins.js `hold`: at most 10 s, or until the page
-    // is hidden); a part that fails to load lets them go on without device mode.
-    if (this._get(READ_DEVICE_MODE))
-      this._pipe.hold(
-        chunk('destinations', this)
-          .then((m) => m && this._pipe._use((p) => m.attach(this, p, Context)))
-          .catch((err) => this._warn('device mode failed to start: ' + (err && err.message), 'chunk_unavailable')),
-      );
+    // the settings); events wait for it (js/plugins.js `hold`).
+    if (this._get(READ_DEVICE_MODE)) this._pipe.hold(chunk('destinations', this));
   }
 
   _notice(code, reason, count) {

@@ -95,13 +95,18 @@ export class Pipeline {
   }
 
   /**
-   * Events wait (built, not queued) until `promise` settles: device mode is loading. At most
-   * HOLD_MS, and not past the page being hidden (`pagehide`), as analytics-next's events wait
-   * for its destinations to register.
+   * Device mode: `part` (a promise of dist/destinations.js, null when it could not be
+   * loaded) attaches its destinations to this pipeline. Events wait (built, not queued) until
+   * it is done, at most HOLD_MS, and not past the page being hidden (`pagehide`), as
+   * analytics-next's events wait for its destinations to register; a part that fails lets
+   * them go on without device mode.
    */
-  hold(promise) {
+  hold(analytics, part) {
     const held = (this._held = new Promise((release) => {
-      Promise.resolve(promise).then(release, release);
+      part
+        .then((m) => m && m.attach(analytics, this, this.C))
+        .catch((err) => analytics._warn('device mode failed to start: ' + (err && err.message), 'chunk_unavailable'))
+        .then(release);
       setTimeout(release, HOLD_MS);
       addEventListener('pagehide', release);
     }).then(() => {

@@ -116,7 +116,8 @@ pub struct Config {
     /// Storage key names (`user`/`group` load options).
     pub keys: Keys,
     /// `context.segments` for every event built (the `segments: {stampContext: true}` load
-    /// option: the visitor's current segment keys, set by the shim as memberships change).
+    /// option: the visitor's current segments as an object of key → `true`, set by the shim as
+    /// memberships change).
     pub context_segments: Option<Value>,
     /// The bundling members of every API event's `_metadata` (`"bundled":[…],"unbundled":[…],
     /// "bundledIds":[…]`), or empty: none. On a page without device mode they are constant
@@ -408,8 +409,8 @@ impl Config {
                 settings.get("remotePlugins"),
                 settings.get("enabledMiddleware"),
                 cdn_io.and_then(|m| m.get("bundlingStatus")),
-                merged_io("unbundledIntegrations"),
-                merged_io("maybeBundledConfigIds").and_then(|ids| ids.get("Segment.io")),
+                io("unbundledIntegrations"),
+                io("maybeBundledConfigIds").and_then(|ids| ids.get("Segment.io")),
             ],
         );
         Config {
