@@ -53,7 +53,8 @@ pub enum Command {
     SetUserTraits = 2,
     /// `flush()`: send what is queued now.
     Flush = 3,
-    /// Set `context.segments` to `arg`, a JSON array text (none: stop stamping it).
+    /// Set `context.segments` to `arg`, a JSON text (the segments runtime's object of segment
+    /// keys → membership; none: stop stamping it).
     SetContextSegments = 4,
     /// Queue `arg`, an event page plugins and middleware are done with (JSON); answers `!`
     /// and a reason when it is refused.

@@ -116,8 +116,7 @@ pub struct Config {
     /// Storage key names (`user`/`group` load options).
     pub keys: Keys,
     /// `context.segments` for every event built (the `segments: {stampContext: true}` load
-    /// option: the visitor's current segments as an object of key → `true`, set by the shim as
-    /// memberships change).
+    /// option: an object of segment key → membership, set by the shim as memberships change).
     pub context_segments: Option<Value>,
     /// The bundling members of every API event's `_metadata` (`"bundled":[…],"unbundled":[…],
     /// "bundledIds":[…]`), or empty: none. On a page without device mode they are constant

@@ -13,6 +13,7 @@ import { CHROMIUM_ARGS, startCollector, waitFor } from './harness.mjs';
 import { startDocServer } from './parity/server.mjs';
 import { startCdn } from './devicemode/cdn.mjs';
 import { idMapper, normalizeEvent } from './parity/normalize.mjs';
+import { POWER_USER } from './segments/defs.mjs';
 
 const require = createRequire(import.meta.url);
 const snippet = require('@segment/snippet');
@@ -521,4 +522,67 @@ describe('device mode: loading and holding', { concurrency: 1 }, () => {
       await context.close();
     }
   });
+});
+
+// Beyond analytics.js (issue 16): an Actions destination's trigger on a segment the page
+// computes (`segments.stampContext`), through the real @segment/browser-destination-runtime.
+test('an Actions trigger on an in-browser segment: context.segments.power_user = true', async () => {
+  const sub = (name, subscribe, mapping) => ({ partnerAction: 'trackEvent', name, enabled: true, subscribe, mapping });
+  const sc = {
+    settings: {
+      remotePlugins: [
+        FAKE_ACTIONS([
+          sub('Power users', 'type = "track" and context.segments.power_user = true', {
+            name: { '@path': '$.event' },
+            segments: { '@path': '$.context.segments' },
+          }),
+          sub('Everyone else', 'type = "track" and context.segments.power_user = false', {
+            props: { '@path': '$.properties' },
+          }),
+        ]),
+      ],
+    },
+    loadOptions: {
+      segments: { definitions: [{ ...POWER_USER, outputs: { track: false, identify: false } }], stampContext: true },
+    },
+  };
+  const context = await browser.newContext();
+  try {
+    const writeKey = await preparePage('sieve', sc, context);
+    const page = await context.newPage();
+    await page.goto(web.url + '/dm/page');
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'sieve initialized',
+    });
+    await page.evaluate(async () => {
+      const a = window.analytics;
+      await a.segments.ready();
+      await a.track('Before', { n: 0 });
+      for (let n = 1; n <= 3; n++) await a.track('Core Feature Used', { n });
+      await a.track('After', { n: 4 });
+    });
+    const receipts = () =>
+      page.evaluate(() => (window.__dm || []).filter((x) => x[1] === 'trackEvent').map((x) => x[2]));
+    await waitFor(() => receipts().then((r) => r.some((p) => p.name === 'After')), {
+      what: "'After' at the destination",
+    });
+    await page.waitForTimeout(500);
+    // Only 'After' fired a subscription: the third 'Core Feature Used' is what makes a power
+    // user, and before it power_user was unknown (strict coverage: a week of history is not
+    // there), so absent from context.segments, which `= false` does not match either.
+    assert.deepEqual(await receipts(), [{ name: 'After', segments: { power_user: true } }]);
+    const api = await waitFor(() => collected(writeKey).then((e) => e.length >= 5 && e), { what: 'API events' });
+    assert.deepEqual(
+      api.map((r) => [r.event.event, r.event.context.segments]),
+      [
+        ['Before', {}],
+        ['Core Feature Used', {}],
+        ['Core Feature Used', {}],
+        ['Core Feature Used', {}],
+        ['After', { power_user: true }],
+      ],
+    );
+  } finally {
+    await context.close();
+  }
 });
