@@ -130,8 +130,9 @@ CORE_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_parse,sieve_h
 # removed here (JS never calls them).
 SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_*"
 SEG_PASSES="$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
-# Its `sieve_host_lower` is linked by name the same way (src/destinations/js.rs).
-DEST_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_lower --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# Its `sieve_host_lower`, `sieve_host_js_number` and `sieve_host_js_string` are linked by name
+# the same way (src/destinations/js.rs).
+DEST_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_* --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 # segments_opt: both engine wasms, the full one first under the same out-name (wasm-bindgen
 # names the wasm's import module after it): js/segments.js instantiates either wasm with the

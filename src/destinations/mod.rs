@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod plan;
 pub mod transform;
 
+use crate::core::page::find_sub;
 use crate::json::{self, Map, Value};
 use js::{Js, Thrown};
 use plan::TrackingPlan;
@@ -70,7 +71,7 @@ impl Router {
         Router {
             settings,
             integrations,
-            cdn: cdn.trim_end_matches('/').to_owned(),
+            cdn: json::trim_end_byte(cdn, b'/').to_owned(),
             plan,
             rules,
         }
@@ -185,7 +186,11 @@ impl Router {
             if !Js::of(Some(enabled)).truthy() {
                 continue;
             }
-            let bare = name.replacen("@segment/", "", 1);
+            // `name.replace('@segment/', '')`: the first occurrence.
+            let bare = match find_sub(name, "@segment/") {
+                Some(at) => json::concat(&[&name[..at], &name[at + 9..]]),
+                None => name.to_owned(),
+            };
             let mut entry = Map::new();
             entry.insert("name", Value::str(name));
             entry.insert(
@@ -249,7 +254,7 @@ impl Router {
     /// A `remotePlugins` URL with Segment's CDN (`https://cdn.segment.com` or `.build`)
     /// replaced by the configured one (the first occurrence, as `String.replace` does).
     fn rewrite_cdn(&self, url: &str) -> String {
-        if let Some(at) = url.find(SEGMENT_CDN_PREFIX) {
+        if let Some(at) = find_sub(url, SEGMENT_CDN_PREFIX) {
             let rest = &url[at + SEGMENT_CDN_PREFIX.len()..];
             // The regex's `.` before `(com|build)` is any character.
             for tld in ["com", "build"] {
@@ -353,7 +358,7 @@ fn installable(name: &str, config: &Value) -> bool {
             .and_then(|v| v.get("componentTypes"))
         {
             Some(Value::Array(types)) => types.iter().any(|t| t.as_str() == Some("browser")),
-            Some(Value::String(s)) => s.contains("browser"),
+            Some(Value::String(s)) => find_sub(s, "browser").is_some(),
             _ => false,
         };
     !name.starts_with("Segment")
@@ -365,7 +370,10 @@ fn installable(name: &str, config: &Value) -> bool {
 /// The integration's path and global names: lowercased, the *first* `.` removed, each run
 /// of whitespace turned into `-` (`Google Analytics 4` → `google-analytics-4`).
 pub fn path_name(name: &str) -> String {
-    let lowered = js::lower(name).replacen('.', "", 1);
+    let mut lowered = js::lower(name);
+    if let Some(dot) = json::find_byte(&lowered, b'.') {
+        lowered.remove(dot);
+    }
     let mut out = String::with_capacity(lowered.len());
     let mut in_space = false;
     for c in lowered.chars() {
