@@ -13,10 +13,12 @@
 //!   routing rules for that destination;
 //! - [`Router::metadata`] is `_metadata`'s bundling lists for every API event.
 
+#[cfg(feature = "destinations-rules")]
 pub mod fql;
 pub mod js;
 pub mod metadata;
 pub mod plan;
+#[cfg(feature = "destinations-rules")]
 pub mod transform;
 
 use crate::core::page::find_sub;
@@ -311,6 +313,7 @@ impl Router {
 
     /// tsub's middleware: every rule for the destination (or for none), each matcher in
     /// turn, its transformers when it matches.
+    #[cfg(feature = "destinations-rules")]
     fn apply_rules(
         &self,
         destination: &str,
@@ -343,6 +346,24 @@ impl Router {
             }
         }
         Ok(true)
+    }
+
+    /// Without the rules evaluator (the smaller destinations wasm, which the shim loads only
+    /// for settings without routing rules), a rule makes the destination get nothing.
+    #[cfg(not(feature = "destinations-rules"))]
+    fn apply_rules(
+        &self,
+        _destination: &str,
+        _event: &mut Value,
+        _random: &mut impl FnMut() -> f64,
+    ) -> Result<bool, Thrown> {
+        if self.rules.is_empty() {
+            Ok(true)
+        } else {
+            Err(Thrown(
+                "routing rules need dist/sieve_destinations_rules_bg.wasm",
+            ))
+        }
     }
 }
 

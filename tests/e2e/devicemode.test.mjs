@@ -440,15 +440,18 @@ describe('device mode: loading and holding', { concurrency: 1 }, () => {
     return { context, page, writeKey, fetched };
   }
   const PART = ['/dist/destinations.js', '/dist/sieve_destinations_bg.wasm'];
+  const RULES = ['/dist/destinations.js', '/dist/sieve_destinations_rules_bg.wasm'];
+  const RULE = { destinationName: 'Classic One', matchers: [{ type: 'all', ir: '' }], transformers: [[]] };
   const tracked = async (writeKey, names) =>
     (await collected(writeKey)).filter((r) => names.includes(r.event.event)).map((r) => r.event);
 
-  test('a plain page fetches neither destinations.js nor its wasm; a device-mode page fetches both', async () => {
+  test('a plain page fetches neither destinations.js nor its wasm; a device-mode page fetches both (the rules build with routing rules)', async () => {
     for (const [settings, io, want] of [
       [{}, {}, []],
       [{}, { unbundledIntegrations: [], maybeBundledConfigIds: {} }, []],
       [{ integrations: { 'Classic One': classic() } }, {}, PART],
       [{}, { unbundledIntegrations: ['Amplitude'] }, PART],
+      [{ integrations: { 'Classic One': classic() }, middlewareSettings: { routingRules: [RULE] } }, {}, RULES],
     ]) {
       const { context, page, writeKey, fetched } = await openSieve({ settings, io, classic: { 'classic-one': {} } });
       try {
@@ -458,7 +461,7 @@ describe('device mode: loading and holding', { concurrency: 1 }, () => {
         });
         await page.waitForTimeout(300);
         assert.deepEqual(
-          PART.filter((p) => fetched.includes(p)),
+          [...new Set([...PART, ...RULES])].filter((p) => fetched.includes(p)),
           want,
           JSON.stringify({ settings, io }) + ': ' + fetched.join(' '),
         );
