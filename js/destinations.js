@@ -9,7 +9,13 @@
 // remote middleware (`window[name + 'Middleware']`). Loops here are over destinations for one
 // event, or over the scripts to load.
 import init, { DestinationsWasm } from '../target/pkg/destinations/sieve_destinations.js';
-import { Alias, Group, Identify, Page, Track } from '@segment/facade';
+// Segment's Facade classes one by one: the package's index also pulls in Screen and Delete,
+// which no destination here is handed.
+import { Alias } from '@segment/facade/dist/alias.js';
+import { Group } from '@segment/facade/dist/group.js';
+import { Identify } from '@segment/facade/dist/identify.js';
+import { Page } from '@segment/facade/dist/page.js';
+import { Track } from '@segment/facade/dist/track.js';
 import { COMMAND_SET_METADATA } from './codes.js';
 
 const warn = (...args) => console.warn('[sieve]', ...args);
