@@ -14,6 +14,7 @@ import {
   READ_USER_TRAITS,
   READ_GROUP_ID,
   READ_GROUP_TRAITS,
+  READ_DEVICE_MODE,
   COMMAND_RESET,
   COMMAND_SET_ANONYMOUS_ID,
   COMMAND_SET_USER_TRAITS,
@@ -28,9 +29,6 @@ export const VERSION = '0.1.0';
 const noop = () => {};
 // `p`, marked handled: rejected for callers that await it, never an unhandled rejection.
 export const handled = (p) => (p.catch(noop), p);
-
-// How long events wait for device mode to start (its Actions scripts, remote middleware).
-const HOLD_MS = 10000;
 
 export class Analytics extends Emitter {
   constructor(writeKey, settings, options, cdnURL) {
@@ -52,38 +50,10 @@ export class Analytics extends Emitter {
     );
     this.segments = new Segments(this, settings, this.options);
     this.initialized = true;
-    const s = settings || {};
-    try {
-      // Device mode: only when the settings name device-mode destinations (more integrations
-      // than Segment.io), Actions destinations, remote middleware or a plan option; the part's
-      // router decides what exactly loads.
-      if (
-        Object.keys(s.integrations || {}).length > 1 ||
-        (s.remotePlugins || []).length ||
-        Object.values(s.enabledMiddleware || {}).some(Boolean) ||
-        this.options.plan
-      )
-        this._deviceMode();
-    } catch (_) {
-      // settings of another shape name no destination
-    }
-  }
-
-  // dist/destinations.js: events wait for it (as analytics-next's wait for its destinations
-  // to register), at most HOLD_MS or until the page is hidden; a part that fails to load
-  // lets them go on without device mode.
-  _deviceMode() {
-    let release;
-    const held = new Promise((r) => {
-      release = r;
-      setTimeout(r, HOLD_MS);
-      addEventListener('pagehide', r);
-    });
-    this._pipe.hold(held);
-    chunk('destinations', this)
-      .then((m) => m && this._pipe._use((p) => m.attach(this, p, Context)))
-      .catch((err) => this._warn('device mode failed to start: ' + (err && err.message), 'chunk_unavailable'))
-      .then(release);
+    // Device mode (dist/destinations.js): only when the core says the settings need it
+    // (device-mode destinations, remote middleware, a plan, or `_metadata` lists that depend on
+    // the settings); events wait for it (js/plugins.js `hold`).
+    if (this._get(READ_DEVICE_MODE)) this._pipe.hold(chunk('destinations', this));
   }
 
   _notice(code, reason, count) {

@@ -76,9 +76,9 @@ export class LazyPipeline {
     if (!this._p) this._defer = true;
     this._use((p) => p.addSourceMiddleware(fn));
   }
-  hold(promise) {
+  hold(part) {
     if (!this._p) this._defer = true;
-    this._use((p) => p.hold(promise));
+    this._use((p) => p.hold(this._a, part));
   }
   addDestinationMiddleware(name, fns) {
     this._use((p) => p.addDestinationMiddleware(name, fns));

@@ -13,6 +13,7 @@ export const READ_USER_TRAITS = 2;
 export const READ_GROUP_ID = 3;
 export const READ_GROUP_TRAITS = 4;
 export const READ_QUEUED = 5;
+export const READ_DEVICE_MODE = 6;
 
 /** `command(what, arg)` (`boundary::Command`). */
 export const COMMAND_RESET = 0;
@@ -23,6 +24,7 @@ export const COMMAND_SET_CONTEXT_SEGMENTS = 4;
 export const COMMAND_ENQUEUE = 5;
 export const COMMAND_SET_USER_ID = 6;
 export const COMMAND_SET_FAILED_INITIALIZATIONS = 7;
+export const COMMAND_SET_METADATA = 8;
 
 /** The `code` of the core's notices (`error` events), by `NoticeCode` number. */
 export const NOTICES = [

@@ -2,13 +2,21 @@
 // name device-mode destinations, remote middleware or a tracking plan): runs the workspace's
 // browser destinations as analytics-next 1.84.3 does. What to load, with which settings, and
 // what each destination receives (tracking plan, routing rules) is decided by the Rust router
-// (src/destinations, in its own wasm, dist/sieve_destinations_bg.wasm); this module loads the
+// (src/destinations, in its own wasm, dist/sieve_destinations_bg.wasm, or
+// dist/sieve_destinations_rules_bg.wasm with routing rules); this module loads the
 // vendor scripts and calls them: classic integrations (`window[n + 'Integration']`, handed a
 // Facade from Segment's `@segment/facade`), Actions destinations (`window[libraryName]`),
 // remote middleware (`window[name + 'Middleware']`). Loops here are over destinations for one
 // event, or over the scripts to load.
 import init, { DestinationsWasm } from '../target/pkg/destinations/sieve_destinations.js';
-import { Alias, Group, Identify, Page, Track } from '@segment/facade';
+// Segment's Facade classes one by one: the package's index also pulls in Screen and Delete,
+// which no destination here is handed.
+import { Alias } from '@segment/facade/dist/alias.js';
+import { Group } from '@segment/facade/dist/group.js';
+import { Identify } from '@segment/facade/dist/identify.js';
+import { Page } from '@segment/facade/dist/page.js';
+import { Track } from '@segment/facade/dist/track.js';
+import { COMMAND_SET_METADATA } from './codes.js';
 
 const warn = (...args) => console.warn('[sieve]', ...args);
 
@@ -247,16 +255,19 @@ async function remoteMiddleware(entry) {
  * on their own, as in analytics-next); events wait for it (js/chunks.js `hold`).
  */
 export async function attach(analytics, pipeline, C, assets) {
-  // `assets`: the npm entry's `assetsURL` setting, when given (bundlers that copy no wasm).
-  await init({
-    module_or_path: assets
-      ? new URL('sieve_destinations_bg.wasm', assets)
-      : new URL('sieve_destinations_bg.wasm', import.meta.url),
-  });
   const s = analytics.settings;
+  // The router with the routing-rules evaluator only when the settings have rules (the
+  // smaller build refuses them); `assets`: the npm entry's `assetsURL` setting, when given
+  // (bundlers that copy no wasm).
+  const rules = ((s.cdnSettings || {}).middlewareSettings || {}).routingRules;
+  const wasm = Array.isArray(rules) && rules.length ? 'sieve_destinations_rules_bg.wasm' : 'sieve_destinations_bg.wasm';
+  await init({ module_or_path: assets ? new URL(wasm, assets) : new URL(wasm, import.meta.url) });
   const options = analytics.options;
   const router = new DestinationsWasm(JSON.stringify(s.cdnSettings || {}), JSON.stringify(options), s.cdnURL);
   const plan = JSON.parse(router.plan());
+  // `_metadata`'s bundling lists, computed here from the settings (the core writes no lists
+  // on a page that needs device mode until it has them).
+  analytics._command(COMMAND_SET_METADATA, plan.metadata);
   const classic = plan.classic.map((entry) => new Classic(entry, plan.base, router, options));
   const [actions, middleware] = await Promise.all([
     Promise.all(plan.actions.map((entry) => actionPlugins(entry, router, C))),

@@ -217,7 +217,7 @@ export interface InitOptions {
     definitions?: SegmentDefinition[] | string;
     /** Fetched at load and every 5 minutes: a JSON array, or `{"segments": [...]}`. */
     url?: string;
-    /** Every event carries `context.segments`, the visitor's current segment keys. */
+    /** Every event carries `context.segments`: `{[key]: true | false}`, each segment's membership. */
     stampContext?: boolean;
   };
   /** Device mode: classic integrations get ISO date strings as they are (no Date objects). */

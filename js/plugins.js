@@ -7,6 +7,9 @@
 
 import { COMMAND_SET_FAILED_INITIALIZATIONS } from './codes.js';
 
+// How long events wait for device mode to start (its Actions scripts, remote middleware).
+const HOLD_MS = 10000;
+
 export class ContextCancelation {
   constructor({ retry = true, type = 'plugin Error', reason = '' } = {}) {
     this.retry = retry;
@@ -91,13 +94,24 @@ export class Pipeline {
     return !!this._held || this.plugins.some((p) => p.type === 'before' || p.type === 'enrichment');
   }
 
-  /** Events wait (built, not queued) until `promise` settles: device mode is loading. */
-  hold(promise) {
-    const held = (this._held = Promise.resolve(promise)
-      .catch(() => {})
-      .then(() => {
-        if (this._held === held) this._held = null;
-      }));
+  /**
+   * Device mode: `part` (a promise of dist/destinations.js, null when it could not be
+   * loaded) attaches its destinations to this pipeline. Events wait (built, not queued) until
+   * it is done, at most HOLD_MS, and not past the page being hidden (`pagehide`), as
+   * analytics-next's events wait for its destinations to register; a part that fails lets
+   * them go on without device mode.
+   */
+  hold(analytics, part) {
+    const held = (this._held = new Promise((release) => {
+      part
+        .then((m) => m && m.attach(analytics, this, this.C))
+        .catch((err) => analytics._warn('device mode failed to start: ' + (err && err.message), 'chunk_unavailable'))
+        .then(release);
+      setTimeout(release, HOLD_MS);
+      addEventListener('pagehide', release);
+    }).then(() => {
+      if (this._held === held) this._held = null;
+    }));
   }
 
   _failed(analytics, plugin, err) {

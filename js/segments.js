@@ -169,7 +169,7 @@ class Runtime {
   later(transitions, refresh) {
     if (!transitions.length && !refresh) return;
     // context.segments is current for the very next call (the wasm call has returned).
-    if (this.stamp) this.a._command(COMMAND_SET_CONTEXT_SEGMENTS, this.w.read(0, '') ?? '[]');
+    if (this.stamp) this.a._command(COMMAND_SET_CONTEXT_SEGMENTS, this.w.read(3, '') ?? '{}');
     queueMicrotask(() => this.fire(transitions));
   }
 

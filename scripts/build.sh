@@ -8,7 +8,9 @@
 #   definitions parser: loaded instead when definitions arrive as JSON, and to compile JSON
 #   definitions given later to a page that started with compiled ones; one glue for both)
 # - web-destinations → dist/sieve_destinations_bg.wasm (DestinationsWasm: loaded lazily, only
-#   when the settings name device-mode destinations)
+#   when the settings name device-mode destinations, without the routing-rules evaluator)
+# - web-destinations,destinations-rules → dist/sieve_destinations_rules_bg.wasm (the same with
+#   routing rules: loaded instead when the settings have them; one glue for both)
 #
 #   bash scripts/build.sh          dist/
 #   bash scripts/build.sh --demo   dist/, and the demo's segment engine with the demo-only clock
@@ -130,8 +132,9 @@ CORE_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_parse,sieve_h
 # removed here (JS never calls them).
 SEG_UNEXPORT="--remove-exports --pass-arg remove-exports@sieve_host_*"
 SEG_PASSES="$SEG_UNEXPORT --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
-# Its `sieve_host_lower` is linked by name the same way (src/destinations/js.rs).
-DEST_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_lower --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
+# Its `sieve_host_lower`, `sieve_host_js_number` and `sieve_host_js_string` are linked by name
+# the same way (src/destinations/js.rs).
+DEST_PASSES="--remove-exports --pass-arg remove-exports@sieve_host_* --one-caller-inline-max-function-size 10 --low-memory-unused --flatten --rereloop -Oz -Oz"
 
 # segments_opt: both engine wasms, the full one first under the same out-name (wasm-bindgen
 # names the wasm's import module after it): js/segments.js instantiates either wasm with the
@@ -145,6 +148,26 @@ segments_opt() {
     echo "build.sh: the segments engine wasm and the full one need the same glue (same #[wasm_bindgen] items)" >&2
     exit 1
   fi
+}
+
+# destinations_opt: both destinations wasms. The rules build's glue serves both (the page
+# instantiates one or the other): the smaller wasm imports a subset of it (no Math.random,
+# which only the rules' sampling draws), checked here.
+destinations_opt() {
+  mkdir -p target/destinations-rules
+  bindgen_opt target/sieve-destinations-rules.wasm sieve_destinations target/destinations-rules target/destinations-rules "$DEST_PASSES"
+  mv target/destinations-rules/sieve_destinations_bg.wasm dist/sieve_destinations_rules_bg.wasm
+  bindgen_opt target/sieve-destinations.wasm sieve_destinations target/pkg/destinations dist "$DEST_PASSES"
+  rm -rf target/pkg/destinations/snippets
+  cp -r target/destinations-rules/sieve_destinations.js target/destinations-rules/snippets target/pkg/destinations/
+  node -e '
+    const fs = require("fs");
+    const names = (f) => WebAssembly.Module.imports(new WebAssembly.Module(fs.readFileSync(f))).map((i) => i.module + " " + i.name);
+    const full = new Set(names("dist/sieve_destinations_rules_bg.wasm"));
+    const extra = names("dist/sieve_destinations_bg.wasm").filter((n) => !full.has(n));
+    if (extra.length) { console.error("build.sh: the destinations wasm imports what the rules glue lacks:", extra); process.exit(1); }
+    const ex = (f) => WebAssembly.Module.exports(new WebAssembly.Module(fs.readFileSync(f))).map((e) => e.name).sort().join();
+    if (ex("dist/sieve_destinations_bg.wasm") !== ex("dist/sieve_destinations_rules_bg.wasm")) { console.error("build.sh: the two destinations wasms export different things"); process.exit(1); }'
 }
 
 # demo_engine PASSES: the demo's engine, the full segments build plus the `demo-clock`
@@ -162,13 +185,14 @@ step segments-full-wasm target/sieve-segments-full.wasm "$RUST_INPUTS" \
   cargo_wasm web-segments,segments-parser target/sieve-segments-full.wasm
 step destinations-wasm target/sieve-destinations.wasm "$RUST_INPUTS" \
   cargo_wasm web-destinations target/sieve-destinations.wasm
+step destinations-rules-wasm target/sieve-destinations-rules.wasm "$RUST_INPUTS" \
+  cargo_wasm web-destinations,destinations-rules target/sieve-destinations-rules.wasm
 step core-opt "dist/sieve_bg.wasm target/pkg/sieve.js" target/sieve-core.wasm \
   bindgen_opt target/sieve-core.wasm sieve target/pkg dist "$CORE_PASSES"
 step segments-opt "dist/sieve_segments_bg.wasm dist/sieve_segments_full_bg.wasm target/pkg/segments/sieve_segments.js" \
   "target/sieve-segments.wasm target/sieve-segments-full.wasm" segments_opt
-step destinations-opt "dist/sieve_destinations_bg.wasm target/pkg/destinations/sieve_destinations.js" \
-  target/sieve-destinations.wasm \
-  bindgen_opt target/sieve-destinations.wasm sieve_destinations target/pkg/destinations dist "$DEST_PASSES"
+step destinations-opt "dist/sieve_destinations_bg.wasm dist/sieve_destinations_rules_bg.wasm target/pkg/destinations/sieve_destinations.js" \
+  "target/sieve-destinations.wasm target/sieve-destinations-rules.wasm" destinations_opt
 step bundle "dist/analytics.min.js dist/index.js dist/index.d.ts dist/segments.js dist/segments-compile.js dist/destinations.js dist/unavailable.js dist/react.js" \
   "js scripts/bundle.mjs target/pkg node_modules/@segment/facade/package.json" node scripts/bundle.mjs
 

@@ -231,8 +231,9 @@ await build({ ...common, entryPoints: CHUNKS.map((n) => 'js/' + n + '.js'), outd
 // relative import(), left for the browser or the app's bundler.
 await buildSegments('dist', []);
 // Device mode + its wasm-bindgen glue and Segment's @segment/facade, loaded with import() only
-// when the settings name device-mode destinations; its wasm
-// (dist/sieve_destinations_bg.wasm) is found next to it via import.meta.url.
+// when the settings name device-mode destinations; its wasm (dist/sieve_destinations_bg.wasm,
+// or dist/sieve_destinations_rules_bg.wasm with routing rules) is found next to it via
+// import.meta.url.
 await build({
   ...common,
   entryPoints: ['js/destinations.js'],
@@ -252,6 +253,7 @@ for (const path of [
   'dist/sieve_segments_bg.wasm',
   'dist/sieve_segments_full_bg.wasm',
   'dist/sieve_destinations_bg.wasm',
+  'dist/sieve_destinations_rules_bg.wasm',
 ]) {
   const bytes = readFileSync(path);
   const leb = (at) => {

@@ -13,7 +13,7 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 # clippy for wasm32 needs rustup's wasm32 std; where setup fell back to Debian's compiler
 # (rustup's download host unreachable), rustup's clippy cannot check that target.
 if [ -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
-  for features in web-core web-segments web-segments,segments-parser,demo-clock web-destinations; do
+  for features in web-core web-segments web-segments,segments-parser,demo-clock web-destinations web-destinations,destinations-rules; do
     log "cargo clippy (wasm32, $features)"
     cargo clippy --quiet --target wasm32-unknown-unknown -p sieve --no-default-features --features "$features" -- -D warnings
   done

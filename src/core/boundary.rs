@@ -20,6 +20,9 @@ pub enum Read {
     GroupTraits = 4,
     /// How many events are queued and not yet confirmed, in decimal.
     Queued = 5,
+    /// `"1"` when the page needs the lazy device-mode part (`Config::device_mode`), else
+    /// `undefined`.
+    DeviceMode = 6,
 }
 
 impl Read {
@@ -32,6 +35,7 @@ impl Read {
             3 => Read::GroupId,
             4 => Read::GroupTraits,
             5 => Read::Queued,
+            6 => Read::DeviceMode,
             _ => return None,
         })
     }
@@ -49,7 +53,8 @@ pub enum Command {
     SetUserTraits = 2,
     /// `flush()`: send what is queued now.
     Flush = 3,
-    /// Set `context.segments` to `arg`, a JSON array text (none: stop stamping it).
+    /// Set `context.segments` to `arg`, a JSON text (the segments runtime's object of segment
+    /// keys → membership; none: stop stamping it).
     SetContextSegments = 4,
     /// Queue `arg`, an event page plugins and middleware are done with (JSON); answers `!`
     /// and a reason when it is refused.
@@ -59,6 +64,9 @@ pub enum Command {
     /// Set the destinations and plugins that failed to load to `arg` (`JSON.stringify` of
     /// an array of names), for `_metadata.failedInitializations` on later API events.
     SetFailedInitializations = 7,
+    /// Set `_metadata`'s bundling members to `arg` (`"bundled":[…],"unbundled":[…],
+    /// "bundledIds":[…]`, written by the device-mode part; empty: none).
+    SetMetadata = 8,
 }
 
 impl Command {
@@ -73,6 +81,7 @@ impl Command {
             5 => Command::Enqueue,
             6 => Command::SetUserId,
             7 => Command::SetFailedInitializations,
+            8 => Command::SetMetadata,
             _ => return None,
         })
     }

@@ -77,110 +77,55 @@ pub struct Config {
     /// Storage key names (`user`/`group` load options).
     pub keys: Keys,
     /// `context.segments` for every event built (the `segments: {stampContext: true}` load
-    /// option: the visitor's current segment keys, set by the shim as memberships change).
+    /// option: an object of segment key → membership, set by the shim as memberships change).
     pub context_segments: Option<Value>,
-    /// The bundling members of every API event's `_metadata`, written once from the settings
-    /// ([`bundling_metadata`]); empty with `addBundledMetadata: false`.
+    /// The bundling members of every API event's `_metadata` (`"bundled":[…],"unbundled":[…],
+    /// "bundledIds":[…]`), or empty: none. On a page without device mode they are constant
+    /// ([`plain_metadata`]); with it, the lazy device-mode part computes them from the settings
+    /// (`destinations::Router::metadata`) and sets them; until then (and for good when the part
+    /// cannot be loaded) events carry no bundling lists.
     pub metadata: String,
+    /// Whether the page needs device mode ([`needs_device_mode`]): the shim then loads the
+    /// lazy destinations part.
+    pub device_mode: bool,
     /// `"failedInitializations":[…]` while some destination or plugin failed to load (set
     /// by the shim), else empty: the first member of `_metadata`, as analytics.js writes it.
     pub failed_initializations: String,
 }
 
-/// Whether `a` sorts after `b` as JavaScript's default `sort()` orders strings: by UTF-16
-/// code units. That is UTF-8 byte order, except that characters above U+FFFF (lead bytes
-/// 0xF0.., surrogate pairs 0xD800.. in UTF-16) come before U+E000..U+FFFF (0xEE, 0xEF).
-fn js_after(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let key = |c: Option<&u8>| c.map(|&c| if c >= 0xF0 { 0x1DB } else { u16::from(c) * 2 });
-    let mut i = 0;
-    while i < a.len() && a.get(i) == b.get(i) {
-        i += 1;
-    }
-    key(a.get(i)) > key(b.get(i))
+/// Whether a page with these settings and load options needs the lazy device-mode part: the
+/// CDN's integrations name more than `Segment.io` (classic or cloud destinations, whose
+/// `_metadata` lists the part writes), `remotePlugins` (Actions destinations),
+/// `enabledMiddleware` (remote middleware), the `plan` load option, or `Segment.io` settings
+/// that make `_metadata`'s lists depend on the settings (`bundlingStatus`,
+/// `unbundledIntegrations`, `maybeBundledConfigIds`). A superset is harmless (the part's router
+/// decides what loads, and writes the lists); everything else is a plain page, whose lists
+/// are [`plain_metadata`].
+fn needs_device_mode(options: &Value, named: &[Option<&Value>; 6]) -> bool {
+    options.get("plan").is_some() || named.iter().any(|v| filled(*v))
 }
 
-/// What analytics.js's Segment.io plugin (`normalize`) puts in every API event's `_metadata`
-/// after `failedInitializations` and `retryCount`: `bundled` (`Segment.io` and the CDN
-/// integrations with `bundlingStatus: 'bundled'`), `unbundled` (those with `'unbundled'`,
-/// then the `Segment.io` settings' `unbundledIntegrations` not already listed), both sorted,
-/// and `bundledIds` (`maybeBundledConfigIds[name]` in the sorted `bundled` order); nothing
-/// with `addBundledMetadata: false`. `io` looks a key up in the merged `Segment.io` settings
-/// (nothing when the CDN's integrations do not name it). Segment's servers read it to skip
-/// destinations the page already runs in device mode.
-pub fn bundling_metadata<'a>(
-    integrations: Option<&'a Map>,
-    io: impl Fn(&str) -> Option<&'a Value>,
-) -> String {
-    let mut out = String::new();
-    if matches!(io("addBundledMetadata"), Some(Value::Bool(false))) {
-        return out;
+/// A non-empty object or array.
+fn filled(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(v) => !v.is_null(),
+        None => false,
     }
-    // (list, name): list 0 is `bundled`, 1 `unbundled`.
-    let mut names: Vec<(u8, &str)> = Vec::new();
-    for (name, settings) in integrations.into_iter().flat_map(Map::iter) {
-        let status = settings.get("bundlingStatus").and_then(Value::as_str);
-        if name == "Segment.io" {
-            names.push((0, name));
-        }
-        if status == Some("bundled") {
-            names.push((0, name));
-        }
-        if status == Some("unbundled") {
-            names.push((1, name));
-        }
+}
+
+/// `_metadata`'s lists on a plain page (see [`needs_device_mode`]), as analytics.js's
+/// Segment.io plugin writes them: `Segment.io` bundled when the CDN's integrations name it,
+/// nothing else; no lists with `addBundledMetadata: false`.
+fn plain_metadata(named: bool, io: Option<&Value>) -> &'static str {
+    if matches!(io, Some(Value::Bool(false))) {
+        ""
+    } else if named {
+        r#""bundled":["Segment.io"],"unbundled":[],"bundledIds":[]"#
+    } else {
+        r#""bundled":[],"unbundled":[],"bundledIds":[]"#
     }
-    if let Some(Value::Array(extra)) = io("unbundledIntegrations") {
-        for name in extra.iter().filter_map(Value::as_str) {
-            if !names.iter().any(|&(l, n)| l == 1 && n == name) {
-                names.push((1, name));
-            }
-        }
-    }
-    // An insertion sort: the lists are short, and std's sorts cost over 1 KB of wasm.
-    for i in 1..names.len() {
-        let mut j = i;
-        while j > 0 && {
-            let ((la, a), (lb, b)) = (names[j - 1], names[j]);
-            la > lb || (la == lb && js_after(a, b))
-        } {
-            names.swap(j - 1, j);
-            j -= 1;
-        }
-    }
-    let ids = io("maybeBundledConfigIds");
-    let mut ids_out = String::new();
-    out.push_str("\"bundled\":[");
-    let mut list = 0;
-    for &(l, name) in &names {
-        if l != list {
-            out.push_str("],\"unbundled\":[");
-            list = 1;
-        } else if !out.ends_with('[') {
-            out.push(',');
-        }
-        json::push_json_str(&mut out, name);
-        if l == 0 {
-            for id in ids
-                .and_then(|m| m.get(name))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if !ids_out.is_empty() {
-                    ids_out.push(',');
-                }
-                id.write_json(&mut ids_out);
-            }
-        }
-    }
-    if list == 0 {
-        out.push_str("],\"unbundled\":[");
-    }
-    out.push_str("],\"bundledIds\":[");
-    out.push_str(&ids_out);
-    out.push(']');
-    out
 }
 
 fn obj(v: Option<&Value>) -> Option<&Map> {
@@ -411,6 +356,23 @@ impl Config {
             .unwrap_or(default)
             .to_owned()
         };
+        // The merged `Segment.io` settings exist only when the CDN's integrations name it.
+        let named = cdn_integrations.is_some_and(|i| i.contains_key("Segment.io"));
+        let merged_io = |k: &str| io(k).filter(|_| named);
+        let device_mode = needs_device_mode(
+            options,
+            &[
+                // More integrations than `Segment.io`.
+                cdn_integrations
+                    .filter(|i| i.len() > usize::from(named))
+                    .map(|_| &Value::Bool(true)),
+                settings.get("remotePlugins"),
+                settings.get("enabledMiddleware"),
+                cdn_io.and_then(|m| m.get("bundlingStatus")),
+                io("unbundledIntegrations"),
+                io("maybeBundledConfigIds").and_then(|ids| ids.get("Segment.io")),
+            ],
+        );
         Config {
             write_key: write_key.to_owned(),
             api_host,
@@ -429,10 +391,12 @@ impl Config {
                 group_traits: key("group", "localStorage", GROUP_TRAITS_KEY),
             },
             context_segments: None,
-            // The merged `Segment.io` settings exist only when the CDN's integrations name it.
-            metadata: bundling_metadata(cdn_integrations, |k| {
-                io(k).filter(|_| cdn_integrations.is_some_and(|i| i.contains_key("Segment.io")))
-            }),
+            metadata: if device_mode {
+                String::new()
+            } else {
+                plain_metadata(named, merged_io("addBundledMetadata")).to_owned()
+            },
+            device_mode,
             failed_initializations: String::new(),
         }
     }

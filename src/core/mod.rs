@@ -458,6 +458,17 @@ impl Analytics {
         }
     }
 
+    /// `_metadata`'s bundling members for the events sent from now on: what the device-mode
+    /// part computed from the settings (`destinations::Router::metadata`; empty: none).
+    pub fn set_metadata(&mut self, members: &str) {
+        members.clone_into(&mut self.config.metadata);
+    }
+
+    /// Whether the page needs the lazy device-mode part (`Config::device_mode`).
+    pub fn device_mode(&self) -> bool {
+        self.config.device_mode
+    }
+
     // --- The driver's answers and the browser's events -----------------------------
 
     /// Starts persisting the delivery queue in localStorage (unless persistence is disabled),

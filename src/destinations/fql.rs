@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use super::js::{get_in, lower, utf16_len, Js, Thrown};
+use crate::json::find_sub;
 use crate::json::{self, Value};
 
 /// `matches(event, matcher)`: `{type: 'all'}` matches everything, `{type: 'fql', ir}`
@@ -117,7 +118,7 @@ fn evaluate<'a>(ir: &'a Value, event: &'a Value) -> Result<Js<'a>, Thrown> {
             Js::Bool(false)
         }
         "contains" => Js::Bool(match (operand(1)?, operand(2)?) {
-            (Js::Str(s), Js::Str(part)) => s.contains(part.as_ref()),
+            (Js::Str(s), Js::Str(part)) => find_sub(&s, &part).is_some(),
             _ => false,
         }),
         "match" => Js::Bool(match (operand(1)?, operand(2)?) {
@@ -185,7 +186,7 @@ fn semver(a: &Js<'_>, op: &Js<'_>, b: &Js<'_>) -> bool {
 }
 
 fn parse_semver(v: &str) -> Option<[f64; 3]> {
-    let parts: Vec<&str> = v.split('.').collect();
+    let parts: Vec<&str> = json::split_byte(v, b'.').collect();
     if parts.len() > 3 {
         return None;
     }
@@ -207,7 +208,7 @@ fn parse_int(s: &str) -> Option<f64> {
     if end == 0 {
         return None;
     }
-    let n = json::parse_f64(&digits[..end])?;
+    let n = super::js::number(&digits[..end]);
     Some(if negative { -n } else { n })
 }
 

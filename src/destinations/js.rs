@@ -2,6 +2,10 @@
 //! `dlv` and `dset` walk them, truthiness, strict equality, `typeof`, key order, string
 //! lengths in UTF-16 units. Pure: no I/O.
 
+// Most of it serves the routing-rules evaluator (`fql`, `transform`), which only the
+// `destinations-rules` build has; the smaller device-mode wasm compiles the rest.
+#![cfg_attr(not(feature = "destinations-rules"), allow(dead_code))]
+
 use std::borrow::Cow;
 
 use crate::json::{Map, Number, Value};
@@ -32,7 +36,7 @@ impl<'a> Js<'a> {
             None => Js::Undef,
             Some(Value::Null) => Js::Null,
             Some(Value::Bool(b)) => Js::Bool(*b),
-            Some(Value::Number(n)) => Js::Num(n.as_f64().unwrap_or(f64::NAN)),
+            Some(Value::Number(n)) => Js::Num(number(n.as_str())),
             Some(Value::String(s)) => Js::Str(Cow::Borrowed(s)),
             Some(v) => Js::Ref(v),
         }
@@ -94,7 +98,9 @@ impl<'a> Js<'a> {
             Js::Undef => return None,
             Js::Null => Value::Null,
             Js::Bool(b) => Value::Bool(*b),
-            Js::Num(x) => Value::Number(Number::from_f64(*x)?),
+            // `String(x)` of a finite number is a JSON number literal.
+            Js::Num(x) if x.is_finite() => crate::json::parse(&number_text(*x)).ok()?,
+            Js::Num(_) => return None,
             Js::Str(s) => Value::str(s.as_ref()),
             Js::Ref(v) => (*v).clone(),
         })
@@ -127,7 +133,7 @@ pub(crate) fn utf16_len(s: &str) -> usize {
 /// `dlv(obj, path)`: follows `a.b.c`, giving `undefined` past a falsy value.
 pub(crate) fn get<'a>(obj: Js<'a>, path: &str) -> Js<'a> {
     let mut cur = obj;
-    for key in path.split('.') {
+    for key in crate::json::split_byte(path, b'.') {
         cur = if cur.truthy() {
             cur.prop(key)
         } else {
@@ -165,30 +171,7 @@ pub(crate) fn is_js_space(c: char) -> bool {
 
 /// Whether `Number(s)` is finite (what `dset` asks with `key * 0 === 0`).
 fn numeric(s: &str) -> bool {
-    let t = s.trim_matches(is_js_space);
-    if t.is_empty() {
-        return true;
-    }
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(digits) = t.strip_prefix(prefix) {
-            return !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
-        }
-    }
-    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
-    let mantissa_ok = body
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_digit() || b == b'.');
-    mantissa_ok
-        && crate::json::parse_f64(t).is_some_and(f64::is_finite)
-        && !body.contains(['x', 'X'])
+    number(s).is_finite()
 }
 
 /// `dset(obj, path, value)`: creates what is missing on the way (`[]` before a numeric
@@ -197,7 +180,7 @@ fn numeric(s: &str) -> bool {
 /// # Errors
 /// Where JavaScript throws: a `null` on the way.
 pub(crate) fn set(obj: &mut Value, path: &str, value: Value) -> Result<(), Thrown> {
-    let keys: Vec<&str> = path.split('.').collect();
+    let keys: Vec<&str> = crate::json::split_byte(path, b'.').collect();
     let mut t = obj;
     for (i, key) in keys.iter().enumerate() {
         if matches!(*key, "__proto__" | "constructor" | "prototype") {
@@ -263,7 +246,9 @@ pub(crate) fn unset(obj: &mut Value, prop: &str) -> Result<(), Thrown> {
     if !get_in(obj, prop).truthy() {
         return Ok(());
     }
-    let mut segs: Vec<String> = prop.split('.').map(str::to_owned).collect();
+    let mut segs: Vec<String> = crate::json::split_byte(prop, b'.')
+        .map(str::to_owned)
+        .collect();
     let Some(mut last) = segs.pop() else {
         return Ok(());
     };
@@ -333,7 +318,7 @@ pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => number(x.as_str()) == number(y.as_str()),
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_json(p, q))
@@ -353,13 +338,102 @@ pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
 pub(crate) fn stringify_primitive(v: &Value) -> String {
     match v {
         // JavaScript prints integers without a fraction; other texts are kept.
-        Value::Number(n) => match n.as_f64() {
-            Some(x) if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 => {
+        Value::Number(n) => match number(n.as_str()) {
+            x if x == x.trunc() && x.abs() < 9.007_199_254_740_992e15 => {
                 Number::from_i64(x as i64).as_str().to_owned()
             }
             _ => n.as_str().to_owned(),
         },
         other => other.to_json(),
+    }
+}
+
+/// `Number(s)`: JavaScript's own in the wasm (no float parser in it), a Rust stand-in
+/// natively.
+pub(crate) fn number(s: &str) -> f64 {
+    host::number(s)
+}
+
+/// `String(x)` of a finite number: JavaScript's own in the wasm (no float formatting in it),
+/// a Rust stand-in natively.
+pub(crate) fn number_text(x: f64) -> String {
+    host::number_text(x)
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "web-destinations"))]
+mod host {
+    extern "Rust" {
+        /// JavaScript's `Number(s)` and `String(x)` (defined by `web::destinations`).
+        fn sieve_host_js_number(s: &str) -> f64;
+        fn sieve_host_js_string(x: f64) -> String;
+    }
+
+    pub(super) fn number(s: &str) -> f64 {
+        // SAFETY: `web::destinations` defines it with this signature in this build (the
+        // feature that compiles this declaration compiles the definition).
+        unsafe { sieve_host_js_number(s) }
+    }
+
+    pub(super) fn number_text(x: f64) -> String {
+        // SAFETY: as `number`.
+        unsafe { sieve_host_js_string(x) }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "web-destinations")))]
+mod host {
+    use super::is_js_space;
+    use crate::json::{parse_f64, Number};
+
+    /// `Number(s)` for strings: trimmed; empty is 0; `0x`/`0o`/`0b` integers; `Infinity`;
+    /// otherwise a decimal literal (no hex letters, no trailing text).
+    pub(super) fn number(s: &str) -> f64 {
+        let t = s.trim_matches(is_js_space);
+        if t.is_empty() {
+            return 0.0;
+        }
+        for (prefix, radix) in [
+            ("0x", 16),
+            ("0X", 16),
+            ("0o", 8),
+            ("0O", 8),
+            ("0b", 2),
+            ("0B", 2),
+        ] {
+            if let Some(digits) = t.strip_prefix(prefix) {
+                if digits.is_empty() {
+                    return f64::NAN;
+                }
+                let mut n = 0.0;
+                for c in digits.chars() {
+                    let Some(d) = c.to_digit(radix) else {
+                        return f64::NAN;
+                    };
+                    n = n * f64::from(radix) + f64::from(d);
+                }
+                return n;
+            }
+        }
+        let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if body == "Infinity" {
+            return if t.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+        }
+        let mantissa_ok = body
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
+        if !mantissa_ok || body.contains(['x', 'X']) {
+            return f64::NAN;
+        }
+        parse_f64(t).unwrap_or(f64::NAN)
+    }
+
+    pub(super) fn number_text(x: f64) -> String {
+        Number::from_f64(x).map_or_else(String::new, |n| n.as_str().to_owned())
     }
 }
 

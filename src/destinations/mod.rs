@@ -10,13 +10,18 @@
 //! - [`Router::schema_filter`] is the tracking plan's effect on the event before it is
 //!   queued (what the API receives);
 //! - [`Router::route`] is what one destination receives: the classic plan check, then the
-//!   routing rules for that destination.
+//!   routing rules for that destination;
+//! - [`Router::metadata`] is `_metadata`'s bundling lists for every API event.
 
+#[cfg(feature = "destinations-rules")]
 mod fql;
 mod js;
+mod metadata;
 mod plan;
+#[cfg(feature = "destinations-rules")]
 mod transform;
 
+use crate::json::find_sub;
 use crate::json::{self, Map, Value};
 use js::{Js, Thrown};
 use plan::TrackingPlan;
@@ -68,7 +73,7 @@ impl Router {
         Router {
             settings,
             integrations,
-            cdn: cdn.trim_end_matches('/').to_owned(),
+            cdn: json::trim_end_byte(cdn, b'/').to_owned(),
             plan,
             rules,
         }
@@ -90,6 +95,13 @@ impl Router {
         Some(out)
     }
 
+    /// `_metadata`'s bundling members for every API event ([`metadata::bundling`]): the
+    /// merged `Segment.io` settings are looked up (nothing when the CDN does not name it).
+    pub fn metadata(&self) -> String {
+        let io = self.merged("Segment.io");
+        metadata::bundling(self.cdn_integrations(), |k| io.as_ref()?.get(k))
+    }
+
     /// Whether some routing rule names `destination` (only then does its routing
     /// middleware exist; it then also applies the rules without a destination).
     fn routed(&self, destination: &str) -> bool {
@@ -101,7 +113,8 @@ impl Router {
     /// What to load, as JSON: `{"base": "<cdn>/next-integrations" (classic dependencies'
     /// URLs are relative to it), "classic": [{name, path, version, url, settings, routed}],
     /// "actions": [{name, creationName, url, libraryName, settings, routed}], "middleware":
-    /// [{name, global, url}], "plan": bool}` in analytics.js's order.
+    /// [{name, global, url}], "plan": bool, "metadata": "<_metadata's bundling members>"}` in
+    /// analytics.js's order.
     pub fn load_plan(&self) -> String {
         let mut classic = Vec::new();
         for (name, config) in self.cdn_integrations().into_iter().flat_map(Map::iter) {
@@ -175,7 +188,11 @@ impl Router {
             if !Js::of(Some(enabled)).truthy() {
                 continue;
             }
-            let bare = name.replacen("@segment/", "", 1);
+            // `name.replace('@segment/', '')`: the first occurrence.
+            let bare = match find_sub(name, "@segment/") {
+                Some(at) => json::concat(&[&name[..at], &name[at + 9..]]),
+                None => name.to_owned(),
+            };
             let mut entry = Map::new();
             entry.insert("name", Value::str(name));
             entry.insert(
@@ -204,6 +221,7 @@ impl Router {
         out.insert("actions", Value::Array(actions));
         out.insert("middleware", Value::Array(middleware));
         out.insert("plan", Value::Bool(self.plan.is_some()));
+        out.insert("metadata", Value::String(self.metadata()));
         out.to_json()
     }
 
@@ -238,7 +256,7 @@ impl Router {
     /// A `remotePlugins` URL with Segment's CDN (`https://cdn.segment.com` or `.build`)
     /// replaced by the configured one (the first occurrence, as `String.replace` does).
     fn rewrite_cdn(&self, url: &str) -> String {
-        if let Some(at) = url.find(SEGMENT_CDN_PREFIX) {
+        if let Some(at) = find_sub(url, SEGMENT_CDN_PREFIX) {
             let rest = &url[at + SEGMENT_CDN_PREFIX.len()..];
             // The regex's `.` before `(com|build)` is any character.
             for tld in ["com", "build"] {
@@ -295,6 +313,7 @@ impl Router {
 
     /// tsub's middleware: every rule for the destination (or for none), each matcher in
     /// turn, its transformers when it matches.
+    #[cfg(feature = "destinations-rules")]
     fn apply_rules(
         &self,
         destination: &str,
@@ -328,6 +347,24 @@ impl Router {
         }
         Ok(true)
     }
+
+    /// Without the rules evaluator (the smaller destinations wasm, which the shim loads only
+    /// for settings without routing rules), a rule makes the destination get nothing.
+    #[cfg(not(feature = "destinations-rules"))]
+    fn apply_rules(
+        &self,
+        _destination: &str,
+        _event: &mut Value,
+        _random: &mut impl FnMut() -> f64,
+    ) -> Result<bool, Thrown> {
+        if self.rules.is_empty() {
+            Ok(true)
+        } else {
+            Err(Thrown(
+                "routing rules need dist/sieve_destinations_rules_bg.wasm",
+            ))
+        }
+    }
 }
 
 /// `isInstallableIntegration`: not `Segment*`, not `Iterable`, not `bundlingStatus:
@@ -342,7 +379,7 @@ fn installable(name: &str, config: &Value) -> bool {
             .and_then(|v| v.get("componentTypes"))
         {
             Some(Value::Array(types)) => types.iter().any(|t| t.as_str() == Some("browser")),
-            Some(Value::String(s)) => s.contains("browser"),
+            Some(Value::String(s)) => find_sub(s, "browser").is_some(),
             _ => false,
         };
     !name.starts_with("Segment")
@@ -354,7 +391,10 @@ fn installable(name: &str, config: &Value) -> bool {
 /// The integration's path and global names: lowercased, the *first* `.` removed, each run
 /// of whitespace turned into `-` (`Google Analytics 4` → `google-analytics-4`).
 pub fn path_name(name: &str) -> String {
-    let lowered = js::lower(name).replacen('.', "", 1);
+    let mut lowered = js::lower(name);
+    if let Some(dot) = json::find_byte(&lowered, b'.') {
+        lowered.remove(dot);
+    }
     let mut out = String::with_capacity(lowered.len());
     let mut in_space = false;
     for c in lowered.chars() {

@@ -82,7 +82,7 @@ fn filter(payload: &mut Value, rules: Option<&Value>, allow: bool) -> Result<(),
                         Ok(list.iter().any(|t| key_of(t).as_deref() == Some(key)))
                     }
                     // `"abc".includes(key)`: a substring test.
-                    Value::String(s) if allow => Ok(s.contains(key)),
+                    Value::String(s) if allow => Ok(crate::json::find_sub(s, key).is_some()),
                     _ => Err(Thrown("filter targets are not a list")),
                 }
             };
@@ -117,7 +117,7 @@ fn key_of(v: &Value) -> Option<String> {
 /// `dlv` for writing: the value at a path, when every step exists.
 fn get_mut<'a>(v: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     let mut cur = v;
-    for key in path.split('.') {
+    for key in crate::json::split_byte(path, b'.') {
         cur = match cur {
             Value::Object(m) => m.get_mut(key)?,
             Value::Array(items) => items.get_mut(js::index(key)?)?,
@@ -142,14 +142,7 @@ fn sample(config: Option<&Value>, random: &mut impl FnMut() -> f64) -> Result<bo
         Js::Num(x) => x,
         Js::Null => 0.0,
         Js::Bool(b) => f64::from(u8::from(b)),
-        Js::Str(s) => {
-            let t = s.trim_matches(js::is_js_space);
-            if t.is_empty() {
-                0.0
-            } else {
-                crate::json::parse_f64(t).unwrap_or(f64::NAN)
-            }
-        }
+        Js::Str(s) => js::number(&s),
         _ => f64::NAN,
     };
     if percent <= 0.0 {
@@ -185,8 +178,9 @@ fn map_properties(payload: &mut Value, map: Option<&Value>) -> Result<(), Thrown
         if action.is_null() {
             return Err(Thrown("cannot read a map action of null"));
         }
-        let parent = match key.rsplit_once('.') {
-            Some((head, _)) => get_in(&initial, head),
+        // `key.rsplit_once('.')` on bytes (no char searcher in the wasm).
+        let parent = match key.bytes().rposition(|b| b == b'.') {
+            Some(dot) => get_in(&initial, &key[..dot]),
             None => Js::Ref(payload),
         };
         if !matches!(parent, Js::Null | Js::Ref(_)) {

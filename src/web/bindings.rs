@@ -157,6 +157,7 @@ pub fn get(id: u32, what: u8) -> Option<String> {
         Read::UserTraits => Some(identity.user_traits().to_json()),
         Read::GroupId => identity.group_id().map(str::to_owned),
         Read::GroupTraits => Some(identity.group_traits().to_json()),
+        Read::DeviceMode => driver.core.device_mode().then(|| String::from("1")),
         Read::Queued => {
             let mut n = String::new();
             json::push_u64(&mut n, driver.core.queued() as u64);
@@ -196,6 +197,7 @@ pub fn command(id: u32, what: u8, arg: Option<String>) -> Option<String> {
             Some(Command::SetContextSegments) => driver
                 .core
                 .set_context_segments(arg.as_deref().and_then(|a| json::parse(a).ok())),
+            Some(Command::SetMetadata) => driver.core.set_metadata(arg.as_deref().unwrap_or("")),
             Some(Command::SetFailedInitializations) => driver
                 .core
                 .set_failed_initializations(arg.as_deref().unwrap_or("")),

@@ -12,11 +12,27 @@ use crate::json::{self, Value};
 
 #[wasm_bindgen(
     inline_js = "export function sieve_dest_random(){return Math.random()}\
-export function sieve_dest_lower(s){return s.toLowerCase()}"
+export function sieve_dest_lower(s){return s.toLowerCase()}\
+export function sieve_dest_number(s){return Number(s)}\
+export function sieve_dest_string(x){return String(x)}"
 )]
 extern "C" {
     fn sieve_dest_random() -> f64;
     fn sieve_dest_lower(s: &str) -> String;
+    fn sieve_dest_number(s: &str) -> f64;
+    fn sieve_dest_string(x: f64) -> String;
+}
+
+/// JavaScript's `Number(s)`, which `destinations::js::number` declares and calls directly.
+#[no_mangle]
+fn sieve_host_js_number(s: &str) -> f64 {
+    sieve_dest_number(s)
+}
+
+/// JavaScript's `String(x)`, which `destinations::js::number_text` declares and calls directly.
+#[no_mangle]
+fn sieve_host_js_string(x: f64) -> String {
+    sieve_dest_string(x)
 }
 
 /// JavaScript's `toLowerCase`, which `destinations::js::lower` declares and calls directly

@@ -474,16 +474,27 @@ impl SegDriver {
     }
 
     fn members_value(&self) -> String {
-        let mut out = String::from("[");
+        self.members_json(false)
+    }
+
+    /// The keys of the segments the visitor is in: an array (`members_value`), or an object
+    /// of key → membership for every segment whose state is known (`context.segments`, which
+    /// Actions triggers read: `context.segments.power_user = true` or `= false`).
+    fn members_json(&self, object: bool) -> String {
+        let mut out = String::from(if object { "{" } else { "[" });
         for status in self.engine.list() {
-            if status.state == Some(true) {
+            let Some(member) = status.state else { continue };
+            if member || object {
                 if out.len() > 1 {
                     out.push(',');
                 }
                 push_json_str(&mut out, status.key.as_str());
+                if object {
+                    out.push_str(if member { ":true" } else { ":false" });
+                }
             }
         }
-        out.push(']');
+        out.push(if object { '}' } else { ']' });
         out
     }
 
@@ -800,12 +811,15 @@ impl SegmentsWasm {
 
     /// Reads the engine's state as JSON: `0` the keys of the segments the visitor is in now
     /// (an array), `1` `[{key, state, since}]` for every active definition, `2` the evaluated
-    /// condition tree of segment `key` (`undefined` when there is none). One multiplexed
+    /// condition tree of segment `key` (`undefined` when there is none), `3` the membership of
+    /// every segment whose state is known, as an object of key → `true`/`false`
+    /// (`context.segments`). One multiplexed
     /// export instead of three: each export costs glue in the wasm and the JS.
     pub fn read(&self, what: u8, key: &str) -> Option<String> {
         let driver = self.shared.try_borrow().ok()?;
         match what {
             0 => Some(driver.members_value()),
+            3 => Some(driver.members_json(true)),
             1 => {
                 let mut out = String::from("[");
                 for (i, status) in driver.engine.list().iter().enumerate() {

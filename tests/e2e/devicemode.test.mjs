@@ -13,10 +13,13 @@ import { CHROMIUM_ARGS, startCollector, waitFor } from './harness.mjs';
 import { startDocServer } from './parity/server.mjs';
 import { startCdn } from './devicemode/cdn.mjs';
 import { idMapper, normalizeEvent } from './parity/normalize.mjs';
+import { POWER_USER } from './segments/defs.mjs';
 
 const require = createRequire(import.meta.url);
 const snippet = require('@segment/snippet');
 const END = '__dm_end__';
+// How long the collector must get nothing new before a side's events are compared.
+const QUIET_MS = 1500;
 const BATCH = { strategy: 'batching', config: { size: 100, timeout: 100 } };
 const SCRIPTS = {
   ajs: '/node_modules/@segment/analytics-next/dist/umd/standalone.js',
@@ -64,8 +67,10 @@ const SUB_IDENTIFY = {
 };
 
 let counter = 0;
-/** Runs `sc` on one SDK; resolves to {writeKey, dm (destination receipts), events, errors}. */
-async function runSide(sdk, sc) {
+
+/** Serves /dm/page in `context` for `sdk` with `sc`'s settings (on the fake CDN) and load
+ * options; resolves to the write key. */
+async function preparePage(sdk, sc, context) {
   const writeKey = `dm${++counter}-${sdk}`;
   const side = sdk + counter;
   const { integrations = {}, ...rest } = sc.settings;
@@ -83,17 +88,29 @@ async function runSide(sdk, sc) {
     ...rest,
   };
   Object.assign(cdn.classic, sc.classic || {});
-  const context = await browser.newContext();
-  const errors = [];
-  try {
-    await context.addCookies([{ name: '__parity_side', value: side, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
-    const code = snippet
-      .min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/x/analytics.min.js', load: false, page: false })
-      .replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(web.url + SCRIPTS[sdk]));
-    web.docs[side] = `<!doctype html><html><head><meta charset="utf-8"><title>Device Mode</title>
+  await context.addCookies([{ name: '__parity_side', value: side, url: web.url, httpOnly: true, sameSite: 'Lax' }]);
+  const code = snippet
+    .min({ apiKey: writeKey, host: 'cdn.example', ajsPath: '/x/analytics.min.js', load: false, page: false })
+    .replace('"https://cdn.example/x/analytics.min.js"', JSON.stringify(web.url + SCRIPTS[sdk]));
+  web.docs[side] = `<!doctype html><html><head><meta charset="utf-8"><title>Device Mode</title>
 <script>${code}</script><script>analytics._cdn = ${JSON.stringify(cdn.url)};</script></head><body>
 <script>${sc.pre || ''}
 analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(sc.loadOptions || {})});</script></body></html>`;
+  return writeKey;
+}
+
+/** The events of `writeKey` at the collector. */
+async function collected(writeKey) {
+  const res = await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`);
+  return (await res.json()).events;
+}
+
+/** Runs `sc` on one SDK; resolves to {writeKey, dm (destination receipts), events, errors}. */
+async function runSide(sdk, sc) {
+  const context = await browser.newContext();
+  const errors = [];
+  try {
+    const writeKey = await preparePage(sdk, sc, context);
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(web.url + '/dm/page');
@@ -114,18 +131,21 @@ analytics.load(${JSON.stringify(writeKey)}, ${JSON.stringify(sc.loadOptions || {
       },
       { calls: sc.calls || '', end: END },
     );
+    // The end marker can arrive before earlier batches (two requests in flight arrive in
+    // either order): after it, until the collector has had nothing new for QUIET_MS.
+    await waitFor(async () => (await collected(writeKey)).some((r) => r.event.event === END), {
+      what: sdk + ' end marker at the collector',
+      timeout: 20_000,
+    });
+    let seen = -1;
+    let all;
+    for (let quietSince = Date.now(); Date.now() - quietSince < QUIET_MS; await page.waitForTimeout(250)) {
+      all = await collected(writeKey);
+      if (all.length !== seen) [seen, quietSince] = [all.length, Date.now()];
+    }
     // In send order: by the request's sentAt, then by position (two batches can be in flight
     // at once, and arrive in either order), as the parity rig orders them.
-    const events = (
-      await waitFor(
-        async () => {
-          const res = await fetch(`${collector.url}/events?writeKey=${encodeURIComponent(writeKey)}`);
-          const all = (await res.json()).events;
-          return all.some((r) => r.event.event === END) && all;
-        },
-        { what: sdk + ' end marker at the collector', timeout: 20_000 },
-      )
-    )
+    const events = all
       .map((r, i) => [Date.parse(r.sentAt) || 0, i, r.event])
       .sort((x, y) => x[0] - y[0] || x[1] - y[1])
       .map((x) => x[2]);
@@ -400,4 +420,172 @@ const SCENARIOS = [
 
 describe('device mode, differential against analytics-next', { concurrency: 2 }, () => {
   for (const sc of SCENARIOS) test(sc.name, () => differential(sc));
+});
+
+// What device mode costs a page that does not use it, and what happens to the events that
+// wait for it (issue 16: held events are released by `pagehide` and after 10 s).
+describe('device mode: loading and holding', { concurrency: 1 }, () => {
+  /** Opens a Sieve page with `sc`; `stall` (URL glob) requests never get an answer. */
+  async function openSieve(sc, stall) {
+    const context = await browser.newContext();
+    const writeKey = await preparePage('sieve', sc, context);
+    const page = await context.newPage();
+    const fetched = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    if (stall) await page.route(stall, () => {});
+    await page.goto(web.url + '/dm/page');
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'sieve initialized',
+    });
+    return { context, page, writeKey, fetched };
+  }
+  const PART = ['/dist/destinations.js', '/dist/sieve_destinations_bg.wasm'];
+  const RULES = ['/dist/destinations.js', '/dist/sieve_destinations_rules_bg.wasm'];
+  const RULE = { destinationName: 'Classic One', matchers: [{ type: 'all', ir: '' }], transformers: [[]] };
+  const tracked = async (writeKey, names) =>
+    (await collected(writeKey)).filter((r) => names.includes(r.event.event)).map((r) => r.event);
+
+  test('a plain page fetches neither destinations.js nor its wasm; a device-mode page fetches both (the rules build with routing rules)', async () => {
+    for (const [settings, io, want] of [
+      [{}, {}, []],
+      [{}, { unbundledIntegrations: [], maybeBundledConfigIds: {} }, []],
+      [{ integrations: { 'Classic One': classic() } }, {}, PART],
+      [{}, { unbundledIntegrations: ['Amplitude'] }, PART],
+      [{ integrations: { 'Classic One': classic() }, middlewareSettings: { routingRules: [RULE] } }, {}, RULES],
+    ]) {
+      const { context, page, writeKey, fetched } = await openSieve({ settings, io, classic: { 'classic-one': {} } });
+      try {
+        await page.evaluate(() => window.analytics.track('Plain'));
+        const [event] = await waitFor(() => tracked(writeKey, ['Plain']).then((e) => e.length && e), {
+          what: 'the event at the collector',
+        });
+        await page.waitForTimeout(300);
+        assert.deepEqual(
+          [...new Set([...PART, ...RULES])].filter((p) => fetched.includes(p)),
+          want,
+          JSON.stringify({ settings, io }) + ': ' + fetched.join(' '),
+        );
+        if (!want.length) assert.deepEqual(event._metadata, { bundled: ['Segment.io'], unbundled: [], bundledIds: [] });
+        else if (io.unbundledIntegrations)
+          assert.deepEqual(event._metadata, { bundled: ['Segment.io'], unbundled: ['Amplitude'], bundledIds: [] });
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  // An Actions destination whose script never arrives holds events (analytics-next waits for
+  // it too); the device-mode part itself is in, so the lists are known.
+  const STALLED_ACTIONS = { settings: { remotePlugins: [FAKE_ACTIONS([SUB_TRACK])] } };
+
+  test('pagehide releases held events: they reach the collector', async () => {
+    for (const [what, stall] of [
+      ['an Actions script that never arrives', '**/next-integrations/actions/**'],
+      ['the device-mode part that never arrives', '**/dist/destinations.js'],
+    ]) {
+      const { context, page, writeKey } = await openSieve(STALLED_ACTIONS, stall);
+      try {
+        await page.evaluate(() => {
+          window.analytics.track('Held 1');
+          window.analytics.track('Held 2');
+        });
+        await page.waitForTimeout(1000);
+        assert.deepEqual(await tracked(writeKey, ['Held 1', 'Held 2']), [], what + ': held while loading');
+        await page.goto('about:blank'); // pagehide
+        const events = await waitFor(() => tracked(writeKey, ['Held 1', 'Held 2']).then((e) => e.length === 2 && e), {
+          what: what + ': held events at the collector after pagehide',
+        });
+        if (stall.includes('actions'))
+          assert.deepEqual(events[0]._metadata, { bundled: ['Segment.io'], unbundled: [], bundledIds: [] });
+        else assert.equal(events[0]._metadata, undefined, what + ': no lists without the part (README)');
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  test('held events leave after 10 s when device mode never finishes loading', async () => {
+    const { context, page, writeKey } = await openSieve(STALLED_ACTIONS, '**/dist/destinations.js');
+    try {
+      const start = Date.now();
+      await page.evaluate(() => {
+        window.analytics.track('Held'); // its promise waits for the release
+      });
+      await page.waitForTimeout(8000);
+      assert.deepEqual(await tracked(writeKey, ['Held']), [], 'still held before 10 s');
+      await waitFor(() => tracked(writeKey, ['Held']).then((e) => e.length === 1), {
+        what: 'the held event at the collector',
+        timeout: 10_000,
+      });
+      assert.ok(Date.now() - start >= 10_000, 'not before 10 s');
+      // It still works: a later call is not held.
+      await page.evaluate(() => window.analytics.track('Later'));
+      await waitFor(() => tracked(writeKey, ['Later']).then((e) => e.length === 1), { what: 'a later event' });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+// Beyond analytics.js (issue 16): an Actions destination's trigger on a segment the page
+// computes (`segments.stampContext`), through the real @segment/browser-destination-runtime.
+test('an Actions trigger on an in-browser segment: context.segments.power_user = true', async () => {
+  const sub = (name, subscribe, mapping) => ({ partnerAction: 'trackEvent', name, enabled: true, subscribe, mapping });
+  const sc = {
+    settings: {
+      remotePlugins: [
+        FAKE_ACTIONS([
+          sub('Power users', 'type = "track" and context.segments.power_user = true', {
+            name: { '@path': '$.event' },
+            segments: { '@path': '$.context.segments' },
+          }),
+          sub('Everyone else', 'type = "track" and context.segments.power_user = false', {
+            props: { '@path': '$.properties' },
+          }),
+        ]),
+      ],
+    },
+    loadOptions: {
+      segments: { definitions: [{ ...POWER_USER, outputs: { track: false, identify: false } }], stampContext: true },
+    },
+  };
+  const context = await browser.newContext();
+  try {
+    const writeKey = await preparePage('sieve', sc, context);
+    const page = await context.newPage();
+    await page.goto(web.url + '/dm/page');
+    await waitFor(() => page.evaluate(() => window.analytics && window.analytics.initialized === true), {
+      what: 'sieve initialized',
+    });
+    await page.evaluate(async () => {
+      const a = window.analytics;
+      await a.segments.ready();
+      await a.track('Before', { n: 0 });
+      for (let n = 1; n <= 3; n++) await a.track('Core Feature Used', { n });
+      await a.track('After', { n: 4 });
+    });
+    const receipts = () =>
+      page.evaluate(() => (window.__dm || []).filter((x) => x[1] === 'trackEvent').map((x) => x[2]));
+    await waitFor(() => receipts().then((r) => r.some((p) => p.name === 'After')), {
+      what: "'After' at the destination",
+    });
+    await page.waitForTimeout(500);
+    // Only 'After' fired a subscription: the third 'Core Feature Used' is what makes a power
+    // user, and before it power_user was unknown (strict coverage: a week of history is not
+    // there), so absent from context.segments, which `= false` does not match either.
+    assert.deepEqual(await receipts(), [{ name: 'After', segments: { power_user: true } }]);
+    const api = await waitFor(() => collected(writeKey).then((e) => e.length >= 5 && e), { what: 'API events' });
+    assert.deepEqual(
+      api.map((r) => [r.event.event, r.event.context.segments]),
+      [
+        ['Before', {}],
+        ['Core Feature Used', {}],
+        ['Core Feature Used', {}],
+        ['Core Feature Used', {}],
+        ['After', { power_user: true }],
+      ],
+    );
+  } finally {
+    await context.close();
+  }
 });

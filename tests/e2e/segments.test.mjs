@@ -605,9 +605,9 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     const byName = Object.fromEntries(
       events.filter((e) => e.type === 'track').map((e) => [e.event, e.context.segments]),
     );
-    assert.deepEqual(byName.Before, ['churn_risk']);
-    assert.deepEqual(byName.After, ['power_user']);
-    assert.deepEqual(byName['Audience Entered'], ['power_user']);
+    assert.deepEqual(byName.Before, { churn_risk: true }); // power_user: unknown (strict coverage)
+    assert.deepEqual(byName.After, { power_user: true, churn_risk: false });
+    assert.deepEqual(byName['Audience Entered'], { power_user: true, churn_risk: false });
     await page.context().close();
   });
 

@@ -1,5 +1,5 @@
 // Differential test of the routing-rule evaluator (src/destinations: fql.rs, transform.rs) in
-// the shipped wasm (dist/sieve_destinations_bg.wasm) against `@segment/tsub` 2.0.1, the
+// the shipped wasm (dist/sieve_destinations_rules_bg.wasm, the build with routing rules) against `@segment/tsub` 2.0.1, the
 // evaluator analytics-next vendors: every matches()/transform() call of tsub's own test suite,
 // then seeded generated rules and events (tsub/oracle.mjs). Each case goes through
 // `DestinationsWasm.route` (which leaves out a `writeKey` and a null `userId`, as analytics.js's
@@ -15,7 +15,7 @@ import { tsubCases } from './tsub/oracle.mjs';
 
 test('routing rules: the Rust evaluator answers as @segment/tsub does', async () => {
   const glue = await import(join(ROOT, 'target/pkg/destinations/sieve_destinations.js'));
-  glue.initSync({ module: readFileSync(join(ROOT, 'dist/sieve_destinations_bg.wasm')) });
+  glue.initSync({ module: readFileSync(join(ROOT, 'dist/sieve_destinations_rules_bg.wasm')) });
   const { events, cases } = await tsubCases();
   const realRandom = Math.random;
   const counts = { match: 0, transform: 0, threw: 0 };

@@ -51,6 +51,7 @@ fn read_codes_match_the_shim() {
             Read::GroupId => "READ_GROUP_ID",
             Read::GroupTraits => "READ_GROUP_TRAITS",
             Read::Queued => "READ_QUEUED",
+            Read::DeviceMode => "READ_DEVICE_MODE",
         };
         assert_eq!(
             read as u8, n,
@@ -78,6 +79,7 @@ fn command_codes_match_the_shim() {
             Command::Enqueue => "COMMAND_ENQUEUE",
             Command::SetUserId => "COMMAND_SET_USER_ID",
             Command::SetFailedInitializations => "COMMAND_SET_FAILED_INITIALIZATIONS",
+            Command::SetMetadata => "COMMAND_SET_METADATA",
         };
         assert_eq!(
             command as u8, n,

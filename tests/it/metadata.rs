@@ -1,9 +1,12 @@
 //! `_metadata` on API events, member for member as analytics-next 1.84.3's Segment.io plugin
 //! (`normalize`) writes it: `failedInitializations`, `retryCount`, then `bundled`,
 //! `unbundled` (sorted) and `bundledIds` from the CDN settings, merged into one object.
+//! The lists are the device-mode part's (`destinations::Router::metadata`), handed to the
+//! core as the shim does (`set_metadata`); a plain page's are the core's own constant.
 
 use crate::sim::Sim;
 use sieve::core::delivery::SendOutcome;
+use sieve::destinations::Router;
 use sieve::json::{self, Value};
 
 const BATCH: &str = r#""deliveryStrategy":{"strategy":"batching","config":{"size":1}}"#;
@@ -22,6 +25,11 @@ fn metadata_of(integrations: &str, options: &str) -> Option<Value> {
         io.extend(strategy.as_object().unwrap().clone());
     }
     let mut sim = Sim::new(&settings.to_json(), options);
+    // As js/destinations.js does once the part is in (before held events are queued).
+    if sim.core.device_mode() {
+        let router = Router::new(settings.clone(), &json::parse(options).unwrap(), "");
+        sim.core.set_metadata(&router.metadata());
+    }
     sim.track("Metadata");
     sim.advance(6_000);
     sim.batch(0)[0].get("_metadata").cloned()
@@ -121,4 +129,102 @@ fn failed_initializations_and_retry_count_merge_into_one_object() {
         last[0].get("_metadata").unwrap().to_json(),
         r#"{"bundled":["Segment.io"],"unbundled":[],"bundledIds":[]}"#
     );
+}
+
+/// Which settings need the device-mode part, and what a plain page (or a device-mode page
+/// before the part has set the lists, or without it) sends.
+#[test]
+fn plain_pages_have_constant_lists_and_others_wait_for_the_part() {
+    let table: &[(&str, &str, &str, bool, Option<&str>)] = &[
+        (
+            "Segment.io alone is a plain page",
+            r#"{"integrations":{"Segment.io":{"apiKey":"k","unbundledIntegrations":[],"maybeBundledConfigIds":{}}},"remotePlugins":[],"enabledMiddleware":{}}"#,
+            "{}",
+            false,
+            Some(r#"{"bundled":["Segment.io"],"unbundled":[],"bundledIds":[]}"#),
+        ),
+        (
+            "no integrations at all: nothing bundled",
+            "{}",
+            "{}",
+            false,
+            Some(r#"{"bundled":[],"unbundled":[],"bundledIds":[]}"#),
+        ),
+        (
+            "addBundledMetadata false: no lists",
+            r#"{"integrations":{"Segment.io":{"addBundledMetadata":false}}}"#,
+            "{}",
+            false,
+            None,
+        ),
+        (
+            "another integration (classic or cloud) needs the part; no lists until it is in",
+            r#"{"integrations":{"Segment.io":{},"GA":{"bundlingStatus":"bundled"}}}"#,
+            "{}",
+            true,
+            None,
+        ),
+        (
+            "one integration that is not Segment.io",
+            r#"{"integrations":{"GA":{"type":"browser"}}}"#,
+            "{}",
+            true,
+            None,
+        ),
+        (
+            "Actions destinations",
+            r#"{"remotePlugins":[{"name":"x"}]}"#,
+            "{}",
+            true,
+            None,
+        ),
+        (
+            "remote middleware",
+            r#"{"enabledMiddleware":{"@segment/m":true}}"#,
+            "{}",
+            true,
+            None,
+        ),
+        (
+            "a tracking plan option",
+            "{}",
+            r#"{"plan":{"track":{}}}"#,
+            true,
+            None,
+        ),
+        (
+            "Segment.io's own bundlingStatus changes the lists",
+            r#"{"integrations":{"Segment.io":{"bundlingStatus":"bundled"}}}"#,
+            "{}",
+            true,
+            None,
+        ),
+        (
+            "unbundledIntegrations (also from the load options) change the lists",
+            r#"{"integrations":{"Segment.io":{}}}"#,
+            r#"{"integrations":{"Segment.io":{"unbundledIntegrations":["Amp"]}}}"#,
+            true,
+            None,
+        ),
+        (
+            "maybeBundledConfigIds for Segment.io change the lists",
+            r#"{"integrations":{"Segment.io":{"maybeBundledConfigIds":{"Segment.io":["id"]}}}}"#,
+            "{}",
+            true,
+            None,
+        ),
+    ];
+    for (what, settings, options, device, want) in table {
+        // The default batch timeout (5 s) sends the first event.
+        let mut sim = Sim::new(settings, options);
+        assert_eq!(sim.core.device_mode(), *device, "{what}: device mode");
+        sim.track("Metadata");
+        sim.advance(6_000);
+        let got = sim.batch(0)[0].get("_metadata").cloned();
+        assert_eq!(
+            got.map(|m| m.to_json()),
+            want.map(str::to_owned),
+            "{what}: _metadata"
+        );
+    }
 }
