@@ -369,6 +369,10 @@ export class Analytics extends Emitter {
   /** Sends queued events now (Sieve addition). */
   flush() {
     this._command(COMMAND_FLUSH);
+    // Events that wait for device mode to start (js/plugins.js `hold`) are queued later, in
+    // the tasks that follow its release: flush them then too.
+    const held = this._pipe.held();
+    if (held) held.then(() => setTimeout(() => this._command(COMMAND_FLUSH)));
   }
 
   push(args) {

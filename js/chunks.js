@@ -80,6 +80,11 @@ export class LazyPipeline {
     if (!this._p) this._defer = true;
     this._use((p) => p.hold(this._a, part));
   }
+  /** Settles once events no longer wait for device mode (js/plugins.js `hold`); null when
+   * nothing can hold them. */
+  held() {
+    return this._p || this._q ? this._use((p) => p._held) : null;
+  }
   addDestinationMiddleware(name, fns) {
     this._use((p) => p.addDestinationMiddleware(name, fns));
   }

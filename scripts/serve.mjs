@@ -64,15 +64,18 @@ function renderSnippet(scriptUrl, loadOptions) {
 const escapeAttr = (s) =>
   String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** index.html with the snippet and the collector URL filled in, and its CSP header. */
-function renderIndex(collectorUrl) {
+/** index.html with the snippet and the collector URL filled in, and its CSP header. The
+ * settings come through this server (`webOrigin`), which adds the demo's device-mode
+ * destination to the collector's (see `demoSettings`). */
+function renderIndex(collectorUrl, webOrigin) {
   const nonce = randomBytes(16).toString('base64');
   const template = readFileSync(join(WWW, 'index.html'), 'utf8');
   // The URL goes into an inline script and a CSP header: only a plain http origin is accepted.
-  if (!/^http:\/\/[\w.:[\]-]+$/.test(collectorUrl)) throw new Error('unexpected collector URL: ' + collectorUrl);
+  for (const url of [collectorUrl, webOrigin])
+    if (!/^http:\/\/[\w.:[\]-]+$/.test(url)) throw new Error('unexpected URL: ' + url);
   // stampContext: every event carries the visitor's current segments (context.segments), so the
   // feed can count events per segment.
-  const snippet = renderSnippet('/dist/analytics.min.js', { cdnURL: collectorUrl, segments: { stampContext: true } });
+  const snippet = renderSnippet('/dist/analytics.min.js', { cdnURL: webOrigin, segments: { stampContext: true } });
   const head =
     `<meta name="sieve-collector" content="${escapeAttr(collectorUrl)}">\n` +
     `  <meta name="sieve-write-key" content="${escapeAttr(WRITE_KEY)}">\n` +
@@ -92,6 +95,25 @@ function renderIndex(collectorUrl) {
     "frame-ancestors 'none'",
   ].join('; ');
   return { html, csp };
+}
+
+// The demo's device-mode destination: a classic integration named in the settings, whose
+// script is served where analytics.js (and Sieve) load classic integrations from the CDN
+// (the name lowercased, spaces to '-'; version 'latest').
+const DEMO_DESTINATION = 'Demo Offers';
+const DEMO_DESTINATION_PATH = '/next-integrations/integrations/demo-offers/latest/demo-offers.dynamic.js.gz';
+
+/** The collector's settings (segment definitions, Segment.io) plus the demo's destination. */
+async function demoSettings(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error('the collector answered ' + r.status);
+  const settings = await r.json();
+  settings.integrations[DEMO_DESTINATION] = {
+    type: 'browser',
+    versionSettings: { componentTypes: ['browser'] },
+    offer: '20 % off the next order',
+  };
+  return settings;
 }
 
 const DEMO_ENGINE = ['segments.js', 'segments-compile.js', 'sieve_segments_bg.wasm', 'sieve_segments_full_bg.wasm'].map(
@@ -143,9 +165,18 @@ function handler(getCollectorUrl, demoClock) {
       if (pathname === '/' || pathname === '/index.html') {
         const collectorUrl = getCollectorUrl();
         if (!collectorUrl) return send(503, 'text/plain', 'starting, try again in a moment\n', { 'Retry-After': '1' });
-        const { html, csp } = renderIndex(collectorUrl);
+        const { html, csp } = renderIndex(collectorUrl, 'http://' + (req.headers.host || 'localhost'));
         return send(200, MIME['.html'], html, { 'Content-Security-Policy': csp });
       }
+      if (/^\/v1\/projects\/[^/]+\/settings$/.test(pathname)) {
+        const collectorUrl = getCollectorUrl();
+        if (!collectorUrl) return send(503, 'text/plain', 'starting, try again in a moment\n', { 'Retry-After': '1' });
+        return demoSettings(collectorUrl + pathname).then(
+          (settings) => send(200, 'application/json', JSON.stringify(settings), { 'Access-Control-Allow-Origin': '*' }),
+          (err) => send(502, 'text/plain', 'settings: ' + err.message + '\n'),
+        );
+      }
+      if (pathname === DEMO_DESTINATION_PATH) return send(200, MIME['.js'], readFileSync(join(WWW, 'demo-offers.js')));
       const file = fileFor(pathname, demoClock);
       if (!file) return send(404, 'text/plain', 'not found\n');
       return send(200, MIME[extname(file)] || 'application/octet-stream', readFileSync(file));

@@ -128,6 +128,28 @@ test('identify form, reset, and page() show up in the identity bar and the list'
 const coreFeature = (page) => page.locator('#segments-title ~ .actions button', { hasText: 'Core Feature Used' });
 const segmentRow = (page, text) => page.locator('#segments-list li', { hasText: text });
 
+test("the demo's device-mode destination (Demo Offers, named in the settings) is loaded and sees context.segments: its offer appears once an event says power_user", async () => {
+  const page = await openDemo();
+  await waitFor(async () => /loaded, received/.test(await page.textContent('#offers-received')), {
+    what: 'Demo Offers initialized',
+  });
+  for (let i = 0; i < 2; i++) await coreFeature(page).click();
+  await waitFor(async () => /received [2-9]/.test(await page.textContent('#offers-received')), {
+    what: 'two events at the destination',
+  });
+  assert.ok(!(await page.isVisible('#offer')), 'no offer before an event that says power_user');
+  await coreFeature(page).click();
+  await waitFor(() => segmentRow(page, 'power_user: member').count(), { what: 'power_user entered', timeout: 5000 });
+  // The next event carries context.segments.power_user = true (if the entering one did not).
+  await coreFeature(page).click();
+  await waitFor(() => page.isVisible('#offer'), { what: 'the offer' });
+  assert.match(await page.textContent('#offer'), /20 % off the next order, because this event says power_user/);
+  const received = Number((await page.textContent('#offers-received')).match(/received (\d+) events/)[1]);
+  assert.ok(received >= 4, 'the four Core Feature Used events reached it: ' + received);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('every segment the demo advertises can be reached, the two that take days with the demo clock', async () => {
   const page = await openDemo();
   await waitFor(() => segmentRow(page, 'checkout_abandoner').count(), { what: 'segment list' });
