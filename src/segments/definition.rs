@@ -413,3 +413,16 @@ fn collect_refs<'a>(node: &'a Node, out: &mut Vec<&'a SegmentKey>) {
         _ => {}
     }
 }
+
+/// The outcome of loading definitions ([`crate::segments::Engine::load`]).
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Keys of the definitions now active, in document order.
+    pub accepted: Vec<SegmentKey>,
+    /// Rejected definitions: one entry per problem.
+    pub errors: Vec<LoadError>,
+    /// Accepted definitions with a leaf that will be UNKNOWN (a regex `RegExp` refuses).
+    pub warnings: Vec<LoadError>,
+    /// The history memory bound computed from the accepted definitions (bytes).
+    pub history_bound: usize,
+}

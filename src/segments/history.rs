@@ -12,7 +12,11 @@
 //! wider where a bucket straddles a window edge or data before the horizon is missing. The
 //! evaluator turns an interval and a test into TRUE/FALSE/UNKNOWN.
 
+use super::definition::{
+    Anchor, Definition, Measure, Metric, Node, SelectorId, SelectorTable, Window, MAX_RING,
+};
 use super::duration::{DAY_MS, HOUR_MS};
+use crate::json::Value;
 
 /// What the definitions need from one selector's history.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -484,6 +488,138 @@ fn certain_len(days: &mut [i64]) -> f64 {
 /// are few), so the shift is cheap; a `VecDeque` per element type cost ~1.7 KB of wasm each.
 pub(crate) fn pop_front<T>(v: &mut Vec<T>) -> Option<T> {
     (!v.is_empty()).then(|| v.remove(0))
+}
+
+// --- What definitions need from the histories ------------------------------------------
+
+/// Ring size a count test needs: the largest threshold it can decide (at most 32).
+fn ring_for_test(test: &Value) -> usize {
+    let mut consts = Vec::new();
+    collect_numbers(test, &mut consts, 0);
+    let max = consts
+        .iter()
+        .filter(|c| c.is_finite() && **c >= 0.0)
+        .fold(0.0f64, |a, &c| a.max(c));
+    ((max.floor() as usize) + 1).clamp(1, MAX_RING)
+}
+
+fn collect_numbers(v: &Value, out: &mut Vec<f64>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match v {
+        Value::Number(n) => out.extend(n.as_f64()),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(_, c)| collect_numbers(c, out, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|c| collect_numbers(c, out, depth + 1)),
+        _ => {}
+    }
+}
+
+fn need_mut(needs: &mut [Option<Needs>], sel: SelectorId) -> Option<&mut Needs> {
+    let slot = needs.get_mut(sel.0 as usize)?;
+    Some(slot.get_or_insert_with(|| Needs {
+        ring: 1,
+        ..Needs::default()
+    }))
+}
+
+fn add_metric_needs(metric: &Metric, ring: usize, needs: &mut [Option<Needs>]) {
+    if let Window::Anchored {
+        anchor: Anchor::Event(s),
+        ..
+    } = &metric.window
+    {
+        need_mut(needs, *s);
+    }
+    let Some(n) = need_mut(needs, metric.selector) else {
+        return;
+    };
+    n.ring = n.ring.max(ring).min(MAX_RING);
+    n.add_reach(metric.window.reach_ms());
+    if metric.measure == Measure::DistinctDays {
+        if let Some(reach) = metric.window.reach_ms() {
+            // Distinct days need day buckets.
+            n.add_reach(Some(reach.max(49 * super::duration::HOUR_MS)));
+        }
+    }
+    if let Some(p) = metric.measure.value_path() {
+        if !n.paths.iter().any(|q| q == p) && n.paths.len() < 8 {
+            n.paths.push(p.to_owned());
+        }
+    }
+}
+
+fn add_needs(node: &Node, needs: &mut [Option<Needs>]) {
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| add_needs(n, needs)),
+        Node::Not(inner) => add_needs(inner, needs),
+        Node::Event { metric, test, .. } => {
+            let ring = match metric.measure {
+                Measure::Count => ring_for_test(test),
+                _ => 1,
+            };
+            add_metric_needs(metric, ring, needs);
+        }
+        Node::Funnel {
+            steps,
+            within,
+            window,
+            ..
+        } => {
+            for s in steps {
+                if let Some(n) = need_mut(needs, *s) {
+                    n.ring = 16.max(n.ring).min(MAX_RING);
+                    n.add_reach(window.reach_ms().map(|r| r + within.max_ms()));
+                }
+            }
+            if let Window::Anchored {
+                anchor: Anchor::Event(s),
+                ..
+            } = window
+            {
+                need_mut(needs, *s);
+            }
+        }
+        Node::Compare {
+            current, baseline, ..
+        } => {
+            add_metric_needs(current, 1, needs);
+            add_metric_needs(baseline, 1, needs);
+        }
+        Node::TraitChange { selector, window } => {
+            let metric = Metric {
+                selector: *selector,
+                measure: Measure::Exists,
+                window: window.clone(),
+            };
+            add_metric_needs(&metric, 1, needs);
+        }
+        Node::Traits { .. } | Node::Segment(_) => {}
+    }
+}
+
+/// Adds what `def`'s conditions need from each selector's history.
+pub(crate) fn add_def_needs(def: &Definition, needs: &mut [Option<Needs>]) {
+    add_needs(&def.condition, needs);
+    if let Some(exit) = &def.exit_condition {
+        add_needs(exit, needs);
+    }
+}
+
+/// The memory bound of histories with these needs (bytes).
+pub(crate) fn bound_bytes(table: &SelectorTable, needs: &[Option<Needs>]) -> usize {
+    needs
+        .iter()
+        .enumerate()
+        .filter_map(|(s, n)| {
+            n.as_ref()
+                .map(|n| n.bound_bytes(table.selectors.get(s).map_or(0, |x| x.canonical.len())))
+        })
+        .sum()
 }
 
 #[cfg(test)]

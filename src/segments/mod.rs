@@ -85,8 +85,6 @@ mod membership;
 mod parser;
 
 pub use codec::StateError;
-pub use definition::{LoadError, Outputs, SegmentKey};
-pub use engine::{
-    Engine, EventInput, LoadReport, SegmentStatus, Transition, SESSION_GAP_MS, SESSION_START,
-};
+pub use definition::{LoadError, LoadReport, Outputs, SegmentKey};
+pub use engine::{Engine, EventInput, SegmentStatus, Transition, SESSION_GAP_MS, SESSION_START};
 pub use membership::Reason;

@@ -10,10 +10,11 @@
 
 use super::condition::GbCondition;
 use super::condition::Missing;
+use super::definition::LoadReport;
 use super::definition::*;
 use super::duration::Duration;
-use super::engine::{add_def_needs, bound_bytes, LoadReport};
 use super::history::Needs;
+use super::history::{add_def_needs, bound_bytes};
 use crate::json::{push_u64, Map, Number, Value};
 
 const E_NOT_OBJECT: &str = "expected an object";
