@@ -9,13 +9,12 @@
 //! `poll_without_shutdown` and the socket is taken back with `into_parts`, so no FIN precedes
 //! the RST and the client sees a reset, not an early end of stream.
 
-use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::Shutdown;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,13 +28,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
 
 use sieve::core::validate::MAX_BATCH_BYTES;
 
 use crate::http::{self, Body, BodyLimits, Request, Response};
-use crate::server::{self, lock, App, Outcome};
+use crate::server::{self, lock, App, ConnState, Outcome};
 
 /// Largest request head (request line and headers); a larger one is answered `431` and closed.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -47,8 +45,6 @@ const MAX_CONNECTIONS: usize = 512;
 /// closing: the client reads our answer instead of a reset caused by input we left unread.
 const LINGER_READ: Duration = Duration::from_millis(500);
 const LINGER_TOTAL: Duration = Duration::from_secs(2);
-/// How long adding a reset rule waits for idle connections to close before answering.
-const CLOSE_IDLE_WAIT: Duration = Duration::from_secs(2);
 
 /// The timeouts that bound slow clients (`--header-timeout`, `--body-timeout`,
 /// `--write-timeout`).
@@ -65,26 +61,6 @@ pub struct Timeouts {
     pub write: Duration,
 }
 
-/// The live connections, so that adding a reset rule can close the idle ones.
-#[derive(Debug, Default)]
-pub struct Connections {
-    next_id: AtomicU64,
-    live: Mutex<HashMap<u64, Arc<ConnState>>>,
-    /// Notified (all waiters) whenever a connection leaves `live`.
-    closed: Notify,
-}
-
-/// What the service of one connection shares with the task that drives it.
-#[derive(Debug, Default)]
-struct ConnState {
-    /// A request of this connection is being served.
-    busy: AtomicBool,
-    /// Asks the connection to close once its current response (if any) is written.
-    close: Notify,
-    /// The service asks for a reset instead of a response.
-    reset: AtomicBool,
-}
-
 /// A connection's place in [`Connections::live`], given back on drop.
 #[derive(Debug)]
 struct Registration {
@@ -93,61 +69,23 @@ struct Registration {
     state: Arc<ConnState>,
 }
 
+/// Joins `app`'s live connections: the returned registration leaves them on drop.
+fn register(app: &Arc<App>) -> Registration {
+    let conns = &app.connections;
+    let id = conns.next_id.fetch_add(1, Ordering::Relaxed);
+    let state = Arc::new(ConnState::default());
+    lock(&conns.live).insert(id, Arc::clone(&state));
+    Registration {
+        app: Arc::clone(app),
+        id,
+        state,
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
         lock(&self.app.connections.live).remove(&self.id);
         self.app.connections.closed.notify_waiters();
-    }
-}
-
-impl Connections {
-    fn register(app: &Arc<App>) -> Registration {
-        let conns = &app.connections;
-        let id = conns.next_id.fetch_add(1, Ordering::Relaxed);
-        let state = Arc::new(ConnState::default());
-        lock(&conns.live).insert(id, Arc::clone(&state));
-        Registration {
-            app: Arc::clone(app),
-            id,
-            state,
-        }
-    }
-
-    fn count(&self) -> usize {
-        lock(&self.live).len()
-    }
-
-    /// Closes every idle keep-alive connection and returns once they are closed (at most
-    /// [`CLOSE_IDLE_WAIT`]); busy ones close after their current response.
-    ///
-    /// Why: a browser that sends a request on a *reused* keep-alive connection and sees it reset
-    /// before any response byte silently resends the request on a new connection (Chromium's
-    /// `HttpNetworkTransaction::ShouldResendRequest`), so the page would never see the injected
-    /// network error. So when a reset rule is added, idle connections are closed before the rule
-    /// is confirmed, and while one is pending no response keeps its connection alive: every
-    /// reset then lands on a fresh connection, where it surfaces to the caller as a network
-    /// error, in browsers and elsewhere.
-    pub async fn close_idle(&self) {
-        let idle: Vec<u64> = {
-            let live = lock(&self.live);
-            live.values().for_each(|state| state.close.notify_one());
-            live.iter()
-                .filter(|(_, state)| !state.busy.load(Ordering::SeqCst))
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        let deadline = Instant::now() + CLOSE_IDLE_WAIT;
-        loop {
-            // Registered before the check, so a close between the two is not missed.
-            let mut closed = pin!(self.closed.notified());
-            closed.as_mut().enable();
-            if idle.iter().all(|id| !lock(&self.live).contains_key(id)) {
-                return;
-            }
-            if tokio::time::timeout_at(deadline, closed).await.is_err() {
-                return;
-            }
-        }
     }
 }
 
@@ -207,7 +145,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, timeouts: Timeouts) {
             let _ = stream.try_write(TOO_MANY_CONNECTIONS);
             continue;
         }
-        let registration = Connections::register(&app);
+        let registration = register(&app);
         tokio::spawn(serve_connection(
             stream,
             registration,

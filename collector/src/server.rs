@@ -1,5 +1,6 @@
-//! What requests mean: routing, the ingestion path with its faults, the admin endpoints and
-//! the request log; ties the pure parts ([`crate::ingest`], [`crate::faults`]) to the store.
+//! What requests mean: routing, the ingestion path with its faults, the admin endpoints, the
+//! request log and the registry of live connections ([`Connections`], whose idle ones a new
+//! reset rule closes); ties the pure parts ([`crate::ingest`], [`crate::faults`]) to the store.
 //! Does I/O: the store, the clock reads and the `--segments-file` reads. Called on tokio's
 //! blocking pool by [`crate::connection`], which owns the sockets and runs what a route asks
 //! for ([`Outcome`]: a delay, closing idle connections, a reset).
@@ -8,17 +9,19 @@
 //! poisoned mutex (its data stays consistent: every critical section is a single call into
 //! `Store`, `Faults` or a counter).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::header;
 use sieve::core::time::Millis;
 use sieve::json::{self, push_json_str, Map, Value};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use crate::connection::Connections;
 use crate::faults::{self, Action, Faults};
 use crate::http::{self, Body, Request, Response};
 use crate::ingest::{self, Endpoint, ERR_BODY_TOO_LARGE};
@@ -108,6 +111,69 @@ impl App {
     /// Whether a reset rule is pending (no connection is then kept alive).
     pub fn reset_pending(&self) -> bool {
         lock(&self.faults).has_reset()
+    }
+}
+
+/// How long adding a reset rule waits for idle connections to close before answering.
+const CLOSE_IDLE_WAIT: Duration = Duration::from_secs(2);
+
+/// The live connections, so that adding a reset rule can close the idle ones. Each
+/// connection's task joins and leaves it (`crate::connection`).
+#[derive(Debug, Default)]
+pub struct Connections {
+    pub(crate) next_id: AtomicU64,
+    pub(crate) live: Mutex<HashMap<u64, Arc<ConnState>>>,
+    /// Notified (all waiters) whenever a connection leaves `live`.
+    pub(crate) closed: Notify,
+}
+
+/// What the service of one connection shares with the task that drives it.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    /// A request of this connection is being served.
+    pub(crate) busy: AtomicBool,
+    /// Asks the connection to close once its current response (if any) is written.
+    pub(crate) close: Notify,
+    /// The service asks for a reset instead of a response.
+    pub(crate) reset: AtomicBool,
+}
+
+impl Connections {
+    pub(crate) fn count(&self) -> usize {
+        lock(&self.live).len()
+    }
+
+    /// Closes every idle keep-alive connection and returns once they are closed (at most
+    /// [`CLOSE_IDLE_WAIT`]); busy ones close after their current response.
+    ///
+    /// Why: a browser that sends a request on a *reused* keep-alive connection and sees it reset
+    /// before any response byte silently resends the request on a new connection (Chromium's
+    /// `HttpNetworkTransaction::ShouldResendRequest`), so the page would never see the injected
+    /// network error. So when a reset rule is added, idle connections are closed before the rule
+    /// is confirmed, and while one is pending no response keeps its connection alive: every
+    /// reset then lands on a fresh connection, where it surfaces to the caller as a network
+    /// error, in browsers and elsewhere.
+    pub async fn close_idle(&self) {
+        let idle: Vec<u64> = {
+            let live = lock(&self.live);
+            live.values().for_each(|state| state.close.notify_one());
+            live.iter()
+                .filter(|(_, state)| !state.busy.load(Ordering::SeqCst))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let deadline = Instant::now() + CLOSE_IDLE_WAIT;
+        loop {
+            // Registered before the check, so a close between the two is not missed.
+            let mut closed = pin!(self.closed.notified());
+            closed.as_mut().enable();
+            if idle.iter().all(|id| !lock(&self.live).contains_key(id)) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
