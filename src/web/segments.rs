@@ -595,12 +595,12 @@ fn commit(shared: &Shared) -> Option<String> {
     let mut driver = shared.try_borrow_mut().ok()?;
     let driver = &mut *driver;
     let now = driver.now();
-    // Another tab may have committed these already: start from the shared state.
+    // Another tab may have committed these already: start from the shared state. What its
+    // writer committed is in it as memberships (and was broadcast by the writer); what moves
+    // when it is brought to `now` fell due since it was written, and this tab, under the
+    // lock, is the first to commit it: those transitions are delivered here, not dropped.
     if let Some(stored) = local_get(STATE_KEY) {
-        if driver.adopt_stored(now, &stored) {
-            // Whatever restoring moved was broadcast by the tab that wrote it.
-            while driver.engine.poll_transition().is_some() {}
-        }
+        driver.adopt_stored(now, &stored);
     }
     driver.engine.handle_timeout(now);
     let json = driver.drain();

@@ -795,8 +795,23 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     await waitFor(async () => (await seen(a)).includes('dom-enter:quick:event'), { what: 'tab A hooks' });
     await waitFor(async () => (await seen(b)).includes('dom-enter:quick:event'), { what: 'tab B hooks' });
     assert.equal(await b.evaluate(() => window.analytics.segments.isMember('quick')), true);
-    await waitFor(async () => (await seen(a)).includes('dom-exit:quick:time'), { what: 'tab A exit', timeout: 15_000 });
-    await waitFor(async () => (await seen(b)).includes('dom-exit:quick:time'), { what: 'tab B exit', timeout: 15_000 });
+    const state = async () =>
+      JSON.stringify({
+        a: await seen(a),
+        b: await seen(b),
+        members: [
+          await a.evaluate(() => window.analytics.segments.list()),
+          await b.evaluate(() => window.analytics.segments.list()),
+        ],
+      });
+    await waitFor(async () => (await seen(a)).includes('dom-exit:quick:time'), {
+      what: 'tab A exit',
+      timeout: 15_000,
+    }).catch(async (e) => assert.fail(e.message + ' ' + (await state())));
+    await waitFor(async () => (await seen(b)).includes('dom-exit:quick:time'), {
+      what: 'tab B exit',
+      timeout: 15_000,
+    }).catch(async (e) => assert.fail(e.message + ' ' + (await state())));
     for (const p of [a, b]) await p.evaluate(() => window.analytics.flush());
     await waitFor(async () => (await audience(writeKey)).length >= 2, { what: 'Audience events' });
     await new Promise((r) => setTimeout(r, 500));
