@@ -61,7 +61,7 @@ pub struct Timeouts {
     pub write: Duration,
 }
 
-/// A connection's place in [`Connections::live`], given back on drop.
+/// A connection's place in [`crate::server::Connections::live`], given back on drop.
 #[derive(Debug)]
 struct Registration {
     app: Arc<App>,
