@@ -175,6 +175,11 @@ pub struct Delivery {
     paused_until: Option<Millis>,
     /// The pause comes from a `Retry-After` (coming back online does not lift it).
     rate_limited: bool,
+    /// The pause follows a request that got no answer at all (status 0), and no page hide
+    /// has gone through it yet. Such a request may have been aborted by the browser because
+    /// the page is navigating away (WebKit does so before `pagehide`), so the hide sends
+    /// once anyway; an answer the API gave (5xx, 429) holds the queue through a hide.
+    pause_unanswered: bool,
     /// The page is hidden (`pagehide`, or `visibilitychange` to hidden): it may be discarded
     /// without another task, so requests go with keepalive and nothing waits for the batch
     /// timer. Backoffs and pauses hold as on a visible page.
@@ -209,6 +214,7 @@ impl Default for Delivery {
             flush_requested: false,
             paused_until: None,
             rate_limited: false,
+            pause_unanswered: false,
             hidden: false,
             hide_flush: false,
             online: true,
@@ -321,6 +327,10 @@ impl Delivery {
             return;
         };
         let behavior = status_behavior(&config.retry, outcome.status);
+        // No answer while a pause already holds the queue: a page hide's try through a
+        // network error's pause (see `pause_unanswered`), or a chunk sent with it. It counts
+        // no attempt and leaves the pause as it was.
+        let extra = outcome.status == 0 && self.paused(now);
         // A batch refused as a whole (malformed, too large): its events go again in halves,
         // at once, and only one the API refuses alone is dropped.
         let isolate =
@@ -363,7 +373,7 @@ impl Delivery {
                 let mut kept = Vec::with_capacity(events.len());
                 let mut exhausted = 0;
                 for mut event in events {
-                    event.attempts += 1;
+                    event.attempts += u32::from(!extra);
                     let retrying_too_long =
                         now.since(event.queued_at) > config.retry.max_total_backoff_ms;
                     if event.attempts > config.retry.max_retry_count || retrying_too_long {
@@ -394,13 +404,14 @@ impl Delivery {
                     self.fences.insert(0, kept.len());
                 }
                 self.prepend(kept);
-                if !self.pending.is_empty() {
+                if !extra && !self.pending.is_empty() {
                     // A pause is never shortened by a later, shorter one (another request's
                     // failure, or a Retry-After followed by a backoff).
                     let until = now.plus(wait);
                     if self.paused_until.is_none_or(|t| t <= until) {
                         self.paused_until = Some(until);
                         self.rate_limited = rate_limited;
+                        self.pause_unanswered = outcome.status == 0;
                     }
                 }
             }
@@ -538,8 +549,13 @@ impl Delivery {
     pub fn poll_transmit(&mut self, now: Millis, config: &Config) -> Option<Transmit> {
         // A backoff or a `Retry-After` holds the queue whether the page is visible or not: a
         // hidden page that retried at once would spend its whole retry budget in a moment.
-        if self.pending.is_empty() || !self.online || self.paused(now) {
+        // Except once per network error's pause: the page hide goes through it (see
+        // `pause_unanswered`).
+        let paused = self.paused(now);
+        let through_pause = paused && self.hide_flush && self.pause_unanswered;
+        if self.pending.is_empty() || !self.online || (paused && !through_pause) {
             self.hide_flush = false;
+            self.pause_unanswered &= !through_pause;
             return None;
         }
         if self.hide_flush {
@@ -556,6 +572,10 @@ impl Delivery {
                 }
             }
             self.hide_flush = false;
+            self.pause_unanswered = false;
+            if paused {
+                return None;
+            }
         }
         if !self.in_flight.is_empty() || self.flush_at(config).is_none_or(|t| t > now) {
             return None;

@@ -673,6 +673,83 @@ fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
 }
 
 #[test]
+fn a_request_the_navigation_aborts_does_not_hold_back_the_page_hide() {
+    // WebKit aborts a page's fetches as it navigates away, before `pagehide`: the request
+    // ends as a network error (status 0) and its backoff would hold the queue through the
+    // hide. The hide goes through such a pause once, with keepalive; that try counts no
+    // attempt. (A status the API gave, e.g. 503, still holds it: the test above.)
+    let batching = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#;
+    let mut w = World::new(Claims::Locks);
+    w.latency_ms = 50;
+    let a = w.open_tab(batching);
+    let ids: Vec<String> = (0..25).map(|i| w.track(a, &format!("N{i}"))).collect();
+    assert_eq!(
+        w.sent.len(),
+        1,
+        "the first full batch left as a plain request"
+    );
+    assert!(!w.sent[0].2.keepalive);
+    // The navigation aborts it.
+    w.network.push_back(status(0));
+    w.answer(a);
+    assert!(w.tabs[a].in_flight.is_empty(), "held by the backoff");
+    w.hide(a);
+    let at_hide: Vec<&Transmit> = w.tabs[a].in_flight.iter().collect();
+    assert!(
+        !at_hide.is_empty(),
+        "the page hide sends through the network error's backoff"
+    );
+    assert!(at_hide.iter().all(|t| t.keepalive));
+    assert_eq!(at_hide.iter().map(|t| t.n_events).sum::<usize>(), 25);
+    assert_eq!(
+        at_hide[0].retry_count, 1,
+        "the aborted request counted one attempt"
+    );
+    // That try fails too (the page is gone, or the API is unreachable): no attempt counted,
+    // the pause kept, and hiding again within it sends nothing more.
+    let extra = w.sent.len();
+    w.network.push_back(status(0));
+    w.answer(a);
+    w.show(a);
+    w.hide(a);
+    assert_eq!(w.sent.len(), extra, "once per pause");
+    w.run(10_000);
+    assert_all_delivered(&w, &ids);
+    let retries: Vec<u32> = w.sent[extra..].iter().map(|s| s.2.retry_count).collect();
+    assert!(
+        retries.iter().all(|&r| r == 1),
+        "the extra try counted nothing: {retries:?}"
+    );
+}
+
+#[test]
+fn hide_and_show_many_times_while_the_api_is_unreachable_sends_at_most_twice_per_backoff_step() {
+    let mut w = World::new(Claims::Locks);
+    w.api_default = status(0);
+    w.latency_ms = 50;
+    let t = w.open_tab(FAST);
+    let ids: Vec<String> = (0..5).map(|i| w.track(t, &format!("E{i}"))).collect();
+    for _ in 0..200 {
+        w.hide(t);
+        w.run(25);
+        w.show(t);
+        w.run(25);
+    }
+    // 0.5 + 1 + 2 + 4 + 8 s = 15.5 s: the first attempt, at most 5 retries in 20 s, and at
+    // most one page-hide try through each of their pauses.
+    assert!(
+        w.sent.len() <= 12,
+        "{} requests in 20 s of hide/show",
+        w.sent.len()
+    );
+    assert!(w.tabs[t].notices.is_empty(), "{:?}", w.tabs[t].notices);
+    assert_eq!(w.events_on_disk(), 5);
+    w.api_default = ok();
+    w.run(120_000);
+    assert_all_delivered(&w, &ids);
+}
+
+#[test]
 fn a_hidden_tab_closed_while_the_api_fails_leaves_its_events_to_another_tab() {
     let mut w = World::new(Claims::Locks);
     w.api_default = status(503);
