@@ -273,6 +273,38 @@ forEachEngine(['chromium', 'firefox', 'webkit'], (engine) => {
     });
   }
 
+  // A link followed while a batch is in flight: every engine aborts the page's plain fetch as
+  // the navigation starts (WebKit and Firefox before `pagehide`, Chromium during it), and the
+  // abort comes back as a network error whose backoff held the queue through the hide: the
+  // events waited on disk for the next visit to the site. The hide goes through that pause.
+  test('a batch in flight when the page navigates away is sent again at page hide (keepalive)', async (t) => {
+    const writeKey = 'inflight-' + engine.name;
+    const page = await engine.newPage();
+    await page.goto(sdkPage('/inflight.html', writeKey, { batchTimeout: 5_000 }));
+    await initialized(page);
+    // The first batch (full at its 10th event: it leaves at once) gets no answer for 6 s,
+    // then a 503: it is in flight at the navigation and never stores anything itself. (The
+    // collector logs a request when it answers, so the half second is the only wait here.)
+    await collector.fault({ count: 1, delayMs: 6_000, status: 503 });
+    const names = Array.from({ length: 11 }, (_, i) => 'In flight ' + i);
+    await page.evaluate((ns) => ns.slice(0, 10).forEach((n) => analytics.track(n)), names);
+    await new Promise((r) => setTimeout(r, 500));
+    const elsewhere = web.page('/plain.html', '<!doctype html><title>No SDK</title><p>plain');
+    await page.evaluate(
+      ({ last, to }) => {
+        analytics.track(last);
+        location.href = to;
+      },
+      { last: names[10], to: elsewhere },
+    );
+    await waitFor(async () => (await page.url()) === elsewhere, { what: 'the navigation' });
+    // No page of the SDK is open from here on: what arrives was sent at page hide.
+    const missing = await tracked(writeKey, names, 5_000);
+    t.diagnostic(`${engine.name}: ${names.length - missing.length} of 11 sent at page hide`);
+    assert.deepEqual(missing, [], 'sent at page hide');
+    await page.context().close();
+  });
+
   test('a page made hidden (visibilitychange) sends what is queued at once, without waiting for the batch timer', async () => {
     const writeKey = 'hidden-' + engine.name;
     const page = await engine.newPage();
