@@ -177,8 +177,9 @@ pub struct Delivery {
     rate_limited: bool,
     /// The pause follows a request that got no answer at all (status 0), and no page hide
     /// has gone through it yet. Such a request may have been aborted by the browser because
-    /// the page is navigating away (WebKit does so before `pagehide`), so the hide sends
-    /// once anyway; an answer the API gave (5xx, 429) holds the queue through a hide.
+    /// the page is navigating away (every engine aborts a page's fetches then, Firefox and
+    /// WebKit before `pagehide`), so the hide sends once anyway; an answer the API gave (5xx,
+    /// 429) holds the queue through a hide.
     pause_unanswered: bool,
     /// The page is hidden (`pagehide`, or `visibilitychange` to hidden): it may be discarded
     /// without another task, so requests go with keepalive and nothing waits for the batch
