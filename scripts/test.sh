@@ -11,4 +11,6 @@ echo '[test] size ratchet (size-limit, .size-limit.json)'
 node_modules/.bin/size-limit --silent
 cargo build --quiet --release -p sieve-collector
 cargo test --workspace --quiet
-node --test --test-concurrency=1 tests/e2e/
+# A file that hangs (a browser driver that never answers) fails after 10 minutes instead of
+# holding CI forever; the longest file (delivery) takes about 2.5 minutes here.
+node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
