@@ -183,7 +183,8 @@ pub struct Delivery {
     pause_unanswered: bool,
     /// The page is hidden (`pagehide`, or `visibilitychange` to hidden): it may be discarded
     /// without another task, so requests go with keepalive and nothing waits for the batch
-    /// timer. Backoffs and pauses hold as on a visible page.
+    /// timer. Backoffs and pauses hold as on a visible page (except a network error's pause,
+    /// once: `pause_unanswered`).
     hidden: bool,
     /// The page was just hidden: what is queued leaves once, now, in keepalive chunks, without
     /// waiting for a request in flight (cleared once nothing more fits).

@@ -676,8 +676,9 @@ fn hide_and_show_many_times_with_the_api_up_sends_each_event_once() {
 fn a_request_the_navigation_aborts_does_not_hold_back_the_page_hide() {
     // Browsers abort a page's fetches as it navigates away (Firefox and WebKit before
     // `pagehide`): the request ends as a network error (status 0) and its backoff would hold
-    // the queue through the hide. The hide goes through such a pause once, with keepalive; that try counts no
-    // attempt. (A status the API gave, e.g. 503, still holds it: the test above.)
+    // the queue through the hide. The hide goes through such a pause once, with keepalive;
+    // that try counts no attempt. (A status the API gave, e.g. 503, still holds it: the
+    // hide-and-show test above.)
     let batching = r#"{"integrations":{"Segment.io":{"deliveryStrategy":{"strategy":"batching","config":{"size":10,"timeout":5000}}}}}"#;
     let mut w = World::new(Claims::Locks);
     w.latency_ms = 50;
